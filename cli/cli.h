@@ -1,0 +1,37 @@
+/* cli.h: the `smol` command's subcommand table and small helpers shared by its subcommands.
+ * A subcommand is a `const smol_cmd cmd_NAME` in cli/cmd_NAME.c, listed in cli/smol.c.
+ * Exit codes: 0 success, 1 the work failed (bad file, ...), 2 bad usage. */
+#ifndef SMOL_CLI_H
+#define SMOL_CLI_H
+#include "smol.h"
+#include <stdio.h>
+
+typedef struct smol_cmd {
+    const char *name;
+    const char *summary;   /* one line for the command list */
+    const char *usage;     /* full help: synopsis, options, and at least one example */
+    int (*run)(int argc, char **argv);  /* argv[0] is the subcommand's name */
+} smol_cmd;
+
+/* Prints "smol NAME: message" for err on stderr and returns 1. */
+int cli_fail(const char *name, const smol_error *err);
+
+/* Prints "smol NAME: <formatted>" and a pointer to --help on stderr, returns 2. */
+int cli_usage_error(const char *name, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* If argv[*i] is `flag`, takes the next argument as its value: returns 1 and advances *i.
+ * A missing value prints a usage error and sets *bad. */
+int cli_opt(int argc, char **argv, int *i, const char *flag, const char **value, int *bad);
+
+/* Parses s as an integer/float in [lo, hi]; on failure prints a usage error for flag and returns 0. */
+int cli_int(const char *cmd, const char *flag, const char *s, long long lo, long long hi, long long *out);
+int cli_float(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
+
+/* The subcommands. */
+extern const smol_cmd cmd_version;
+
+#endif

@@ -1,0 +1,34 @@
+/* quant.h: converting rows between f32 and the stored tensor types, and the dot-product
+ * kernels the matrix multiplications are built from. Block layouts are GGML's, bit for bit,
+ * so GGUF files written by llama.cpp load unchanged.
+ *
+ * A weight row of type t is dotted with an activation row already converted to
+ * smol_vec_dot_type(t) (q8_0 for the 32-blocks, q8_K for the K-quants, f32 for f32, ...).
+ * Every kernel has a scalar reference; SIMD twins are chosen at run time (base/cpu.h). */
+#ifndef SMOL_MODEL_QUANT_H
+#define SMOL_MODEL_QUANT_H
+#include <stdint.h>
+
+enum smol_simd_level { SMOL_SIMD_SCALAR = 0, SMOL_SIMD_AVX2 = 1, SMOL_SIMD_AVX512 = 2 };
+
+/* Converts n floats (a multiple of the type's block) to type t in dst.
+ * Returns 0, or SMOL_EUNSUPPORTED for a type with no quantizer. */
+int smol_quantize_row(uint32_t t, const float *src, void *dst, int64_t n);
+
+/* Converts n elements of type t to floats. Returns 0 or SMOL_EUNSUPPORTED. */
+int smol_dequantize_row(uint32_t t, const void *src, float *dst, int64_t n);
+
+/* The type activations are converted to before a dot product with weights of type t. */
+uint32_t smol_vec_dot_type(uint32_t t);
+
+/* *out = sum over n elements of w[i] * x[i]; w is of the weight type, x of its vec_dot_type. */
+typedef void (*smol_vec_dot_fn)(int64_t n, float *out, const void *w, const void *x);
+
+/* The fastest kernel for weight type t on this CPU, or NULL if t has none. */
+smol_vec_dot_fn smol_get_vec_dot(uint32_t t);
+
+/* The kernel of one SIMD level (for tests comparing each path with the scalar one);
+ * NULL if that level has no kernel for t or the CPU lacks it. */
+smol_vec_dot_fn smol_get_vec_dot_level(uint32_t t, int level);
+
+#endif

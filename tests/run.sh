@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs every test: the unit-test binaries of the release build and of the ASan/UBSan build,
+# the CLI tests in tests/cli/*.sh, and the fuzz targets for $FUZZ_SECONDS each (0 skips them).
+# Each test prints "PASS name" or "FAIL name"; the last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+export SMOL_TEST_DATA="${SMOL_TEST_DATA:-$(cd .. && pwd)/shared/data}"
+export SMOL="$PWD/build/smol"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+log=$(mktemp -d)
+pass=0; fail=0; failed=()
+
+tally() {  # tally NAME LOGFILE EXIT: count PASS/FAIL lines; a crash with no FAIL line counts as one failure
+  local name=$1 out=$2 rc=$3 p f
+  p=$(grep -c '^PASS ' "$out"); f=$(grep -c '^FAIL ' "$out")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "FAIL $name (exit $rc)" >> "$out"; fi
+  pass=$((pass + p)); fail=$((fail + f))
+  grep '^FAIL ' "$out" | sed "s|^|[$name] |"
+  [ "$f" -gt 0 ] && failed+=("$name")
+  printf '%-40s %4d passed %3d failed\n' "$name" "$p" "$f"
+}
+
+for variant in build build-asan; do
+  for t in "$variant"/tests/test_*; do
+    [ -x "$t" ] || continue
+    name="$(basename "$variant")/$(basename "$t")"
+    out="$log/$(basename "$variant")-$(basename "$t").out"
+    "$t" > "$out" 2> "$out.err"; rc=$?
+    tally "$name" "$out" "$rc"
+    [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
+  done
+done
+
+for t in tests/cli/test_*.sh; do
+  [ -f "$t" ] || continue
+  out="$log/$(basename "$t").out"
+  bash "$t" > "$out" 2> "$out.err"; rc=$?
+  tally "cli/$(basename "$t")" "$out" "$rc"
+  [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
+done
+
+secs="${FUZZ_SECONDS:-10}"
+if [ "$secs" != "0" ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+  if make --no-print-directory fuzz > "$log/fuzz-build.log" 2>&1; then
+    for f in build-fuzz/fuzz/fuzz_*; do
+      n=$(basename "$f"); out="$log/$n.out"; corpus="tests/fuzz/corpus/${n#fuzz_}"
+      mkdir -p "$log/corpus-$n"
+      args=("$log/corpus-$n"); [ -d "$corpus" ] && args+=("$corpus")
+      "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${args[@]}" > "$out.err" 2>&1; rc=$?
+      if [ "$rc" -eq 0 ]; then echo "PASS $n (${secs}s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$out.err" | awk '{print $2}') runs)" > "$out"
+      else echo "FAIL $n" > "$out"; fi
+      tally "fuzz/$n" "$out" "$rc"
+      [ "$rc" -ne 0 ] && tail -n 40 "$out.err"
+    done
+  else
+    echo "FAIL fuzz-build" > "$log/fuzz.out"; tally "fuzz/build" "$log/fuzz.out" 1; tail -n 30 "$log/fuzz-build.log"
+  fi
+fi
+
+rm -rf "$log"
+[ ${#failed[@]} -gt 0 ] && echo "failing: ${failed[*]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
