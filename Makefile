@@ -27,6 +27,9 @@ ISA_avx2   = -mavx2 -mfma -mf16c
 ISA_avx512 = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
 isa_flags  = $(if $(findstring _avx512,$1),$(ISA_avx512),$(if $(findstring _avx2,$1),$(ISA_avx2),))
 
+# V=1 shows full commands
+Q = $(if $(V),,@)
+
 BUILD_FLAGS = $(OPT) $(SAN)
 CFLAGS_ALL  = $(CFLAGS_BASE) $(BUILD_FLAGS) -DSMOL_VERSION='"$(VERSION)"' -DSMOL_BUILD_FLAGS='"$(CC) $(BUILD_FLAGS)"'
 
@@ -35,21 +38,26 @@ all: $(BUILD)/libsmol.a $(BUILD)/libsmol.so $(BUILD)/smol $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(call isa_flags,$<) -MMD -MP -c $< -o $@
+	@$(if $(V),,echo '  CC      $(BUILD)/$<')
+	$(Q)$(CC) $(CFLAGS_ALL) $(call isa_flags,$<) -MMD -MP -c $< -o $@
 
 $(BUILD)/libsmol.a: $(OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@$(if $(V),,echo '  AR      $@')
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libsmol.so: $(OBJ)
-	$(CC) -shared $(SAN) -o $@ $^ $(LIBS)
+	@$(if $(V),,echo '  LD      $@')
+	$(Q)$(CC) -shared $(SAN) -o $@ $^ $(LIBS)
 
 $(BUILD)/smol: $(CLI_OBJ) $(BUILD)/libsmol.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libsmol.a $(LIBS)
+	@$(if $(V),,echo '  LD      $@')
+	$(Q)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libsmol.a $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libsmol.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsmol.a $(LIBS)
+	@$(if $(V),,echo '  TEST    $@')
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsmol.a $(LIBS)
 
 check-deps:
 	@bash scripts/deps.sh
