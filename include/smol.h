@@ -65,6 +65,91 @@ const char *smol_dtype_name(uint32_t t);
 /* Bytes taken by n elements of type t; 0 if n is not a whole number of blocks or t is unknown. */
 uint64_t smol_dtype_row_size(uint32_t t, uint64_t n);
 
+/* ---------------------------------------------------------------- safetensors files */
+
+/* A set of safetensors tensors: one .safetensors file, or the shards listed by a
+ * model.safetensors.index.json, each file memory-mapped once. */
+typedef struct smol_st smol_st;
+
+#define SMOL_ST_MAX_DIMS 8
+
+/* One tensor. The shape is in safetensors (PyTorch) order: row-major, outermost dimension
+ * first, so a [rows, cols] matrix has shape {rows, cols}; GGUF's ne[] is the reverse. */
+typedef struct smol_st_tensor {
+    const char *name;
+    const char *dtype;       /* as stored: "F32", "F16", "BF16", "I64", "BOOL", ... */
+    int32_t type;            /* the tensor type id (SMOL_F32, SMOL_F16, SMOL_BF16, SMOL_I8..SMOL_F64),
+                                or -1 for U8/U16/U32/U64/BOOL/F8 types that have none */
+    uint32_t n_dims;         /* 0 (a scalar) .. SMOL_ST_MAX_DIMS */
+    int64_t shape[SMOL_ST_MAX_DIMS];
+    uint64_t n_elements;
+    uint64_t nbytes;
+    uint64_t offset;         /* from the start of its file's data section */
+    const void *data;        /* points into the mapped file */
+    int shard;               /* which file holds it (see smol_st_shard_path) */
+} smol_st_tensor;
+
+/* Opens a .safetensors file, a model.safetensors.index.json (and its shards), or a folder
+ * holding either (model.safetensors is preferred). Corrupt files give SMOL_EFORMAT naming
+ * the file and the tensor or field; a folder with neither file gives SMOL_ENOTFOUND. */
+int smol_st_open(const char *path, smol_st **out, smol_error *err);
+
+/* Parses a safetensors image in memory; name is used in messages; data must outlive *out. */
+int smol_st_open_memory(const void *data, size_t size, const char *name, smol_st **out, smol_error *err);
+
+/* Frees st and unmaps its files; NULL is a no-op. */
+void smol_st_free(smol_st *st);
+
+/* The number of tensors (over all shards). */
+int64_t smol_st_tensor_count(const smol_st *st);
+
+/* Tensor i, in file order (shard by shard), or NULL if i is out of range. */
+const smol_st_tensor *smol_st_tensor_at(const smol_st *st, int64_t i);
+
+/* The tensor named name, or NULL. */
+const smol_st_tensor *smol_st_find(const smol_st *st, const char *name);
+
+/* The number of files (1 unless sharded) and the path of file i. */
+int smol_st_shard_count(const smol_st *st);
+const char *smol_st_shard_path(const smol_st *st, int i);
+
+/* The `__metadata__` string pairs of the first file (or the index's "metadata", numbers as text). */
+int64_t smol_st_metadata_count(const smol_st *st);
+const char *smol_st_metadata_key(const smol_st *st, int64_t i);
+const char *smol_st_metadata_value(const smol_st *st, int64_t i);
+
+/* The metadata value of key, or NULL. */
+const char *smol_st_metadata_get(const smol_st *st, const char *key);
+
+/* ---------------------------------------------------------------- Chat templates */
+
+/* One chat message: role ("system", "user", "assistant", ...) and its text. */
+typedef struct smol_chat_message {
+    const char *role;
+    const char *content;
+} smol_chat_message;
+
+/* The supported template names, NULL-terminated: "chatml", "smollm2", "qwen2.5", "llama3",
+ * "llama3.1", "llama2", "mistral". */
+const char *const *smol_chat_template_names(void);
+
+/* Recognises which supported template a Jinja chat template is (by distinctive substrings;
+ * see docs/chat-templates.md) and writes its name (a static string) to *name. An unknown
+ * template gives SMOL_EUNSUPPORTED listing the supported names. */
+int smol_chat_template_detect(const char *jinja_source, const char **name, smol_error *err);
+
+/* Formats n messages with the named template into a malloc'd, NUL-terminated prompt in *out;
+ * add_generation_prompt appends the assistant header. Unknown names give SMOL_EINVAL listing
+ * the supported ones; roles a template cannot place give SMOL_EINVAL naming the message. */
+int smol_chat_apply(const char *template_name, const smol_chat_message *msgs, size_t n,
+                    bool add_generation_prompt, char **out, smol_error *err);
+
+/* Reads the Jinja chat template of a model into a malloc'd *out: path is a .gguf
+ * (tokenizer.chat_template), a tokenizer.json or tokenizer_config.json (the chat_template of
+ * the tokenizer_config.json beside it: a string, or a list of {name, template} of which
+ * "default" is taken), or a folder holding one. SMOL_ENOTFOUND if the model has none. */
+int smol_chat_template_load(const char *path, char **out, smol_error *err);
+
 /* ---------------------------------------------------------------- GGUF files */
 
 /* Metadata value types, numbered as in the GGUF specification. */
@@ -186,6 +271,162 @@ int smol_gguf_writer_add_tensor(smol_gguf_writer *w, const char *name, uint32_t 
 
 /* Writes the file atomically (temp file + rename). */
 int smol_gguf_writer_write(smol_gguf_writer *w, const char *path, smol_error *err);
+
+/* GGUF extras: the metadata type names, the data section, and tensors generated at write time. */
+
+/* The name of metadata type t ("u32", "string", "array", ...), or "?" for an unknown type. */
+const char *smol_gguf_type_name(uint32_t t);
+
+/* The byte where the data section starts (tensor offsets count from here). */
+uint64_t smol_gguf_data_offset(const smol_gguf *g);
+
+/* The size of the file or memory image in bytes. */
+uint64_t smol_gguf_file_size(const smol_gguf *g);
+
+/* Fills rows [row0, row0 + n_rows) of a tensor into buf (rows of ne[0] elements of the tensor's
+ * type, packed). Called in row order during the write; returns SMOL_OK or a status with err set. */
+typedef int (*smol_gguf_fill_fn)(void *ctx, int64_t row0, int64_t n_rows, void *buf, smol_error *err);
+
+/* Adds a tensor whose bytes fill produces during smol_gguf_writer_write (a few MB at a time),
+ * so files larger than memory can be written; ctx must stay valid until the write. */
+int smol_gguf_writer_add_tensor_fill(smol_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                     const int64_t *ne, smol_gguf_fill_fn fill, void *ctx, smol_error *err);
+
+/* ---------------------------------------------------------------- Models */
+
+/* A loaded model (Llama-family: LlamaForCausalLM, Qwen2ForCausalLM): hyper-parameters and
+ * weights. Weights are used in place from the memory-mapped file when their type allows. */
+typedef struct smol_model smol_model;
+
+#define SMOL_WEIGHTS_AS_STORED UINT32_MAX
+
+typedef struct smol_model_params {
+    uint32_t weight_type;   /* convert weight matrices to this type at load (e.g. 8 = q8_0);
+                               SMOL_WEIGHTS_AS_STORED (default) keeps them as stored */
+} smol_model_params;
+
+typedef struct smol_model_info {
+    char arch[16];          /* "llama" or "qwen2" */
+    int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    int n_ctx_train;        /* the context length the model was trained with */
+    float norm_eps, rope_theta;
+    int rope_neox;          /* 1: the two halves of a head rotate together (HF, qwen2); 0: adjacent pairs */
+    int bos_id;             /* -1 when the model has none */
+    int eog_ids[8];         /* tokens that end generation (eos, eot, ...) */
+    int n_eog;
+    uint32_t weight_type;   /* the type of the attention/FFN matrices */
+    uint64_t n_params;
+} smol_model_info;
+
+/* The defaults: weights as stored. */
+smol_model_params smol_model_default_params(void);
+
+/* Loads a .gguf file or a Hugging Face folder (config.json + model.safetensors, or shards with
+ * model.safetensors.index.json). params may be NULL for the defaults. Missing tensors, wrong
+ * shapes and unknown architectures give an error naming them. */
+int smol_model_load(const char *path, const smol_model_params *params, smol_model **out, smol_error *err);
+
+/* Frees m and unmaps its files; NULL is a no-op. */
+void smol_model_free(smol_model *m);
+
+/* The hyper-parameters of m. */
+const smol_model_info *smol_model_get_info(const smol_model *m);
+
+/* ---------------------------------------------------------------- Inference */
+
+/* An inference context over one model: threads, scratch memory and n_seq sequences, each with
+ * its own KV cache. Not thread-safe: one caller at a time. The model must outlive it. */
+typedef struct smol_ctx smol_ctx;
+
+typedef struct smol_ctx_params {
+    int n_ctx;              /* positions per sequence; 0: the model's training context */
+    int n_seq;              /* independent sequences (default 1) */
+    int n_threads;          /* 0: smol_physical_cores() */
+    int n_batch;            /* prompt tokens evaluated per pass (default 256) */
+    uint32_t kv_type;       /* KV cache element type: 1 f16 (default) or 0 f32 */
+} smol_ctx_params;
+
+/* The defaults: the model's context, 1 sequence, all physical cores, f16 KV cache. */
+smol_ctx_params smol_ctx_default_params(void);
+
+/* Creates a context for m; params may be NULL for the defaults. */
+int smol_ctx_new(const smol_model *m, const smol_ctx_params *params, smol_ctx **out, smol_error *err);
+
+/* Frees c; NULL is a no-op. */
+void smol_ctx_free(smol_ctx *c);
+
+/* The positions per sequence. */
+int smol_ctx_n_ctx(const smol_ctx *c);
+
+/* Appends n tokens to sequence seq and runs them through the model (matrix x matrix, n_batch
+ * at a time). Afterwards smol_get_logits gives the last token's logits; all_logits, when not
+ * NULL, receives every token's logits [n][n_vocab]. SMOL_ERANGE if the sequence would pass
+ * n_ctx (nothing is evaluated then). */
+int smol_eval(smol_ctx *c, int seq, const int32_t *tokens, int n, float *all_logits, smol_error *err);
+
+/* Batched decoding: appends tokens[i] to sequence seqs[i] for n distinct sequences and runs
+ * them in one pass; each sequence's logits are then in smol_get_logits(c, seqs[i]). */
+int smol_eval_multi(smol_ctx *c, int n, const int *seqs, const int32_t *tokens, smol_error *err);
+
+/* The logits [n_vocab] after the last token evaluated in seq, or NULL if none yet. */
+const float *smol_get_logits(const smol_ctx *c, int seq);
+
+/* The number of positions held by sequence seq. */
+int smol_seq_len(const smol_ctx *c, int seq);
+
+/* Keeps the first n positions of sequence seq (0 clears it). */
+void smol_seq_truncate(smol_ctx *c, int seq, int n);
+
+/* ---------------------------------------------------------------- Sampling */
+
+typedef struct smol_sampler smol_sampler;
+
+/* Adds bias to the logit of token before sampling (-INFINITY bans it). */
+typedef struct smol_logit_bias {
+    int32_t token;
+    float bias;
+} smol_logit_bias;
+
+/* The constraint hook, called at every step with mask[n_vocab] all 1: clear mask[t] for each
+ * token t that may not come next (structured generation). Return 0, or a negative status to
+ * stop sampling with that error. */
+typedef int (*smol_token_filter_fn)(void *user, uint8_t *mask, int n_vocab);
+
+typedef struct smol_sampler_params {
+    float temperature;      /* 0: greedy (argmax); default 0.8 */
+    int top_k;              /* keep the k most likely tokens; 0: off (default 40) */
+    float top_p;            /* keep the smallest set with probability >= p; 1: off (default 0.95) */
+    float min_p;            /* drop tokens below min_p * p(best); 0: off (default 0.05) */
+    float repeat_penalty;   /* recent tokens: positive logits divided, negative multiplied; 1: off */
+    float frequency_penalty;/* minus this times a recent token's count; 0: off */
+    float presence_penalty; /* minus this once per recent token; 0: off */
+    int penalty_last_n;     /* how many recent tokens the penalties look at (default 64) */
+    uint64_t seed;          /* the random stream (same seed, same choices) */
+    const smol_logit_bias *logit_bias;  /* copied at creation */
+    int n_logit_bias;
+    smol_token_filter_fn filter;        /* optional constraint hook */
+    void *filter_user;
+} smol_sampler_params;
+
+/* The defaults listed above. */
+smol_sampler_params smol_sampler_default_params(void);
+
+/* Creates a sampler for a vocabulary of n_vocab tokens. */
+int smol_sampler_new(const smol_sampler_params *params, int n_vocab, smol_sampler **out, smol_error *err);
+
+/* Frees s; NULL is a no-op. */
+void smol_sampler_free(smol_sampler *s);
+
+/* Picks the next token from logits [n_vocab] (not modified) into *token; also records it for
+ * the penalties (as smol_sampler_accept). SMOL_EINVAL if the filter and bias allow no token. */
+int smol_sampler_sample(smol_sampler *s, const float *logits, int32_t *token, smol_error *err);
+
+/* Records token as generated (for the penalties), e.g. prompt tokens. */
+void smol_sampler_accept(smol_sampler *s, int32_t token);
+
+/* Forgets the recorded tokens and restarts the random stream from the seed. */
+void smol_sampler_reset(smol_sampler *s);
+
 
 #ifdef __cplusplus
 }

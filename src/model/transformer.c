@@ -1,0 +1,376 @@
+/* transformer.c: the Llama-family forward pass (RMSNorm, RoPE, GQA attention over per-sequence
+ * KV caches, SwiGLU FFN) and the inference context of include/smol.h. One forward call runs a
+ * batch of rows (token, sequence, position): a prompt chunk of one sequence, or one token of
+ * each of several sequences. Matrix products run over the thread pool, split by weight rows. */
+#include "model/transformer.h"
+#include "base/error.h"
+#include "base/pool.h"
+#include "model/dtype.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGIT_ROWS 16   /* rows of logits computed per output pass (bounds the scratch) */
+
+/* ---------------------------------------------------------------- pieces */
+
+void smol_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float scale = (float)(1.0 / sqrt(ss / n + eps));
+    for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+void smol_rope(float *x, int n_head, int head_dim, int pos, const float *inv_freq, int neox) {
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        float theta = (float)pos * inv_freq[i];
+        float c = (float)cos(theta), s = (float)sin(theta);
+        for (int h = 0; h < n_head; h++) {
+            float *p = x + (size_t)h * head_dim;
+            int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
+            float x0 = p[a], x1 = p[b];
+            p[a] = x0 * c - x1 * s;
+            p[b] = x0 * s + x1 * c;
+        }
+    }
+}
+
+void smol_swiglu(float *out, const float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_dim, const float *q, int n_pos,
+                         float *scores, float *out) {
+    int off = kvh * head_dim;
+    float scale = 1.0f / sqrtf((float)head_dim), max = -INFINITY;
+    for (int p = 0; p < n_pos; p++) {
+        scores[p] = smol_kvcache_dot_k(kv, layer, p, off, q, head_dim) * scale;
+        if (scores[p] > max) max = scores[p];
+    }
+    double sum = 0;
+    for (int p = 0; p < n_pos; p++) {
+        scores[p] = expf(scores[p] - max);
+        sum += scores[p];
+    }
+    memset(out, 0, (size_t)head_dim * sizeof(float));
+    for (int p = 0; p < n_pos; p++) smol_kvcache_add_v(kv, layer, p, off, scores[p], out, head_dim);
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < head_dim; i++) out[i] *= inv;
+}
+
+/* ---------------------------------------------------------------- matrix products */
+
+/* The dot product of weight row w (type t) with floats x[n]. */
+static float dot_row(uint32_t t, const void *w, const float *x, int64_t n) {
+    float s = 0;
+    if (t == SMOL_F32) {
+        const float *f = w;
+        for (int64_t i = 0; i < n; i++) s += f[i] * x[i];
+    } else if (t == SMOL_F16) {
+        const uint16_t *h = w;
+        for (int64_t i = 0; i < n; i++) s += smol_f16_to_f32(h[i]) * x[i];
+    } else if (t == SMOL_BF16) {
+        const uint16_t *h = w;
+        for (int64_t i = 0; i < n; i++) s += smol_bf16_to_f32(h[i]) * x[i];
+    }
+    return s;
+}
+
+typedef struct matmul_job {
+    const smol_weight *w;
+    const float *x;        /* [n][w->cols] */
+    float *out;            /* [n][out_stride] */
+    int n, out_stride, rows_per_task;
+} matmul_job;
+
+static void matmul_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const matmul_job *j = ctx;
+    int64_t r0 = (int64_t)task * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->w->rows) r1 = j->w->rows;
+    for (int64_t r = r0; r < r1; r++) {
+        const void *wr = (const uint8_t *)j->w->data + (size_t)r * j->w->row_bytes;
+        for (int i = 0; i < j->n; i++)
+            j->out[(size_t)i * j->out_stride + r] = dot_row(j->w->type, wr, j->x + (size_t)i * j->w->cols, j->w->cols);
+    }
+}
+
+/* out[i][r] = W[r] . x[i] for n rows of x; bias (if not NULL) added. */
+static void matmul(smol_pool *pool, const smol_weight *w, const float *x, int n, float *out, int out_stride,
+                   const float *bias) {
+    int threads = smol_pool_size(pool);
+    int per = (int)((w->rows + threads * 4 - 1) / (threads * 4));
+    if (per < 8) per = 8;
+    matmul_job j = {w, x, out, n, out_stride, per};
+    smol_pool_run(pool, (int)((w->rows + per - 1) / per), matmul_task, &j);
+    if (bias)
+        for (int i = 0; i < n; i++)
+            for (int64_t r = 0; r < w->rows; r++) out[(size_t)i * out_stride + r] += bias[r];
+}
+
+/* ---------------------------------------------------------------- context */
+
+struct smol_ctx {
+    const smol_model *m;
+    smol_ctx_params p;
+    smol_pool *pool;
+    smol_kvcache *kv;              /* [n_seq] */
+    float *logits;                 /* [n_seq][n_vocab]: the last logits of each sequence */
+    int *has_logits;               /* [n_seq] */
+    int max_rows;                  /* rows per forward */
+    float *x, *xn, *q, *k, *v, *att, *gate, *up;   /* [max_rows][...] */
+    float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
+    float *scores;                 /* [n_threads][n_ctx] */
+};
+
+/* One batch: row i is token tok[i] of sequence seq[i] at position pos[i]. */
+typedef struct fwd_batch {
+    int n;
+    const int32_t *tok;
+    const int *seq, *pos;
+    float *const *logits_out;      /* [n]: where row i's logits go, or NULL for none */
+} fwd_batch;
+
+typedef struct attn_job {
+    smol_ctx *c;
+    const fwd_batch *b;
+    int layer;
+} attn_job;
+
+static void attn_task(void *ctx, int task, int thread) {
+    const attn_job *j = ctx;
+    const smol_model_info *h = &j->c->m->info;
+    int row = task / h->n_head, head = task % h->n_head, kvh = head / (h->n_head / h->n_head_kv);
+    size_t nq = (size_t)h->n_head * h->head_dim;
+    smol_attention_head(&j->c->kv[j->b->seq[row]], j->layer, kvh, h->head_dim,
+                        j->c->q + row * nq + (size_t)head * h->head_dim, j->b->pos[row] + 1,
+                        j->c->scores + (size_t)thread * j->c->p.n_ctx, j->c->att + row * nq + (size_t)head * h->head_dim);
+}
+
+/* The attention block of layer il: x += Wo . attention(rope(Wq xn), rope(Wk xn), Wv xn). */
+static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
+    const smol_model_info *h = &c->m->info;
+    const smol_layer *L = &c->m->layers[il];
+    int n = b->n, nq = h->n_head * h->head_dim, nkv = h->n_head_kv * h->head_dim;
+    for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->attn_norm, h->n_embd, h->norm_eps);
+    matmul(c->pool, &L->wq, c->xn, n, c->q, nq, L->bq);
+    matmul(c->pool, &L->wk, c->xn, n, c->k, nkv, L->bk);
+    matmul(c->pool, &L->wv, c->xn, n, c->v, nkv, L->bv);
+    for (int i = 0; i < n; i++) {
+        smol_rope(c->q + (size_t)i * nq, h->n_head, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
+        smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
+        smol_kvcache_store(&c->kv[b->seq[i]], il, b->pos[i], c->k + (size_t)i * nkv, c->v + (size_t)i * nkv);
+    }
+    attn_job j = {c, b, il};
+    smol_pool_run(c->pool, n * h->n_head, attn_task, &j);
+    matmul(c->pool, &L->wo, c->att, n, c->xn, h->n_embd, NULL);
+    for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
+}
+
+/* The FFN block of layer il: x += W_down . (silu(W_gate xn) * W_up xn). */
+static void ffn_block(smol_ctx *c, int n, int il) {
+    const smol_model_info *h = &c->m->info;
+    const smol_layer *L = &c->m->layers[il];
+    for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->ffn_norm, h->n_embd, h->norm_eps);
+    matmul(c->pool, &L->w_gate, c->xn, n, c->gate, h->n_ff, NULL);
+    matmul(c->pool, &L->w_up, c->xn, n, c->up, h->n_ff, NULL);
+    smol_swiglu(c->gate, c->gate, c->up, n * h->n_ff);
+    matmul(c->pool, &L->w_down, c->gate, n, c->xn, h->n_embd, NULL);
+    for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
+}
+
+/* Final norm and output layer for the rows that want logits, LOGIT_ROWS at a time. */
+static void output_block(smol_ctx *c, const fwd_batch *b) {
+    const smol_model_info *h = &c->m->info;
+    int idx[LOGIT_ROWS], k = 0;
+    for (int i = 0; i <= b->n; i++) {
+        if (i < b->n && b->logits_out[i]) {
+            smol_rmsnorm(c->xn + (size_t)k * h->n_embd, c->x + (size_t)i * h->n_embd, c->m->output_norm, h->n_embd, h->norm_eps);
+            idx[k++] = i;
+        }
+        if (k == LOGIT_ROWS || (i == b->n && k)) {
+            matmul(c->pool, &c->m->output, c->xn, k, c->logit_tmp, h->n_vocab, NULL);
+            for (int r = 0; r < k; r++)
+                memcpy(b->logits_out[idx[r]], c->logit_tmp + (size_t)r * h->n_vocab, (size_t)h->n_vocab * sizeof(float));
+            k = 0;
+        }
+    }
+}
+
+/* Runs the batch through the model; KV caches must have room for every position. */
+static int forward(smol_ctx *c, const fwd_batch *b, smol_error *err) {
+    const smol_model_info *h = &c->m->info;
+    for (int i = 0; i < b->n; i++) {
+        if (b->tok[i] < 0 || b->tok[i] >= h->n_vocab)
+            return smol_fail(err, SMOL_EINVAL, "token id %d is outside the vocabulary [0, %d)", b->tok[i], h->n_vocab);
+        if (smol_weight_row_f32(&c->m->tok_embd, b->tok[i], c->x + (size_t)i * h->n_embd))
+            return smol_fail(err, SMOL_EUNSUPPORTED, "token embeddings of type %s cannot be read",
+                             smol_dtype_name(c->m->tok_embd.type));
+    }
+    for (int il = 0; il < h->n_layer; il++) {
+        attention_block(c, b, il);
+        ffn_block(c, b->n, il);
+    }
+    output_block(c, b);
+    return SMOL_OK;
+}
+
+/* ---------------------------------------------------------------- public API */
+
+smol_ctx_params smol_ctx_default_params(void) {
+    smol_ctx_params p = {.n_ctx = 0, .n_seq = 1, .n_threads = 0, .n_batch = 256, .kv_type = SMOL_F16};
+    return p;
+}
+
+static int ctx_alloc(smol_ctx *c, smol_error *err) {
+    const smol_model_info *h = &c->m->info;
+    size_t R = (size_t)c->max_rows, nq = (size_t)h->n_head * h->head_dim, nkv = (size_t)h->n_head_kv * h->head_dim;
+    c->x = malloc(R * h->n_embd * sizeof(float));
+    c->xn = malloc((R > LOGIT_ROWS ? R : LOGIT_ROWS) * h->n_embd * sizeof(float));
+    c->q = malloc(R * nq * sizeof(float));
+    c->att = malloc(R * nq * sizeof(float));
+    c->k = malloc(R * nkv * sizeof(float));
+    c->v = malloc(R * nkv * sizeof(float));
+    c->gate = malloc(R * h->n_ff * sizeof(float));
+    c->up = malloc(R * h->n_ff * sizeof(float));
+    c->logit_tmp = malloc((size_t)LOGIT_ROWS * h->n_vocab * sizeof(float));
+    c->scores = malloc((size_t)smol_pool_size(c->pool) * c->p.n_ctx * sizeof(float));
+    c->logits = calloc((size_t)c->p.n_seq * h->n_vocab, sizeof(float));
+    c->has_logits = calloc((size_t)c->p.n_seq, sizeof(int));
+    c->kv = calloc((size_t)c->p.n_seq, sizeof *c->kv);
+    if (!c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
+        !c->logits || !c->has_logits || !c->kv)
+        return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
+    for (int s = 0; s < c->p.n_seq; s++) {
+        int rc = smol_kvcache_init(&c->kv[s], c->p.kv_type, h->n_layer, (int)nkv, c->p.n_ctx, err);
+        if (rc) return rc;
+    }
+    return SMOL_OK;
+}
+
+int smol_ctx_new(const smol_model *m, const smol_ctx_params *params, smol_ctx **out, smol_error *err) {
+    *out = NULL;
+    smol_ctx_params p = params ? *params : smol_ctx_default_params();
+    const smol_model_info *h = &m->info;
+    if (p.n_ctx == 0) p.n_ctx = h->n_ctx_train;
+    if (p.n_ctx < 0 || p.n_ctx > h->n_ctx_train)
+        return smol_fail(err, SMOL_ERANGE, "context of %d positions requested; the model supports 1 to %d", p.n_ctx,
+                         h->n_ctx_train);
+    if (p.n_seq <= 0 || p.n_seq > 4096) return smol_fail(err, SMOL_EINVAL, "n_seq must be 1..4096, got %d", p.n_seq);
+    if (p.n_batch <= 0) p.n_batch = 256;
+    if (p.n_threads <= 0) p.n_threads = smol_physical_cores();
+    if (p.kv_type != SMOL_F16 && p.kv_type != SMOL_F32)
+        return smol_fail(err, SMOL_EINVAL, "KV cache type must be 0 (f32) or 1 (f16), got %u", p.kv_type);
+    smol_ctx *c = calloc(1, sizeof *c);
+    if (!c) return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    c->m = m;
+    c->p = p;
+    c->max_rows = p.n_batch > p.n_seq ? p.n_batch : p.n_seq;
+    c->pool = smol_pool_new(p.n_threads);
+    int rc = c->pool ? ctx_alloc(c, err) : smol_fail(err, SMOL_ENOMEM, "cannot start %d threads", p.n_threads);
+    if (rc) {
+        smol_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return SMOL_OK;
+}
+
+void smol_ctx_free(smol_ctx *c) {
+    if (!c) return;
+    if (c->kv)
+        for (int s = 0; s < c->p.n_seq; s++) smol_kvcache_free(&c->kv[s]);
+    free(c->kv);
+    free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up);
+    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits);
+    smol_pool_free(c->pool);
+    free(c);
+}
+
+int smol_ctx_n_ctx(const smol_ctx *c) { return c->p.n_ctx; }
+
+static int check_seq(const smol_ctx *c, int seq, smol_error *err) {
+    if (seq < 0 || seq >= c->p.n_seq)
+        return smol_fail(err, SMOL_EINVAL, "sequence %d does not exist (the context has %d)", seq, c->p.n_seq);
+    return SMOL_OK;
+}
+
+int smol_eval(smol_ctx *c, int seq, const int32_t *tokens, int n, float *all_logits, smol_error *err) {
+    int rc = check_seq(c, seq, err);
+    if (rc) return rc;
+    if (n <= 0) return smol_fail(err, SMOL_EINVAL, "nothing to evaluate (%d tokens)", n);
+    smol_kvcache *kv = &c->kv[seq];
+    if (n > c->p.n_ctx - kv->len)
+        return smol_fail(err, SMOL_ERANGE, "%d tokens at position %d pass the context limit of %d positions", n,
+                         kv->len, c->p.n_ctx);
+    if ((rc = smol_kvcache_reserve(kv, kv->len + n, err))) return rc;
+    int n_vocab = c->m->info.n_vocab;
+    int *sq = malloc((size_t)c->p.n_batch * 2 * sizeof(int));
+    float **outs = calloc((size_t)c->p.n_batch, sizeof *outs);
+    if (!sq || !outs) {
+        free(sq), free(outs);
+        return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    }
+    c->has_logits[seq] = 0;
+    for (int start = 0; start < n && !rc; start += c->p.n_batch) {
+        int cnt = n - start < c->p.n_batch ? n - start : c->p.n_batch;
+        for (int i = 0; i < cnt; i++) {
+            sq[i] = seq;
+            sq[c->p.n_batch + i] = kv->len + i;
+            outs[i] = all_logits ? all_logits + (size_t)(start + i) * n_vocab : NULL;
+        }
+        if (start + cnt == n && !all_logits) outs[cnt - 1] = c->logits + (size_t)seq * n_vocab;
+        fwd_batch b = {cnt, tokens + start, sq, sq + c->p.n_batch, outs};
+        rc = forward(c, &b, err);
+        if (!rc) kv->len += cnt;
+    }
+    if (!rc && all_logits) memcpy(c->logits + (size_t)seq * n_vocab, all_logits + (size_t)(n - 1) * n_vocab, (size_t)n_vocab * sizeof(float));
+    if (!rc) c->has_logits[seq] = 1;
+    free(sq), free(outs);
+    return rc;
+}
+
+int smol_eval_multi(smol_ctx *c, int n, const int *seqs, const int32_t *tokens, smol_error *err) {
+    if (n <= 0 || n > c->max_rows) return smol_fail(err, SMOL_EINVAL, "batch of %d sequences (1..%d allowed)", n, c->max_rows);
+    int rc = SMOL_OK, n_vocab = c->m->info.n_vocab;
+    for (int i = 0; i < n && !rc; i++) {
+        if ((rc = check_seq(c, seqs[i], err))) return rc;
+        for (int j = 0; j < i; j++)
+            if (seqs[j] == seqs[i]) return smol_fail(err, SMOL_EINVAL, "sequence %d appears twice in one batch", seqs[i]);
+        rc = smol_kvcache_reserve(&c->kv[seqs[i]], c->kv[seqs[i]].len + 1, err);
+    }
+    if (rc) return rc;
+    int *pos = malloc((size_t)n * sizeof(int));
+    float **outs = malloc((size_t)n * sizeof *outs);
+    if (!pos || !outs) {
+        free(pos), free(outs);
+        return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        pos[i] = c->kv[seqs[i]].len;
+        outs[i] = c->logits + (size_t)seqs[i] * n_vocab;
+        c->has_logits[seqs[i]] = 0;
+    }
+    fwd_batch b = {n, tokens, seqs, pos, outs};
+    rc = forward(c, &b, err);
+    for (int i = 0; i < n && !rc; i++) {
+        c->kv[seqs[i]].len++;
+        c->has_logits[seqs[i]] = 1;
+    }
+    free(pos), free(outs);
+    return rc;
+}
+
+const float *smol_get_logits(const smol_ctx *c, int seq) {
+    if (seq < 0 || seq >= c->p.n_seq || !c->has_logits[seq]) return NULL;
+    return c->logits + (size_t)seq * c->m->info.n_vocab;
+}
+
+int smol_seq_len(const smol_ctx *c, int seq) { return seq >= 0 && seq < c->p.n_seq ? c->kv[seq].len : 0; }
+
+void smol_seq_truncate(smol_ctx *c, int seq, int n) {
+    if (seq < 0 || seq >= c->p.n_seq || n < 0 || n >= c->kv[seq].len) return;
+    c->kv[seq].len = n;
+    c->has_logits[seq] = 0;
+}
