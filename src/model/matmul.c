@@ -1,0 +1,73 @@
+/* matmul.c: multi-threaded matrix x vector and matrix x matrix products over the vec_dot
+ * kernels of quant.h. Tasks are chunks of weight rows; within a chunk, activations are taken
+ * in tiles so each weight row is read from memory once and reused from cache for the tile. */
+#include "model/matmul.h"
+#include "model/dtype.h"
+#include "model/quant.h"
+#include "smol.h"
+
+#define ACT_TILE 16  /* activation rows per pass over a chunk of weight rows */
+
+typedef struct {
+    smol_vec_dot_fn dot;
+    const uint8_t *w;
+    size_t w_row, x_row;      /* bytes per weight row and per converted activation row */
+    const uint8_t *xq;
+    float *y;
+    int64_t n_rows, n, B, chunk;
+    uint32_t dot_type;
+    const float *x;           /* for the conversion tasks */
+    uint8_t *scratch;
+} matmul_job;
+
+static void convert_task(void *ctx, int task, int thread) {
+    (void)thread;
+    matmul_job *j = ctx;
+    smol_quantize_row(j->dot_type, j->x + task * j->n, j->scratch + (size_t)task * j->x_row, j->n);
+}
+
+static void rows_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const matmul_job *j = ctx;
+    int64_t r0 = task * j->chunk, r1 = r0 + j->chunk < j->n_rows ? r0 + j->chunk : j->n_rows;
+    for (int64_t b0 = 0; b0 < j->B; b0 += ACT_TILE) {
+        int64_t b1 = b0 + ACT_TILE < j->B ? b0 + ACT_TILE : j->B;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *wr = j->w + (size_t)r * j->w_row;
+            for (int64_t b = b0; b < b1; b++)
+                j->dot(j->n, &j->y[b * j->n_rows + r], wr, j->xq + (size_t)b * j->x_row);
+        }
+    }
+}
+
+size_t smol_matmul_scratch_size(uint32_t t, int64_t n, int64_t B) {
+    uint32_t dt = smol_vec_dot_type(t);
+    if (dt == SMOL_F32 || n < 0 || B < 0) return 0;
+    return (size_t)smol_dtype_row_size(dt, (uint64_t)n) * (size_t)B;
+}
+
+int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int64_t n,
+                const float *x, int64_t B, float *y, void *scratch) {
+    if (n_rows < 0 || n < 0 || B < 0 || n_rows > INT32_MAX || B > INT32_MAX) return SMOL_EINVAL;
+    smol_vec_dot_fn dot = smol_get_vec_dot(t);
+    if (!dot) return SMOL_EUNSUPPORTED;
+    matmul_job j = {.dot = dot, .w = W, .y = y, .n_rows = n_rows, .n = n, .B = B, .x = x,
+                    .dot_type = smol_vec_dot_type(t), .scratch = scratch};
+    j.w_row = (size_t)smol_dtype_row_size(t, (uint64_t)n);
+    j.x_row = (size_t)smol_dtype_row_size(j.dot_type, (uint64_t)n);
+    if (j.w_row == 0 || j.x_row == 0) return SMOL_EINVAL;  /* n == 0 or not whole blocks */
+    if (n_rows == 0 || B == 0) return SMOL_OK;
+    if (j.dot_type == SMOL_F32) j.xq = (const uint8_t *)x;
+    else {
+        smol_pool_run(B > 1 ? pool : NULL, (int)B, convert_task, &j);
+        j.xq = scratch;
+    }
+    /* enough chunks per thread for the dynamic scheduling to even out, each a few rows */
+    int threads = smol_pool_size(pool);
+    int64_t chunk = n_rows / ((int64_t)threads * 8);
+    if (chunk < 4) chunk = 4;
+    if (chunk > 256) chunk = 256;
+    j.chunk = chunk;
+    smol_pool_run(pool, (int)((n_rows + chunk - 1) / chunk), rows_task, &j);
+    return SMOL_OK;
+}
