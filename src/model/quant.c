@@ -10,6 +10,11 @@
 #define H2F smol_f16_to_f32
 #define F2H smol_f32_to_f16
 
+/* The SIMD twins reproduce these float expressions exactly; keep them unfused. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 static int nearest_int(float x) { return (int)lrintf(x); }  /* ties to even, as GGML */
 
 /* ------------------------------------------------------------------ 32-element blocks */
