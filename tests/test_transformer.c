@@ -8,11 +8,28 @@
 #include "model/transformer.h"
 #include "model/dtype.h"
 #include <stdint.h>
+#include <cjson/cJSON.h>
 
 #define STORIES "stories260K/stories260K.gguf"
 
+/* Reads a whole file into a malloc'd buffer. */
+static int smol_read_file_for_test(const char *path, char **out, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n + 1);
+    *size = *out ? fread(*out, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (!*out || *size != (size_t)n) return -1;
+    (*out)[n] = 0;
+    return 0;
+}
+
 /* The largest |a[i] - b[i]| / max|b| over n values; *at gets the index of the largest |a-b|. */
-static double __attribute__((unused)) rel_diff(const float *a, const float *b, int n, int *at) {
+static double rel_diff(const float *a, const float *b, int n, int *at) {
     double maxb = 0, maxd = 0;
     *at = 0;
     for (int i = 0; i < n; i++) {
@@ -40,10 +57,11 @@ static smol_model *load(const char *path, uint32_t wtype) {
     return m;
 }
 
-static smol_ctx *new_ctx(const smol_model *m, uint32_t kv_type, int n_seq, int n_ctx, int threads) {
+static smol_ctx *new_ctx_b(const smol_model *m, uint32_t kv_type, int n_seq, int n_ctx, int threads, int n_batch) {
     smol_ctx *c = NULL;
     smol_error err = {0};
     smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_batch = n_batch;
     cp.kv_type = kv_type;
     cp.n_seq = n_seq;
     cp.n_ctx = n_ctx;
@@ -51,6 +69,10 @@ static smol_ctx *new_ctx(const smol_model *m, uint32_t kv_type, int n_seq, int n
     int rc = smol_ctx_new(m, &cp, &c, &err);
     CHECK(rc == SMOL_OK, "ctx: %s", err.msg);
     return c;
+}
+
+static smol_ctx *new_ctx(const smol_model *m, uint32_t kv_type, int n_seq, int n_ctx, int threads) {
+    return new_ctx_b(m, kv_type, n_seq, n_ctx, threads, 256);
 }
 
 /* ---------------------------------------------------------------- llama.cpp golden */
@@ -123,7 +145,167 @@ static void test_stories260k_llamacpp_golden(void) {
     smol_model_free(m);
 }
 
+/* ---------------------------------------------------------------- Hugging Face goldens */
+
+typedef struct hf_golden {
+    int32_t ids[64], prompt[16], greedy[64];
+    int n_ids, n_prompt, n_greedy;
+    float *logits;      /* [n_ids][n_vocab] */
+    int n_vocab;
+} hf_golden;
+
+static int json_ids(const cJSON *root, const char *key, int32_t *out, int max) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, key);
+    int n = 0;
+    for (const cJSON *e = a ? a->child : NULL; e && n < max; e = e->next) out[n++] = (int32_t)e->valuedouble;
+    return n;
+}
+
+/* Reads DIR/golden.json and the logits file named logits_key in it. */
+static int read_hf_golden(const char *dir, const char *logits_key, hf_golden *g) {
+    char path[4096], *text = NULL;
+    size_t size;
+    snprintf(path, sizeof path, "%s/golden.json", dir);
+    memset(g, 0, sizeof *g);
+    if (smol_read_file_for_test(path, &text, &size)) return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root) return -1;
+    g->n_ids = json_ids(root, "input_ids", g->ids, 64);
+    g->n_prompt = json_ids(root, "greedy_prompt_ids", g->prompt, 16);
+    g->n_greedy = json_ids(root, "greedy_new_ids", g->greedy, 64);
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(root, "logits_shape");
+    const cJSON *lf = cJSON_GetObjectItemCaseSensitive(root, logits_key);
+    g->n_vocab = shape && cJSON_GetArraySize(shape) == 2 ? cJSON_GetArrayItem(shape, 1)->valueint : 0;
+    snprintf(path, sizeof path, "%s/%s", dir, cJSON_IsString(lf) ? lf->valuestring : "?");
+    cJSON_Delete(root);
+    if (smol_read_file_for_test(path, &text, &size) || size != (size_t)g->n_ids * g->n_vocab * 4) {
+        free(text);
+        return -1;
+    }
+    g->logits = (float *)text;
+    return 0;
+}
+
+/* All-position logits within 1e-4 of max|logit| per position, and the greedy continuation. */
+static void check_hf_model(const char *name, const char *model_dir, const char *logits_key, int n_batch) {
+    hf_golden g;
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", test_data(name));
+    REQUIRE(read_hf_golden(dir, logits_key, &g) == 0 && g.n_ids == 48 && g.n_greedy == 32, "%s: golden unreadable", dir);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, model_dir);
+    smol_model *m = load(path, SMOL_WEIGHTS_AS_STORED);
+    if (!m) {
+        free(g.logits);
+        return;
+    }
+    CHECK(smol_model_get_info(m)->n_vocab == g.n_vocab, "%s: vocab %d, golden %d", name, smol_model_get_info(m)->n_vocab, g.n_vocab);
+    smol_ctx *c = new_ctx_b(m, SMOL_F32, 1, 0, 2, n_batch);
+    float *out = malloc((size_t)g.n_ids * g.n_vocab * sizeof(float));
+    smol_error err = {0};
+    int rc = c && out ? smol_eval(c, 0, g.ids, g.n_ids, out, &err) : -1;
+    CHECK(rc == SMOL_OK, "%s: eval: %s", name, err.msg);
+    double worst = 0;
+    for (int p = 0; rc == SMOL_OK && p < g.n_ids; p++) {
+        int at;
+        const float *want = g.logits + (size_t)p * g.n_vocab, *got = out + (size_t)p * g.n_vocab;
+        double d = rel_diff(got, want, g.n_vocab, &at);
+        if (d > worst) worst = d;
+        if (d > 1e-4) {
+            CHECK(d <= 1e-4, "%s %s: position %d token %d: logit[%d] = %.7f, transformers %.7f (rel %.3g)", name, model_dir,
+                  p, g.ids[p], at, got[at], want[at], d);
+            break;
+        }
+    }
+    smol_seq_truncate(c, 0, 0);
+    int32_t tok[64];
+    memcpy(tok, g.prompt, sizeof(int32_t) * (size_t)g.n_prompt);
+    rc = smol_eval(c, 0, tok, g.n_prompt, NULL, &err);
+    for (int i = 0; rc == SMOL_OK && i < g.n_greedy; i++) {
+        int32_t next = argmax(smol_get_logits(c, 0), g.n_vocab);
+        if (next != g.greedy[i]) {
+            CHECK(next == g.greedy[i], "%s: greedy token %d: %d, transformers %d", name, i, next, g.greedy[i]);
+            break;
+        }
+        rc = smol_eval(c, 0, &next, 1, NULL, &err);
+    }
+    CHECK(rc == SMOL_OK, "%s: %s", name, err.msg);
+    printf("# %s/%s vs transformers: worst relative logit difference %.3g\n", name, model_dir, worst);
+    free(out);
+    free(g.logits);
+    smol_ctx_free(c);
+    smol_model_free(m);
+}
+
+static void test_hf_smollm2_tiny(void) { check_hf_model("hf-golden/smollm2-tiny", "model", "logits_file", 256); }
+static void test_hf_smollm2_tiny_bf16_sharded(void) {
+    check_hf_model("hf-golden/smollm2-tiny", "model-bf16-sharded", "bf16_logits_file", 256);
+}
+static void test_hf_llama32_tiny(void) { check_hf_model("hf-golden/llama32-tiny", "model", "logits_file", 7); }
+static void test_hf_qwen2_tiny(void) { check_hf_model("hf-golden/qwen2-tiny", "model", "logits_file", 256); }
+
+/* ---------------------------------------------------------------- quantized weights */
+
+/* Logits [n][n_vocab] of ids for the model at path with its weights converted to t
+ * (back_to_f32: the dequantized twin). */
+static float *run_converted(const char *path, uint32_t t, int back, const int32_t *ids, int n) {
+    smol_model *m = load(path, SMOL_WEIGHTS_AS_STORED);
+    if (!m) return NULL;
+    smol_error err = {0};
+    float *out = NULL;
+    int rc = smol_model_convert_weights(m, t, back, &err);
+    CHECK(rc == SMOL_OK, "convert to %s: %s", smol_dtype_name(t), err.msg);
+    smol_ctx *c = rc ? NULL : new_ctx(m, SMOL_F32, 1, 64, 2);
+    if (c) {
+        out = malloc((size_t)n * smol_model_get_info(m)->n_vocab * sizeof(float));
+        rc = smol_eval(c, 0, ids, n, out, &err);
+        CHECK(rc == SMOL_OK, "eval %s: %s", smol_dtype_name(t), err.msg);
+    }
+    smol_ctx_free(c);
+    smol_model_free(m);
+    return out;
+}
+
+/* A quantized model against its dequantized f32 twin: the only difference left is the
+ * quantization of the activations (q8_0 / q8_K) inside the dot products. */
+static void test_quantized_vs_dequantized(void) {
+    static const struct { uint32_t type; double tol; } cases[] = {
+        {SMOL_F16, 1e-5}, {SMOL_Q8_0, 3e-2}, {SMOL_Q4_0, 3e-2}, {SMOL_Q4_K, 3e-2}, {SMOL_Q6_K, 3e-2}};
+    hf_golden g;
+    char dir[2048], path[4096];
+    snprintf(dir, sizeof dir, "%s", test_data("hf-golden/llama32-tiny"));
+    snprintf(path, sizeof path, "%s/model", dir);
+    REQUIRE(read_hf_golden(dir, "logits_file", &g) == 0, "golden unreadable");
+    int n = 12;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float *q = run_converted(path, cases[k].type, 0, g.ids, n), *d = run_converted(path, cases[k].type, 1, g.ids, n);
+        double worst = 0;
+        for (int p = 0; q && d && p < n; p++) {
+            int at;
+            double r = rel_diff(q + (size_t)p * g.n_vocab, d + (size_t)p * g.n_vocab, g.n_vocab, &at);
+            if (r > worst) worst = r;
+            if (r > cases[k].tol) {
+                CHECK(r <= cases[k].tol, "%s: position %d: logit[%d] %.6f vs dequantized %.6f (rel %.3g > %.3g)",
+                      smol_dtype_name(cases[k].type), p, at, q[(size_t)p * g.n_vocab + at], d[(size_t)p * g.n_vocab + at],
+                      r, cases[k].tol);
+                break;
+            }
+        }
+        printf("# %s weights vs their dequantized f32 twin: worst relative logit difference %.3g\n",
+               smol_dtype_name(cases[k].type), worst);
+        free(q);
+        free(d);
+    }
+    free(g.logits);
+}
+
 int main(void) {
     RUN(test_stories260k_llamacpp_golden);
+    RUN(test_hf_smollm2_tiny);
+    RUN(test_hf_smollm2_tiny_bf16_sharded);
+    RUN(test_hf_llama32_tiny);
+    RUN(test_hf_qwen2_tiny);
+    RUN(test_quantized_vs_dequantized);
     return check_done();
 }

@@ -5,6 +5,8 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "model/dtype.h"
+#include "model/hfconfig.h"
+#include "model/quant.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +16,8 @@ static const char *const k_archs = "llama, qwen2 (LlamaForCausalLM, Qwen2ForCaus
 
 /* ---------------------------------------------------------------- type conversion */
 
-/* The types a weight matrix can be multiplied in as stored. */
-static int matmul_type_ok(uint32_t t) { return t == SMOL_F32 || t == SMOL_F16 || t == SMOL_BF16; }
+/* The types a weight matrix can be multiplied in as stored: those with a dot-product kernel. */
+static int matmul_type_ok(uint32_t t) { return smol_dtype_get(t) && smol_get_vec_dot(t) != NULL; }
 
 /* n elements of type t to floats; SMOL_EUNSUPPORTED for a type with no conversion. */
 static int to_f32(uint32_t t, const void *src, float *dst, int64_t n) {
@@ -24,7 +26,7 @@ static int to_f32(uint32_t t, const void *src, float *dst, int64_t n) {
     case SMOL_F32: memcpy(dst, src, (size_t)n * sizeof(float)); return SMOL_OK;
     case SMOL_F16: for (int64_t i = 0; i < n; i++) dst[i] = smol_f16_to_f32(h[i]); return SMOL_OK;
     case SMOL_BF16: for (int64_t i = 0; i < n; i++) dst[i] = smol_bf16_to_f32(h[i]); return SMOL_OK;
-    default: return SMOL_EUNSUPPORTED;
+    default: return smol_dtype_get(t) ? smol_dequantize_row(t, src, dst, n) : SMOL_EUNSUPPORTED;
     }
 }
 
@@ -35,7 +37,7 @@ static int from_f32(uint32_t t, const float *src, void *dst, int64_t n) {
     case SMOL_F32: memcpy(dst, src, (size_t)n * sizeof(float)); return SMOL_OK;
     case SMOL_F16: for (int64_t i = 0; i < n; i++) h[i] = smol_f32_to_f16(src[i]); return SMOL_OK;
     case SMOL_BF16: for (int64_t i = 0; i < n; i++) h[i] = smol_f32_to_bf16(src[i]); return SMOL_OK;
-    default: return SMOL_EUNSUPPORTED;
+    default: return smol_dtype_get(t) ? smol_quantize_row(t, src, dst, n) : SMOL_EUNSUPPORTED;
     }
 }
 
@@ -161,7 +163,7 @@ static int bind_all(binder *b, const char *embd_name, const char *norm_name, con
     m->tok_embd.type = t.type;
     m->tok_embd.row_bytes = (size_t)smol_dtype_row_size(t.type, (uint64_t)h->n_embd);
     if ((rc = bind_vector(b, norm_name, h->n_embd, 0, &m->output_norm, err))) return rc;
-    if (output_name && b->find(b->src, output_name, &t)) {
+    if (output_name) {
         if ((rc = bind_matrix(b, output_name, h->n_vocab, h->n_embd, &m->output, err))) return rc;
     } else {
         if (!matmul_type_ok(m->tok_embd.type))
@@ -327,7 +329,87 @@ static int load_gguf(smol_model *m, const char *path, smol_error *err) {
         "blk.%d.attn_output.weight", "blk.%d.ffn_norm.weight", "blk.%d.ffn_gate.weight", "blk.%d.ffn_up.weight",
         "blk.%d.ffn_down.weight", "blk.%d.attn_q.bias", "blk.%d.attn_k.bias", "blk.%d.attn_v.bias"};
     binder b = {m, gguf_find, m->gguf, path};
-    if ((rc = bind_all(&b, "token_embd.weight", "output_norm.weight", "output.weight", names, err))) return rc;
+    const char *output = smol_gguf_find_tensor(m->gguf, "output.weight") ? "output.weight" : NULL;
+    if ((rc = bind_all(&b, "token_embd.weight", "output_norm.weight", output, names, err))) return rc;
+    return make_rope(m, &rs, err);
+}
+
+/* ---------------------------------------------------------------- Hugging Face folder */
+
+static int st_find(void *src, const char *name, tensor_view *out) {
+    const smol_st_tensor *t = smol_st_find(src, name);
+    if (!t) return 0;
+    out->data = t->data;
+    out->type = t->type < 0 ? UINT32_MAX : (uint32_t)t->type;
+    out->n_dims = (int)t->n_dims;
+    for (int i = 0; i < 4; i++) out->ne[i] = 1;
+    for (uint32_t i = 0; i < t->n_dims && i < 4; i++) out->ne[i] = t->shape[t->n_dims - 1 - i];
+    if (t->n_dims > 4) out->n_dims = 5;
+    return 1;
+}
+
+static int hf_hparams(smol_model *m, const smol_hf_config *cf, const char *path, rope_scaling *rs, smol_error *err) {
+    smol_model_info *h = &m->info;
+    if (strcmp(cf->model_type, "llama") != 0 && strcmp(cf->model_type, "qwen2") != 0)
+        return smol_fail(err, SMOL_EUNSUPPORTED, "%s: unknown architecture '%s' (supported: %s)", path, cf->architecture, k_archs);
+    memcpy(h->arch, cf->model_type, strlen(cf->model_type) + 1);  /* "llama" or "qwen2" */
+    h->n_vocab = cf->vocab_size;
+    h->n_embd = cf->hidden_size;
+    h->n_ff = cf->intermediate_size;
+    h->n_layer = cf->num_hidden_layers;
+    h->n_head = cf->num_attention_heads;
+    h->n_head_kv = cf->num_key_value_heads;
+    h->head_dim = cf->head_dim;
+    h->n_ctx_train = cf->max_position_embeddings;
+    h->norm_eps = (float)cf->rms_norm_eps;
+    h->rope_theta = (float)cf->rope_theta;
+    h->rope_neox = 1;
+    h->bos_id = cf->bos_token_id;
+    for (int i = 0; i < cf->n_eos_token_ids; i++) add_eog(h, cf->eos_token_ids[i]);
+    if (h->n_vocab <= 0 || h->n_embd <= 0 || h->n_ff <= 0 || h->n_layer <= 0 || h->n_head <= 0 || h->n_head_kv <= 0 ||
+        h->head_dim <= 0 || h->n_ctx_train <= 0)
+        return smol_fail(err, SMOL_EFORMAT, "%s: config.json has a non-positive size", path);
+    if (strcmp(cf->rope_type, "llama3") == 0) {
+        rs->llama3 = 1;
+        rs->factor = cf->rope_factor;
+        rs->low = cf->rope_low_freq_factor;
+        rs->high = cf->rope_high_freq_factor;
+        rs->orig_ctx = cf->rope_original_max_position_embeddings;
+        if (!(rs->high > rs->low) || !(rs->orig_ctx > 0))
+            return smol_fail(err, SMOL_EFORMAT, "%s: llama3 rope scaling needs high_freq_factor > low_freq_factor", path);
+    } else if (strcmp(cf->rope_type, "linear") == 0) {
+        rs->linear = cf->rope_factor;
+    } else if (strcmp(cf->rope_type, "default") != 0 && cf->rope_type[0]) {
+        return smol_fail(err, SMOL_EUNSUPPORTED, "%s: rope_type '%s' is not supported (default, linear, llama3)", path,
+                         cf->rope_type);
+    }
+    return SMOL_OK;
+}
+
+static int load_hf(smol_model *m, const char *dir, smol_error *err) {
+    char cfg_path[4096];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
+    smol_hf_config cf;
+    int rc = smol_hf_config_load(cfg_path, &cf, err);
+    if (rc) return rc;
+    rope_scaling rs = {.linear = 1.0};
+    if ((rc = hf_hparams(m, &cf, dir, &rs, err))) return rc;
+    if (m->info.head_dim % 2 || m->info.n_head % m->info.n_head_kv)
+        return smol_fail(err, SMOL_EFORMAT, "%s: %d heads cannot share %d KV heads of size %d", dir, m->info.n_head,
+                         m->info.n_head_kv, m->info.head_dim);
+    smol_st *st = NULL;
+    if ((rc = smol_st_open(dir, &st, err))) return rc;
+    m->st = st;
+    static const char *const names[12] = {
+        "model.layers.%d.input_layernorm.weight", "model.layers.%d.self_attn.q_proj.weight",
+        "model.layers.%d.self_attn.k_proj.weight", "model.layers.%d.self_attn.v_proj.weight",
+        "model.layers.%d.self_attn.o_proj.weight", "model.layers.%d.post_attention_layernorm.weight",
+        "model.layers.%d.mlp.gate_proj.weight", "model.layers.%d.mlp.up_proj.weight",
+        "model.layers.%d.mlp.down_proj.weight", "model.layers.%d.self_attn.q_proj.bias",
+        "model.layers.%d.self_attn.k_proj.bias", "model.layers.%d.self_attn.v_proj.bias"};
+    binder b = {m, st_find, st, dir};
+    const char *output = !cf.tie_word_embeddings || smol_st_find(st, "lm_head.weight") ? "lm_head.weight" : NULL;
+    if ((rc = bind_all(&b, "model.embed_tokens.weight", "model.norm.weight", output, names, err))) return rc;
     return make_rope(m, &rs, err);
 }
 
@@ -343,8 +425,7 @@ int smol_model_load(const char *path, const smol_model_params *params, smol_mode
     smol_model_params p = params ? *params : smol_model_default_params();
     smol_model *m = calloc(1, sizeof *m);
     if (!m) return smol_fail(err, SMOL_ENOMEM, "out of memory");
-    int rc = smol_is_dir(path) ? smol_fail(err, SMOL_EUNSUPPORTED, "%s: Hugging Face folders are not supported yet", path)
-                               : load_gguf(m, path, err);
+    int rc = smol_is_dir(path) ? load_hf(m, path, err) : load_gguf(m, path, err);
     if (!rc && p.weight_type != SMOL_WEIGHTS_AS_STORED && p.weight_type != m->info.weight_type)
         rc = smol_model_convert_weights(m, p.weight_type, 0, err);
     if (rc) {
@@ -360,6 +441,7 @@ void smol_model_free(smol_model *m) {
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     smol_gguf_free(m->gguf);
+    smol_st_free(m->st);
     free(m);
 }
 
@@ -367,7 +449,15 @@ const smol_model_info *smol_model_get_info(const smol_model *m) { return &m->inf
 
 /* ---------------------------------------------------------------- weight conversion */
 
+/* The type rows of `cols` elements get when t is asked for: t if its blocks fit, else q8_0
+ * (rows of a multiple of 32, e.g. a 640-wide FFN with 256-blocks), else f16. */
+static uint32_t fitting_type(uint32_t t, int64_t cols) {
+    if (cols % smol_dtype_get(t)->block == 0) return t;
+    return cols % 32 == 0 ? SMOL_Q8_0 : SMOL_F16;
+}
+
 static int convert_one(smol_model *m, smol_weight *w, uint32_t t, int back, float *row, smol_error *err) {
+    t = fitting_type(t, w->cols);
     uint32_t final = back ? SMOL_F32 : t;
     size_t rb = (size_t)smol_dtype_row_size(t, (uint64_t)w->cols), fb = (size_t)smol_dtype_row_size(final, (uint64_t)w->cols);
     if (!rb) return smol_fail(err, SMOL_EINVAL, "cannot convert rows of %lld to %s", (long long)w->cols, smol_dtype_name(t));
@@ -392,7 +482,9 @@ static int convert_one(smol_model *m, smol_weight *w, uint32_t t, int back, floa
 }
 
 int smol_model_convert_weights(smol_model *m, uint32_t t, int back_to_f32, smol_error *err) {
-    if (!smol_dtype_get(t)) return smol_fail(err, SMOL_EINVAL, "unknown weight type %u", t);
+    if (!smol_dtype_get(t) || !smol_get_vec_dot(t))
+        return smol_fail(err, SMOL_EINVAL, "weights cannot be converted to type %u (%s): it has no matrix kernel", t,
+                         smol_dtype_name(t) ? smol_dtype_name(t) : "unknown");
     int64_t maxc = m->info.n_ff > m->info.n_embd ? m->info.n_ff : m->info.n_embd;
     maxc = maxc > (int64_t)m->info.n_head * m->info.head_dim ? maxc : (int64_t)m->info.n_head * m->info.head_dim;
     float *row = malloc((size_t)maxc * sizeof(float));

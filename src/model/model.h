@@ -33,9 +33,9 @@ struct smol_model {
     int n_owned, cap_owned;
 };
 
-/* Converts every weight matrix of m to type t (quantizing or dequantizing rows); with
- * back_to_f32 set, converts them to t and then back to f32, the "dequantized" twin of a
- * quantized model. For tests of the quantized kernels against f32 runs. */
+/* Converts every weight matrix of m to type t (quantizing or dequantizing rows); matrices whose
+ * rows are not a whole number of t's blocks get q8_0 (or f16). With back_to_f32 set, converts
+ * them to t and then back to f32: the "dequantized" twin of a quantized model, for tests. */
 int smol_model_convert_weights(smol_model *m, uint32_t t, int back_to_f32, smol_error *err);
 
 /* Row `row` of weight w as n_embd floats in out (any stored type). */

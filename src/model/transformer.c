@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/pool.h"
 #include "model/dtype.h"
+#include "model/matmul.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,52 +62,13 @@ void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_di
 
 /* ---------------------------------------------------------------- matrix products */
 
-/* The dot product of weight row w (type t) with floats x[n]. */
-static float dot_row(uint32_t t, const void *w, const float *x, int64_t n) {
-    float s = 0;
-    if (t == SMOL_F32) {
-        const float *f = w;
-        for (int64_t i = 0; i < n; i++) s += f[i] * x[i];
-    } else if (t == SMOL_F16) {
-        const uint16_t *h = w;
-        for (int64_t i = 0; i < n; i++) s += smol_f16_to_f32(h[i]) * x[i];
-    } else if (t == SMOL_BF16) {
-        const uint16_t *h = w;
-        for (int64_t i = 0; i < n; i++) s += smol_bf16_to_f32(h[i]) * x[i];
-    }
-    return s;
-}
-
-typedef struct matmul_job {
-    const smol_weight *w;
-    const float *x;        /* [n][w->cols] */
-    float *out;            /* [n][out_stride] */
-    int n, out_stride, rows_per_task;
-} matmul_job;
-
-static void matmul_task(void *ctx, int task, int thread) {
-    (void)thread;
-    const matmul_job *j = ctx;
-    int64_t r0 = (int64_t)task * j->rows_per_task, r1 = r0 + j->rows_per_task;
-    if (r1 > j->w->rows) r1 = j->w->rows;
-    for (int64_t r = r0; r < r1; r++) {
-        const void *wr = (const uint8_t *)j->w->data + (size_t)r * j->w->row_bytes;
-        for (int i = 0; i < j->n; i++)
-            j->out[(size_t)i * j->out_stride + r] = dot_row(j->w->type, wr, j->x + (size_t)i * j->w->cols, j->w->cols);
-    }
-}
-
-/* out[i][r] = W[r] . x[i] for n rows of x; bias (if not NULL) added. */
-static void matmul(smol_pool *pool, const smol_weight *w, const float *x, int n, float *out, int out_stride,
+/* out[i][r] = W[r] . x[i] for n rows of x (out rows are w->rows long); bias (if not NULL) added. */
+static void matmul(smol_pool *pool, void *scratch, const smol_weight *w, const float *x, int n, float *out,
                    const float *bias) {
-    int threads = smol_pool_size(pool);
-    int per = (int)((w->rows + threads * 4 - 1) / (threads * 4));
-    if (per < 8) per = 8;
-    matmul_job j = {w, x, out, n, out_stride, per};
-    smol_pool_run(pool, (int)((w->rows + per - 1) / per), matmul_task, &j);
+    smol_matmul(pool, w->data, w->type, w->rows, w->cols, x, n, out, scratch);
     if (bias)
         for (int i = 0; i < n; i++)
-            for (int64_t r = 0; r < w->rows; r++) out[(size_t)i * out_stride + r] += bias[r];
+            for (int64_t r = 0; r < w->rows; r++) out[(size_t)i * w->rows + r] += bias[r];
 }
 
 /* ---------------------------------------------------------------- context */
@@ -122,6 +84,7 @@ struct smol_ctx {
     float *x, *xn, *q, *k, *v, *att, *gate, *up;   /* [max_rows][...] */
     float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
     float *scores;                 /* [n_threads][n_ctx] */
+    void *mm_scratch;              /* activations converted for the matrix kernels */
 };
 
 /* One batch: row i is token tok[i] of sequence seq[i] at position pos[i]. */
@@ -154,9 +117,9 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     const smol_layer *L = &c->m->layers[il];
     int n = b->n, nq = h->n_head * h->head_dim, nkv = h->n_head_kv * h->head_dim;
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->attn_norm, h->n_embd, h->norm_eps);
-    matmul(c->pool, &L->wq, c->xn, n, c->q, nq, L->bq);
-    matmul(c->pool, &L->wk, c->xn, n, c->k, nkv, L->bk);
-    matmul(c->pool, &L->wv, c->xn, n, c->v, nkv, L->bv);
+    matmul(c->pool, c->mm_scratch, &L->wq, c->xn, n, c->q, L->bq);
+    matmul(c->pool, c->mm_scratch, &L->wk, c->xn, n, c->k, L->bk);
+    matmul(c->pool, c->mm_scratch, &L->wv, c->xn, n, c->v, L->bv);
     for (int i = 0; i < n; i++) {
         smol_rope(c->q + (size_t)i * nq, h->n_head, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
         smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
@@ -164,7 +127,7 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     }
     attn_job j = {c, b, il};
     smol_pool_run(c->pool, n * h->n_head, attn_task, &j);
-    matmul(c->pool, &L->wo, c->att, n, c->xn, h->n_embd, NULL);
+    matmul(c->pool, c->mm_scratch, &L->wo, c->att, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
 
@@ -173,10 +136,10 @@ static void ffn_block(smol_ctx *c, int n, int il) {
     const smol_model_info *h = &c->m->info;
     const smol_layer *L = &c->m->layers[il];
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->ffn_norm, h->n_embd, h->norm_eps);
-    matmul(c->pool, &L->w_gate, c->xn, n, c->gate, h->n_ff, NULL);
-    matmul(c->pool, &L->w_up, c->xn, n, c->up, h->n_ff, NULL);
+    matmul(c->pool, c->mm_scratch, &L->w_gate, c->xn, n, c->gate, NULL);
+    matmul(c->pool, c->mm_scratch, &L->w_up, c->xn, n, c->up, NULL);
     smol_swiglu(c->gate, c->gate, c->up, n * h->n_ff);
-    matmul(c->pool, &L->w_down, c->gate, n, c->xn, h->n_embd, NULL);
+    matmul(c->pool, c->mm_scratch, &L->w_down, c->gate, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
 
@@ -190,7 +153,7 @@ static void output_block(smol_ctx *c, const fwd_batch *b) {
             idx[k++] = i;
         }
         if (k == LOGIT_ROWS || (i == b->n && k)) {
-            matmul(c->pool, &c->m->output, c->xn, k, c->logit_tmp, h->n_vocab, NULL);
+            matmul(c->pool, c->mm_scratch, &c->m->output, c->xn, k, c->logit_tmp, NULL);
             for (int r = 0; r < k; r++)
                 memcpy(b->logits_out[idx[r]], c->logit_tmp + (size_t)r * h->n_vocab, (size_t)h->n_vocab * sizeof(float));
             k = 0;
@@ -223,6 +186,20 @@ smol_ctx_params smol_ctx_default_params(void) {
     return p;
 }
 
+/* The matrix-kernel scratch for B rows of the largest input of any weight, rounded to 64. */
+static size_t scratch_size(const smol_model *m, int B) {
+    size_t need = smol_matmul_scratch_size(m->output.type, m->output.cols, B);
+    for (int il = 0; il < m->info.n_layer; il++) {
+        const smol_layer *l = &m->layers[il];
+        const smol_weight *all[7] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (int i = 0; i < 7; i++) {
+            size_t s = smol_matmul_scratch_size(all[i]->type, all[i]->cols, B);
+            if (s > need) need = s;
+        }
+    }
+    return (need + 63) / 64 * 64 + 64;
+}
+
 static int ctx_alloc(smol_ctx *c, smol_error *err) {
     const smol_model_info *h = &c->m->info;
     size_t R = (size_t)c->max_rows, nq = (size_t)h->n_head * h->head_dim, nkv = (size_t)h->n_head_kv * h->head_dim;
@@ -239,7 +216,8 @@ static int ctx_alloc(smol_ctx *c, smol_error *err) {
     c->logits = calloc((size_t)c->p.n_seq * h->n_vocab, sizeof(float));
     c->has_logits = calloc((size_t)c->p.n_seq, sizeof(int));
     c->kv = calloc((size_t)c->p.n_seq, sizeof *c->kv);
-    if (!c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
+    c->mm_scratch = aligned_alloc(64, scratch_size(c->m, R > LOGIT_ROWS ? R : LOGIT_ROWS));
+    if (!c->mm_scratch || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
         !c->logits || !c->has_logits || !c->kv)
         return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
     for (int s = 0; s < c->p.n_seq; s++) {
@@ -283,7 +261,7 @@ void smol_ctx_free(smol_ctx *c) {
         for (int s = 0; s < c->p.n_seq; s++) smol_kvcache_free(&c->kv[s]);
     free(c->kv);
     free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up);
-    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits);
+    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits), free(c->mm_scratch);
     smol_pool_free(c->pool);
     free(c);
 }

@@ -1,0 +1,190 @@
+/* test_sampler.c: the sampler against hand-computed distributions: logits ln(1), ln(2), ln(4)
+ * give p = 1/7, 2/7, 4/7 at temperature 1, and each option reshapes that in a known way. */
+#include "check.h"
+#include "smol.h"
+#include "gen/sampler.h"
+
+static const float k_logits[3] = {0.0f, 0.69314718f, 1.38629436f};  /* ln 1, ln 2, ln 4 */
+
+static smol_sampler_params plain(void) {
+    smol_sampler_params p = smol_sampler_default_params();
+    p.temperature = 1.0f;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    return p;
+}
+
+/* Checks that p's distribution over k_logits (after the accepted tokens) is want[3]. */
+static void expect_probs(const char *what, smol_sampler_params p, const int32_t *accepted, int n_acc,
+                         const double want[3]) {
+    smol_sampler *s = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s: %s", what, err.msg);
+    for (int i = 0; i < n_acc; i++) smol_sampler_accept(s, accepted[i]);
+    float probs[3];
+    int rc = smol_sampler_probs(s, k_logits, probs, &err);
+    CHECK(rc == SMOL_OK, "%s: %s", what, err.msg);
+    for (int i = 0; rc == SMOL_OK && i < 3; i++)
+        CHECK(fabs(probs[i] - want[i]) < 1e-6, "%s: p[%d] = %.7f, want %.7f", what, i, probs[i], want[i]);
+    smol_sampler_free(s);
+}
+
+static void test_temperature(void) {
+    smol_sampler_params p = plain();
+    expect_probs("t=1", p, NULL, 0, (double[]){1 / 7.0, 2 / 7.0, 4 / 7.0});
+    p.temperature = 2.0f;  /* weights 1, sqrt 2, 2 */
+    double z = 3 + sqrt(2.0);
+    expect_probs("t=2", p, NULL, 0, (double[]){1 / z, sqrt(2.0) / z, 2 / z});
+    p.temperature = 0.5f;  /* weights 1, 4, 16 */
+    expect_probs("t=0.5", p, NULL, 0, (double[]){1 / 21.0, 4 / 21.0, 16 / 21.0});
+    p.temperature = 0.0f;
+    expect_probs("greedy", p, NULL, 0, (double[]){0, 0, 1});
+}
+
+static void test_top_k_top_p_min_p(void) {
+    smol_sampler_params p = plain();
+    p.top_k = 2;
+    expect_probs("top_k=2", p, NULL, 0, (double[]){0, 1 / 3.0, 2 / 3.0});
+    p.top_k = 1;
+    expect_probs("top_k=1", p, NULL, 0, (double[]){0, 0, 1});
+    p = plain();
+    p.top_p = 0.5f;   /* 4/7 >= 0.5 alone */
+    expect_probs("top_p=0.5", p, NULL, 0, (double[]){0, 0, 1});
+    p.top_p = 0.6f;   /* 4/7 < 0.6 <= 6/7 */
+    expect_probs("top_p=0.6", p, NULL, 0, (double[]){0, 1 / 3.0, 2 / 3.0});
+    p.top_p = 0.95f;  /* 6/7 < 0.95: all three */
+    expect_probs("top_p=0.95", p, NULL, 0, (double[]){1 / 7.0, 2 / 7.0, 4 / 7.0});
+    p = plain();
+    p.min_p = 0.4f;   /* floor 0.4 * 4/7 = 0.229: 2/7 stays, 1/7 goes */
+    expect_probs("min_p=0.4", p, NULL, 0, (double[]){0, 1 / 3.0, 2 / 3.0});
+    p.min_p = 0.2f;   /* floor 0.114: all stay */
+    expect_probs("min_p=0.2", p, NULL, 0, (double[]){1 / 7.0, 2 / 7.0, 4 / 7.0});
+}
+
+static void test_penalties(void) {
+    smol_sampler_params p = plain();
+    p.repeat_penalty = 2.0f;  /* token 2: ln4 / 2 = ln2 -> weights 1, 2, 2 */
+    expect_probs("repeat", p, (int32_t[]){2, 2}, 2, (double[]){0.2, 0.4, 0.4});
+    p.repeat_penalty = 1.0f;
+    p.frequency_penalty = 0.5f * 0.69314718f;  /* token 1 twice: ln2 - ln2 = 0 -> weights 1, 1, 4 */
+    expect_probs("frequency", p, (int32_t[]){1, 1}, 2, (double[]){1 / 6.0, 1 / 6.0, 4 / 6.0});
+    p.frequency_penalty = 0;
+    p.presence_penalty = 0.69314718f;          /* once: token 2 -> ln2 -> weights 1, 2, 2 */
+    expect_probs("presence", p, (int32_t[]){2, 2, 2}, 3, (double[]){0.2, 0.4, 0.4});
+    p.presence_penalty = 0;
+    p.repeat_penalty = 2.0f;
+    p.penalty_last_n = 2;                      /* token 2 left the window; 0 stays 0, 1 -> ln2 / 2 */
+    double z = 5 + sqrt(2.0);
+    expect_probs("window", p, (int32_t[]){2, 0, 1}, 3, (double[]){1 / z, sqrt(2.0) / z, 4 / z});
+}
+
+static void test_bias_and_negative_penalty(void) {
+    smol_sampler_params p = plain();
+    smol_logit_bias b[2] = {{2, -INFINITY}, {0, -0.69314718f}};  /* ban 2; token 0 -> -ln2 */
+    p.logit_bias = b;
+    p.n_logit_bias = 2;
+    expect_probs("bias", p, NULL, 0, (double[]){0.5 / 2.5, 2 / 2.5, 0});
+    p.repeat_penalty = 2.0f;  /* token 0: -ln2 * 2 = -ln4 -> weights 0.25, 2 */
+    expect_probs("bias+repeat", p, (int32_t[]){0}, 1, (double[]){0.25 / 2.25, 2 / 2.25, 0});
+}
+
+static int ban_two(void *user, uint8_t *mask, int n) {
+    (*(int *)user)++;
+    if (n > 2) mask[2] = 0;
+    return 0;
+}
+
+static int ban_all(void *user, uint8_t *mask, int n) {
+    (void)user;
+    memset(mask, 0, (size_t)n);
+    return 0;
+}
+
+static void test_filter(void) {
+    int calls = 0;
+    smol_sampler_params p = plain();
+    p.filter = ban_two;
+    p.filter_user = &calls;
+    expect_probs("filter", p, NULL, 0, (double[]){1 / 3.0, 2 / 3.0, 0});
+    CHECK(calls == 1, "filter called %d times", calls);
+    p.temperature = 0;
+    expect_probs("filter greedy", p, NULL, 0, (double[]){0, 1, 0});
+    p.filter = ban_all;
+    smol_sampler *s = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s", err.msg);
+    int32_t t;
+    CHECK(smol_sampler_sample(s, k_logits, &t, &err) == SMOL_EINVAL && strstr(err.msg, "no token"), "ban all: %s", err.msg);
+    smol_sampler_free(s);
+}
+
+static void test_seeded_draws(void) {
+    smol_sampler_params p = plain();
+    p.seed = 1234;
+    smol_sampler *a = NULL, *b = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_sampler_new(&p, 3, &a, &err) == SMOL_OK && smol_sampler_new(&p, 3, &b, &err) == SMOL_OK, "%s", err.msg);
+    int hist[3] = {0}, n = 20000, same = 1;
+    for (int i = 0; i < n; i++) {
+        int32_t x, y;
+        REQUIRE(smol_sampler_sample(a, k_logits, &x, &err) == SMOL_OK && smol_sampler_sample(b, k_logits, &y, &err) == SMOL_OK, "%s", err.msg);
+        hist[x]++;
+        same &= x == y;
+    }
+    CHECK(same, "two samplers with one seed disagree");
+    for (int i = 0; i < 3; i++) {
+        double want = (1 << i) / 7.0, got = (double)hist[i] / n;
+        CHECK(fabs(got - want) < 0.015, "token %d drawn %.4f of the time, want %.4f", i, got, want);
+    }
+    smol_sampler_reset(a);
+    int32_t first_a, first_b;
+    smol_sampler_reset(b);
+    smol_sampler_sample(a, k_logits, &first_a, &err);
+    smol_sampler_sample(b, k_logits, &first_b, &err);
+    CHECK(first_a == first_b, "reset streams differ");
+    smol_sampler_free(a);
+    smol_sampler_free(b);
+}
+
+/* The pcg32 reference demo: pcg32_srandom_r(42, 54) starts 0xa15c02b7 0x7b47f409 ... */
+static void test_pcg32_vector(void) {
+    smol_rng r;
+    smol_rng_seed_stream(&r, 42, 54);
+    const uint32_t want[6] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e};
+    for (int i = 0; i < 6; i++) {
+        uint32_t got = smol_rng_u32(&r);
+        REQUIRE(got == want[i], "draw %d: 0x%08x, want 0x%08x", i, got, want[i]);
+    }
+    smol_rng_seed(&r, 7);
+    for (int i = 0; i < 1000; i++) {
+        double u = smol_rng_uniform(&r);
+        REQUIRE(u >= 0 && u < 1, "uniform %g", u);
+    }
+}
+
+static void test_bad_params(void) {
+    smol_sampler *s = NULL;
+    smol_error err = {0};
+    smol_sampler_params p = plain();
+    p.top_p = 0;
+    CHECK(smol_sampler_new(&p, 3, &s, &err) == SMOL_EINVAL && strstr(err.msg, "top_p"), "%s", err.msg);
+    p = plain();
+    smol_logit_bias b = {7, 1.0f};
+    p.logit_bias = &b;
+    p.n_logit_bias = 1;
+    CHECK(smol_sampler_new(&p, 3, &s, &err) == SMOL_EINVAL && strstr(err.msg, "token 7"), "%s", err.msg);
+    CHECK(s == NULL, "sampler returned on error");
+}
+
+int main(void) {
+    RUN(test_temperature);
+    RUN(test_top_k_top_p_min_p);
+    RUN(test_penalties);
+    RUN(test_bias_and_negative_penalty);
+    RUN(test_filter);
+    RUN(test_seeded_draws);
+    RUN(test_pcg32_vector);
+    RUN(test_bad_params);
+    return check_done();
+}
