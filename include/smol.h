@@ -428,6 +428,111 @@ void smol_sampler_accept(smol_sampler *s, int32_t token);
 void smol_sampler_reset(smol_sampler *s);
 
 
+/* ---------------------------------------------------------------- Tokenizers */
+
+/* A tokenizer: byte-level BPE (GPT-2 family: SmolLM2, Llama-3, Qwen2, ...) or SentencePiece-style
+ * BPE (Llama-2, Mistral, phi-3, TinyStories), loaded from GGUF or tokenizer.json. Read-only after
+ * loading: one tokenizer may be used from several threads at once. */
+typedef struct smol_tokenizer smol_tokenizer;
+
+/* Token types, numbered as GGUF's tokenizer.ggml.token_type. */
+enum smol_token_attr {
+    SMOL_TOKEN_NORMAL = 1, SMOL_TOKEN_UNKNOWN = 2, SMOL_TOKEN_CONTROL = 3,
+    SMOL_TOKEN_USER_DEFINED = 4, SMOL_TOKEN_UNUSED = 5, SMOL_TOKEN_BYTE = 6,
+};
+
+/* Loads a .gguf, a tokenizer.json (with tokenizer_config.json beside it when present), or a
+ * folder holding tokenizer.json. Unsupported models, normalizers and pre-tokenizers give
+ * SMOL_EUNSUPPORTED naming the part. */
+int smol_tokenizer_load(const char *path, smol_tokenizer **out, smol_error *err);
+
+/* Builds the tokenizer described by a GGUF file's tokenizer.ggml.* keys; g may be freed after. */
+int smol_tokenizer_from_gguf(const smol_gguf *g, smol_tokenizer **out, smol_error *err);
+
+/* Frees t; NULL is a no-op. */
+void smol_tokenizer_free(smol_tokenizer *t);
+
+/* The number of tokens. */
+int32_t smol_tokenizer_n_vocab(const smol_tokenizer *t);
+
+/* The beginning/end-of-sequence tokens, -1 if none. */
+int32_t smol_token_bos(const smol_tokenizer *t);
+int32_t smol_token_eos(const smol_tokenizer *t);
+
+/* True if SMOL_TOKENIZE_ADD_SPECIAL puts the BOS token first. */
+bool smol_tokenizer_adds_bos(const smol_tokenizer *t);
+
+/* True for tokens that end generation: eos, eot, <|im_end|>, <|eot_id|>, ... */
+bool smol_token_is_eog(const smol_tokenizer *t, int32_t id);
+
+/* The vocabulary string of id as stored (byte-level or '▁' form), or NULL if out of range. */
+const char *smol_token_text(const smol_tokenizer *t, int32_t id);
+
+/* The type of id (enum smol_token_attr), 0 if out of range. */
+int smol_token_type(const smol_tokenizer *t, int32_t id);
+
+/* The id of the token whose stored text is text[0..len), or -1. */
+int32_t smol_token_lookup(const smol_tokenizer *t, const char *text, size_t len);
+
+/* The chat template (Jinja source) from GGUF or tokenizer_config.json, or NULL. */
+const char *smol_tokenizer_chat_template(const smol_tokenizer *t);
+
+/* The pre-tokenizer in use ("llama-bpe", "smollm", ..., "spm" for SentencePiece, "none"). */
+const char *smol_tokenizer_pretok_name(const smol_tokenizer *t);
+
+enum {
+    SMOL_TOKENIZE_ADD_SPECIAL   = 1,  /* add BOS/EOS as the tokenizer asks */
+    SMOL_TOKENIZE_PARSE_SPECIAL = 2,  /* special tokens written in the text become their ids */
+};
+
+/* A growable list of token ids; zero-initialise, free ids with free(). */
+typedef struct smol_tokens {
+    int32_t *ids;
+    size_t n, cap;
+} smol_tokens;
+
+/* Appends the tokens of text[0..len) to out. Added (non-special) tokens are always matched;
+ * special ones only with SMOL_TOKENIZE_PARSE_SPECIAL. Invalid UTF-8 is tokenized byte by byte
+ * (byte tokens), never rejected. On failure out is left as it was. */
+int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigned flags, smol_tokens *out,
+                  smol_error *err);
+
+/* The decoded bytes of one token into buf: returns the length, or -needed if cap is short
+ * (0 for an id out of range). Special tokens give their text. */
+int smol_token_to_bytes(const smol_tokenizer *t, int32_t id, char *buf, size_t cap);
+
+enum {
+    SMOL_DETOKENIZE_SKIP_SPECIAL = 1,  /* leave out control and unknown tokens */
+    SMOL_DETOKENIZE_LOSSY        = 2,  /* invalid UTF-8 becomes U+FFFD, as Hugging Face decode() */
+    SMOL_DETOKENIZE_KEEP_SPACE   = 4,  /* SentencePiece: keep the first token's leading space */
+};
+
+/* Decodes a whole sequence into a malloc'd NUL-terminated string as Hugging Face's decode()
+ * does (SentencePiece: the leading space of the first token is removed). SMOL_ERANGE names the
+ * first id out of range. */
+int smol_detokenize(const smol_tokenizer *t, const int32_t *ids, size_t n, unsigned flags, char **out, size_t *len,
+                    smol_error *err);
+
+/* Token-by-token decoding for printing: bytes of an incomplete UTF-8 character are held back
+ * until the tokens that complete it arrive. The pushes together give smol_detokenize's bytes. */
+typedef struct smol_detok_stream {
+    const smol_tokenizer *t;
+    unsigned flags;           /* SMOL_DETOKENIZE_SKIP_SPECIAL, SMOL_DETOKENIZE_KEEP_SPACE */
+    int started;
+    uint8_t n_held;
+    char held[4];
+} smol_detok_stream;
+
+/* Starts a stream over t. */
+void smol_detok_stream_init(smol_detok_stream *s, const smol_tokenizer *t, unsigned flags);
+
+/* Adds token id and writes the bytes now complete to buf: returns their count, or -needed if
+ * cap is short (nothing is consumed then). Ids out of range write nothing. */
+int smol_detok_stream_push(smol_detok_stream *s, int32_t id, char *buf, size_t cap);
+
+/* Writes the bytes still held (an incomplete character at the end); returns their count. */
+int smol_detok_stream_flush(smol_detok_stream *s, char *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
