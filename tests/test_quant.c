@@ -290,7 +290,7 @@ static void test_simd_activation_quantizers(void) {
     static float x[8192];
     static uint8_t a[8192 * 2], b[8192 * 2];
     const smol_quant_kernels *levels[2] = {
-        smol_cpu_has_avx2() ? &smol_quant_avx2 : NULL, smol_cpu_has_avx512() ? &smol_quant_avx512 : NULL};
+        smol_cpu_has_avx2() ? &smol_quant_avx2 : NULL, smol_cpu_has_avx512() && smol_cpu_get()->avx512vnni ? &smol_quant_avx512 : NULL};
     for (int l = 0; l < 2; l++) {
         if (!levels[l]) continue;
         for (int rep = 0; rep < 20; rep++) {

@@ -702,10 +702,13 @@ const smol_quant_kernels smol_quant_scalar = {
     .quantize_q8_K = smol_quantize_q8_K_ref,
 };
 
+/* The AVX-512 kernels use VNNI too; CPUs without it take the AVX2 ones. */
+static int has_avx512_vnni(void) { return smol_cpu_has_avx512() && smol_cpu_get()->avx512vnni; }
+
 /* The table of the best level the CPU allows (SMOL_CPU caps it). */
 static const smol_quant_kernels *best_kernels(void) {
 #if defined(__x86_64__)
-    if (smol_cpu_has_avx512()) return &smol_quant_avx512;
+    if (has_avx512_vnni()) return &smol_quant_avx512;
     if (smol_cpu_has_avx2()) return &smol_quant_avx2;
 #endif
     return &smol_quant_scalar;
@@ -799,7 +802,7 @@ smol_vec_dot_fn smol_get_vec_dot_level(uint32_t t, int level) {
     case SMOL_SIMD_SCALAR: return smol_quant_scalar.vec_dot[t];
 #if defined(__x86_64__)
     case SMOL_SIMD_AVX2: return smol_cpu_has_avx2() ? smol_quant_avx2.vec_dot[t] : NULL;
-    case SMOL_SIMD_AVX512: return smol_cpu_has_avx512() ? smol_quant_avx512.vec_dot[t] : NULL;
+    case SMOL_SIMD_AVX512: return has_avx512_vnni() ? smol_quant_avx512.vec_dot[t] : NULL;
 #endif
     default: return NULL;
     }

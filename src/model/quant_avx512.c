@@ -1,9 +1,392 @@
-/* quant_avx512.c: AVX-512 (F/BW/VL/DQ, VNNI where present) twins of the dot-product kernels
- * and activation quantizers in quant.c (integer sums identical to the scalar ones). Used only
- * after smol_cpu_has_avx512(). */
+/* quant_avx512.c: AVX-512 (F, BW, VL, DQ + VNNI) twins of the dot-product kernels and the
+ * activation quantizers in quant.c. Integer sums are exactly the scalar ones (VNNI dpbusd for
+ * the 32-element blocks, maddubs + dpwssd with the sub-block scales for the K-quants); the
+ * K-quants combine them with the scalar float expression. Used only after
+ * smol_cpu_has_avx512() and the avx512vnni flag are checked (quant.c). */
 #include "model/quant_internal.h"
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define H2F smol_f16_to_f32
+
+/* K-quant blocks are combined with the scalar float expression; no fused multiply-adds there. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* ------------------------------------------------------------------ float weights */
+
+static __m512 load_bf16x16(const uint16_t *p) {
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+static __m512 load_f16x16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+
+static void dot_f32(int64_t n, float *out, const void *w, const void *x) {
+    const float *a = w, *b = x;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+    }
+    *out = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+static void dot_f16(int64_t n, float *out, const void *w, const void *x) {
+    const uint16_t *a = w;
+    const float *b = x;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(load_f16x16(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(load_f16x16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; i < n; i++) s += H2F(a[i]) * b[i];
+    *out = s;
+}
+
+static void dot_bf16(int64_t n, float *out, const void *w, const void *x) {
+    const uint16_t *a = w;
+    const float *b = x;
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm512_fmadd_ps(load_bf16x16(a + i), _mm512_loadu_ps(b + i), s0);
+        s1 = _mm512_fmadd_ps(load_bf16x16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    for (; i < n; i++) s += smol_bf16_to_f32(a[i]) * b[i];
+    *out = s;
+}
+
+/* ------------------------------------------------------------------ 32-element blocks */
+
+/* Signed x signed bytes, sums of 4 in 8 int32 lanes (y never holds -128). */
+static __m256i dot_ss8(__m256i x, __m256i y) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(x), _mm256_sign_epi8(y, x));
+}
+
+static __m256i dot_us8(__m256i u, __m256i y) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, y); }
+
+static __m256i unpack_nibbles16(const uint8_t *p) {
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    __m128i m = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+}
+
+/* The 32 bits of a q5 block's qh as bytes 0 or 16. */
+static __m256i expand_bits16(const uint8_t *qh4) {
+    uint32_t qh;
+    memcpy(&qh, qh4, 4);
+    return _mm256_maskz_mov_epi8((__mmask32)qh, _mm256_set1_epi8(16));
+}
+
+/* Two q8_0 blocks per 512-bit step. */
+static void dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
+    const block_q8_0 *a = w, *b = x;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t nb = n / QK, i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        __m512i qa = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a[i].qs)),
+                                        _mm256_loadu_si256((const __m256i *)a[i + 1].qs), 1);
+        __m512i qb = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b[i].qs)),
+                                        _mm256_loadu_si256((const __m256i *)b[i + 1].qs), 1);
+        __mmask64 neg = _mm512_movepi8_mask(qa);
+        __m512i sb = _mm512_mask_sub_epi8(qb, neg, _mm512_setzero_si512(), qb);
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(qa), sb);
+        __m512 d = _mm512_insertf32x8(_mm512_set1_ps(H2F(a[i].d) * H2F(b[i].d)),
+                                      _mm256_set1_ps(H2F(a[i + 1].d) * H2F(b[i + 1].d)), 1);
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    __m256 tail = _mm256_setzero_ps();
+    for (; i < nb; i++) {
+        __m256i p = dot_ss8(_mm256_loadu_si256((const __m256i *)a[i].qs), _mm256_loadu_si256((const __m256i *)b[i].qs));
+        tail = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), tail);
+    }
+    acc = _mm512_add_ps(acc, _mm512_zextps256_ps512(tail));
+    *out = _mm512_reduce_add_ps(acc);
+}
+
+static float hsum256_ps(__m256 v) {
+    return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v));
+}
+
+static void dot_q4_0(int64_t n, float *out, const void *w, const void *x) {
+    const block_q4_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
+        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    *out = hsum256_ps(acc);
+}
+
+static void dot_q4_1(int64_t n, float *out, const void *w, const void *x) {
+    const block_q4_1 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        __m256i p = dot_us8(unpack_nibbles16(a[i].qs), y), ys = dot_us8(_mm256_set1_epi8(1), y);
+        float dy = H2F(b[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    }
+    *out = hsum256_ps(acc);
+}
+
+static void dot_q5_0(int64_t n, float *out, const void *w, const void *x) {
+    const block_q5_0 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
+        q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    *out = hsum256_ps(acc);
+}
+
+static void dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
+    const block_q5_1 *a = w;
+    const block_q8_0 *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++) {
+        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
+        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
+        __m256i p = dot_us8(q, y), ys = dot_us8(_mm256_set1_epi8(1), y);
+        float dy = H2F(b[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    }
+    *out = hsum256_ps(acc);
+}
+
+/* ------------------------------------------------------------------ K-quants */
+
+/* 32 bytes broadcast to both 256-bit halves, the low half shifted right by s0 bits, the high
+ * half by s1 (16-bit lanes), masked with m. */
+static __m512i split_shift(__m256i v, int s0, int s1, __m512i m) {
+    __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)s0), _mm256_set1_epi16((short)s1), 1);
+    return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(v), sh), m);
+}
+
+/* acc += sum over each 128-bit lane k of scale[k] * (u * y pair sums): the four sub-blocks of
+ * 16 of a 64-element slice. */
+static __m512i acc_scaled16(__m512i acc, __m512i u, __m512i y, int s0, int s1, int s2, int s3) {
+    __m512i sc = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
+        _mm512_castsi128_si512(_mm_set1_epi16((short)s0)), _mm_set1_epi16((short)s1), 1),
+        _mm_set1_epi16((short)s2), 2), _mm_set1_epi16((short)s3), 3);
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(u, y), sc);
+}
+
+static void dot_q2_K(int64_t n, float *out, const void *w, const void *x) {
+    const block_q2_K *a = w;
+    const block_q8_K *b = x;
+    const __m512i m3 = _mm512_set1_epi8(3);
+    float s = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int summs = 0;
+        for (int k = 0; k < 16; k++) summs += (a[i].scales[k] >> 4) * b[i].bsums[k];
+        __m512i acc = _mm512_setzero_si512();
+        const uint8_t *sc = a[i].scales;
+        for (int h = 0; h < 2; h++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
+            for (int pp = 0; pp < 2; pp++) {  /* 2-bit planes 2pp and 2pp+1: 64 elements */
+                __m512i u = split_shift(q, 4 * pp, 4 * pp + 2, m3);
+                __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
+                int sb = 8 * h + 4 * pp;
+                acc = acc_scaled16(acc, u, y, sc[sb] & 15, sc[sb + 1] & 15, sc[sb + 2] & 15, sc[sb + 3] & 15);
+            }
+        }
+        int isum = _mm512_reduce_add_epi32(acc);
+        s += b[i].d * H2F(a[i].d) * (float)isum - b[i].d * H2F(a[i].dmin) * (float)summs;
+    }
+    *out = s;
+}
+
+static void dot_q3_K(int64_t n, float *out, const void *w, const void *x) {
+    const block_q3_K *a = w;
+    const block_q8_K *b = x;
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    float s = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16], corr = 0;
+        const uint8_t *sp = a[i].scales;
+        for (int k = 0; k < 16; k++) {
+            int lo = k < 8 ? sp[k] & 15 : sp[k - 8] >> 4;
+            sc[k] = (lo | ((sp[8 + k % 4] >> (2 * (k / 4))) & 3) << 4) - 32;
+            corr += sc[k] * b[i].bsums[k];
+        }
+        __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
+            for (int pp = 0; pp < 2; pp++) {
+                int p = 2 * pp, sb = 8 * h + 2 * p;
+                __m512i hi = split_shift(hm, 4 * h + p, 4 * h + p + 1, one);
+                __m512i u = _mm512_or_si512(split_shift(q, 2 * p, 2 * p + 2, m3), _mm512_slli_epi16(hi, 2));
+                __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
+                acc = acc_scaled16(acc, u, y, sc[sb], sc[sb + 1], sc[sb + 2], sc[sb + 3]);
+            }
+        }
+        int isum = _mm512_reduce_add_epi32(acc) - 4 * corr;  /* q = u - 4 */
+        s += b[i].d * H2F(a[i].d) * (float)isum;
+    }
+    *out = s;
+}
+
+/* One q4_K / q5_K super-block with q8_K; qh is NULL for q4_K. Each 64-element slice j holds
+ * sub-block 2j (low nibbles) in the low half and 2j+1 (high nibbles) in the high half. */
+static float dot_k4_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, float d,
+                          float dmin, const block_q8_K *b) {
+    uint8_t sc[8], m[8];
+    int summs = 0;
+    for (int j = 0; j < 8; j++) {
+        smol_k4_scale_min(j, scales, &sc[j], &m[j]);
+        summs += m[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
+    }
+    const __m512i m15 = _mm512_set1_epi8(15), one = _mm512_set1_epi8(1);
+    __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    __m512i acc = _mm512_setzero_si512();
+    for (int j = 0; j < 4; j++) {
+        __m512i u = split_shift(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)), 0, 4, m15);
+        if (qh) u = _mm512_or_si512(u, _mm512_slli_epi16(split_shift(hb, 2 * j, 2 * j + 1, one), 4));
+        __m512i y = _mm512_loadu_si512(b->qs + 64 * j);
+        __m512i scv = _mm512_inserti64x4(_mm512_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]), 1);
+        acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(u, y), scv);
+    }
+    int isum = _mm512_reduce_add_epi32(acc);
+    return b->d * d * (float)isum - b->d * dmin * (float)summs;
+}
+
+static void dot_q4_K(int64_t n, float *out, const void *w, const void *x) {
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK_K; i++)
+        s += dot_k4_block(a[i].scales, a[i].qs, NULL, H2F(a[i].d), H2F(a[i].dmin), &b[i]);
+    *out = s;
+}
+
+static void dot_q5_K(int64_t n, float *out, const void *w, const void *x) {
+    const block_q5_K *a = w;
+    const block_q8_K *b = x;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK_K; i++)
+        s += dot_k4_block(a[i].scales, a[i].qs, a[i].qh, H2F(a[i].d), H2F(a[i].dmin), &b[i]);
+    *out = s;
+}
+
+static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    const __m512i m15 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3);
+    float s = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int corr = 0;
+        const int8_t *sc = a[i].scales;
+        for (int k = 0; k < 16; k++) corr += sc[k] * b[i].bsums[k];
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            /* quarters 0,1 take the low nibbles of ql[64h .. 64h+63], quarters 2,3 the high */
+            __m512i l = _mm512_loadu_si512(a[i].ql + 64 * h);
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
+            for (int pp = 0; pp < 2; pp++) {
+                __m512i lo = _mm512_and_si512(pp ? _mm512_srli_epi16(l, 4) : l, m15);
+                __m512i hi = split_shift(qh, 4 * pp, 4 * pp + 2, m3);
+                __m512i u = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+                __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
+                int sb = 8 * h + 4 * pp;
+                acc = acc_scaled16(acc, u, y, sc[sb], sc[sb + 1], sc[sb + 2], sc[sb + 3]);
+            }
+        }
+        int isum = _mm512_reduce_add_epi32(acc) - 32 * corr;  /* q = u - 32 */
+        s += b[i].d * H2F(a[i].d) * (float)isum;
+    }
+    *out = s;
+}
+
+/* ------------------------------------------------------------------ activation quantizers */
+
+/* roundf() of 16 floats (half-way cases away from zero) as int32. */
+static __m512i round_away_epi32(__m512 v) {
+    __m512 a = _mm512_abs_ps(v);
+    __m512 t = _mm512_roundscale_ps(a, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(a, t), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    t = _mm512_mask_add_ps(t, up, t, _mm512_set1_ps(1.0f));
+    __m512 signed_t = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t),
+        _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_cvtps_epi32(signed_t);
+}
+
+static void quantize_q8_0(const float *x, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK; i++, x += QK) {
+        __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        float d = amax / 127, id = d ? 1.0f / d : 0;
+        y[i].d = smol_f32_to_f16(d);
+        __m512 vid = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)y[i].qs, _mm512_cvtsepi32_epi8(round_away_epi32(_mm512_mul_ps(v0, vid))));
+        _mm_storeu_si128((__m128i *)(y[i].qs + 16), _mm512_cvtsepi32_epi8(round_away_epi32(_mm512_mul_ps(v1, vid))));
+    }
+}
+
+static void quantize_q8_K(const float *x, void *dst, int64_t n) {
+    block_q8_K *y = dst;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m512 vmax = _mm512_loadu_ps(x), vmin = vmax;
+        for (int k = 16; k < QK_K; k += 16) {
+            __m512 v = _mm512_loadu_ps(x + k);
+            vmax = _mm512_max_ps(vmax, v);
+            vmin = _mm512_min_ps(vmin, v);
+        }
+        float hi = _mm512_reduce_max_ps(vmax), lo = _mm512_reduce_min_ps(vmin), max;
+        if (hi > -lo) max = hi;
+        else if (-lo > hi) max = lo;
+        else {  /* +a and -a both present: the first one in the block decides, as in scalar */
+            int j = 0;
+            while (j < QK_K && fabsf(x[j]) != hi) j++;
+            max = j < QK_K ? x[j] : hi;  /* not found only for NaN input */
+        }
+        if (!max) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float iscale = -127.0f / max;
+        __m512 vs = _mm512_set1_ps(iscale);
+        const __m512i cap = _mm512_set1_epi32(127);
+        for (int k = 0; k < QK_K; k += 16) {
+            __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_loadu_ps(x + k), vs),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512i q = _mm512_min_epi32(_mm512_cvtps_epi32(v), cap);
+            _mm_storeu_si128((__m128i *)(y[i].qs + k), _mm512_cvtsepi32_epi8(q));
+            y[i].bsums[k / 16] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        y[i].d = 1 / iscale;
+    }
+}
 
 const smol_quant_kernels smol_quant_avx512 = {
-    .quantize_q8_0 = smol_quantize_q8_0_ref,
-    .quantize_q8_K = smol_quantize_q8_K_ref,
+    .vec_dot = {
+        [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
+        [SMOL_Q4_0] = dot_q4_0, [SMOL_Q4_1] = dot_q4_1, [SMOL_Q5_0] = dot_q5_0,
+        [SMOL_Q5_1] = dot_q5_1, [SMOL_Q8_0] = dot_q8_0, [SMOL_Q2_K] = dot_q2_K,
+        [SMOL_Q3_K] = dot_q3_K, [SMOL_Q4_K] = dot_q4_K, [SMOL_Q5_K] = dot_q5_K,
+        [SMOL_Q6_K] = dot_q6_K,
+    },
+    .quantize_q8_0 = quantize_q8_0,
+    .quantize_q8_K = quantize_q8_K,
 };
