@@ -4,6 +4,7 @@
 
 static const smol_cmd *const k_cmds[] = {
     &cmd_version,
+    &cmd_chat_format,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 
