@@ -34,5 +34,6 @@ int cli_float(const char *cmd, const char *flag, const char *s, double lo, doubl
 /* The subcommands. */
 extern const smol_cmd cmd_version;
 extern const smol_cmd cmd_chat_format;
+extern const smol_cmd cmd_generate;
 
 #endif

@@ -5,6 +5,7 @@
 static const smol_cmd *const k_cmds[] = {
     &cmd_version,
     &cmd_chat_format,
+    &cmd_generate,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 

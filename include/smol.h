@@ -358,6 +358,12 @@ void smol_ctx_free(smol_ctx *c);
 /* The positions per sequence. */
 int smol_ctx_n_ctx(const smol_ctx *c);
 
+/* The number of sequences. */
+int smol_ctx_n_seq(const smol_ctx *c);
+
+/* The model c runs. */
+const smol_model *smol_ctx_model(const smol_ctx *c);
+
 /* Appends n tokens to sequence seq and runs them through the model (matrix x matrix, n_batch
  * at a time). Afterwards smol_get_logits gives the last token's logits; all_logits, when not
  * NULL, receives every token's logits [n][n_vocab]. SMOL_ERANGE if the sequence would pass
@@ -426,6 +432,55 @@ void smol_sampler_accept(smol_sampler *s, int32_t token);
 
 /* Forgets the recorded tokens and restarts the random stream from the seed. */
 void smol_sampler_reset(smol_sampler *s);
+
+/* ---------------------------------------------------------------- Generation */
+
+typedef struct smol_tokenizer smol_tokenizer;
+
+/* Receives generated text as it is produced (whole UTF-8 characters; stop strings removed);
+ * index is the prompt's index in a batch (0 for smol_generate). Return nonzero to stop that
+ * sequence. */
+typedef int (*smol_text_fn)(void *user, int index, const char *text, size_t len);
+
+enum smol_stop_reason {
+    SMOL_STOP_LENGTH = 0,   /* n_predict tokens were generated */
+    SMOL_STOP_EOG = 1,      /* the model produced an end-of-generation token */
+    SMOL_STOP_STRING = 2,   /* a stop string was produced */
+    SMOL_STOP_CALLBACK = 3, /* the text callback asked to stop */
+    SMOL_STOP_CONTEXT = 4,  /* the sequence filled its context */
+};
+
+typedef struct smol_gen_params {
+    int n_predict;          /* the most new tokens (default 128); < 0: until an end token or a full context */
+    smol_sampler_params sampling;  /* sequence i of a batch uses seed + i */
+    const char *const *stop;       /* stop strings: the text ends before the first one produced */
+    int n_stop;
+    bool parse_special;     /* special-token texts in the prompt become those tokens (default true) */
+    bool ignore_eog;        /* keep going past end-of-generation tokens (default false) */
+} smol_gen_params;
+
+typedef struct smol_gen_result {
+    int n_prompt, n_gen;    /* prompt tokens (with BOS) and generated tokens */
+    double prompt_ms, gen_ms;
+    int stop_reason;        /* enum smol_stop_reason */
+} smol_gen_result;
+
+/* The defaults: 128 tokens, default sampling, no stop strings. */
+smol_gen_params smol_gen_default_params(void);
+
+/* Generates a continuation of prompt in sequence 0 of c (cleared first): BOS is added when the
+ * tokenizer asks for it, and an empty prompt starts from BOS alone. Text goes to on_text as it
+ * is produced; res (may be NULL) gets counts and timings. A prompt longer than the context
+ * gives SMOL_ERANGE. */
+int smol_generate(smol_ctx *c, const smol_tokenizer *tok, const char *prompt, const smol_gen_params *params,
+                  smol_text_fn on_text, void *user, smol_gen_result *res, smol_error *err);
+
+/* The same for n prompts at once in sequences 0..n-1 (n <= the context's n_seq), decoded
+ * together one token per sequence per step; res (may be NULL) holds n results. */
+int smol_generate_batch(smol_ctx *c, const smol_tokenizer *tok, int n, const char *const *prompts,
+                        const smol_gen_params *params, smol_text_fn on_text, void *user, smol_gen_result *res,
+                        smol_error *err);
+
 
 
 /* ---------------------------------------------------------------- Tokenizers */
@@ -532,6 +587,103 @@ int smol_detok_stream_push(smol_detok_stream *s, int32_t id, char *buf, size_t c
 
 /* Writes the bytes still held (an incomplete character at the end); returns their count. */
 int smol_detok_stream_flush(smol_detok_stream *s, char *buf, size_t cap);
+
+/* ---------------------------------------------------------------- Classifiers */
+
+/* A fastText-compatible supervised classifier (.bin or quantized .ftz, format version 11/12):
+ * see docs/classifiers.md. A loaded model is read-only and may be shared by threads, each
+ * with its own smol_ft_scratch. */
+typedef struct smol_ft smol_ft;
+typedef struct smol_ft_scratch smol_ft_scratch;
+
+/* One predicted label: its index (see smol_ft_label) and probability. */
+typedef struct smol_ft_prediction {
+    int32_t label;
+    float prob;
+} smol_ft_prediction;
+
+/* A model's shape and hyper-parameters. */
+typedef struct smol_ft_meta {
+    int32_t dim, nwords, nlabels, bucket, minn, maxn, word_ngrams, epoch;
+    int64_t ntokens, input_rows;
+    const char *loss;             /* "softmax", "hs", "ova", "ns" */
+    bool quantized, qout, pruned;
+} smol_ft_meta;
+
+/* Loads a .bin/.ftz model. Truncated or corrupt files give SMOL_EFORMAT naming the file and the
+ * field; word-vector (cbow/skipgram) models give SMOL_EUNSUPPORTED. */
+int smol_ft_load(const char *path, smol_ft **out, smol_error *err);
+
+/* The same from a model image in memory (copied; name is used in messages). */
+int smol_ft_load_memory(const void *data, size_t size, const char *name, smol_ft **out, smol_error *err);
+
+/* Writes m in fastText's format (atomically); fastText itself can load the file. */
+int smol_ft_save(const smol_ft *m, const char *path, smol_error *err);
+
+/* Frees m; NULL is a no-op. */
+void smol_ft_free(smol_ft *m);
+
+/* Fills *info with m's shape. */
+void smol_ft_info(const smol_ft *m, smol_ft_meta *info);
+
+/* The number of labels, label i's full text ("__label__en"; NULL if out of range), and the
+ * index of a label text (-1 if unknown). */
+int32_t smol_ft_label_count(const smol_ft *m);
+const char *smol_ft_label(const smol_ft *m, int32_t i);
+int32_t smol_ft_label_index(const smol_ft *m, const char *label);
+
+/* Per-thread working memory for predicting with m; NULL when out of memory. */
+smol_ft_scratch *smol_ft_scratch_new(const smol_ft *m);
+void smol_ft_scratch_free(smol_ft_scratch *s);
+
+/* Predicts the k most probable labels (k <= 0: all) with probability >= threshold for text,
+ * tokenised as fastText reads one line (all whitespace separates words; eos appends the
+ * end-of-line token "</s>" as fastText does for a line ending in a newline). Writes them to out
+ * (room for min(k, labels)), best first; returns their count or a negative status. */
+int smol_ft_predict(const smol_ft *m, smol_ft_scratch *s, const char *text, size_t len, int eos, int k,
+                    float threshold, smol_ft_prediction *out);
+
+/* fastText's `test` over a labelled file: N (lines with labels and words), P@k, R@k and per-label
+ * counts for precision/recall/F1. */
+typedef struct smol_ft_metrics {
+    int64_t n, gold, predicted, predicted_gold;
+    int32_t nlabels;
+    int64_t *label_gold, *label_predicted, *label_predicted_gold;   /* [nlabels] */
+} smol_ft_metrics;
+
+/* Runs the test (k <= 0: all labels) over path ("-" for stdin, .gz/.zst accepted). */
+int smol_ft_test(const smol_ft *m, const char *path, int k, float threshold, smol_ft_metrics *out, smol_error *err);
+
+/* Frees the arrays of *mt. */
+void smol_ft_metrics_free(smol_ft_metrics *mt);
+
+/* Supervised training options (fastText's names and defaults for `supervised`). */
+typedef struct smol_ft_train_opts {
+    const char *input;            /* labelled text: "__label__x ... words" per line */
+    const char *label;            /* label prefix, "__label__" */
+    double lr, t;                 /* 0.1, 1e-4 */
+    int dim, ws, epoch, min_count, min_count_label, neg, word_ngrams, bucket, minn, maxn;
+    int thread, lr_update_rate, seed, verbose;
+    const char *loss;             /* "softmax" (default), "ova", "hs", "ns" */
+} smol_ft_train_opts;
+
+/* Fills o with fastText's supervised defaults (dim 100, epoch 5, lr 0.1, bucket 2000000, ...). */
+void smol_ft_train_defaults(smol_ft_train_opts *o);
+
+/* Trains a classifier on o->input (Hogwild threads, linearly decaying learning rate). An empty
+ * or label-less input gives SMOL_EFORMAT naming the file. Progress goes to stderr if verbose > 1. */
+int smol_ft_train(const smol_ft_train_opts *o, smol_ft **out, smol_error *err);
+
+/* Quantization options (fastText's `quantize`). */
+typedef struct smol_ft_quant_opts {
+    int dsub;         /* sub-vector size (2) */
+    bool qnorm;       /* quantize row norms separately */
+    bool qout;        /* quantize the output matrix too */
+    int64_t cutoff;   /* keep only the cutoff input rows of largest norm (0: all) */
+} smol_ft_quant_opts;
+
+/* Product-quantizes m's input (and with qout its output) matrix in place. */
+int smol_ft_quantize(smol_ft *m, const smol_ft_quant_opts *o, smol_error *err);
 
 #ifdef __cplusplus
 }

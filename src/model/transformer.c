@@ -268,6 +268,10 @@ void smol_ctx_free(smol_ctx *c) {
 
 int smol_ctx_n_ctx(const smol_ctx *c) { return c->p.n_ctx; }
 
+int smol_ctx_n_seq(const smol_ctx *c) { return c->p.n_seq; }
+
+const smol_model *smol_ctx_model(const smol_ctx *c) { return c->m; }
+
 static int check_seq(const smol_ctx *c, int seq, smol_error *err) {
     if (seq < 0 || seq >= c->p.n_seq)
         return smol_fail(err, SMOL_EINVAL, "sequence %d does not exist (the context has %d)", seq, c->p.n_seq);

@@ -1,0 +1,184 @@
+/* cmd_generate.c: `smol generate`: continue a prompt with a model, streaming the new text to
+ * stdout token by token; logs and speed go to stderr. */
+#include "cli.h"
+#include "base/file.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct gen_opts {
+    const char *model, *tokenizer, *prompt, *prompt_file;
+    const char *stops[16];
+    int n_stops;
+    long long n_predict, threads, ctx, batch;
+    int kv_f32, verbose;
+    smol_sampler_params sp;
+} gen_opts;
+
+static int write_text(void *user, int index, const char *text, size_t len) {
+    (void)user, (void)index;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return 0;
+}
+
+/* Parses the sampling flags shared with `smol chat`; returns 1 if argv[*i] was one, -1 on a bad value. */
+static int parse_sampling(int argc, char **argv, int *i, smol_sampler_params *sp) {
+    const char *v;
+    int bad = 0;
+    long long n;
+    double d;
+    const char *cmd = argv[0];
+    if (cli_opt(argc, argv, i, "--temp", &v, &bad)) {
+        if (bad || !cli_float(cmd, "--temp", v, 0, 100, &d)) return -1;
+        sp->temperature = (float)d;
+    } else if (cli_opt(argc, argv, i, "--top-k", &v, &bad)) {
+        if (bad || !cli_int(cmd, "--top-k", v, 0, 1 << 30, &n)) return -1;
+        sp->top_k = (int)n;
+    } else if (cli_opt(argc, argv, i, "--top-p", &v, &bad)) {
+        if (bad || !cli_float(cmd, "--top-p", v, 1e-6, 1, &d)) return -1;
+        sp->top_p = (float)d;
+    } else if (cli_opt(argc, argv, i, "--min-p", &v, &bad)) {
+        if (bad || !cli_float(cmd, "--min-p", v, 0, 1, &d)) return -1;
+        sp->min_p = (float)d;
+    } else if (cli_opt(argc, argv, i, "--repeat-penalty", &v, &bad)) {
+        if (bad || !cli_float(cmd, "--repeat-penalty", v, 1e-3, 100, &d)) return -1;
+        sp->repeat_penalty = (float)d;
+    } else if (cli_opt(argc, argv, i, "--seed", &v, &bad)) {
+        if (bad || !cli_int(cmd, "--seed", v, 0, (long long)1 << 62, &n)) return -1;
+        sp->seed = (uint64_t)n;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int parse(int argc, char **argv, gen_opts *o) {
+    const char *v;
+    int bad = 0;
+    const char *cmd = argv[0];
+    for (int i = 1; i < argc; i++) {
+        int s = parse_sampling(argc, argv, &i, &o->sp);
+        if (s < 0) return 2;
+        if (s > 0) continue;
+        if (cli_opt(argc, argv, &i, "-m", &o->model, &bad) || cli_opt(argc, argv, &i, "--model", &o->model, &bad) ||
+            cli_opt(argc, argv, &i, "-p", &o->prompt, &bad) || cli_opt(argc, argv, &i, "--prompt", &o->prompt, &bad) ||
+            cli_opt(argc, argv, &i, "-f", &o->prompt_file, &bad) ||
+            cli_opt(argc, argv, &i, "--tokenizer", &o->tokenizer, &bad)) {
+            if (bad) return 2;
+        } else if (cli_opt(argc, argv, &i, "-n", &v, &bad)) {
+            if (bad || !cli_int(cmd, "-n", v, -1, 1 << 30, &o->n_predict)) return 2;
+        } else if (cli_opt(argc, argv, &i, "-t", &v, &bad) || cli_opt(argc, argv, &i, "--threads", &v, &bad)) {
+            if (bad || !cli_int(cmd, "-t", v, 1, 1024, &o->threads)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--ctx", &v, &bad)) {
+            if (bad || !cli_int(cmd, "--ctx", v, 1, 1 << 24, &o->ctx)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--batch", &v, &bad)) {
+            if (bad || !cli_int(cmd, "--batch", v, 1, 1 << 16, &o->batch)) return 2;
+        } else if (cli_opt(argc, argv, &i, "--stop", &v, &bad)) {
+            if (bad) return 2;
+            if (o->n_stops == 16) return cli_usage_error(cmd, "at most 16 --stop strings");
+            o->stops[o->n_stops++] = v;
+        } else if (cli_opt(argc, argv, &i, "--kv", &v, &bad)) {
+            if (bad) return 2;
+            if (strcmp(v, "f32") && strcmp(v, "f16")) return cli_usage_error(cmd, "--kv expects f16 or f32, got '%s'", v);
+            o->kv_f32 = strcmp(v, "f32") == 0;
+        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            o->verbose = 1;
+        } else {
+            return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        }
+    }
+    if (!o->model) return cli_usage_error(cmd, "-m MODEL is required");
+    if (o->prompt && o->prompt_file) return cli_usage_error(cmd, "give -p or -f, not both");
+    return 0;
+}
+
+/* Loads model, tokenizer and context as the options say. */
+static int open_all(const gen_opts *o, smol_model **m, smol_tokenizer **tok, smol_ctx **c, smol_error *err) {
+    int rc = smol_model_load(o->model, NULL, m, err);
+    if (!rc) rc = smol_tokenizer_load(o->tokenizer ? o->tokenizer : o->model, tok, err);
+    if (rc) return rc;
+    smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_ctx = (int)o->ctx;
+    cp.n_threads = (int)o->threads;
+    if (o->batch) cp.n_batch = (int)o->batch;
+    cp.kv_type = o->kv_f32 ? 0 : 1;
+    return smol_ctx_new(*m, &cp, c, err);
+}
+
+static void report(const gen_opts *o, const smol_model *m, const smol_gen_result *r) {
+    static const char *const reasons[] = {"length", "end of generation", "stop string", "callback", "context full"};
+    const smol_model_info *h = smol_model_get_info(m);
+    if (o->verbose)
+        fprintf(stderr, "\nsmol generate: %s, %d layers, %d embd, vocab %d, weights %s, seed %llu\n", h->arch, h->n_layer,
+                h->n_embd, h->n_vocab, smol_dtype_name(h->weight_type), (unsigned long long)o->sp.seed);
+    fprintf(stderr, "\nprompt: %d tokens, %.1f ms (%.1f t/s); generated: %d tokens, %.1f ms (%.1f t/s); stop: %s\n",
+            r->n_prompt, r->prompt_ms, r->prompt_ms > 0 ? r->n_prompt * 1e3 / r->prompt_ms : 0.0, r->n_gen, r->gen_ms,
+            r->gen_ms > 0 ? r->n_gen * 1e3 / r->gen_ms : 0.0, reasons[r->stop_reason % 5]);
+}
+
+static int run(int argc, char **argv) {
+    gen_opts o = {.n_predict = 128};
+    o.sp = smol_sampler_default_params();
+    o.sp.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc;
+    smol_error err = {0};
+    char *prompt = NULL;
+    if (o.prompt_file) {
+        size_t size;
+        if (smol_read_file(o.prompt_file, &prompt, &size, &err)) return cli_fail(argv[0], &err);
+    }
+    smol_model *m = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_ctx *c = NULL;
+    rc = open_all(&o, &m, &tok, &c, &err);
+    smol_gen_params gp = smol_gen_default_params();
+    gp.n_predict = (int)o.n_predict;
+    gp.sampling = o.sp;
+    gp.stop = o.stops;
+    gp.n_stop = o.n_stops;
+    smol_gen_result res = {0};
+    if (!rc) rc = smol_generate(c, tok, prompt ? prompt : o.prompt ? o.prompt : "", &gp, write_text, NULL, &res, &err);
+    fflush(stdout);
+    if (!rc) report(&o, m, &res);
+    smol_ctx_free(c);
+    smol_tokenizer_free(tok);
+    smol_model_free(m);
+    free(prompt);
+    return rc ? cli_fail(argv[0], &err) : 0;
+}
+
+const smol_cmd cmd_generate = {
+    "generate", "continue a prompt with a model (GGUF or Hugging Face folder)",
+    "usage: smol generate -m MODEL [-p PROMPT | -f FILE] [options]\n"
+    "\n"
+    "Runs a Llama-family model (llama, qwen2) on the CPU and prints the new text to stdout as\n"
+    "it is generated (the prompt itself is not printed). An empty prompt starts from BOS.\n"
+    "Speed (prompt and generation tokens/s) is reported on stderr.\n"
+    "\n"
+    "options:\n"
+    "  -m, --model PATH      a .gguf file or a Hugging Face folder (config.json + safetensors)\n"
+    "  --tokenizer PATH      tokenizer (.gguf, tokenizer.json or folder); default: the model\n"
+    "  -p, --prompt TEXT     the prompt (default: empty)\n"
+    "  -f FILE               read the prompt from FILE ('-' for stdin)\n"
+    "  -n N                  the most new tokens (default 128; -1: until the end token)\n"
+    "  --temp T              temperature, 0 for greedy (default 0.8)\n"
+    "  --top-k K             keep the K most likely tokens, 0 off (default 40)\n"
+    "  --top-p P             nucleus sampling, 1 off (default 0.95)\n"
+    "  --min-p P             drop tokens below P x the best one's probability (default 0.05)\n"
+    "  --repeat-penalty R    penalise the last 64 tokens, 1 off (default 1)\n"
+    "  --seed S              random seed (default: from the clock)\n"
+    "  --stop TEXT           stop before TEXT (repeatable)\n"
+    "  -t, --threads N       threads (default: physical cores)\n"
+    "  --ctx N               context length (default: the model's)\n"
+    "  --batch N             prompt tokens per forward pass (default 256)\n"
+    "  --kv f16|f32          KV cache type (default f16)\n"
+    "  -v, --verbose         print the model's shape and the seed on stderr\n"
+    "\n"
+    "examples:\n"
+    "  smol generate -m stories260K.gguf -n 200 --temp 0\n"
+    "  smol generate -m SmolLM2-135M -p 'The capital of France is' -n 32 --temp 0.7 --seed 1\n",
+    run,
+};
