@@ -6,6 +6,8 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_version,
     &cmd_chat_format,
     &cmd_generate,
+    &cmd_inspect,
+    &cmd_make_model,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 

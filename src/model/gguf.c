@@ -339,6 +339,8 @@ static int parse_kvs(parser *p, uint64_t n_kv) {
         int rc = rd_string(p, &g->keys[i], &g->key_lens[i]);
         if (rc) return rc;
         snprintf(p->what, sizeof p->what, "metadata key %" PRIu64 " ('%.200s')", i, g->keys[i]);
+        if (strlen(g->keys[i]) != g->key_lens[i])
+            return smol_fail(p->err, SMOL_EFORMAT, "%s: %s holds a NUL byte", g->name, p->what);
         if (index_find(&g->kv_index, g->keys, g->key_lens, g->keys[i], g->key_lens[i], (int64_t)i) >= 0)
             return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate metadata key '%.200s' (entry %" PRIu64 ")", g->name,
                              g->keys[i], i);
@@ -373,6 +375,8 @@ static int parse_tensor_info(parser *p, int64_t i) {
     if (rc) return rc;
     t->name = g->tensor_names[i];
     snprintf(p->what, sizeof p->what, "tensor info %" PRId64 " ('%.200s')", i, t->name);
+    if (strlen(t->name) != g->tensor_name_lens[i])
+        return smol_fail(p->err, SMOL_EFORMAT, "%s: the name of %s holds a NUL byte", g->name, p->what);
     if (index_find(&g->tensor_index, g->tensor_names, g->tensor_name_lens, t->name, g->tensor_name_lens[i], i) >= 0)
         return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate tensor name '%.200s' (tensor %" PRId64 ")", g->name,
                          t->name, i);

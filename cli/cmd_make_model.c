@@ -1,0 +1,729 @@
+/* cmd_make_model.c: `smol make-model`: writes a GGUF model of a known architecture with
+ * seeded random weights, llama.cpp's tensor names and metadata, and a tokenizer (one read from
+ * a Hugging Face tokenizer.json, or a built-in byte-level vocabulary).
+ *
+ * Weights are generated row by row while the file is written (smol_gguf_writer_add_tensor_fill),
+ * so memory stays small whatever the model size. Each tensor has its own random stream seeded
+ * from (--seed, tensor name), so the values do not depend on the output type or tensor order:
+ * an f16 model holds the f32 model's weights rounded.
+ *
+ * Initialisation: matrices N(0, 0.02); norm weights 1 + N(0, 0.02); biases N(0, 0.02);
+ * rope_freqs (Llama 3 scaling) the exact frequency divisors. With a tied embedding the logits
+ * then have a spread of about 0.02 * sqrt(n_embd) (0.5 for 576), so greedy decoding varies. */
+#include "cli.h"
+#include "base/file.h"
+#include "model/archs.h"
+#include "model/dtype.h"
+#include "model/quant.h"
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define INIT_STD 0.02
+#define MIX_Q4_K_M (-2)        /* the --type value of llama.cpp's Q4_K_M mix */
+#define PROGRESS_MIN_BYTES (64ull << 20)
+
+/* ---------------------------------------------------------------- random numbers */
+
+/* splitmix64: a small, well-mixed 64-bit generator; one per tensor. */
+typedef struct rng {
+    uint64_t s;
+    int has_spare;
+    double spare;
+} rng;
+
+static uint64_t rng_next(rng *r) {
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1]. */
+static double rng_uniform(rng *r) { return ((rng_next(r) >> 11) + 1) * 0x1.0p-53; }
+
+/* Standard normal (Box-Muller, both values used). */
+static double rng_normal(rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u = rng_uniform(r), v = rng_uniform(r);
+    double mag = sqrt(-2.0 * log(u)), ang = 2.0 * M_PI * v;
+    r->spare = mag * sin(ang);
+    r->has_spare = 1;
+    return mag * cos(ang);
+}
+
+/* A stream for one tensor: seeded from the user's seed and the tensor's name. */
+static rng rng_for(uint64_t seed, const char *name) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    rng r = {seed ^ h, 0, 0};
+    rng_next(&r);
+    return r;
+}
+
+/* ---------------------------------------------------------------- tensors */
+
+typedef enum init_kind { INIT_MATRIX, INIT_NORM, INIT_BIAS, INIT_ROPE_FREQS } init_kind;
+
+typedef struct progress {
+    uint64_t total, done, next_report;   /* bytes */
+} progress;
+
+/* One tensor to generate: its layout, its initialisation and its random stream. */
+typedef struct gen_tensor {
+    char name[64];
+    uint32_t type;
+    uint32_t n_dims;
+    int64_t ne[2];
+    init_kind init;
+    rng r;
+    const smol_arch *arch;
+    float *scratch;          /* ne[0] floats, shared by all tensors (fills run one at a time) */
+    progress *prog;
+} gen_tensor;
+
+/* Llama 3 RoPE scaling: the divisor of each of the head_dim/2 frequencies, as llama.cpp's
+ * rope_freqs.weight holds them (1 for high frequencies, factor for low, smooth in between). */
+static void rope_factors(const smol_arch *a, float *out, int n) {
+    double low_wavelen = a->rope_orig_ctx / a->rope_low_freq, high_wavelen = a->rope_orig_ctx / a->rope_high_freq;
+    int head_dim = a->n_embd / a->n_head;
+    for (int i = 0; i < n; i++) {
+        double freq = pow(a->rope_theta, -2.0 * i / head_dim), wavelen = 2 * M_PI / freq;
+        if (wavelen < high_wavelen) out[i] = 1.0f;
+        else if (wavelen > low_wavelen) out[i] = (float)a->rope_factor;
+        else {
+            double smooth = (a->rope_orig_ctx / wavelen - a->rope_low_freq) / (a->rope_high_freq - a->rope_low_freq);
+            out[i] = (float)(1.0 / ((1 - smooth) / a->rope_factor + smooth));
+        }
+    }
+}
+
+/* Generates one row of t as floats into t->scratch. */
+static void gen_row(gen_tensor *t) {
+    int64_t n = t->ne[0];
+    float *x = t->scratch;
+    switch (t->init) {
+    case INIT_ROPE_FREQS: rope_factors(t->arch, x, (int)n); break;
+    case INIT_NORM:
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 + INIT_STD * rng_normal(&t->r));
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(INIT_STD * rng_normal(&t->r));
+    }
+}
+
+static void report_progress(progress *p, uint64_t bytes) {
+    p->done += bytes;
+    if (p->total < PROGRESS_MIN_BYTES || p->done < p->next_report) return;
+    fprintf(stderr, "\rmake-model: %3d%% (%" PRIu64 " of %" PRIu64 " MB)", (int)(100 * p->done / p->total),
+            p->done >> 20, p->total >> 20);
+    if (p->done >= p->total) fputc('\n', stderr);
+    p->next_report = p->done + p->total / 50;
+}
+
+/* smol_gguf_fill_fn: rows of t in its type. */
+static int fill_tensor(void *ctx, int64_t row0, int64_t n_rows, void *buf, smol_error *err) {
+    gen_tensor *t = ctx;
+    (void)row0;
+    uint64_t row_bytes = smol_dtype_row_size(t->type, (uint64_t)t->ne[0]);
+    unsigned char *out = buf;
+    for (int64_t r = 0; r < n_rows; r++, out += row_bytes) {
+        gen_row(t);
+        int rc = smol_quantize_row(t->type, t->scratch, out, t->ne[0]);
+        if (rc) {
+            err->code = rc;
+            snprintf(err->msg, sizeof err->msg, "tensor '%s': cannot convert to %s (%s)", t->name,
+                     smol_dtype_name(t->type), smol_status_name(rc));
+            return rc;
+        }
+    }
+    report_progress(t->prog, row_bytes * (uint64_t)n_rows);
+    return SMOL_OK;
+}
+
+/* ---------------------------------------------------------------- tensor types */
+
+/* llama.cpp's rule for spending more bits on some layers of a Q4_K_M model. */
+static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+/* The K-quant stand-in when a row is not a whole number of 256-blocks (as llama.cpp does). */
+static uint32_t fallback_type(uint32_t t, int64_t ne0) {
+    const smol_dtype_info *ti = smol_dtype_get(t);
+    if (ne0 % ti->block == 0) return t;
+    switch (t) {
+    case SMOL_Q4_K: t = SMOL_Q5_0; break;
+    case SMOL_Q5_K: t = SMOL_Q5_1; break;
+    case SMOL_Q6_K: t = SMOL_Q8_0; break;
+    case SMOL_Q2_K: case SMOL_Q3_K: t = SMOL_IQ4_NL; break;
+    default: return SMOL_F16;
+    }
+    return ne0 % smol_dtype_get(t)->block == 0 ? t : SMOL_F16;
+}
+
+/* The type of a weight matrix: role is "attn_v", "ffn_down", "output", ... layer -1 outside blocks. */
+static uint32_t matrix_type(int type, const smol_arch *a, const char *role, int layer, int64_t ne0) {
+    uint32_t t = (uint32_t)type;
+    if (type == MIX_Q4_K_M) {
+        int is_output = strcmp(role, "output") == 0 || (a->tied && strcmp(role, "token_embd") == 0);
+        int more = layer >= 0 && use_more_bits(layer, a->n_layer) &&
+                   (strcmp(role, "attn_v") == 0 || strcmp(role, "ffn_down") == 0);
+        t = is_output || more ? SMOL_Q6_K : SMOL_Q4_K;
+    }
+    return fallback_type(t, ne0);
+}
+
+/* ---------------------------------------------------------------- the model's tensors */
+
+typedef struct model_plan {
+    const smol_arch *arch;
+    int type;                /* a dtype id, or MIX_Q4_K_M */
+    uint64_t seed;
+    gen_tensor *tensors;
+    int n_tensors, cap;
+    float *scratch;
+    progress prog;
+} model_plan;
+
+static gen_tensor *plan_add(model_plan *p, const char *name, uint32_t type, int64_t ne0, int64_t ne1, init_kind init) {
+    gen_tensor *t = &p->tensors[p->n_tensors++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->type = type;
+    t->n_dims = ne1 ? 2 : 1;
+    t->ne[0] = ne0;
+    t->ne[1] = ne1 ? ne1 : 1;
+    t->init = init;
+    t->r = rng_for(p->seed, name);
+    t->arch = p->arch;
+    t->scratch = p->scratch;
+    t->prog = &p->prog;
+    p->prog.total += smol_dtype_row_size(type, (uint64_t)ne0) * (uint64_t)t->ne[1];
+    return t;
+}
+
+static void plan_matrix(model_plan *p, const char *name, const char *role, int layer, int64_t ne0, int64_t ne1) {
+    plan_add(p, name, matrix_type(p->type, p->arch, role, layer, ne0), ne0, ne1, INIT_MATRIX);
+}
+
+/* One transformer block's tensors, in GGUF order (ne[0] = input dimension). */
+static void plan_block(model_plan *p, int l) {
+    const smol_arch *a = p->arch;
+    int64_t hd = a->n_embd / a->n_head, q = hd * a->n_head, kv = hd * a->n_head_kv;
+    char name[64];
+    static const char *const roles[7] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    const int64_t ne[7][2] = {{a->n_embd, q}, {a->n_embd, kv}, {a->n_embd, kv}, {q, a->n_embd},
+                              {a->n_embd, a->n_ff}, {a->n_embd, a->n_ff}, {a->n_ff, a->n_embd}};
+    snprintf(name, sizeof name, "blk.%d.attn_norm.weight", l);
+    plan_add(p, name, SMOL_F32, a->n_embd, 0, INIT_NORM);
+    for (int i = 0; i < 7; i++) {
+        if (i == 4) {
+            snprintf(name, sizeof name, "blk.%d.ffn_norm.weight", l);
+            plan_add(p, name, SMOL_F32, a->n_embd, 0, INIT_NORM);
+        }
+        snprintf(name, sizeof name, "blk.%d.%s.weight", l, roles[i]);
+        plan_matrix(p, name, roles[i], l, ne[i][0], ne[i][1]);
+        if (a->qkv_bias && i < 3) {
+            snprintf(name, sizeof name, "blk.%d.%s.bias", l, roles[i]);
+            plan_add(p, name, SMOL_F32, ne[i][1], 0, INIT_BIAS);
+        }
+    }
+}
+
+/* Lists every tensor of the model with its type; fails if a type has no quantizer. */
+static int plan_model(model_plan *p, smol_error *err) {
+    const smol_arch *a = p->arch;
+    p->cap = 4 + a->n_layer * 13;
+    p->tensors = calloc((size_t)p->cap, sizeof *p->tensors);
+    p->scratch = malloc(sizeof(float) * (size_t)(a->n_ff > a->n_embd ? a->n_ff : a->n_embd));
+    if (!p->tensors || !p->scratch) {
+        err->code = SMOL_ENOMEM;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+        return SMOL_ENOMEM;
+    }
+    if (a->rope_factor > 0) plan_add(p, "rope_freqs.weight", SMOL_F32, a->n_embd / a->n_head / 2, 0, INIT_ROPE_FREQS);
+    plan_matrix(p, "token_embd.weight", "token_embd", -1, a->n_embd, a->n_vocab);
+    for (int l = 0; l < a->n_layer; l++) plan_block(p, l);
+    plan_add(p, "output_norm.weight", SMOL_F32, a->n_embd, 0, INIT_NORM);
+    if (!a->tied) plan_matrix(p, "output.weight", "output", -1, a->n_embd, a->n_vocab);
+    float probe[256] = {0};
+    static unsigned char out[1024];
+    for (int i = 0; i < p->n_tensors; i++) {
+        uint32_t t = p->tensors[i].type;
+        int rc = smol_quantize_row(t, probe, out, smol_dtype_get(t)->block);
+        if (rc) {
+            err->code = SMOL_EUNSUPPORTED;
+            snprintf(err->msg, sizeof err->msg, "tensor '%s' needs type %s, which has no quantizer in this build",
+                     p->tensors[i].name, smol_dtype_name(t));
+            return SMOL_EUNSUPPORTED;
+        }
+    }
+    return SMOL_OK;
+}
+
+static void plan_free(model_plan *p) {
+    free(p->tensors);
+    free(p->scratch);
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+/* llama.cpp's general.file_type for a --type. */
+static uint32_t file_type_of(int type) {
+    switch (type) {
+    case SMOL_F32: return 0;
+    case SMOL_F16: return 1;
+    case SMOL_Q4_0: return 2;
+    case SMOL_Q4_1: return 3;
+    case SMOL_Q8_0: return 7;
+    case SMOL_Q5_0: return 8;
+    case SMOL_Q5_1: return 9;
+    case SMOL_Q2_K: return 10;
+    case SMOL_Q3_K: return 11;  /* Q3_K_S */
+    case SMOL_Q4_K: return 14;  /* Q4_K_S */
+    case MIX_Q4_K_M: return 15;
+    case SMOL_Q5_K: return 16;  /* Q5_K_S */
+    case SMOL_Q6_K: return 18;
+    case SMOL_BF16: return 32;
+    default: return 0;
+    }
+}
+
+/* The hyper-parameter keys, named as llama.cpp reads them. */
+static int set_hparams(smol_gguf_writer *w, const smol_arch *a, int type, int n_ctx, smol_error *err) {
+    char k[128];
+    const char *g = a->gguf_arch;
+    int rc = smol_gguf_writer_set_str(w, "general.architecture", g, err) ||
+             smol_gguf_writer_set_str(w, "general.name", a->display_name, err) ||
+             smol_gguf_writer_set_u32(w, "general.file_type", file_type_of(type), err) ||
+             smol_gguf_writer_set_u32(w, "general.quantization_version", 2, err);
+#define SET_U32(key, v) (snprintf(k, sizeof k, "%s." key, g), smol_gguf_writer_set_u32(w, k, (uint32_t)(v), err))
+#define SET_F32(key, v) (snprintf(k, sizeof k, "%s." key, g), smol_gguf_writer_set_f32(w, k, (float)(v), err))
+    rc = rc || SET_U32("context_length", n_ctx) || SET_U32("embedding_length", a->n_embd) ||
+         SET_U32("block_count", a->n_layer) || SET_U32("feed_forward_length", a->n_ff) ||
+         SET_U32("attention.head_count", a->n_head) || SET_U32("attention.head_count_kv", a->n_head_kv) ||
+         SET_F32("attention.layer_norm_rms_epsilon", a->norm_eps) || SET_F32("rope.freq_base", a->rope_theta) ||
+         SET_U32("rope.dimension_count", a->n_embd / a->n_head) || SET_U32("vocab_size", a->n_vocab);
+#undef SET_U32
+#undef SET_F32
+    return rc ? err->code : SMOL_OK;
+}
+
+/* ---------------------------------------------------------------- tokenizers */
+
+/* A vocabulary to embed: tokens (owned copies), types, merges, special ids. */
+typedef struct vocab {
+    char **tokens;
+    int32_t *types;          /* 1 normal, 3 control, 4 user-defined, 5 unused (padding) */
+    int n;
+    char **merges;
+    int n_merges;
+    const char *pre;
+    int bos, eos, pad;       /* -1 when absent */
+    int add_bos;
+    char *chat_template;     /* NULL when absent */
+} vocab;
+
+static void vocab_free(vocab *v) {
+    for (int i = 0; i < v->n; i++) free(v->tokens[i]);
+    for (int i = 0; i < v->n_merges; i++) free(v->merges[i]);
+    free(v->tokens);
+    free(v->types);
+    free(v->merges);
+    free(v->chat_template);
+}
+
+static int vocab_alloc(vocab *v, int n, smol_error *err) {
+    memset(v, 0, sizeof *v);
+    v->bos = v->eos = v->pad = -1;
+    v->tokens = calloc((size_t)n, sizeof *v->tokens);
+    v->types = calloc((size_t)n, sizeof *v->types);
+    v->n = n;
+    if (v->tokens && v->types) return SMOL_OK;
+    err->code = SMOL_ENOMEM;
+    snprintf(err->msg, sizeof err->msg, "out of memory for %d tokens", n);
+    return SMOL_ENOMEM;
+}
+
+/* Writes code point cp as UTF-8 into out (at least 3 bytes for cp < 0x800 + NUL). */
+static void utf8_put(unsigned cp, char *out) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        out[1] = 0;
+    } else {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        out[2] = 0;
+    }
+}
+
+static const char k_chatml[] =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
+    "'\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/* The built-in vocabulary: 256 byte tokens in GPT-2's byte-to-unicode spelling, then
+ * <|endoftext|>, <|im_start|>, <|im_end|> and <|reserved_N|> fillers (control tokens), no merges. */
+static int builtin_vocab(vocab *v, int n_vocab, smol_error *err) {
+    if (n_vocab < 259) {
+        err->code = SMOL_ERANGE;
+        snprintf(err->msg, sizeof err->msg, "vocab size %d is too small for the built-in byte vocabulary (259)", n_vocab);
+        return SMOL_ERANGE;
+    }
+    int rc = vocab_alloc(v, n_vocab, err);
+    if (rc) return rc;
+    unsigned extra = 256;  /* bytes that are not printable get code points from 256 up, in order */
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+        char s[4];
+        utf8_put(printable ? (unsigned)b : extra++, s);
+        v->tokens[b] = strdup(s);
+        v->types[b] = 1;
+    }
+    static const char *const named[3] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int i = 256; i < n_vocab; i++) {
+        char s[32];
+        if (i < 259) snprintf(s, sizeof s, "%s", named[i - 256]);
+        else snprintf(s, sizeof s, "<|reserved_%d|>", i - 259);
+        v->tokens[i] = strdup(s);
+        v->types[i] = 3;
+    }
+    for (int i = 0; i < n_vocab; i++)
+        if (!v->tokens[i]) return SMOL_ENOMEM;
+    v->pre = "gpt-2";
+    v->bos = 256;
+    v->eos = 258;
+    v->pad = 256;
+    v->add_bos = 0;
+    v->chat_template = strdup(k_chatml);
+    return SMOL_OK;
+}
+
+/* llama.cpp's tokenizer.ggml.pre for a tokenizer.json pre_tokenizer: SmolLM2's
+ * (individual Digits + ByteLevel) is "smollm"; a Split regex with \p{N}{1,3} is Llama 3's
+ * "llama-bpe"; the same regex with single \p{N} is "qwen2"; ByteLevel alone is "gpt-2". */
+static const char *detect_pre(const cJSON *pre) {
+    if (!pre || cJSON_IsNull(pre)) return NULL;
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(pre, "type"));
+    if (type && strcmp(type, "ByteLevel") == 0) return "gpt-2";
+    const cJSON *list = cJSON_GetObjectItem(pre, "pretokenizers");
+    int digits = 0, bytelevel = 0;
+    const char *regex = NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list) {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(it, "type"));
+        if (!t) continue;
+        if (strcmp(t, "Digits") == 0 && cJSON_IsTrue(cJSON_GetObjectItem(it, "individual_digits"))) digits = 1;
+        if (strcmp(t, "ByteLevel") == 0) bytelevel = 1;
+        if (strcmp(t, "Split") == 0) regex = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "pattern"), "Regex"));
+    }
+    if (regex && strstr(regex, "\\p{N}{1,3}")) return "llama-bpe";
+    if (regex && strstr(regex, "(?i:'s|'t|'re|'ve|'m|'ll|'d)") && strstr(regex, "\\p{N}")) return "qwen2";
+    if (digits && bytelevel && !regex) return "smollm";
+    if (bytelevel && !regex) return "gpt-2";
+    return NULL;
+}
+
+/* The id of token text s, or -1. */
+static int find_token(const vocab *v, const char *s) {
+    for (int i = 0; i < v->n; i++)
+        if (v->tokens[i] && strcmp(v->tokens[i], s) == 0) return i;
+    return -1;
+}
+
+/* A special-token field of tokenizer_config.json: a string or {"content": ...}. */
+static int config_token(const vocab *v, const cJSON *cfg, const char *field) {
+    const cJSON *x = cJSON_GetObjectItem(cfg, field);
+    const char *s = cJSON_IsString(x) ? x->valuestring : cJSON_GetStringValue(cJSON_GetObjectItem(x, "content"));
+    return s ? find_token(v, s) : -1;
+}
+
+/* 1 if the post-processor puts a special token before the text (Llama 3 adds <|begin_of_text|>). */
+static int post_adds_bos(const cJSON *post) {
+    if (!post) return 0;
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(post, "type"));
+    if (type && strcmp(type, "TemplateProcessing") == 0) {
+        const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(post, "single"), 0);
+        return cJSON_GetObjectItem(first, "SpecialToken") != NULL;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(post, "processors")) if (post_adds_bos(it)) return 1;
+    return 0;
+}
+
+static int tok_fail(smol_error *err, int code, const char *path, const char *what) {
+    err->code = code;
+    snprintf(err->msg, sizeof err->msg, "%s: %s", path, what);
+    return code;
+}
+
+/* Reads path as JSON; SMOL_EFORMAT naming path when it does not parse. */
+static int load_json(const char *path, cJSON **out, smol_error *err) {
+    char *text;
+    size_t n;
+    int rc = smol_read_file(path, &text, &n, err);
+    if (rc) return rc;
+    *out = cJSON_ParseWithLength(text, n);
+    free(text);
+    return *out ? SMOL_OK : tok_fail(err, SMOL_EFORMAT, path, "not valid JSON");
+}
+
+/* Fills v->tokens from model.vocab and added_tokens; ids past n_vocab are an error. */
+static int read_tokens(vocab *v, const cJSON *root, const char *path, smol_error *err) {
+    const cJSON *it;
+    char msg[256];
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "vocab")) {
+        int id = cJSON_IsNumber(it) ? it->valueint : -1;
+        if (id < 0 || id >= v->n) {
+            snprintf(msg, sizeof msg, "token '%.80s' has id %d, outside the architecture's vocab of %d", it->string, id, v->n);
+            return tok_fail(err, SMOL_ERANGE, path, msg);
+        }
+        free(v->tokens[id]);
+        v->tokens[id] = strdup(it->string);
+        v->types[id] = 1;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "added_tokens")) {
+        const cJSON *idj = cJSON_GetObjectItem(it, "id");
+        const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(it, "content"));
+        int id = cJSON_IsNumber(idj) ? idj->valueint : -1;
+        if (!content || id < 0 || id >= v->n) {
+            snprintf(msg, sizeof msg, "added token %d ('%.80s') is outside the architecture's vocab of %d", id,
+                     content ? content : "?", v->n);
+            return tok_fail(err, SMOL_ERANGE, path, msg);
+        }
+        free(v->tokens[id]);
+        v->tokens[id] = strdup(content);
+        v->types[id] = cJSON_IsTrue(cJSON_GetObjectItem(it, "special")) ? 3 : 4;
+    }
+    for (int i = 0; i < v->n; i++) {
+        if (v->tokens[i]) continue;
+        char pad[32];
+        snprintf(pad, sizeof pad, "[PAD%d]", i);  /* ids the tokenizer does not use, as llama.cpp names them */
+        v->tokens[i] = strdup(pad);
+        v->types[i] = 5;
+        if (!v->tokens[i]) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
+    }
+    return SMOL_OK;
+}
+
+/* Copies model.merges: "a b" strings, or ["a", "b"] pairs joined with a space. */
+static int read_merges(vocab *v, const cJSON *root, const char *path, smol_error *err) {
+    const cJSON *merges = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "merges");
+    int n = cJSON_GetArraySize(merges);
+    v->merges = calloc((size_t)(n ? n : 1), sizeof *v->merges);
+    if (!v->merges) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, merges) {
+        char *m = NULL;
+        if (cJSON_IsString(it)) {
+            m = strdup(it->valuestring);
+        } else if (cJSON_GetArraySize(it) == 2 && cJSON_IsString(cJSON_GetArrayItem(it, 0)) &&
+                   cJSON_IsString(cJSON_GetArrayItem(it, 1))) {
+            const char *a = cJSON_GetArrayItem(it, 0)->valuestring, *b = cJSON_GetArrayItem(it, 1)->valuestring;
+            m = malloc(strlen(a) + strlen(b) + 2);
+            if (m) sprintf(m, "%s %s", a, b);
+        } else {
+            char msg[96];
+            snprintf(msg, sizeof msg, "merge %d is neither \"a b\" nor [\"a\", \"b\"]", v->n_merges);
+            return tok_fail(err, SMOL_EFORMAT, path, msg);
+        }
+        if (!m) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
+        v->merges[v->n_merges++] = m;
+    }
+    return SMOL_OK;
+}
+
+/* Special ids, add_bos and the chat template from tokenizer_config.json beside the tokenizer. */
+static void read_config(vocab *v, const cJSON *root, const char *tok_path) {
+    char cfg_path[4096];
+    const char *slash = strrchr(tok_path, '/');
+    int dir_len = slash ? (int)(slash - tok_path) + 1 : 0;
+    snprintf(cfg_path, sizeof cfg_path, "%.*stokenizer_config.json", dir_len, tok_path);
+    v->add_bos = post_adds_bos(cJSON_GetObjectItem(root, "post_processor"));
+    cJSON *cfg = NULL;
+    smol_error e = {0};
+    if (load_json(cfg_path, &cfg, &e) != SMOL_OK) {
+        fprintf(stderr, "make-model: no tokenizer_config.json beside the tokenizer (%s): no chat template\n", e.msg);
+        return;
+    }
+    v->bos = config_token(v, cfg, "bos_token");
+    v->eos = config_token(v, cfg, "eos_token");
+    v->pad = config_token(v, cfg, "pad_token");
+    const cJSON *add = cJSON_GetObjectItem(cfg, "add_bos_token");
+    if (cJSON_IsBool(add)) v->add_bos = cJSON_IsTrue(add);
+    const cJSON *tmpl = cJSON_GetObjectItem(cfg, "chat_template"), *it;
+    if (cJSON_IsString(tmpl)) v->chat_template = strdup(tmpl->valuestring);
+    const cJSON *list = cJSON_IsArray(tmpl) ? tmpl : NULL;
+    cJSON_ArrayForEach(it, list) {  /* [{"name": "default", "template": ...}] */
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(it, "template"));
+        if (name && t && strcmp(name, "default") == 0 && !v->chat_template) v->chat_template = strdup(t);
+    }
+    cJSON_Delete(cfg);
+}
+
+/* A Hugging Face byte-level BPE tokenizer.json, embedded as llama.cpp's converter does. */
+static int hf_vocab(vocab *v, const char *path, int n_vocab, smol_error *err) {
+    cJSON *root;
+    int rc = load_json(path, &root, err);
+    if (rc) return rc;
+    const char *mtype = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "type"));
+    if (!mtype || strcmp(mtype, "BPE") != 0) rc = tok_fail(err, SMOL_EUNSUPPORTED, path, "model.type is not \"BPE\"");
+    if (!rc) rc = vocab_alloc(v, n_vocab, err);
+    if (!rc) rc = read_tokens(v, root, path, err);
+    if (!rc) rc = read_merges(v, root, path, err);
+    if (!rc) {
+        v->pre = detect_pre(cJSON_GetObjectItem(root, "pre_tokenizer"));
+        if (!v->pre) {
+            fprintf(stderr, "make-model: %s: unrecognised pre_tokenizer; writing tokenizer.ggml.pre \"default\"\n", path);
+            v->pre = "default";
+        }
+        read_config(v, root, path);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int set_vocab(smol_gguf_writer *w, const vocab *v, smol_error *err) {
+    int rc = smol_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", err) ||
+             smol_gguf_writer_set_str(w, "tokenizer.ggml.pre", v->pre, err) ||
+             smol_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens, (uint64_t)v->n, err) ||
+             smol_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", SMOL_GGUF_INT32, v->types, (uint64_t)v->n, err) ||
+             smol_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
+                                          (uint64_t)v->n_merges, err);
+    if (!rc && v->bos >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)v->bos, err);
+    if (!rc && v->eos >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)v->eos, err);
+    if (!rc && v->pad >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)v->pad, err);
+    if (!rc) rc = smol_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", v->add_bos != 0, err);
+    if (!rc && v->chat_template) rc = smol_gguf_writer_set_str(w, "tokenizer.chat_template", v->chat_template, err);
+    return rc ? err->code : SMOL_OK;
+}
+
+/* ---------------------------------------------------------------- the command */
+
+typedef struct mm_opts {
+    const smol_arch *arch;
+    int type;                /* dtype id or MIX_Q4_K_M */
+    const char *tokenizer;
+    uint64_t seed;
+    int n_ctx;
+    const char *out;
+} mm_opts;
+
+static int make_model(const mm_opts *o, smol_error *err) {
+    model_plan plan = {.arch = o->arch, .type = o->type, .seed = o->seed};
+    vocab v = {0};
+    smol_gguf_writer *w = smol_gguf_writer_new();
+    int rc = w ? plan_model(&plan, err) : SMOL_ENOMEM;
+    if (!rc) rc = set_hparams(w, o->arch, o->type, o->n_ctx, err);
+    if (!rc) rc = o->tokenizer ? hf_vocab(&v, o->tokenizer, o->arch->n_vocab, err)
+                               : builtin_vocab(&v, o->arch->n_vocab, err);
+    if (!rc) rc = set_vocab(w, &v, err);
+    for (int i = 0; i < plan.n_tensors && !rc; i++) {
+        gen_tensor *t = &plan.tensors[i];
+        rc = smol_gguf_writer_add_tensor_fill(w, t->name, t->type, t->n_dims, t->ne, fill_tensor, t, err);
+    }
+    if (!rc) {
+        fprintf(stderr, "make-model: %s (%s), %d tensors, %" PRIu64 " MB of weights -> %s\n", o->arch->name,
+                o->type == MIX_Q4_K_M ? "q4_k_m" : smol_dtype_name((uint32_t)o->type), plan.n_tensors,
+                plan.prog.total >> 20, o->out);
+        rc = smol_gguf_writer_write(w, o->out, err);
+    }
+    if (rc && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "%s", smol_status_name(rc));
+    smol_gguf_writer_free(w);
+    vocab_free(&v);
+    plan_free(&plan);
+    return rc;
+}
+
+static void list_archs(FILE *fp) {
+    for (int i = 0; i < smol_arch_count(); i++) fprintf(fp, "%s%s", i ? ", " : "", smol_arch_at(i)->name);
+}
+
+/* --type NAME: a tensor type, or q4_k_m. */
+static int parse_type(const char *cmd, const char *s, int *out) {
+    if (strcasecmp(s, "q4_k_m") == 0) {
+        *out = MIX_Q4_K_M;
+        return 1;
+    }
+    int t = smol_dtype_from_name(s);
+    static const int ok[] = {SMOL_F32, SMOL_F16, SMOL_BF16, SMOL_Q4_0, SMOL_Q4_1, SMOL_Q5_0, SMOL_Q5_1, SMOL_Q8_0,
+                             SMOL_Q2_K, SMOL_Q3_K, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (t == ok[i]) {
+            *out = t;
+            return 1;
+        }
+    cli_usage_error(cmd, "unknown --type '%s' (f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, "
+                         "q5_k, q6_k, q4_k_m)", s);
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    mm_opts o = {.type = SMOL_F32, .seed = 42};
+    const char *arch = NULL, *type = NULL, *seed = NULL, *ctx = NULL;
+    int bad = 0;
+    for (int i = 1; i < argc && !bad; i++) {
+        if (cli_opt(argc, argv, &i, "--arch", &arch, &bad) || cli_opt(argc, argv, &i, "--type", &type, &bad) ||
+            cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &bad) || cli_opt(argc, argv, &i, "--seed", &seed, &bad) ||
+            cli_opt(argc, argv, &i, "--ctx", &ctx, &bad) || cli_opt(argc, argv, &i, "-o", &o.out, &bad) ||
+            cli_opt(argc, argv, &i, "--output", &o.out, &bad))
+            continue;
+        return cli_usage_error(argv[0], "unexpected argument '%s'", argv[i]);
+    }
+    if (bad) return 2;
+    if (!arch) return cli_usage_error(argv[0], "missing --arch NAME");
+    if (!o.out) return cli_usage_error(argv[0], "missing -o OUT.gguf");
+    if (!(o.arch = smol_arch_find(arch))) {
+        fprintf(stderr, "smol %s: unknown --arch '%s'; known architectures: ", argv[0], arch);
+        list_archs(stderr);
+        fprintf(stderr, "\nTry 'smol %s --help'.\n", argv[0]);
+        return 2;
+    }
+    long long n;
+    if (type && !parse_type(argv[0], type, &o.type)) return 2;
+    if (seed) {
+        if (!cli_int(argv[0], "--seed", seed, 0, INT64_MAX, &n)) return 2;
+        o.seed = (uint64_t)n;
+    }
+    o.n_ctx = o.arch->n_ctx;
+    if (ctx) {
+        if (!cli_int(argv[0], "--ctx", ctx, 1, 1 << 24, &n)) return 2;
+        o.n_ctx = (int)n;
+    }
+    smol_error err = {0};
+    if (make_model(&o, &err)) return cli_fail(argv[0], &err);
+    return 0;
+}
+
+const smol_cmd cmd_make_model = {
+    "make-model", "write a GGUF model of a known architecture with random weights",
+    "usage: smol make-model --arch NAME -o OUT.gguf [--type TYPE] [--tokenizer tokenizer.json]\n"
+    "                       [--seed N] [--ctx N]\n"
+    "\n"
+    "Writes a model with llama.cpp's tensor names and metadata and seeded random weights\n"
+    "(matrices N(0, 0.02), norm weights 1 + N(0, 0.02)): same seed, same bytes.\n"
+    "\n"
+    "options:\n"
+    "  --arch NAME        smollm2-135m, smollm2-360m, smollm2-1.7b, llama3.2-1b, llama3.2-3b,\n"
+    "                     qwen2.5-0.5b, qwen2.5-1.5b, or tiny (2 layers, hidden 64)\n"
+    "  --type TYPE        weight type: f32 (default), f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0,\n"
+    "                     q4_k, q5_k, q6_k, or q4_k_m (llama.cpp's mix); norms and biases stay\n"
+    "                     f32; rows that are not whole 256-blocks fall back as llama.cpp does\n"
+    "  --tokenizer FILE   embed a Hugging Face byte-level BPE tokenizer.json (and the chat\n"
+    "                     template of the tokenizer_config.json beside it); without it a\n"
+    "                     built-in byte vocabulary with ChatML tokens fills the vocab\n"
+    "  --seed N           random seed (default 42)\n"
+    "  --ctx N            context_length to record (default: the architecture's)\n"
+    "  -o, --output FILE  the .gguf to write (atomically)\n"
+    "\n"
+    "examples:\n"
+    "  smol make-model --arch tiny -o tiny.gguf\n"
+    "  smol make-model --arch smollm2-135m --type q8_0 \\\n"
+    "      --tokenizer SmolLM2-135M-Instruct/tokenizer.json -o smollm2-random.gguf\n",
+    run,
+};
