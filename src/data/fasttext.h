@@ -1,0 +1,139 @@
+/* fasttext.h: fastText-compatible supervised models (the in-memory layout shared by loading,
+ * prediction, training and quantization). The file format is fastText's .bin/.ftz (version 12,
+ * also 11): args, dictionary, input matrix (dense or product-quantized), output matrix. */
+#ifndef SMOL_DATA_FASTTEXT_H
+#define SMOL_DATA_FASTTEXT_H
+#include "smol.h"
+#include <stdio.h>
+
+#define FT_MAGIC 793712314
+#define FT_VERSION 12
+#define FT_KSUB 256
+
+enum { FT_LOSS_HS = 1, FT_LOSS_NS = 2, FT_LOSS_SOFTMAX = 3, FT_LOSS_OVA = 4 };
+enum { FT_MODEL_CBOW = 1, FT_MODEL_SG = 2, FT_MODEL_SUP = 3 };
+enum { FT_WORD = 0, FT_LABEL = 1 };
+
+/* The hyper-parameters stored in a model file, in file order. */
+typedef struct ft_args {
+    int32_t dim, ws, epoch, min_count, neg, word_ngrams, loss, model, bucket, minn, maxn, lr_update_rate;
+    double t;
+} ft_args;
+
+/* A product quantizer: dim split into nsubq sub-vectors of dsub (the last of lastdsub), 256
+ * centroids each. */
+typedef struct ft_pq {
+    int32_t dim, nsubq, dsub, lastdsub;
+    float *centroids;   /* dim * 256 floats */
+} ft_pq;
+
+/* A matrix of m rows of n floats: dense, or product-quantized codes with optional norms. */
+typedef struct ft_matrix {
+    int quant;
+    int64_t m, n;
+    float *data;            /* dense: m * n */
+    int qnorm;
+    uint8_t *codes;         /* quantized: m * pq.nsubq */
+    ft_pq pq;
+    uint8_t *norm_codes;    /* qnorm: m codes into npq (dim 1) */
+    ft_pq npq;
+} ft_matrix;
+
+/* One dictionary entry: a word or a label, its count, and (words) its input rows. */
+typedef struct ft_entry {
+    char *word;
+    uint32_t len;
+    uint32_t hash;
+    int64_t count;
+    int8_t type;
+    int32_t *sub;      /* the word's own row then its character n-gram rows */
+    int32_t nsub;
+} ft_entry;
+
+typedef struct ft_dict {
+    ft_entry *e;
+    int32_t size, nwords, nlabels;
+    int64_t ntokens;
+    int64_t prune_size;     /* -1: not pruned */
+    int32_t *prune_key, *prune_val;   /* open-addressing map of n-gram bucket -> row, key -1 = empty */
+    uint32_t prune_mask;
+    int32_t *table;         /* open-addressing map of word hash -> entry, -1 = empty */
+    uint32_t table_mask;
+} ft_dict;
+
+/* A hierarchical-softmax tree node (leaves 0..nlabels-1, root 2*nlabels-2). */
+typedef struct ft_node {
+    int32_t parent, left, right;
+    int64_t count;
+    int8_t binary;
+} ft_node;
+
+struct smol_ft {
+    ft_args a;
+    ft_dict d;
+    ft_matrix in, out;
+    int qout;
+    int version;
+    char label_prefix[64];
+    ft_node *tree;          /* hs only */
+    int32_t **paths;        /* hs only: per label, inner nodes (row = node - nlabels) root-ward */
+    uint8_t **codes;
+    int32_t *path_len;
+};
+
+/* A growable array of int32. */
+typedef struct ft_ids {
+    int32_t *v;
+    size_t n, cap;
+} ft_ids;
+
+int ft_ids_push(ft_ids *b, int32_t x);
+
+/* Scratch for tokenising and predicting one text. */
+struct smol_ft_scratch {
+    ft_ids words, labels, hashes;
+    float *hidden, *output;
+    int32_t out_rows;
+    struct { float score; int32_t label; } *heap;
+    int heap_n, heap_cap;
+};
+
+/* The FNV-1a hash fastText uses (over bytes read as signed chars). */
+uint32_t ft_hash(const char *s, size_t n);
+
+/* The entry index of word w (hash h), or -1. */
+int32_t ft_dict_find(const ft_dict *d, const char *w, size_t n, uint32_t h);
+
+/* Rebuilds the word table, the prune map and each word's subword rows from d->e. */
+int ft_dict_index(smol_ft *m, smol_error *err);
+
+/* Appends the character n-gram rows of token (already wrapped in '<' '>') to out. */
+int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out);
+
+/* Tokenises text as fastText reads one line: words (rows) into s->words, known labels into
+ * s->labels (label index), the end-of-line token if eos. Returns the number of tokens read,
+ * or a negative status on allocation failure. */
+int64_t ft_tokenize(const smol_ft *m, const char *text, size_t len, int eos, smol_ft_scratch *s);
+
+/* Predicts from the rows already tokenised into s (see smol_ft_predict). */
+int smol_ft_predict_ids(const smol_ft *m, smol_ft_scratch *s, int k, float threshold, smol_ft_prediction *out);
+
+/* hidden = mean of the input rows ids[0..n). */
+void ft_hidden(const smol_ft *m, const int32_t *ids, size_t n, float *hidden);
+
+/* The dot product of row i of mat with x. */
+float ft_dot_row(const ft_matrix *mat, const float *x, int64_t i);
+
+/* Builds the hierarchical-softmax tree and per-label paths from the label counts. */
+int ft_build_tree(smol_ft *m);
+
+/* Writes the model in fastText's format to fp. */
+int ft_write(const smol_ft *m, FILE *fp, const char *path, smol_error *err);
+
+/* An empty model with args a (no dictionary or matrices yet). */
+smol_ft *ft_new(const ft_args *a);
+
+void ft_matrix_free(ft_matrix *mat);
+void ft_pq_init(ft_pq *pq, int32_t dim, int32_t dsub);
+
+#endif
