@@ -7,6 +7,7 @@
 #include "model/model.h"
 #include "model/transformer.h"
 #include "model/dtype.h"
+#include "model/hfconfig.h"
 #include <stdint.h>
 #include <cjson/cJSON.h>
 
@@ -300,6 +301,230 @@ static void test_quantized_vs_dequantized(void) {
     free(g.logits);
 }
 
+/* ---------------------------------------------------------------- numpy reference */
+
+/* Runs tests/ref/llama_ref.py on model for ids and compares smol's logits for every position
+ * (f32 KV cache) within tol of max|logit| per position. */
+static void check_against_numpy(const char *label, const char *model, const int32_t *ids, int n, double tol) {
+    const char *out = test_tmp("ref.f32");
+    char cmd[8192];
+    int k = snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/llama_ref.py '%s' ", model);
+    for (int i = 0; i < n; i++) k += snprintf(cmd + k, sizeof cmd - (size_t)k, "%s%d", i ? "," : "", ids[i]);
+    snprintf(cmd + k, sizeof cmd - (size_t)k, " '%s'", out);
+    REQUIRE(system(cmd) == 0, "%s: the numpy reference failed: %s", label, cmd);
+    smol_model *m = load(model, SMOL_WEIGHTS_AS_STORED);
+    REQUIRE(m, "%s: no model", label);
+    int n_vocab = smol_model_get_info(m)->n_vocab;
+    char *ref = NULL;
+    size_t size = 0;
+    smol_read_file_for_test(out, &ref, &size);
+    remove(out);
+    float *got = malloc((size_t)n * n_vocab * sizeof(float));
+    smol_ctx *c = new_ctx(m, SMOL_F32, 1, 64, 2);
+    smol_error err = {0};
+    if (ref && size == (size_t)n * n_vocab * 4 && c && got) {
+        CHECK(smol_eval(c, 0, ids, n, got, &err) == SMOL_OK, "%s: %s", label, err.msg);
+        double worst = 0;
+        for (int p = 0; p < n; p++) {
+            int at;
+            const float *a = got + (size_t)p * n_vocab, *b = (const float *)ref + (size_t)p * n_vocab;
+            double d = rel_diff(a, b, n_vocab, &at);
+            if (d > worst) worst = d;
+            if (d > tol) {
+                CHECK(d <= tol, "%s: position %d: logit[%d] = %.7f, numpy %.7f (rel %.3g)", label, p, at, a[at], b[at], d);
+                break;
+            }
+        }
+        printf("# %s vs numpy float64: worst relative logit difference %.3g\n", label, worst);
+    } else {
+        CHECK(0, "%s: reference output has %zu bytes, expected %zu", label, size, (size_t)n * n_vocab * 4);
+    }
+    smol_ctx_free(c);
+    free(got);
+    free(ref);
+    smol_model_free(m);
+}
+
+/* A SmolLM2-135M-shaped random f32 model from `smol make-model`, kept in $TMPDIR between runs
+ * (writing 540 MB takes a while). */
+static void test_numpy_smollm2_135m_shape(void) {
+    const char *tmp = getenv("TMPDIR"), *smol = getenv("SMOL");
+    char path[4096], cmd[8192];
+    snprintf(path, sizeof path, "%s/smol-test-cache-smollm2-135m-f32-seed42.gguf", tmp && *tmp ? tmp : "/tmp");
+    if (access(path, R_OK) != 0) {
+        snprintf(cmd, sizeof cmd, "'%s' make-model --arch smollm2-135m --type f32 --seed 42 -o '%s' 2>/dev/null",
+                 smol && *smol ? smol : "build/smol", path);
+        REQUIRE(system(cmd) == 0, "could not make the model: %s", cmd);
+    }
+    const int32_t ids[4] = {1, 200, 3000, 49000};
+    check_against_numpy("smollm2-135m shape (make-model)", path, ids, 4, 1e-4);
+}
+
+/* tiny llama from make-model: quick, and every token position of a longer prompt. */
+static void test_numpy_tiny_make_model(void) {
+    const char *smol = getenv("SMOL"), *path = test_tmp("tiny.gguf");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' make-model --arch tiny --type f32 --seed 3 -o '%s' 2>/dev/null",
+             smol && *smol ? smol : "build/smol", path);
+    REQUIRE(system(cmd) == 0, "could not make the model: %s", cmd);
+    int32_t ids[20];
+    for (int i = 0; i < 20; i++) ids[i] = (int32_t)((i * 37 + 5) % 200);
+    check_against_numpy("tiny (make-model)", path, ids, 20, 1e-4);
+    remove(path);
+}
+
+/* ---------------------------------------------------------------- GGUF conversions of the HF goldens */
+
+/* Copies safetensors tensor name (f32) into out, permuting Q/K rows for llama's GGUF rope
+ * (as llama.cpp's converter does: within each head, rows j*half+i go to 2i+j) when n_head > 0. */
+static float *st_f32(const smol_st *st, const char *name, int n_head, int64_t *ne0, int64_t *ne1) {
+    const smol_st_tensor *t = smol_st_find(st, name);
+    if (!t || t->type != SMOL_F32) return NULL;
+    *ne0 = t->n_dims == 2 ? t->shape[1] : t->shape[0];
+    *ne1 = t->n_dims == 2 ? t->shape[0] : 1;
+    float *out = malloc(t->nbytes);
+    const float *in = t->data;
+    if (!out) return NULL;
+    if (n_head <= 0) {
+        memcpy(out, in, t->nbytes);
+        return out;
+    }
+    int64_t hd = *ne1 / n_head, half = hd / 2;
+    for (int64_t h = 0; h < n_head; h++)
+        for (int64_t j = 0; j < 2; j++)
+            for (int64_t i = 0; i < half; i++)
+                memcpy(out + (h * hd + 2 * i + j) * *ne0, in + (h * hd + j * half + i) * *ne0, (size_t)*ne0 * 4);
+    return out;
+}
+
+/* Writes the HF model in dir as a GGUF at out (llama.cpp names and keys); for llama, Q/K are
+ * permuted and llama3 scaling becomes a rope_freqs tensor as llama.cpp's converter writes them. */
+static int hf_to_gguf(const char *dir, const char *out, int llama3) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    smol_hf_config cf;
+    smol_st *st = NULL;
+    smol_error err = {0};
+    if (smol_hf_config_load(p, &cf, &err) || smol_st_open(dir, &st, &err)) return -1;
+    const char *arch = cf.model_type;
+    int is_llama = strcmp(arch, "llama") == 0;
+    smol_gguf_writer *w = smol_gguf_writer_new();
+    float *bufs[256];
+    int nb = 0;
+    char key[128];
+    smol_gguf_writer_set_str(w, "general.architecture", arch, &err);
+#define KEY(k) (snprintf(key, sizeof key, "%s." k, arch), key)
+    smol_gguf_writer_set_u32(w, KEY("embedding_length"), (uint32_t)cf.hidden_size, &err);
+    smol_gguf_writer_set_u32(w, KEY("block_count"), (uint32_t)cf.num_hidden_layers, &err);
+    smol_gguf_writer_set_u32(w, KEY("feed_forward_length"), (uint32_t)cf.intermediate_size, &err);
+    smol_gguf_writer_set_u32(w, KEY("attention.head_count"), (uint32_t)cf.num_attention_heads, &err);
+    smol_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)cf.num_key_value_heads, &err);
+    smol_gguf_writer_set_u32(w, KEY("context_length"), (uint32_t)cf.max_position_embeddings, &err);
+    smol_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), (float)cf.rms_norm_eps, &err);
+    smol_gguf_writer_set_f32(w, KEY("rope.freq_base"), (float)cf.rope_theta, &err);
+#undef KEY
+    struct { const char *hf, *gg; int perm; } map[] = {
+        {"input_layernorm.weight", "attn_norm.weight", 0}, {"self_attn.q_proj.weight", "attn_q.weight", 1},
+        {"self_attn.k_proj.weight", "attn_k.weight", 2}, {"self_attn.v_proj.weight", "attn_v.weight", 0},
+        {"self_attn.o_proj.weight", "attn_output.weight", 0}, {"post_attention_layernorm.weight", "ffn_norm.weight", 0},
+        {"mlp.gate_proj.weight", "ffn_gate.weight", 0}, {"mlp.up_proj.weight", "ffn_up.weight", 0},
+        {"mlp.down_proj.weight", "ffn_down.weight", 0}, {"self_attn.q_proj.bias", "attn_q.bias", 0},
+        {"self_attn.k_proj.bias", "attn_k.bias", 0}, {"self_attn.v_proj.bias", "attn_v.bias", 0}};
+    char names[256][96];
+    int rc = 0;
+    for (int il = 0; il < cf.num_hidden_layers && !rc; il++)
+        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++) {
+            char hf[128];
+            snprintf(hf, sizeof hf, "model.layers.%d.%s", il, map[k].hf);
+            int heads = !is_llama || !map[k].perm ? 0 : map[k].perm == 1 ? cf.num_attention_heads : cf.num_key_value_heads;
+            int64_t ne[2];
+            float *d = st_f32(st, hf, heads, &ne[0], &ne[1]);
+            if (!d) continue;
+            snprintf(names[nb], sizeof names[nb], "blk.%d.%s", il, map[k].gg);
+            bufs[nb] = d;
+            rc |= smol_gguf_writer_add_tensor(w, names[nb], SMOL_F32, ne[1] > 1 ? 2 : 1, ne, d, &err);
+            nb++;
+        }
+    const char *top[3][2] = {{"model.embed_tokens.weight", "token_embd.weight"}, {"model.norm.weight", "output_norm.weight"},
+                             {"lm_head.weight", "output.weight"}};
+    for (int k = 0; k < 3; k++) {
+        int64_t ne[2];
+        float *d = st_f32(st, top[k][0], 0, &ne[0], &ne[1]);
+        if (!d) continue;
+        bufs[nb] = d;
+        rc |= smol_gguf_writer_add_tensor(w, top[k][1], SMOL_F32, ne[1] > 1 ? 2 : 1, ne, d, &err);
+        nb++;
+    }
+    float freqs[256];
+    if (llama3) {  /* llama.cpp's converter: per-pair divisors of the frequencies */
+        int hd = cf.head_dim;
+        for (int i = 0; i < hd / 2; i++) {
+            double f = 1.0 / pow(cf.rope_theta, 2.0 * i / hd), wl = 2 * M_PI / f;
+            double lo_wl = cf.rope_original_max_position_embeddings / cf.rope_low_freq_factor;
+            double hi_wl = cf.rope_original_max_position_embeddings / cf.rope_high_freq_factor;
+            if (wl < hi_wl) freqs[i] = 1;
+            else if (wl > lo_wl) freqs[i] = (float)cf.rope_factor;
+            else {
+                double sm = (cf.rope_original_max_position_embeddings / wl - cf.rope_low_freq_factor) /
+                            (cf.rope_high_freq_factor - cf.rope_low_freq_factor);
+                freqs[i] = (float)(1 / ((1 - sm) / cf.rope_factor + sm));
+            }
+        }
+        int64_t ne[1] = {hd / 2};
+        rc |= smol_gguf_writer_add_tensor(w, "rope_freqs.weight", SMOL_F32, 1, ne, freqs, &err);
+    }
+    if (!rc) rc = smol_gguf_writer_write(w, out, &err);
+    if (rc) fprintf(stderr, "hf_to_gguf %s: %s\n", dir, err.msg);
+    smol_gguf_writer_free(w);
+    for (int i = 0; i < nb; i++) free(bufs[i]);
+    smol_st_free(st);
+    return rc;
+}
+
+/* A GGUF made from an HF golden model must give transformers' logits too (GGUF loader, qwen2
+ * NeoX rope and biases, llama's permuted Q/K with adjacent-pair rope, rope_freqs for llama3),
+ * and the numpy reference reading that GGUF must agree. */
+static void check_gguf_from_hf(const char *name, int llama3) {
+    hf_golden g;
+    char dir[2048], model[4096];
+    snprintf(dir, sizeof dir, "%s", test_data(name));
+    snprintf(model, sizeof model, "%s/model", dir);
+    REQUIRE(read_hf_golden(dir, "logits_file", &g) == 0, "%s: golden unreadable", name);
+    const char *path = test_tmp("conv.gguf");
+    if (hf_to_gguf(model, path, llama3) == 0) {
+        smol_model *m = load(path, SMOL_WEIGHTS_AS_STORED);
+        smol_ctx *c = m ? new_ctx(m, SMOL_F32, 1, 64, 2) : NULL;
+        float *out = malloc((size_t)g.n_ids * g.n_vocab * sizeof(float));
+        smol_error err = {0};
+        if (c && out && smol_eval(c, 0, g.ids, g.n_ids, out, &err) == SMOL_OK) {
+            for (int p = 0; p < g.n_ids; p++) {
+                int at;
+                double d = rel_diff(out + (size_t)p * g.n_vocab, g.logits + (size_t)p * g.n_vocab, g.n_vocab, &at);
+                if (d > 1e-4) {
+                    CHECK(d <= 1e-4, "%s as GGUF: position %d: logit[%d] %.7f, transformers %.7f", name, p, at,
+                          out[(size_t)p * g.n_vocab + at], g.logits[(size_t)p * g.n_vocab + at]);
+                    break;
+                }
+            }
+        } else {
+            CHECK(0, "%s as GGUF: %s", name, err.msg);
+        }
+        free(out);
+        smol_ctx_free(c);
+        smol_model_free(m);
+        char label[256];
+        snprintf(label, sizeof label, "%s as GGUF", name);
+        check_against_numpy(label, path, g.ids, 8, 1e-4);
+    } else {
+        CHECK(0, "%s: conversion to GGUF failed", name);
+    }
+    remove(path);
+    free(g.logits);
+}
+
+static void test_gguf_qwen2_from_hf(void) { check_gguf_from_hf("hf-golden/qwen2-tiny", 0); }
+static void test_gguf_llama32_from_hf(void) { check_gguf_from_hf("hf-golden/llama32-tiny", 1); }
+
 int main(void) {
     RUN(test_stories260k_llamacpp_golden);
     RUN(test_hf_smollm2_tiny);
@@ -307,5 +532,9 @@ int main(void) {
     RUN(test_hf_llama32_tiny);
     RUN(test_hf_qwen2_tiny);
     RUN(test_quantized_vs_dequantized);
+    RUN(test_numpy_tiny_make_model);
+    RUN(test_numpy_smollm2_135m_shape);
+    RUN(test_gguf_qwen2_from_hf);
+    RUN(test_gguf_llama32_from_hf);
     return check_done();
 }

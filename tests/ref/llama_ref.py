@@ -57,7 +57,7 @@ def gguf_read(path):
     for name, ne, typ, off in infos:
         dt = {0: np.float32, 1: np.float16}[typ]
         count = int(np.prod(ne))
-        a = np.frombuffer(buf, dtype=dt, count=count, offset=base + off).astype(np.float64)
+        a = np.frombuffer(buf, dtype=dt, count=count, offset=base + off)  # upcast per operation
         tensors[name] = a.reshape(list(reversed(ne)))
     return meta, tensors
 
@@ -162,10 +162,10 @@ def rope(x, pos, hp):  # x: [n, heads, d]
 def forward(hp, w, ids):
     n, hd, nh, nkv = len(ids), hp["head_dim"], hp["n_head"], hp["n_kv"]
     norm = lambda x, g: x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + hp["eps"]) * g
-    lin = lambda x, m, b=None: x @ m.T + (0 if b is None else b)
+    lin = lambda x, m, b=None: x @ m.T.astype(np.float64) + (0 if b is None else b)
     pos = np.arange(n, dtype=np.float64)
     mask = np.triu(np.full((n, n), -np.inf), 1)
-    x = w["embed"][ids]
+    x = w["embed"][ids].astype(np.float64)
     for L in w["layers"]:
         h = norm(x, L["an"])
         q = rope(lin(h, L["q"], L["bq"]).reshape(n, nh, hd), pos, hp)
