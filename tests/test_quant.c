@@ -313,6 +313,20 @@ static void test_simd_activation_quantizers(void) {
     }
 }
 
+/* The word-wise q4_K scale unpacking of the SIMD kernels equals the per-index one. */
+static void test_k4_scale_unpack(void) {
+    for (int rep = 0; rep < 2000; rep++) {
+        uint8_t s[12], sc[8], m[8];
+        for (int i = 0; i < 12; i++) s[i] = (uint8_t)rnd();
+        smol_k4_scales_mins(s, sc, m);
+        for (int j = 0; j < 8; j++) {
+            uint8_t a, b;
+            smol_k4_scale_min(j, s, &a, &b);
+            REQUIRE(a == sc[j] && b == m[j], "rep %d sub-block %d: (%d,%d) vs (%d,%d)", rep, j, sc[j], m[j], a, b);
+        }
+    }
+}
+
 static void test_bad_arguments(void) {
     float x[64] = {0};
     uint8_t q[256];
@@ -334,6 +348,7 @@ int main(void) {
     RUN(test_scalar_dot_vs_dequantized);
     RUN(test_simd_vs_scalar);
     RUN(test_simd_activation_quantizers);
+    RUN(test_k4_scale_unpack);
     RUN(test_bad_arguments);
     return check_done();
 }

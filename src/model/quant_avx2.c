@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#define H2F smol_f16_to_f32
+#define H2F(h) _cvtsh_ss(h)  /* F16C: exact, as smol_f16_to_f32 */
 
 /* K-quant blocks are combined with the scalar float expression; no fused multiply-adds there. */
 #if defined(__clang__)
@@ -108,68 +108,108 @@ static void dot_bf16(int64_t n, float *out, const void *w, const void *x) {
 
 /* ------------------------------------------------------------------ 32-element blocks */
 
+static inline __m256 step_q8_0(const block_q8_0 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i p = dot_ss8(_mm256_loadu_si256((const __m256i *)a->qs), _mm256_loadu_si256((const __m256i *)b->qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * H2F(b->d)), _mm256_cvtepi32_ps(p), acc);
+    return acc;
+}
+
 static void dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
     const block_q8_0 *a = w, *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i p = dot_ss8(_mm256_loadu_si256((const __m256i *)a[i].qs), _mm256_loadu_si256((const __m256i *)b[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q8_0(&a[i], &b[i], acc0);
+        acc1 = step_q8_0(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum_ps(acc);
+    if (i < nb) acc0 = step_q8_0(&a[i], &b[i], acc0);
+    *out = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_sub_epi8(unpack_nibbles16(a->qs), _mm256_set1_epi8(8));
+    __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b->qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * H2F(b->d)), _mm256_cvtepi32_ps(p), acc);
+    return acc;
 }
 
 static void dot_q4_0(int64_t n, float *out, const void *w, const void *x) {
     const block_q4_0 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
-        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q4_0(&a[i], &b[i], acc0);
+        acc1 = step_q4_0(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum_ps(acc);
+    if (i < nb) acc0 = step_q4_0(&a[i], &b[i], acc0);
+    *out = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i y = _mm256_loadu_si256((const __m256i *)b->qs);
+    __m256i p = dot_us8(unpack_nibbles16(a->qs), y), ys = dot_us8(_mm256_set1_epi8(1), y);
+    float dy = H2F(b->d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * dy), _mm256_cvtepi32_ps(p), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    return acc;
 }
 
 static void dot_q4_1(int64_t n, float *out, const void *w, const void *x) {
     const block_q4_1 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(unpack_nibbles16(a[i].qs), y), ys = dot_us8(_mm256_set1_epi8(1), y);
-        float dy = H2F(b[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q4_1(&a[i], &b[i], acc0);
+        acc1 = step_q4_1(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum_ps(acc);
+    if (i < nb) acc0 = step_q4_1(&a[i], &b[i], acc0);
+    *out = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_or_si256(unpack_nibbles16(a->qs), expand_bits16(a->qh));
+    q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+    __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b->qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * H2F(b->d)), _mm256_cvtepi32_ps(p), acc);
+    return acc;
 }
 
 static void dot_q5_0(int64_t n, float *out, const void *w, const void *x) {
     const block_q5_0 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
-        q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q5_0(&a[i], &b[i], acc0);
+        acc1 = step_q5_0(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum_ps(acc);
+    if (i < nb) acc0 = step_q5_0(&a[i], &b[i], acc0);
+    *out = hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_or_si256(unpack_nibbles16(a->qs), expand_bits16(a->qh));
+    __m256i y = _mm256_loadu_si256((const __m256i *)b->qs);
+    __m256i p = dot_us8(q, y), ys = dot_us8(_mm256_set1_epi8(1), y);
+    float dy = H2F(b->d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * dy), _mm256_cvtepi32_ps(p), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    return acc;
 }
 
 static void dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
     const block_q5_1 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
-        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(q, y), ys = dot_us8(_mm256_set1_epi8(1), y);
-        float dy = H2F(b[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q5_1(&a[i], &b[i], acc0);
+        acc1 = step_q5_1(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum_ps(acc);
+    if (i < nb) acc0 = step_q5_1(&a[i], &b[i], acc0);
+    *out = hsum_ps(_mm256_add_ps(acc0, acc1));
 }
 
 /* ------------------------------------------------------------------ K-quants */
@@ -236,18 +276,22 @@ static void dot_q3_K(int64_t n, float *out, const void *w, const void *x) {
     *out = s;
 }
 
+/* sum_j m[j] * (bsums[2j] + bsums[2j+1]) for the 8 mins of a q4_K / q5_K super-block. */
+static int k4_min_sum(const uint8_t m[8], const int16_t *bsums) {
+    __m128i m8 = _mm_loadl_epi64((const __m128i *)m);
+    __m256i mdup = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  /* m0 m0 m1 m1 ... */
+    return hsum_epi32(_mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums), mdup));
+}
+
 /* One q4_K / q5_K super-block with q8_K; qh is NULL for q4_K. */
 static float dot_k4_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, float d,
                           float dmin, const block_q8_K *b) {
     uint8_t sc[8], m[8];
-    int summs = 0;
-    for (int j = 0; j < 8; j++) {
-        smol_k4_scale_min(j, scales, &sc[j], &m[j]);
-        summs += m[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
-    }
+    smol_k4_scales_mins(scales, sc, m);
+    int summs = k4_min_sum(m, b->bsums);
     const __m256i m15 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
     __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
-    __m256i acc = _mm256_setzero_si256();
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     for (int j = 0; j < 4; j++) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
         __m256i lo = _mm256_and_si256(q, m15), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m15);
@@ -257,10 +301,10 @@ static float dot_k4_block(const uint8_t *scales, const uint8_t *qs, const uint8_
         }
         __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j)));
         __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(b->qs + 64 * j + 32)));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(plo, _mm256_set1_epi16(sc[2 * j])));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(phi, _mm256_set1_epi16(sc[2 * j + 1])));
     }
-    int isum = hsum_epi32(acc);
+    int isum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
     return b->d * d * (float)isum - b->d * dmin * (float)summs;
 }
 
@@ -288,9 +332,10 @@ static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
     const __m256i m15 = _mm256_set1_epi8(15), m3 = _mm256_set1_epi8(3);
     float s = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int corr = 0;
-        for (int k = 0; k < 16; k++) corr += a[i].scales[k] * b[i].bsums[k];
-        __m256i acc = _mm256_setzero_si256();
+        /* (u - 32) * y summed with scales = sum(sc * u * y) - 32 * sum(sc * bsum) */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales));
+        __m256i acc = _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)b[i].bsums)), 5);
+        acc = _mm256_sub_epi32(_mm256_setzero_si256(), acc);
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(a[i].ql + 64 * h + 32));
@@ -305,8 +350,7 @@ static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
                 acc = _mm256_add_epi32(acc, dot16_scaled(u, y, a[i].scales[sb], a[i].scales[sb + 1]));
             }
         }
-        /* (u - 32) * y summed with scales = sum(sc * u * y) - 32 * sum(sc * bsum) */
-        int isum = hsum_epi32(acc) - 32 * corr;
+        int isum = hsum_epi32(acc);
         s += b[i].d * H2F(a[i].d) * (float)isum;
     }
     *out = s;

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#define H2F smol_f16_to_f32
+#define H2F(h) _cvtsh_ss(h)  /* F16C: exact, as smol_f16_to_f32 */
 
 /* K-quant blocks are combined with the scalar float expression; no fused multiply-adds there. */
 #if defined(__clang__)
@@ -119,58 +119,90 @@ static float hsum256_ps(__m256 v) {
     return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v));
 }
 
+static inline __m256 step_q4_0(const block_q4_0 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_sub_epi8(unpack_nibbles16(a->qs), _mm256_set1_epi8(8));
+    __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b->qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * H2F(b->d)), _mm256_cvtepi32_ps(p), acc);
+    return acc;
+}
+
 static void dot_q4_0(int64_t n, float *out, const void *w, const void *x) {
     const block_q4_0 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_sub_epi8(unpack_nibbles16(a[i].qs), _mm256_set1_epi8(8));
-        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q4_0(&a[i], &b[i], acc0);
+        acc1 = step_q4_0(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum256_ps(acc);
+    if (i < nb) acc0 = step_q4_0(&a[i], &b[i], acc0);
+    *out = hsum256_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q4_1(const block_q4_1 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i y = _mm256_loadu_si256((const __m256i *)b->qs);
+    __m256i p = dot_us8(unpack_nibbles16(a->qs), y), ys = dot_us8(_mm256_set1_epi8(1), y);
+    float dy = H2F(b->d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * dy), _mm256_cvtepi32_ps(p), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    return acc;
 }
 
 static void dot_q4_1(int64_t n, float *out, const void *w, const void *x) {
     const block_q4_1 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(unpack_nibbles16(a[i].qs), y), ys = dot_us8(_mm256_set1_epi8(1), y);
-        float dy = H2F(b[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q4_1(&a[i], &b[i], acc0);
+        acc1 = step_q4_1(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum256_ps(acc);
+    if (i < nb) acc0 = step_q4_1(&a[i], &b[i], acc0);
+    *out = hsum256_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q5_0(const block_q5_0 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_or_si256(unpack_nibbles16(a->qs), expand_bits16(a->qh));
+    q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+    __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b->qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * H2F(b->d)), _mm256_cvtepi32_ps(p), acc);
+    return acc;
 }
 
 static void dot_q5_0(int64_t n, float *out, const void *w, const void *x) {
     const block_q5_0 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
-        q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-        __m256i p = dot_ss8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * H2F(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q5_0(&a[i], &b[i], acc0);
+        acc1 = step_q5_0(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum256_ps(acc);
+    if (i < nb) acc0 = step_q5_0(&a[i], &b[i], acc0);
+    *out = hsum256_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static inline __m256 step_q5_1(const block_q5_1 *a, const block_q8_0 *b, __m256 acc) {
+    __m256i q = _mm256_or_si256(unpack_nibbles16(a->qs), expand_bits16(a->qh));
+    __m256i y = _mm256_loadu_si256((const __m256i *)b->qs);
+    __m256i p = dot_us8(q, y), ys = dot_us8(_mm256_set1_epi8(1), y);
+    float dy = H2F(b->d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->d) * dy), _mm256_cvtepi32_ps(p), acc);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a->m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    return acc;
 }
 
 static void dot_q5_1(int64_t n, float *out, const void *w, const void *x) {
     const block_q5_1 *a = w;
     const block_q8_0 *b = x;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++) {
-        __m256i q = _mm256_or_si256(unpack_nibbles16(a[i].qs), expand_bits16(a[i].qh));
-        __m256i y = _mm256_loadu_si256((const __m256i *)b[i].qs);
-        __m256i p = dot_us8(q, y), ys = dot_us8(_mm256_set1_epi8(1), y);
-        float dy = H2F(b[i].d);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(H2F(a[i].m) * dy), _mm256_cvtepi32_ps(ys), acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();  /* two chains hide the FMA latency */
+    int64_t nb = n / QK, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        acc0 = step_q5_1(&a[i], &b[i], acc0);
+        acc1 = step_q5_1(&a[i + 1], &b[i + 1], acc1);
     }
-    *out = hsum256_ps(acc);
+    if (i < nb) acc0 = step_q5_1(&a[i], &b[i], acc0);
+    *out = hsum256_ps(_mm256_add_ps(acc0, acc1));
 }
 
 /* ------------------------------------------------------------------ K-quants */
@@ -182,13 +214,21 @@ static __m512i split_shift(__m256i v, int s0, int s1, __m512i m) {
     return _mm512_and_si512(_mm512_srlv_epi16(_mm512_broadcast_i64x4(v), sh), m);
 }
 
-/* acc += sum over each 128-bit lane k of scale[k] * (u * y pair sums): the four sub-blocks of
- * 16 of a 64-element slice. */
-static __m512i acc_scaled16(__m512i acc, __m512i u, __m512i y, int s0, int s1, int s2, int s3) {
-    __m512i sc = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(
-        _mm512_castsi128_si512(_mm_set1_epi16((short)s0)), _mm_set1_epi16((short)s1), 1),
-        _mm_set1_epi16((short)s2), 2), _mm_set1_epi16((short)s3), 3);
+/* The 16 sub-block scales of a K-quant super-block as int16 lanes 0..15. */
+static __m512i scales16(const int16_t *sc) { return _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)sc)); }
+
+/* acc += sum over each 128-bit lane k of scale[sb + k] * (u * y pair sums): the four
+ * sub-blocks of 16 of a 64-element slice starting at sub-block sb. */
+static __m512i acc_scaled16(__m512i acc, __m512i u, __m512i y, __m512i sc16, int sb) {
+    const __m512i lane_of = _mm512_set_epi64(0x0003000300030003, 0x0003000300030003, 0x0002000200020002,
+                                             0x0002000200020002, 0x0001000100010001, 0x0001000100010001, 0, 0);
+    __m512i sc = _mm512_permutexvar_epi16(_mm512_add_epi16(lane_of, _mm512_set1_epi16((short)sb)), sc16);
     return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(u, y), sc);
+}
+
+/* sum_k sc[k] * bsums[k] over the 16 sub-blocks, in 8 int32 lanes. */
+static __m256i scaled_bsums(const int16_t *sc, const int16_t *bsums) {
+    return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)sc), _mm256_loadu_si256((const __m256i *)bsums));
 }
 
 static void dot_q2_K(int64_t n, float *out, const void *w, const void *x) {
@@ -197,17 +237,19 @@ static void dot_q2_K(int64_t n, float *out, const void *w, const void *x) {
     const __m512i m3 = _mm512_set1_epi8(3);
     float s = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int summs = 0;
-        for (int k = 0; k < 16; k++) summs += (a[i].scales[k] >> 4) * b[i].bsums[k];
-        __m512i acc = _mm512_setzero_si512();
-        const uint8_t *sc = a[i].scales;
+        int16_t sc[16], mn[16];
+        for (int k = 0; k < 16; k++) {
+            sc[k] = a[i].scales[k] & 15;
+            mn[k] = a[i].scales[k] >> 4;
+        }
+        int summs = _mm512_reduce_add_epi32(_mm512_zextsi256_si512(scaled_bsums(mn, b[i].bsums)));
+        __m512i acc = _mm512_setzero_si512(), sc16 = scales16(sc);
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
             for (int pp = 0; pp < 2; pp++) {  /* 2-bit planes 2pp and 2pp+1: 64 elements */
                 __m512i u = split_shift(q, 4 * pp, 4 * pp + 2, m3);
                 __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
-                int sb = 8 * h + 4 * pp;
-                acc = acc_scaled16(acc, u, y, sc[sb] & 15, sc[sb + 1] & 15, sc[sb + 2] & 15, sc[sb + 3] & 15);
+                acc = acc_scaled16(acc, u, y, sc16, 8 * h + 4 * pp);
             }
         }
         int isum = _mm512_reduce_add_epi32(acc);
@@ -222,27 +264,28 @@ static void dot_q3_K(int64_t n, float *out, const void *w, const void *x) {
     const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
     float s = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int sc[16], corr = 0;
+        int16_t sc[16];
         const uint8_t *sp = a[i].scales;
         for (int k = 0; k < 16; k++) {
             int lo = k < 8 ? sp[k] & 15 : sp[k - 8] >> 4;
-            sc[k] = (lo | ((sp[8 + k % 4] >> (2 * (k / 4))) & 3) << 4) - 32;
-            corr += sc[k] * b[i].bsums[k];
+            sc[k] = (int16_t)((lo | ((sp[8 + k % 4] >> (2 * (k / 4))) & 3) << 4) - 32);
         }
+        /* q = u - 4: start from -4 * sum(sc * bsum) */
+        __m512i acc = _mm512_zextsi256_si512(_mm256_slli_epi32(scaled_bsums(sc, b[i].bsums), 2));
+        acc = _mm512_sub_epi32(_mm512_setzero_si512(), acc);
+        __m512i sc16 = scales16(sc);
         __m256i hm = _mm256_loadu_si256((const __m256i *)a[i].hmask);
-        __m512i acc = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * h));
             for (int pp = 0; pp < 2; pp++) {
-                int p = 2 * pp, sb = 8 * h + 2 * p;
+                int p = 2 * pp;
                 __m512i hi = split_shift(hm, 4 * h + p, 4 * h + p + 1, one);
                 __m512i u = _mm512_or_si512(split_shift(q, 2 * p, 2 * p + 2, m3), _mm512_slli_epi16(hi, 2));
                 __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
-                acc = acc_scaled16(acc, u, y, sc[sb], sc[sb + 1], sc[sb + 2], sc[sb + 3]);
+                acc = acc_scaled16(acc, u, y, sc16, 8 * h + 2 * p);
             }
         }
-        int isum = _mm512_reduce_add_epi32(acc) - 4 * corr;  /* q = u - 4 */
-        s += b[i].d * H2F(a[i].d) * (float)isum;
+        s += b[i].d * H2F(a[i].d) * (float)_mm512_reduce_add_epi32(acc);
     }
     *out = s;
 }
@@ -252,11 +295,11 @@ static void dot_q3_K(int64_t n, float *out, const void *w, const void *x) {
 static float dot_k4_block(const uint8_t *scales, const uint8_t *qs, const uint8_t *qh, float d,
                           float dmin, const block_q8_K *b) {
     uint8_t sc[8], m[8];
-    int summs = 0;
-    for (int j = 0; j < 8; j++) {
-        smol_k4_scale_min(j, scales, &sc[j], &m[j]);
-        summs += m[j] * (b->bsums[2 * j] + b->bsums[2 * j + 1]);
-    }
+    smol_k4_scales_mins(scales, sc, m);
+    __m128i m8 = _mm_loadl_epi64((const __m128i *)m);
+    __m256i mdup = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  /* m0 m0 m1 m1 ... */
+    __m256i mins = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), mdup);
+    int summs = _mm512_reduce_add_epi32(_mm512_zextsi256_si512(mins));
     const __m512i m15 = _mm512_set1_epi8(15), one = _mm512_set1_epi8(1);
     __m256i hb = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
     __m512i acc = _mm512_setzero_si512();
@@ -295,10 +338,12 @@ static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
     const __m512i m15 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3);
     float s = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int corr = 0;
-        const int8_t *sc = a[i].scales;
-        for (int k = 0; k < 16; k++) corr += sc[k] * b[i].bsums[k];
-        __m512i acc = _mm512_setzero_si512();
+        int16_t sc[16];
+        _mm256_storeu_si256((__m256i *)sc, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
+        /* q = u - 32: start from -32 * sum(sc * bsum) */
+        __m512i acc = _mm512_zextsi256_si512(_mm256_slli_epi32(scaled_bsums(sc, b[i].bsums), 5));
+        acc = _mm512_sub_epi32(_mm512_setzero_si512(), acc);
+        __m512i sc16 = scales16(sc);
         for (int h = 0; h < 2; h++) {
             /* quarters 0,1 take the low nibbles of ql[64h .. 64h+63], quarters 2,3 the high */
             __m512i l = _mm512_loadu_si512(a[i].ql + 64 * h);
@@ -308,12 +353,10 @@ static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
                 __m512i hi = split_shift(qh, 4 * pp, 4 * pp + 2, m3);
                 __m512i u = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
                 __m512i y = _mm512_loadu_si512(b[i].qs + 128 * h + 64 * pp);
-                int sb = 8 * h + 4 * pp;
-                acc = acc_scaled16(acc, u, y, sc[sb], sc[sb + 1], sc[sb + 2], sc[sb + 3]);
+                acc = acc_scaled16(acc, u, y, sc16, 8 * h + 4 * pp);
             }
         }
-        int isum = _mm512_reduce_add_epi32(acc) - 32 * corr;  /* q = u - 32 */
-        s += b[i].d * H2F(a[i].d) * (float)isum;
+        s += b[i].d * H2F(a[i].d) * (float)_mm512_reduce_add_epi32(acc);
     }
     *out = s;
 }

@@ -4,6 +4,7 @@
 #ifndef SMOL_MODEL_QUANT_INTERNAL_H
 #define SMOL_MODEL_QUANT_INTERNAL_H
 #include <stdint.h>
+#include <string.h>
 #include "model/dtype.h"
 #include "model/quant.h"
 
@@ -52,6 +53,23 @@ static inline void smol_k4_scale_min(int j, const uint8_t *s, uint8_t *sc, uint8
         *sc = (uint8_t)((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4));
         *m = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
     }
+}
+
+/* All 8 scales and mins of a q4_K / q5_K super-block at once (same values as
+ * smol_k4_scale_min), with 32-bit word operations (little-endian hosts: the SIMD files). */
+static inline void smol_k4_scales_mins(const uint8_t *s, uint8_t sc[8], uint8_t m[8]) {
+    uint32_t u0, u1, u2, lo, hi;
+    memcpy(&u0, s, 4);
+    memcpy(&u1, s + 4, 4);
+    memcpy(&u2, s + 8, 4);
+    lo = u0 & 0x3f3f3f3fu;
+    hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4;
+    memcpy(sc, &lo, 4);
+    memcpy(sc + 4, &hi, 4);
+    lo = u1 & 0x3f3f3f3fu;
+    hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4;
+    memcpy(m, &lo, 4);
+    memcpy(m + 4, &hi, 4);
 }
 
 /* Row converter from f32 (n a multiple of the block). */
