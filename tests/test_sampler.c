@@ -1,8 +1,10 @@
-/* test_sampler.c: the sampler against hand-computed distributions: logits ln(1), ln(2), ln(4)
- * give p = 1/7, 2/7, 4/7 at temperature 1, and each option reshapes that in a known way. */
+/* test_sampler.c: src/gen: the sampler against hand-computed distributions (logits ln(1), ln(2),
+ * ln(4) give p = 1/7, 2/7, 4/7 at temperature 1, and each option reshapes that in a known way),
+ * the stop-string filter, and batched generation against one-at-a-time generation. */
 #include "check.h"
 #include "smol.h"
 #include "gen/sampler.h"
+#include "gen/generate.h"
 
 static const float k_logits[3] = {0.0f, 0.69314718f, 1.38629436f};  /* ln 1, ln 2, ln 4 */
 
@@ -177,6 +179,111 @@ static void test_bad_params(void) {
     CHECK(s == NULL, "sampler returned on error");
 }
 
+/* ---------------------------------------------------------------- stop strings */
+
+typedef struct sink {
+    char text[1024];
+    size_t n;
+    int calls;
+} sink;
+
+static int to_sink(void *user, int index, const char *text, size_t len) {
+    (void)index;
+    sink *k = user;
+    if (k->n + len < sizeof k->text) memcpy(k->text + k->n, text, len), k->n += len;
+    k->text[k->n] = 0;
+    k->calls++;
+    return 0;
+}
+
+/* Feeds pieces one by one; checks the emitted text and what had been emitted after each piece. */
+static void stop_case(const char *const *stops, int n_stops, const char *const *pieces, const char *const *after,
+                      const char *final, int stopped) {
+    smol_stop_filter f;
+    sink k = {0};
+    smol_stop_init(&f, stops, n_stops);
+    for (int i = 0; pieces[i]; i++) {
+        smol_stop_push(&f, pieces[i], strlen(pieces[i]), to_sink, &k, 0);
+        CHECK(strcmp(k.text, after[i]) == 0, "after piece %d ('%s'): emitted '%s', want '%s'", i, pieces[i], k.text, after[i]);
+    }
+    CHECK(f.stopped == stopped, "stopped %d, want %d", f.stopped, stopped);
+    smol_stop_flush(&f, to_sink, &k, 0);
+    CHECK(strcmp(k.text, final) == 0, "final '%s', want '%s'", k.text, final);
+    smol_stop_free(&f);
+}
+
+static void test_stop_filter(void) {
+    const char *stops[] = {"</s>", "User:"};
+    /* "<" and "</" are held back until they cannot start "</s>" */
+    stop_case(stops, 2, (const char *[]){"Hello", " <", "/", "x", NULL}, (const char *[]){"Hello", "Hello ", "Hello ", "Hello </x"},
+              "Hello </x", 0);
+    /* a completed stop string cuts the text before it, even split over pieces */
+    stop_case(stops, 2, (const char *[]){"ok </", "s> more", NULL}, (const char *[]){"ok ", "ok "}, "ok ", 1);
+    stop_case(stops, 2, (const char *[]){"a Us", "er: b", NULL}, (const char *[]){"a ", "a "}, "a ", 1);
+    /* held text comes out at the end when no stop completes */
+    stop_case(stops, 2, (const char *[]){"tail </", NULL}, (const char *[]){"tail "}, "tail </", 0);
+    /* the earliest stop wins; nothing after it */
+    stop_case(stops, 2, (const char *[]){"x User: y </s>", NULL}, (const char *[]){"x "}, "x ", 1);
+    /* no stops: everything passes at once */
+    stop_case(NULL, 0, (const char *[]){"abc", "<", NULL}, (const char *[]){"abc", "abc<"}, "abc<", 0);
+    /* overlapping prefix: "aab" with stop "ab" */
+    const char *ab[] = {"ab"};
+    stop_case(ab, 1, (const char *[]){"a", "a", "b", NULL}, (const char *[]){"", "a", "a"}, "a", 1);
+}
+
+/* ---------------------------------------------------------------- batched generation */
+
+typedef struct multi_sink {
+    char text[4][2048];
+    size_t n[4];
+} multi_sink;
+
+static int to_multi(void *user, int index, const char *text, size_t len) {
+    multi_sink *k = user;
+    if (k->n[index] + len < sizeof k->text[0]) memcpy(k->text[index] + k->n[index], text, len), k->n[index] += len;
+    k->text[index][k->n[index]] = 0;
+    return 0;
+}
+
+static void test_batch_matches_single(void) {
+    smol_model *m = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_ctx *c1 = NULL, *c3 = NULL;
+    smol_error err = {0};
+    const char *path = test_data("stories260K/stories260K.gguf");
+    REQUIRE(smol_model_load(path, NULL, &m, &err) == SMOL_OK && smol_tokenizer_load(path, &tok, &err) == SMOL_OK, "%s",
+            err.msg);
+    smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_ctx = 256;
+    cp.n_threads = 2;
+    REQUIRE(smol_ctx_new(m, &cp, &c1, &err) == SMOL_OK, "%s", err.msg);
+    cp.n_seq = 3;
+    REQUIRE(smol_ctx_new(m, &cp, &c3, &err) == SMOL_OK, "%s", err.msg);
+    const char *prompts[3] = {"", "Once upon a time", "The little dog"};
+    smol_gen_params gp = smol_gen_default_params();
+    gp.n_predict = 40;
+    gp.sampling.temperature = 0.9f;   /* sampled, seed + index per sequence */
+    gp.sampling.seed = 11;
+    multi_sink batch = {0};
+    smol_gen_result res[3];
+    REQUIRE(smol_generate_batch(c3, tok, 3, prompts, &gp, to_multi, &batch, res, &err) == SMOL_OK, "%s", err.msg);
+    for (int i = 0; i < 3; i++) {
+        multi_sink one = {0};
+        smol_gen_params g1 = gp;
+        g1.sampling.seed = gp.sampling.seed + (uint64_t)i;
+        smol_gen_result r1;
+        REQUIRE(smol_generate(c1, tok, prompts[i], &g1, to_multi, &one, &r1, &err) == SMOL_OK, "%s", err.msg);
+        CHECK(strcmp(one.text[0], batch.text[i]) == 0, "prompt %d: batched '%s' vs alone '%s'", i, batch.text[i], one.text[0]);
+        CHECK(r1.n_gen == res[i].n_gen && r1.n_prompt == res[i].n_prompt, "prompt %d: %d/%d tokens vs %d/%d", i,
+              res[i].n_prompt, res[i].n_gen, r1.n_prompt, r1.n_gen);
+        CHECK(res[i].n_gen > 0, "prompt %d generated nothing", i);
+    }
+    smol_ctx_free(c1);
+    smol_ctx_free(c3);
+    smol_tokenizer_free(tok);
+    smol_model_free(m);
+}
+
 int main(void) {
     RUN(test_temperature);
     RUN(test_top_k_top_p_min_p);
@@ -186,5 +293,7 @@ int main(void) {
     RUN(test_seeded_draws);
     RUN(test_pcg32_vector);
     RUN(test_bad_params);
+    RUN(test_stop_filter);
+    RUN(test_batch_matches_single);
     return check_done();
 }

@@ -525,6 +525,164 @@ static void check_gguf_from_hf(const char *name, int llama3) {
 static void test_gguf_qwen2_from_hf(void) { check_gguf_from_hf("hf-golden/qwen2-tiny", 0); }
 static void test_gguf_llama32_from_hf(void) { check_gguf_from_hf("hf-golden/llama32-tiny", 1); }
 
+/* ---------------------------------------------------------------- errors */
+
+/* Writes a tiny llama-style GGUF (embd 8, 1 layer, 2 heads / 1 KV head, ff 16, vocab 10, ctx
+ * 16) with architecture arch, leaving out tensor `skip` and giving `bad` a wrong shape. */
+static int write_tiny(const char *path, const char *arch, const char *skip, const char *bad) {
+    static float data[10 * 16];
+    for (int i = 0; i < 160; i++) data[i] = (float)((i * 7919) % 101) / 101.0f - 0.5f;
+    smol_gguf_writer *w = smol_gguf_writer_new();
+    smol_error err = {0};
+    char key[128];
+    smol_gguf_writer_set_str(w, "general.architecture", arch, &err);
+    struct { const char *k; uint32_t v; } kv[] = {{"embedding_length", 8}, {"block_count", 1}, {"feed_forward_length", 16},
+                                                  {"attention.head_count", 2}, {"attention.head_count_kv", 1},
+                                                  {"context_length", 16}};
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "%s.%s", arch, kv[i].k);
+        smol_gguf_writer_set_u32(w, key, kv[i].v, &err);
+    }
+    struct { const char *name; int64_t ne0, ne1; } t[] = {
+        {"token_embd.weight", 8, 10}, {"output_norm.weight", 8, 1}, {"blk.0.attn_norm.weight", 8, 1},
+        {"blk.0.attn_q.weight", 8, 8}, {"blk.0.attn_k.weight", 8, 4}, {"blk.0.attn_v.weight", 8, 4},
+        {"blk.0.attn_output.weight", 8, 8}, {"blk.0.ffn_norm.weight", 8, 1}, {"blk.0.ffn_gate.weight", 8, 16},
+        {"blk.0.ffn_up.weight", 8, 16}, {"blk.0.ffn_down.weight", 16, 8}};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (skip && strcmp(t[i].name, skip) == 0) continue;
+        int64_t ne[2] = {t[i].ne0, t[i].ne1};
+        if (bad && strcmp(t[i].name, bad) == 0) ne[1] = ne[1] / 2;
+        rc |= smol_gguf_writer_add_tensor(w, t[i].name, SMOL_F32, ne[1] > 1 ? 2 : 1, ne, data, &err);
+    }
+    rc |= smol_gguf_writer_write(w, path, &err);
+    smol_gguf_writer_free(w);
+    return rc;
+}
+
+static int load_error(const char *path, smol_error *err) {
+    smol_model *m = NULL;
+    int rc = smol_model_load(path, NULL, &m, err);
+    smol_model_free(m);
+    return rc;
+}
+
+static void test_load_errors(void) {
+    const char *path = test_tmp("bad.gguf");
+    smol_error err = {0};
+    REQUIRE(write_tiny(path, "llama", NULL, NULL) == 0, "write");
+    CHECK(load_error(path, &err) == SMOL_OK, "the good tiny model fails: %s", err.msg);
+    REQUIRE(write_tiny(path, "gpt2", NULL, NULL) == 0, "write");
+    CHECK(load_error(path, &err) == SMOL_EUNSUPPORTED && strstr(err.msg, "'gpt2'") && strstr(err.msg, "llama, qwen2"),
+          "unknown arch: %s", err.msg);
+    REQUIRE(write_tiny(path, "llama", "blk.0.ffn_up.weight", NULL) == 0, "write");
+    CHECK(load_error(path, &err) == SMOL_ENOTFOUND && strstr(err.msg, "'blk.0.ffn_up.weight' is missing"),
+          "missing tensor: %s", err.msg);
+    REQUIRE(write_tiny(path, "llama", NULL, "blk.0.attn_k.weight") == 0, "write");
+    CHECK(load_error(path, &err) == SMOL_EFORMAT && strstr(err.msg, "'blk.0.attn_k.weight' has shape [2, 8]") &&
+              strstr(err.msg, "expected [4, 8]"),
+          "wrong shape: %s", err.msg);
+    REQUIRE(write_tiny(path, "qwen2", NULL, NULL) == 0, "write");
+    CHECK(load_error(path, &err) == SMOL_ENOTFOUND && strstr(err.msg, "blk.0.attn_q.bias"), "qwen2 without biases: %s", err.msg);
+    CHECK(load_error(test_tmp("none.gguf"), &err) != SMOL_OK && strstr(err.msg, "none.gguf"), "no file: %s", err.msg);
+    remove(path);
+}
+
+/* Past the context: SMOL_ERANGE and nothing evaluated; a bad token id: SMOL_EINVAL. */
+static void test_context_limit(void) {
+    const char *path = test_tmp("ctx.gguf");
+    REQUIRE(write_tiny(path, "llama", NULL, NULL) == 0, "write");
+    smol_model *m = load(path, SMOL_WEIGHTS_AS_STORED);
+    REQUIRE(m, "load");
+    smol_error err = {0};
+    smol_ctx *c = NULL;
+    smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_ctx = 32;
+    CHECK(smol_ctx_new(m, &cp, &c, &err) == SMOL_ERANGE && strstr(err.msg, "16"), "ctx > training ctx: %s", err.msg);
+    c = new_ctx(m, SMOL_F16, 1, 8, 1);
+    int32_t toks[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    CHECK(smol_eval(c, 0, toks, 9, NULL, &err) == SMOL_ERANGE && strstr(err.msg, "context limit of 8"), "9 > 8: %s", err.msg);
+    CHECK(smol_seq_len(c, 0) == 0, "a refused eval left %d positions", smol_seq_len(c, 0));
+    CHECK(smol_eval(c, 0, toks, 6, NULL, &err) == SMOL_OK, "%s", err.msg);
+    CHECK(smol_eval(c, 0, toks, 3, NULL, &err) == SMOL_ERANGE, "6 + 3 > 8 accepted");
+    CHECK(smol_eval(c, 0, toks, 2, NULL, &err) == SMOL_OK && smol_seq_len(c, 0) == 8, "fill to 8: %s", err.msg);
+    int32_t bad = 10;
+    smol_seq_truncate(c, 0, 0);
+    CHECK(smol_eval(c, 0, &bad, 1, NULL, &err) == SMOL_EINVAL && strstr(err.msg, "10"), "token 10: %s", err.msg);
+    CHECK(smol_eval(c, 1, toks, 1, NULL, &err) == SMOL_EINVAL, "sequence 1 of 1 accepted");
+    smol_ctx_free(c);
+    smol_model_free(m);
+    remove(path);
+}
+
+/* ---------------------------------------------------------------- batching and KV cache */
+
+/* Several sequences decoded together give the logits each gets alone; truncating a sequence
+ * and re-feeding gives the same logits again; f16 KV stays close to f32 KV. */
+static void test_multi_sequence_decode(void) {
+    smol_model *m = load(test_data(STORIES), SMOL_WEIGHTS_AS_STORED);
+    REQUIRE(m, "load");
+    int V = smol_model_get_info(m)->n_vocab;
+    smol_ctx *multi = new_ctx(m, SMOL_F16, 3, 64, 2), *one = new_ctx(m, SMOL_F16, 1, 64, 2);
+    smol_ctx *f32 = new_ctx(m, SMOL_F32, 1, 64, 2);
+    REQUIRE(multi && one && f32, "ctx");
+    const int32_t start[3][3] = {{1, 403, 407}, {1, 385}, {1}};
+    const int n_start[3] = {3, 2, 1};
+    smol_error err = {0};
+    int32_t next[3];
+    int seqs[3] = {2, 0, 1};   /* out of order on purpose */
+    for (int s = 0; s < 3; s++) {
+        REQUIRE(smol_eval(multi, s, start[s], n_start[s], NULL, &err) == SMOL_OK, "%s", err.msg);
+        next[s] = (int32_t)argmax(smol_get_logits(multi, s), V);
+    }
+    float *want = malloc((size_t)V * sizeof(float));
+    for (int step = 0; step < 12; step++) {
+        int32_t toks[3] = {next[2], next[0], next[1]};
+        REQUIRE(smol_eval_multi(multi, 3, seqs, toks, &err) == SMOL_OK, "%s", err.msg);
+        for (int s = 0; s < 3; s++) next[s] = (int32_t)argmax(smol_get_logits(multi, s), V);
+    }
+    /* replay sequence 0 alone from its tokens, compare the final logits */
+    for (int s = 0; s < 3; s++) {
+        smol_seq_truncate(one, 0, 0);
+        REQUIRE(smol_eval(one, 0, start[s], n_start[s], NULL, &err) == SMOL_OK, "%s", err.msg);
+        int32_t t = (int32_t)argmax(smol_get_logits(one, 0), V);
+        for (int step = 0; step < 12; step++) {
+            REQUIRE(smol_eval(one, 0, &t, 1, NULL, &err) == SMOL_OK, "%s", err.msg);
+            t = (int32_t)argmax(smol_get_logits(one, 0), V);
+        }
+        int at;
+        double d = rel_diff(smol_get_logits(multi, s), smol_get_logits(one, 0), V, &at);
+        CHECK(d < 1e-5, "sequence %d: batched logit[%d] %.6f vs alone %.6f", s, at, smol_get_logits(multi, s)[at],
+              smol_get_logits(one, 0)[at]);
+        CHECK(smol_seq_len(multi, s) == n_start[s] + 12, "sequence %d holds %d positions", s, smol_seq_len(multi, s));
+    }
+    /* truncate and re-feed */
+    memcpy(want, smol_get_logits(one, 0), (size_t)V * sizeof(float));
+    int len = smol_seq_len(one, 0);
+    smol_seq_truncate(one, 0, 0);
+    CHECK(smol_get_logits(one, 0) == NULL, "logits after truncate");
+    smol_seq_truncate(one, 0, 0);
+    int32_t seq[32];
+    seq[0] = 1;
+    for (int i = 1; i < len; i++) {
+        REQUIRE(smol_eval(one, 0, &seq[i - 1], 1, NULL, &err) == SMOL_OK, "%s", err.msg);
+        seq[i] = (int32_t)argmax(smol_get_logits(one, 0), V);
+    }
+    smol_seq_truncate(one, 0, 0);
+    REQUIRE(smol_eval(one, 0, seq, len, NULL, &err) == SMOL_OK, "%s", err.msg);
+    int at;
+    CHECK(rel_diff(smol_get_logits(one, 0), want, V, &at) < 1e-5, "prompt pass vs one-by-one differ at %d", at);
+    REQUIRE(smol_eval(f32, 0, seq, len, NULL, &err) == SMOL_OK, "%s", err.msg);
+    double d = rel_diff(smol_get_logits(one, 0), smol_get_logits(f32, 0), V, &at);
+    CHECK(d < 5e-3, "f16 KV vs f32 KV: rel %.3g at %d", d, at);
+    printf("# f16 vs f32 KV cache after %d positions: relative logit difference %.3g\n", len, d);
+    free(want);
+    smol_ctx_free(multi);
+    smol_ctx_free(one);
+    smol_ctx_free(f32);
+    smol_model_free(m);
+}
+
 int main(void) {
     RUN(test_stories260k_llamacpp_golden);
     RUN(test_hf_smollm2_tiny);
@@ -532,6 +690,9 @@ int main(void) {
     RUN(test_hf_llama32_tiny);
     RUN(test_hf_qwen2_tiny);
     RUN(test_quantized_vs_dequantized);
+    RUN(test_load_errors);
+    RUN(test_context_limit);
+    RUN(test_multi_sequence_decode);
     RUN(test_numpy_tiny_make_model);
     RUN(test_numpy_smollm2_135m_shape);
     RUN(test_gguf_qwen2_from_hf);
