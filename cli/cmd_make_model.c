@@ -88,28 +88,12 @@ typedef struct gen_tensor {
     progress *prog;
 } gen_tensor;
 
-/* Llama 3 RoPE scaling: the divisor of each of the head_dim/2 frequencies, as llama.cpp's
- * rope_freqs.weight holds them (1 for high frequencies, factor for low, smooth in between). */
-static void rope_factors(const smol_arch *a, float *out, int n) {
-    double low_wavelen = a->rope_orig_ctx / a->rope_low_freq, high_wavelen = a->rope_orig_ctx / a->rope_high_freq;
-    int head_dim = a->n_embd / a->n_head;
-    for (int i = 0; i < n; i++) {
-        double freq = pow(a->rope_theta, -2.0 * i / head_dim), wavelen = 2 * M_PI / freq;
-        if (wavelen < high_wavelen) out[i] = 1.0f;
-        else if (wavelen > low_wavelen) out[i] = (float)a->rope_factor;
-        else {
-            double smooth = (a->rope_orig_ctx / wavelen - a->rope_low_freq) / (a->rope_high_freq - a->rope_low_freq);
-            out[i] = (float)(1.0 / ((1 - smooth) / a->rope_factor + smooth));
-        }
-    }
-}
-
 /* Generates one row of t as floats into t->scratch. */
 static void gen_row(gen_tensor *t) {
     int64_t n = t->ne[0];
     float *x = t->scratch;
     switch (t->init) {
-    case INIT_ROPE_FREQS: rope_factors(t->arch, x, (int)n); break;
+    case INIT_ROPE_FREQS: smol_arch_rope_factors(t->arch, x, (int)n); break;
     case INIT_NORM:
         for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 + INIT_STD * rng_normal(&t->r));
         break;

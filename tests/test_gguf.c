@@ -5,6 +5,7 @@
 #include "smol.h"
 #include "model/dtype.h"
 #include "base/error.h"
+#include "model/archs.h"
 #include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -641,7 +642,56 @@ static void test_writer_fill(void) {
     smol_gguf_writer_free(w);
 }
 
+/* ---------------------------------------------------------------- the architecture table */
+
+/* The shapes give each model's published parameter count (Hugging Face safetensors totals). */
+static void test_arch_param_counts(void) {
+    static const struct { const char *name; long long params; } want[] = {
+        {"smollm2-135m", 134515008LL}, {"smollm2-360m", 361821120LL}, {"smollm2-1.7b", 1711376384LL},
+        {"llama3.2-1b", 1235814400LL}, {"llama3.2-3b", 3212749824LL}, {"qwen2.5-0.5b", 494032768LL},
+        {"qwen2.5-1.5b", 1543714304LL},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const smol_arch *a = smol_arch_find(want[i].name);
+        REQUIRE(a, "%s missing", want[i].name);
+        CHECK(smol_arch_n_params(a) == want[i].params, "%s: %lld parameters, published %lld", want[i].name,
+              smol_arch_n_params(a), want[i].params);
+        CHECK(a->n_embd % a->n_head == 0 && a->n_head % a->n_head_kv == 0, "%s: heads", a->name);
+    }
+    CHECK(smol_arch_find("TINY") && smol_arch_find("gpt5") == NULL, "find");
+    CHECK(smol_arch_at(smol_arch_count()) == NULL, "past the end");
+}
+
+/* Llama 3 scaling, computed the way transformers does (scaled inverse frequencies), then
+ * compared as divisors with what rope_freqs.weight gets. */
+static void test_llama3_rope_factors(void) {
+    const smol_arch *a = smol_arch_find("llama3.2-1b");
+    REQUIRE(a && a->rope_factor == 32, "llama3.2-1b scaling");
+    float got[32];
+    smol_arch_rope_factors(a, got, 32);
+    int n_one = 0, n_full = 0;
+    for (int i = 0; i < 32; i++) {
+        double inv = 1.0 / pow(500000.0, 2.0 * i / 64), wavelen = 2 * M_PI / inv, scaled;
+        if (wavelen < 8192.0 / 4) scaled = inv;
+        else if (wavelen > 8192.0 / 1) scaled = inv / 32;
+        else {
+            double smooth = (8192.0 / wavelen - 1) / (4 - 1);
+            scaled = (1 - smooth) * inv / 32 + smooth * inv;
+        }
+        double want = inv / scaled;
+        CHECK(fabs(got[i] - want) <= 1e-5 * want, "factor %d: %g, want %g", i, got[i], want);
+        n_one += want == 1.0;
+        n_full += fabs(want - 32) < 1e-9;
+    }
+    CHECK(n_one > 0 && n_full > 0 && n_one + n_full < 32, "expected all three regimes: %d ones, %d x32", n_one, n_full);
+    float none[8];
+    smol_arch_rope_factors(smol_arch_find("tiny"), none, 8);
+    CHECK(none[0] == 1 && none[7] == 1, "no scaling gives ones");
+}
+
 int main(void) {
+    RUN(test_arch_param_counts);
+    RUN(test_llama3_rope_factors);
     RUN(test_stories260k_facts);
     RUN(test_tiny_random_facts);
     RUN(test_round_trip_models);

@@ -1,6 +1,7 @@
 /* archs.c: the table of model architectures for `smol make-model`. Values follow each model's
  * Hugging Face config.json (head_dim = n_embd / n_head in every row). */
 #include "model/archs.h"
+#include <math.h>
 #include <stddef.h>
 #include <strings.h>
 
@@ -30,3 +31,24 @@ const smol_arch *smol_arch_find(const char *name) {
 int smol_arch_count(void) { return N_ARCHS; }
 
 const smol_arch *smol_arch_at(int i) { return i >= 0 && i < N_ARCHS ? &k_archs[i] : NULL; }
+
+long long smol_arch_n_params(const smol_arch *a) {
+    long long h = a->n_embd, hd = a->n_embd / a->n_head, q = hd * a->n_head, kv = hd * a->n_head_kv;
+    long long block = 2 * h + h * q + 2 * h * kv + q * h + 3 * h * a->n_ff + (a->qkv_bias ? q + 2 * kv : 0);
+    return (long long)a->n_vocab * h * (a->tied ? 1 : 2) + h + a->n_layer * block;
+}
+
+void smol_arch_rope_factors(const smol_arch *a, float *out, int n) {
+    double low_wavelen = a->rope_orig_ctx / (a->rope_low_freq > 0 ? a->rope_low_freq : 1);
+    double high_wavelen = a->rope_orig_ctx / (a->rope_high_freq > 0 ? a->rope_high_freq : 1);
+    int head_dim = a->n_embd / a->n_head;
+    for (int i = 0; i < n; i++) {
+        double freq = pow(a->rope_theta, -2.0 * i / head_dim), wavelen = 2 * M_PI / freq;
+        if (a->rope_factor <= 0 || wavelen < high_wavelen) out[i] = 1.0f;
+        else if (wavelen > low_wavelen) out[i] = (float)a->rope_factor;
+        else {
+            double smooth = (a->rope_orig_ctx / wavelen - a->rope_low_freq) / (a->rope_high_freq - a->rope_low_freq);
+            out[i] = (float)(1.0 / ((1 - smooth) / a->rope_factor + smooth));
+        }
+    }
+}

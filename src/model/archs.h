@@ -30,4 +30,12 @@ const smol_arch *smol_arch_find(const char *name);
 int smol_arch_count(void);
 const smol_arch *smol_arch_at(int i);
 
+/* The parameter count of the architecture as Hugging Face counts it (without rope_freqs). */
+long long smol_arch_n_params(const smol_arch *a);
+
+/* Llama 3 RoPE scaling: the divisors of the n = head_dim/2 rotary frequencies, as llama.cpp's
+ * rope_freqs.weight holds them (1 for short wavelengths, rope_factor for long, smooth between).
+ * All 1 when the architecture has no scaling. */
+void smol_arch_rope_factors(const smol_arch *a, float *out, int n);
+
 #endif
