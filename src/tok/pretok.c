@@ -16,7 +16,7 @@ typedef size_t (*find_fn)(uchar *s, size_t p, size_t e, size_t *ms);
 
 /* The class bits of the character at s[p] (p < e), and its length in *len. */
 static inline unsigned cls_at(uchar *s, size_t p, size_t e, size_t *len) {
-    if (s[p] < 0x80) { *len = 1; return smol_uc_ascii[s[p]]; }
+    if (s[p] < 0x80) { *len = 1; return smol_uc_byte[s[p]]; }
     int32_t cp;
     *len = smol_uc_decode(s + p, e - p, &cp);
     return smol_uc_class(cp);
@@ -34,21 +34,18 @@ static inline int32_t cp_at(uchar *s, size_t p, size_t e, size_t *len) {
 static inline bool is_other(unsigned c) { return (c & (SMOL_UC_LETTER | SMOL_UC_NUMBER | SMOL_UC_SPACE)) == 0; }
 
 /* The end of the run from p of characters whose class has some bit of mask (or, when other,
- * of [^\s\p{L}\p{N}] characters). */
+ * of [^\s\p{L}\p{N}] characters). ASCII is scanned in a tight loop. */
 static inline size_t span_cls(uchar *s, size_t p, size_t e, unsigned mask, bool other) {
-    while (p < e) {
-        if (s[p] < 0x80) {
-            unsigned c = smol_uc_ascii[s[p]];
-            if (other ? !is_other(c) : !(c & mask)) break;
-            p++;
-            continue;
-        }
+    const unsigned stop = SMOL_UC_LETTER | SMOL_UC_NUMBER | SMOL_UC_SPACE | SMOL_UC_MULTI;
+    for (;;) {
+        if (other) while (p < e && !(smol_uc_byte[s[p]] & stop)) p++;
+        else while (p < e && (smol_uc_byte[s[p]] & mask)) p++;
+        if (p >= e || s[p] < 0x80) return p;
         size_t len;
         unsigned c = cls_at(s, p, e, &len);
-        if (other ? !is_other(c) : !(c & mask)) break;
+        if (other ? !is_other(c) : !(c & mask)) return p;
         p += len;
     }
-    return p;
 }
 
 static inline bool is_nl(unsigned char c) { return c == '\r' || c == '\n'; }
@@ -152,6 +149,8 @@ static size_t find_qwen2(uchar *s, size_t p, size_t e, size_t *ms) {
 /* \p{N}: one number character. */
 static size_t find_number(uchar *s, size_t p, size_t e, size_t *ms) {
     while (p < e) {
+        while (p < e && !(smol_uc_byte[s[p]] & (SMOL_UC_NUMBER | SMOL_UC_MULTI))) p++;
+        if (p == e) break;
         size_t len;
         unsigned c = cls_at(s, p, e, &len);
         if (c & SMOL_UC_NUMBER) { *ms = p; return p + len; }
@@ -204,6 +203,11 @@ static size_t find_trailing_space(uchar *s, size_t p, size_t e, size_t *ms) {
 typedef struct cp_range { int32_t lo, hi; } cp_range;
 
 static bool in_ranges(int32_t cp, const cp_range *r, size_t n) {
+    if (cp < 0x80) {  /* the few ASCII ranges come first */
+        for (size_t i = 0; i < n && r[i].lo <= cp; i++)
+            if (cp <= r[i].hi) return true;
+        return false;
+    }
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

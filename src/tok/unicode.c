@@ -5,8 +5,9 @@
 
 /* ASCII classes: letters, digits, the White_Space controls and space, and \p{P} punctuation
  * (the ASCII symbols $ + < = > ^ ` | ~ are not punctuation). Checked against Python's regex
- * module by tests/test_pretok.c. */
-const uint8_t smol_uc_ascii[128] = {
+ * module by tests/test_pretok.c. Bytes 128..255 start or continue multi-byte characters. */
+#define M16 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16
+const uint8_t smol_uc_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     4, 8, 8, 8, 0, 8, 8, 8, 8, 8, 8, 0, 8, 8, 8, 8,
@@ -15,6 +16,7 @@ const uint8_t smol_uc_ascii[128] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 0, 8,
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 8, 0, 8, 0, 0,
+    M16, M16, M16, M16, M16, M16, M16, M16,
 };
 
 size_t smol_uc_decode(const unsigned char *s, size_t n, int32_t *cp) {
@@ -39,7 +41,7 @@ size_t smol_uc_decode(const unsigned char *s, size_t n, int32_t *cp) {
 
 unsigned smol_uc_class(int32_t cp) {
     if (cp < 0) return 0;
-    if (cp < 128) return smol_uc_ascii[cp];
+    if (cp < 128) return smol_uc_byte[cp];
     if (cp == 0x85) return SMOL_UC_SPACE;
     switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:

@@ -11,6 +11,7 @@ enum {
     SMOL_UC_NUMBER = 2,   /* \p{N}: Nd Nl No */
     SMOL_UC_SPACE  = 4,   /* \s: the White_Space property (U+0009..000D, 0020, 0085, 00A0, Zs, Zl, Zp) */
     SMOL_UC_PUNCT  = 8,   /* \p{P}: Pc Pd Ps Pe Pi Pf Po */
+    SMOL_UC_MULTI  = 16,  /* in smol_uc_byte only: a byte >= 0x80 (decode to know the class) */
 };
 
 /* The code point returned for an invalid byte: it has no class bit. */
@@ -24,7 +25,14 @@ size_t smol_uc_decode(const unsigned char *s, size_t n, int32_t *cp);
 /* The SMOL_UC_* bits of code point cp (0 for SMOL_UC_INVALID and unassigned code points). */
 unsigned smol_uc_class(int32_t cp);
 
-/* The class bits of each ASCII byte (0..127), for fast paths. */
-extern const uint8_t smol_uc_ascii[128];
+#if defined(__GNUC__)
+#define SMOL_UC_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define SMOL_UC_HIDDEN
+#endif
+
+/* The class bits of each byte value, for fast paths: those of the ASCII character for bytes
+ * 0..127, SMOL_UC_MULTI alone for bytes 128..255. */
+extern const uint8_t smol_uc_byte[256] SMOL_UC_HIDDEN;
 
 #endif
