@@ -74,7 +74,7 @@ static size_t space_tail(uchar *s, size_t p, size_t e) {
 }
 
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ at p. */
-static size_t gpt2_at(uchar *s, size_t p, size_t e) {
+static inline size_t gpt2_at(uchar *s, size_t p, size_t e) {
     if (s[p] == '\'') {
         size_t n = contraction(s, p, e, false);
         if (n) return n;
@@ -97,7 +97,7 @@ static size_t gpt2_at(uchar *s, size_t p, size_t e) {
 /* Llama-3 (max_digits 3) and Qwen2 (max_digits 1):
  * (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,N}| ?[^\s\p{L}\p{N}]+[\r\n]*|
  * \s*[\r\n]+|\s+(?!\S)|\s+ at p. */
-static size_t llama3_at(uchar *s, size_t p, size_t e, int max_digits) {
+static inline size_t llama3_at(uchar *s, size_t p, size_t e, int max_digits) {
     unsigned ch = s[p];
     if (ch == '\'') {
         size_t n = contraction(s, p, e, true);
