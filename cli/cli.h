@@ -37,5 +37,7 @@ extern const smol_cmd cmd_chat_format;
 extern const smol_cmd cmd_generate;
 extern const smol_cmd cmd_inspect;
 extern const smol_cmd cmd_make_model;
+extern const smol_cmd cmd_classify;
+extern const smol_cmd cmd_langid;
 
 #endif

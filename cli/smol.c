@@ -8,6 +8,8 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_generate,
     &cmd_inspect,
     &cmd_make_model,
+    &cmd_classify,
+    &cmd_langid,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 
