@@ -331,6 +331,14 @@ static void test_bad_arguments(void) {
     float x[64] = {0};
     uint8_t q[256];
     CHECK(smol_quantize_row(SMOL_Q8_0, x, q, 33) == SMOL_EINVAL, "length not a multiple of 32");
+    /* non-finite input gives some bytes, never undefined behaviour (UBSan build) */
+    static float bad[256];
+    static uint8_t out[256 * 4];
+    for (int i = 0; i < 256; i++) bad[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -1e38f;
+    const uint32_t all[] = {SMOL_F16, SMOL_BF16, SMOL_Q8_0, SMOL_Q8_1, SMOL_Q8_K, SMOL_Q4_0, SMOL_Q4_1,
+                            SMOL_Q5_0, SMOL_Q5_1, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+        CHECK(smol_quantize_row(all[k], bad, out, 256) == SMOL_OK, "%s", smol_dtype_name(all[k]));
     CHECK(smol_quantize_row(SMOL_Q4_K, x, q, 64) == SMOL_EINVAL, "length not a multiple of 256");
     CHECK(smol_quantize_row(SMOL_IQ2_XXS, x, q, 256) == SMOL_EUNSUPPORTED, "iq2_xxs has no quantizer");
     CHECK(smol_dequantize_row(SMOL_IQ4_NL, q, x, 32) == SMOL_EUNSUPPORTED, "iq4_nl");

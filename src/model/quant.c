@@ -17,6 +17,13 @@
 
 static int nearest_int(float x) { return (int)lrintf(x); }  /* ties to even, as GGML */
 
+/* (int)v for v in [lo, hi]; out-of-range and NaN values (only from non-finite input) are
+ * clamped instead of being undefined behaviour. */
+static int to_int_clamped(float v, int lo, int hi) {
+    if (!(v >= (float)lo)) return lo;
+    return v >= (float)hi ? hi : (int)v;
+}
+
 /* ------------------------------------------------------------------ 32-element blocks */
 
 /* The element of largest magnitude, sign kept (the first one on ties). */
@@ -34,8 +41,8 @@ static void quantize_q4_0(const float *x, void *dst, int64_t n) {
         float max = signed_absmax(x, QK, NULL), d = max / -8, id = d ? 1.0f / d : 0;
         y[i].d = F2H(d);
         for (int j = 0; j < QK / 2; j++) {
-            int a = (int)(x[j] * id + 8.5f), b = (int)(x[j + 16] * id + 8.5f);
-            y[i].qs[j] = (uint8_t)((a > 15 ? 15 : a) | (b > 15 ? 15 : b) << 4);
+            int a = to_int_clamped(x[j] * id + 8.5f, 0, 15), b = to_int_clamped(x[j + 16] * id + 8.5f, 0, 15);
+            y[i].qs[j] = (uint8_t)(a | b << 4);
         }
     }
 }
@@ -49,8 +56,8 @@ static void quantize_q4_1(const float *x, void *dst, int64_t n) {
         y[i].d = F2H(d);
         y[i].m = F2H(lo);
         for (int j = 0; j < QK / 2; j++) {
-            int a = (int)((x[j] - lo) * id + 0.5f), b = (int)((x[j + 16] - lo) * id + 0.5f);
-            y[i].qs[j] = (uint8_t)((a > 15 ? 15 : a) | (b > 15 ? 15 : b) << 4);
+            int a = to_int_clamped((x[j] - lo) * id + 0.5f, 0, 15), b = to_int_clamped((x[j + 16] - lo) * id + 0.5f, 0, 15);
+            y[i].qs[j] = (uint8_t)(a | b << 4);
         }
     }
 }
@@ -58,9 +65,7 @@ static void quantize_q4_1(const float *x, void *dst, int64_t n) {
 static void put_q5(const float *x, float bias, float lo, float id, uint8_t *qs, uint8_t qh_out[4]) {
     uint32_t qh = 0;
     for (int j = 0; j < QK / 2; j++) {
-        int a = (int)((x[j] - lo) * id + bias), b = (int)((x[j + 16] - lo) * id + bias);
-        a = a > 31 ? 31 : a;
-        b = b > 31 ? 31 : b;
+        int a = to_int_clamped((x[j] - lo) * id + bias, 0, 31), b = to_int_clamped((x[j + 16] - lo) * id + bias, 0, 31);
         qs[j] = (uint8_t)((a & 15) | (b & 15) << 4);
         qh |= (uint32_t)(a >> 4) << j | (uint32_t)(b >> 4) << (j + 16);
     }
@@ -95,7 +100,7 @@ void smol_quantize_q8_0_ref(const float *x, void *dst, int64_t n) {
         signed_absmax(x, QK, &amax);
         float d = amax / 127, id = d ? 1.0f / d : 0;
         y[i].d = F2H(d);
-        for (int j = 0; j < QK; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK; j++) y[i].qs[j] = (int8_t)to_int_clamped(roundf(x[j] * id), -128, 127);
     }
 }
 
@@ -106,7 +111,7 @@ static void quantize_q8_1(const float *x, void *dst, int64_t n) {
         signed_absmax(x, QK, &amax);
         float d = amax / 127, id = d ? 1.0f / d : 0;
         int sum = 0;
-        for (int j = 0; j < QK; j++) sum += y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK; j++) sum += y[i].qs[j] = (int8_t)to_int_clamped(roundf(x[j] * id), -128, 127);
         y[i].d = F2H(d);
         y[i].s = F2H((float)sum * d);
     }
