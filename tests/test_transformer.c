@@ -683,7 +683,19 @@ static void test_multi_sequence_decode(void) {
     smol_model_free(m);
 }
 
+/* The cache's branch-free half -> float equals dtype.h's reference for all 65536 halves. */
+static void test_kv_half_conversion(void) {
+    for (uint32_t h = 0; h < 65536; h++) {
+        float a = smol_kvcache_half_to_float((uint16_t)h), b = smol_f16_to_f32((uint16_t)h);
+        uint32_t ba, bb;
+        memcpy(&ba, &a, 4);
+        memcpy(&bb, &b, 4);
+        REQUIRE(ba == bb || (a != a && b != b), "half 0x%04x: %g (0x%08x), reference %g (0x%08x)", h, a, ba, b, bb);
+    }
+}
+
 int main(void) {
+    RUN(test_kv_half_conversion);
     RUN(test_stories260k_llamacpp_golden);
     RUN(test_hf_smollm2_tiny);
     RUN(test_hf_smollm2_tiny_bf16_sharded);

@@ -32,4 +32,7 @@ float smol_kvcache_dot_k(const smol_kvcache *c, int layer, int pos, int off, con
 /* acc[0..n) += a * value of layer at pos, elements [off, off+n). */
 void smol_kvcache_add_v(const smol_kvcache *c, int layer, int pos, int off, float a, float *acc, int n);
 
+/* IEEE half to float as the cache reads it (exact; exposed for tests). */
+float smol_kvcache_half_to_float(uint16_t h);
+
 #endif
