@@ -33,7 +33,7 @@ Q = $(if $(V),,@)
 BUILD_FLAGS = $(OPT) $(SAN)
 CFLAGS_ALL  = $(CFLAGS_BASE) $(BUILD_FLAGS) -DSMOL_VERSION='"$(VERSION)"' -DSMOL_BUILD_FLAGS='"$(CC) $(BUILD_FLAGS)"'
 
-.PHONY: all test demo asan fuzz clean check-deps
+.PHONY: all test demo asan fuzz clean check-deps examples
 all: $(BUILD)/libsmol.a $(BUILD)/libsmol.so $(BUILD)/smol $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
@@ -82,6 +82,14 @@ fuzz:
 	@mkdir -p build-fuzz/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $$f build-fuzz/libsmol.a $(LIBS) -o build-fuzz/fuzz/$$n || exit 1; done
+
+# examples/*.c: programs that use only include/smol.h, into $(BUILD)/examples/
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+examples: $(EXAMPLES)
+$(BUILD)/examples/%: examples/%.c include/smol.h $(BUILD)/libsmol.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo '  EXAMPLE $@')
+	$(Q)$(CC) -std=c11 -Wall -Wextra $(WERROR) -Iinclude $(BUILD_FLAGS) -pthread -o $@ $< $(BUILD)/libsmol.a $(LIBS)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -69,4 +69,14 @@ t_missing_model_exit_1() {
   set -e
   [ $rc -eq 1 ] && grep -q '^smol generate: ' "$TMP/err" && grep -q 'none.gguf' "$TMP/err"
 }
+# examples/simple.c (public header only) builds and gives the same greedy text as the command
+t_example_simple_matches_generate() {
+  root="$(cd "$(dirname "$SMOL")/.." && pwd)"
+  (cd "$root" && make --no-print-directory -s examples BUILD="$(basename "$(dirname "$SMOL")")") > "$TMP/make.log" 2>&1
+  ex="$(dirname "$SMOL")/examples/simple"
+  "$ex" "$M" "Once upon a time" 40 > "$TMP/a"
+  "$SMOL" generate -m "$M" -p "Once upon a time" -n 40 --temp 0 > "$TMP/b" 2>/dev/null
+  printf '\n' >> "$TMP/b"
+  cmp "$TMP/a" "$TMP/b"
+}
 run_tests
