@@ -186,4 +186,57 @@ t_ctx_flag() {
   "$SMOL" inspect "$TMP/c.gguf" | grep -Eq 'llama.context_length = 2048$' || fail "context_length"
 }
 
+# Small tokenizer.json files (ids < 512, so the tiny model can hold them) built from the Llama 3
+# and SmolLM2 files: pre_tokenizer detection, token types, [PADn], merges as pairs, add_bos,
+# chat templates given as a list.
+t_tokenizer_variants() {
+  "$PY" - "$SMOL_TEST_DATA/tokenizers" "$TMP" <<'PYEOF'
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+l3 = json.load(open(src + "/llama3-8b-instruct-hf/tokenizer.json"))
+def small(base, pre, post, merges_as_pairs):
+    vocab = {t: i for t, i in base["model"]["vocab"].items() if i < 400}
+    merges = [m if isinstance(m, str) else " ".join(m) for m in base["model"]["merges"]][:50]
+    if merges_as_pairs: merges = [m.split(" ", 1) for m in merges]
+    added = [{"id": 500, "content": "<|begin_of_text|>", "special": True},
+             {"id": 501, "content": "<|eot_id|>", "special": True},
+             {"id": 502, "content": "<custom>", "special": False}]
+    return {"model": {"type": "BPE", "vocab": vocab, "merges": merges}, "added_tokens": added,
+            "pre_tokenizer": pre, "post_processor": post}
+qwen_re = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+cases = {
+    "llama3": (l3["pre_tokenizer"], l3["post_processor"], True, {"bos_token": "<|begin_of_text|>", "eos_token": {"content": "<|eot_id|>"}, "chat_template": [{"name": "default", "template": "T-default"}, {"name": "tool_use", "template": "T-tools"}]}),
+    "qwen2": ({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": qwen_re}, "behavior": "Isolated", "invert": False}, {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]}, None, False, {"eos_token": "<|eot_id|>", "add_bos_token": False}),
+    "gpt2": ({"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, None, False, None),
+    "other": ({"type": "Whitespace"}, None, False, None),
+}
+for name, (pre, post, pairs, cfg) in cases.items():
+    os.makedirs(f"{out}/{name}", exist_ok=True)
+    json.dump(small(l3, pre, post, pairs), open(f"{out}/{name}/tokenizer.json", "w"))
+    if cfg: json.dump(cfg, open(f"{out}/{name}/tokenizer_config.json", "w"))
+PYEOF
+  for c in llama3 qwen2 gpt2 other; do
+    "$SMOL" make-model --arch tiny --tokenizer "$TMP/$c/tokenizer.json" -o "$TMP/$c.gguf" 2> "$TMP/$c.log"
+    "$SMOL" inspect "$TMP/$c.gguf" --json --full > "$TMP/$c.json"
+  done
+  grep -q 'unrecognised pre_tokenizer' "$TMP/other.log" || fail "no warning for an unknown pre_tokenizer"
+  "$PY" - "$TMP" <<'PYEOF'
+import json, sys
+d = {c: {k: v["value"] for k, v in json.load(open(f"{sys.argv[1]}/{c}.json"))["metadata"].items()} for c in ("llama3", "qwen2", "gpt2", "other")}
+pre = {c: m["tokenizer.ggml.pre"] for c, m in d.items()}
+assert pre == {"llama3": "llama-bpe", "qwen2": "qwen2", "gpt2": "gpt-2", "other": "default"}, pre
+m = d["llama3"]
+assert m["tokenizer.ggml.add_bos_token"] is True, "Llama 3 post-processor adds BOS"
+assert m["tokenizer.ggml.bos_token_id"] == 500 and m["tokenizer.ggml.eos_token_id"] == 501
+assert m["tokenizer.chat_template"] == "T-default"
+t, ty = m["tokenizer.ggml.tokens"], m["tokenizer.ggml.token_type"]
+assert t[500:503] == ["<|begin_of_text|>", "<|eot_id|>", "<custom>"] and ty[500:503] == [3, 3, 4], (t[500:503], ty[500:503])
+assert t[450] == "[PAD450]" and ty[450] == 5 and ty[0] == 1
+assert all(" " in x for x in m["tokenizer.ggml.merges"]) and len(m["tokenizer.ggml.merges"]) == 50
+assert d["qwen2"]["tokenizer.ggml.add_bos_token"] is False and "tokenizer.ggml.bos_token_id" not in d["qwen2"]
+assert d["qwen2"]["tokenizer.ggml.merges"] == m["tokenizer.ggml.merges"], "pair and string merges differ"
+assert "tokenizer.chat_template" not in d["gpt2"]
+PYEOF
+}
+
 run_tests
