@@ -39,5 +39,6 @@ extern const smol_cmd cmd_inspect;
 extern const smol_cmd cmd_make_model;
 extern const smol_cmd cmd_classify;
 extern const smol_cmd cmd_langid;
+extern const smol_cmd cmd_tokenize;
 
 #endif

@@ -10,6 +10,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_make_model,
     &cmd_classify,
     &cmd_langid,
+    &cmd_tokenize,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 

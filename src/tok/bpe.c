@@ -35,12 +35,15 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
     return SMOL_OK;
 }
 
-static size_t utf8_len(uint8_t c) {
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) return 2;
-    if ((c & 0xF0) == 0xE0) return 3;
-    if ((c & 0xF8) == 0xF0) return 4;
-    return 1;
+/* The length of the character at s[0..n): from its first byte, as llama.cpp, but 1 when the
+ * bytes that should follow are not continuation bytes (invalid UTF-8 stays byte by byte). */
+static size_t utf8_len(const uint8_t *s, size_t n) {
+    uint8_t c = s[0];
+    size_t l = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    if (l > n) return 1;
+    for (size_t i = 1; i < l; i++)
+        if ((s[i] & 0xC0) != 0x80) return 1;
+    return l;
 }
 
 static bool cand_less(const smol_bpe_cand *a, const smol_bpe_cand *b) {
@@ -76,8 +79,7 @@ static smol_bpe_cand heap_pop(smol_bpe_work *w) {
 static const smol_pair_entry *pair_find(const smol_pair_map *m, int32_t a, int32_t b) {
     if (!m->slots) return NULL;
     uint64_t key = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    for (uint64_t i = (h >> 20) & m->mask;; i = (i + 1) & m->mask) {
+    for (uint64_t i = smol_pair_slot(key, m->mask);; i = (i + 1) & m->mask) {
         const smol_pair_entry *e = &m->slots[i];
         if (e->key == key) return e;
         if (e->key == 0) return NULL;
@@ -101,8 +103,7 @@ static int64_t split_symbols(const smol_tokenizer *t, smol_bpe_work *w, const ch
     if (grow((void **)&w->sym, &w->cap_sym, len, sizeof *w->sym)) return -1;
     int64_t n = 0;
     for (size_t i = 0; i < len;) {
-        size_t cl = t->byte_level ? 1 : utf8_len((uint8_t)word[i]);
-        if (cl > len - i) cl = len - i;
+        size_t cl = t->byte_level ? 1 : utf8_len((const uint8_t *)word + i, len - i);
         int32_t id = t->byte_level ? t->byte_id[(uint8_t)word[i]] : smol_tok_find(t, word + i, cl);
         w->sym[n] = (smol_bpe_sym){ id, (int32_t)n - 1, (int32_t)n + 1, (uint32_t)i, (uint32_t)cl };
         n++;
@@ -114,11 +115,7 @@ static int64_t split_symbols(const smol_tokenizer *t, smol_bpe_work *w, const ch
 
 /* Emits a symbol the vocabulary lacks: byte tokens, else the unknown token, else nothing. */
 static int emit_unknown(const smol_tokenizer *t, const char *s, size_t len, smol_tokens *out) {
-    if (t->byte_level) {  /* a byte with no byte-level token: llama.cpp drops it */
-        for (size_t i = 0; i < len; i++)
-            if (t->unk >= 0 && smol_tokens_push(out, t->unk)) return SMOL_ENOMEM;
-        return SMOL_OK;
-    }
+    if (t->byte_level) return SMOL_OK;  /* a byte the vocabulary lacks is dropped, as llama.cpp and HF do */
     bool all_bytes = t->byte_fallback || t->model == SMOL_TOK_SPM;
     for (size_t i = 0; all_bytes && i < len; i++)
         if (t->byte_id[(uint8_t)s[i]] < 0) all_bytes = false;
@@ -148,16 +145,10 @@ static int32_t whole_word(const smol_tokenizer *t, smol_bpe_work *w, const char 
     return smol_tok_find(t, w->enc, n);
 }
 
-int smol_bpe_word(const smol_tokenizer *t, smol_bpe_work *w, const char *word, size_t len, smol_tokens *out) {
-    if (len == 0) return SMOL_OK;
-    if (t->ignore_merges) {
-        int32_t id = whole_word(t, w, word, len);
-        if (id >= 0) return smol_tokens_push(out, id);
-    }
-    int64_t n = split_symbols(t, w, word, len);
-    if (n < 0) return SMOL_ENOMEM;
+/* Merges the symbols [start, end) (all in the vocabulary) until no pair merges. */
+static int merge_run(const smol_tokenizer *t, smol_bpe_work *w, int64_t start, int64_t end) {
     w->n_heap = 0;
-    for (int64_t i = 0; i + 1 < n; i++)
+    for (int64_t i = start; i + 1 < end; i++)
         if (try_pair(t, w, (int32_t)i)) return SMOL_ENOMEM;
     while (w->n_heap) {
         smol_bpe_cand c = heap_pop(w);
@@ -171,6 +162,26 @@ int smol_bpe_word(const smol_tokenizer *t, smol_bpe_work *w, const char *word, s
         l->next = r->next;
         if (l->next >= 0) w->sym[l->next].prev = (int32_t)c.left;
         if (try_pair(t, w, l->prev) || try_pair(t, w, (int32_t)c.left)) return SMOL_ENOMEM;
+    }
+    return SMOL_OK;
+}
+
+int smol_bpe_word(const smol_tokenizer *t, smol_bpe_work *w, const char *word, size_t len, smol_tokens *out) {
+    if (len == 0) return SMOL_OK;
+    if (t->ignore_merges) {
+        int32_t id = whole_word(t, w, word, len);
+        if (id >= 0) return smol_tokens_push(out, id);
+    }
+    int64_t n = split_symbols(t, w, word, len);
+    if (n < 0) return SMOL_ENOMEM;
+    /* A character the vocabulary lacks never merges, so the runs between such characters are
+     * merged one at a time: the same result, with small queues (a long SentencePiece text is
+     * one word). */
+    for (int64_t start = 0; start < n;) {
+        int64_t end = start;
+        while (end < n && w->sym[end].id >= 0) end++;
+        if (merge_run(t, w, start, end)) return SMOL_ENOMEM;
+        start = end + 1;
     }
     for (int32_t i = 0; i >= 0; i = w->sym[i].next) {
         const smol_bpe_sym *s = &w->sym[i];

@@ -46,6 +46,8 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     uint64_t v = 0;
     memcpy(&v, s, n);
     h = (h ^ v) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 32;  /* fold so that the low bits, used as the slot, depend on every byte */
+    h *= 0xD6E8FEB86659FD93ull;
     return h ^ (h >> 32);
 }
 
@@ -129,7 +131,7 @@ static int pairs_grow(smol_pair_map *m) {
     if (!s) return SMOL_ENOMEM;
     for (uint64_t i = 0; m->slots && i <= m->mask; i++) {
         if (!m->slots[i].key) continue;
-        uint64_t j = ((m->slots[i].key * 0x9E3779B97F4A7C15ull) >> 20) & (size - 1);
+        uint64_t j = smol_pair_slot(m->slots[i].key, size - 1);
         while (s[j].key) j = (j + 1) & (size - 1);
         s[j] = m->slots[i];
     }
@@ -144,7 +146,7 @@ int smol_tok_add_merge(smol_tokenizer *t, int32_t left, int32_t right, uint32_t 
     if (!m->slots || 2 * (m->n + 1) > m->mask + 1)
         if (pairs_grow(m)) return SMOL_ENOMEM;
     uint64_t key = ((uint64_t)(uint32_t)left << 32 | (uint32_t)right) + 1;
-    uint64_t i = ((key * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
+    uint64_t i = smol_pair_slot(key, m->mask);
     for (; m->slots[i].key; i = (i + 1) & m->mask)
         if (m->slots[i].key == key) return SMOL_OK;  /* the first (lowest) rank stays */
     m->slots[i] = (smol_pair_entry){ key, rank, merged };
@@ -359,12 +361,12 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
 
 /* ---------------------------------------------------------------- encoding */
 
-#define CACHE_KEY 26
-#define CACHE_IDS 8
+#define CACHE_KEY 14
+#define CACHE_IDS 4
 
-/* A remembered word: its bytes and its tokens (direct-mapped by hash). */
+/* A remembered word: its bytes and its tokens (direct-mapped by hash; 32 bytes, so that a
+ * cache of the frequent words stays in the CPU caches). */
 typedef struct cache_entry {
-    uint32_t hash;
     uint8_t klen, nids;
     char key[CACHE_KEY];
     int32_t ids[CACHE_IDS];
@@ -388,7 +390,7 @@ static int encode_word(enc_state *st, const char *w, size_t len) {
     if (st->cache && len <= CACHE_KEY) {
         h = (uint32_t)hash_bytes(w, len);
         e = &st->cache[h & st->cache_mask];
-        if (e->klen == len && e->hash == h && memcmp(e->key, w, len) == 0) {
+        if (e->klen == len && memcmp(e->key, w, len) == 0) {
             smol_tokens *o = st->out;
             if (o->n + e->nids > o->cap) {
                 size_t cap = o->cap ? o->cap : 64;
@@ -406,7 +408,6 @@ static int encode_word(enc_state *st, const char *w, size_t len) {
     size_t n0 = st->out->n;
     int rc = smol_bpe_word(st->t, &st->work, w, len, st->out);
     if (rc == SMOL_OK && e && st->out->n - n0 <= CACHE_IDS) {
-        e->hash = h;
         e->klen = (uint8_t)len;
         e->nids = (uint8_t)(st->out->n - n0);
         memcpy(e->key, w, len);

@@ -49,6 +49,12 @@ typedef struct smol_pair_map {
     uint64_t mask, n;
 } smol_pair_map;
 
+/* The home slot of a pair key: a multiplicative hash folded so every key bit counts. */
+static inline uint64_t smol_pair_slot(uint64_t key, uint64_t mask) {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    return (h ^ (h >> 29) ^ (h >> 47)) & mask;
+}
+
 struct smol_tokenizer {
     smol_tok_model model;
     bool byte_level;          /* BPE over the GPT-2 byte-to-unicode alphabet */
