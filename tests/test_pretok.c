@@ -1,12 +1,13 @@
 /* test_pretok.c: the pre-tokenizers against Python's `regex` module running each family's exact
  * pattern strings (tests/ref/pretok_ref.py writes the expected splits of ~4,000 texts at test
  * time), the Unicode classes against the same module over every code point, invalid UTF-8, and
- * the family names. SMOL_PRETOK_BENCH=1 also prints MB/s per family on War and Peace. */
+ * the family names; and ollama's Llama-3 split vectors. SMOL_PRETOK_BENCH=1 also prints MB/s per family on War and Peace. */
 #include "check.h"
 #include "tok/pretok.h"
 #include "tok/unicode.h"
 #include <stdint.h>
 #include <time.h>
+#include <cjson/cJSON.h>
 
 static const char *k_kind_names[SMOL_PRETOK_COUNT] = {
     "none", "gpt-2", "llama-bpe", "qwen2", "smollm", "deepseek-llm", "deepseek-coder", "falcon", "starcoder", "mpt",
@@ -284,6 +285,47 @@ static void test_names(void) {
               aliases[i].name ? aliases[i].name : "(null)", smol_pretok_from_name(aliases[i].name), aliases[i].kind);
 }
 
+/* The Llama-3 pre-tokenizer splits quoted from ollama's tests in tokenizer_vectors.json. */
+static void test_llama3_golden_splits(void) {
+    char *json = NULL;
+    FILE *f = fopen(test_data("tokenizers/golden/tokenizer_vectors.json"), "rb");
+    REQUIRE(f, "cannot open %s", test_data("tokenizers/golden/tokenizer_vectors.json"));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    json = calloc(1, (size_t)n + 1);
+    size_t got_n = json ? fread(json, 1, (size_t)n, f) : 0;
+    fclose(f);
+    cJSON *root = got_n == (size_t)n ? cJSON_Parse(json) : NULL;
+    free(json);
+    REQUIRE(root, "tokenizer_vectors.json does not parse");
+    const cJSON *splits = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "llama3"), "pretokenizer_splits");
+    int cases = 0;
+    pieces got = { 0 };
+    const cJSON *c;
+    cJSON_ArrayForEach(c, splits) {
+        const char *text = c->string;
+        split(SMOL_PRETOK_LLAMA3, text, strlen(text), &got);
+        size_t i = 0, off = 0;
+        int same = (size_t)cJSON_GetArraySize(c) == got.n;
+        const cJSON *w;
+        cJSON_ArrayForEach(w, c) {
+            if (!same) break;
+            same = i < got.n && strlen(w->valuestring) == got.len[i] && memcmp(w->valuestring, text + off, got.len[i]) == 0;
+            off += got.len[i++];
+        }
+        if (!same) {
+            CHECK(same, "llama-bpe: ollama's split of this text differs");
+            print_text("  input", text, strlen(text));
+            print_pieces("got", text, got.len, got.n);
+        }
+        cases++;
+    }
+    CHECK(cases >= 7, "only %d split cases in tokenizer_vectors.json", cases);
+    free(got.len);
+    cJSON_Delete(root);
+}
+
 static int count_words(void *ctx, size_t start, size_t len) {
     (void)start;
     (void)len;
@@ -329,6 +371,7 @@ int main(void) {
     RUN(test_invalid_bytes_split_like_private_use);
     RUN(test_callback_stops_the_split);
     RUN(test_names);
+    RUN(test_llama3_golden_splits);
     free(g_oracle.buf);
     const char *b = getenv("SMOL_PRETOK_BENCH");
     if (b && *b == '1') bench();
