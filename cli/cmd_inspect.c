@@ -26,7 +26,11 @@ static int fail_path(smol_error *err, int code, const char *path, const char *wh
     return code;
 }
 
-typedef enum file_kind { KIND_UNKNOWN, KIND_GGUF } file_kind;
+typedef enum file_kind { KIND_UNKNOWN, KIND_GGUF, KIND_SAFETENSORS } file_kind;
+
+/* The safetensors branch, in inspect_safetensors.c. */
+int cli_is_safetensors_path(const char *path);
+int cli_inspect_safetensors(const char *path, int json, smol_error *err);
 
 /* Sniffs the format of path from its first bytes; SMOL_EIO if it cannot be read. */
 static int detect_kind(const char *path, file_kind *kind, smol_error *err) {
@@ -309,10 +313,11 @@ static int run(int argc, char **argv) {
     if (!path) return cli_usage_error(argv[0], "missing FILE");
     smol_error err = {0};
     file_kind kind;
-    int rc = detect_kind(path, &kind, &err);
+    int rc = cli_is_safetensors_path(path) ? (kind = KIND_SAFETENSORS, SMOL_OK) : detect_kind(path, &kind, &err);
     if (!rc) {
         switch (kind) {
         case KIND_GGUF: rc = inspect_gguf(path, &o, &err); break;
+        case KIND_SAFETENSORS: rc = cli_inspect_safetensors(path, o.json, &err); break;
         default:
             rc = fail_path(&err, SMOL_EUNSUPPORTED, path, "not a GGUF file (unknown format)");
             break;
@@ -332,6 +337,10 @@ const smol_cmd cmd_inspect = {
     "(ne[0] first, as GGUF stores it), offset in the data section and size, and the total\n"
     "parameter count and bytes.\n"
     "\n"
+    "FILE may also be a .safetensors file, a model.safetensors.index.json or a Hugging Face\n"
+    "folder: the header metadata, each tensor's name, dtype, shape (outermost first) and bytes,\n"
+    "and the config.json beside it.\n"
+    "\n"
     "options:\n"
     "  --json   print one JSON object: metadata (arrays cut to their first 16 items, with\n"
     "           \"len\" and \"truncated\"), tensors, n_params and tensor_bytes\n"
@@ -339,6 +348,7 @@ const smol_cmd cmd_inspect = {
     "\n"
     "examples:\n"
     "  smol inspect model.gguf\n"
-    "  smol inspect model.gguf --json | python3 -m json.tool\n",
+    "  smol inspect model.gguf --json | python3 -m json.tool\n"
+    "  smol inspect SmolLM2-135M-Instruct/\n",
     run,
 };
