@@ -43,6 +43,13 @@ t_override_template() {
   cmp "$TMP/out" "$TMP/want"
 }
 
+t_gguf_model() {  # a made model carries a ChatML tokenizer.chat_template
+  "$SMOL" make-model --arch tiny -o "$TMP/tiny.gguf" 2> /dev/null
+  echo '[{"role":"user","content":"Hi"}]' | "$SMOL" chat-format -m "$TMP/tiny.gguf" --add-generation-prompt > "$TMP/out"
+  printf '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n' > "$TMP/want"
+  cmp "$TMP/out" "$TMP/want"
+}
+
 t_bad_json_names_position() {
   set +e
   printf '[{"role":"user",\n "content": oops}]' > "$TMP/bad.json"
