@@ -503,12 +503,15 @@ int ft_build_tree(smol_ft *m) {
     for (int32_t i = osz; i < (int32_t)nn; i++) {
         int32_t mini[2];
         for (int j = 0; j < 2; j++) {
-            if (leaf >= 0 && m->tree[leaf].count < m->tree[node].count) mini[j] = leaf--;
-            else mini[j] = node++;
+            /* an unbuilt node (node >= i) counts as +infinity, like fastText's 1e15 sentinel */
+            if (leaf >= 0 && (node >= i || m->tree[leaf].count < m->tree[node].count)) mini[j] = leaf--;
+            else if (node < i) mini[j] = node++;
+            else return SMOL_EFORMAT;   /* only with corrupt label counts */
         }
         m->tree[i].left = mini[0];
         m->tree[i].right = mini[1];
-        m->tree[i].count = m->tree[mini[0]].count + m->tree[mini[1]].count;
+        if (__builtin_add_overflow(m->tree[mini[0]].count, m->tree[mini[1]].count, &m->tree[i].count))
+            m->tree[i].count = INT64_MAX;
         m->tree[mini[0]].parent = i;
         m->tree[mini[1]].parent = i;
         m->tree[mini[1]].binary = 1;
@@ -627,6 +630,9 @@ static int load_entry(reader *r, ft_entry *e, int32_t i) {
     int rc = rd_i64(r, &e->count, "dictionary entry count");
     if (!rc) rc = rd(r, &e->type, 1, "dictionary entry type");
     if (rc) return rc;
+    if (e->count < 0)
+        return smol_fail(r->err, SMOL_EFORMAT, "%s: dictionary entry %d ('%.64s') has a negative count %lld", r->name, i,
+                         e->word, (long long)e->count);
     if (e->type != FT_WORD && e->type != FT_LABEL)
         return smol_fail(r->err, SMOL_EFORMAT, "%s: dictionary entry %d ('%.64s') has type %d, expected 0 or 1",
                          r->name, i, e->word, e->type);
@@ -807,7 +813,8 @@ int smol_ft_load_memory(const void *data, size_t size, const char *name, smol_ft
     m->qout = qout != 0;
     if (!rc) rc = load_matrix(&r, &m->out, qin && qout, "output");
     if (!rc) rc = check_shapes(&r, m);
-    if (!rc && a.loss == FT_LOSS_HS && ft_build_tree(m)) rc = smol_fail(err, SMOL_ENOMEM, "%s: out of memory", name);
+    if (!rc && a.loss == FT_LOSS_HS && (rc = ft_build_tree(m)))
+        rc = smol_fail(err, rc, "%s: %s", name, rc == SMOL_ENOMEM ? "out of memory" : "label counts do not form a tree");
     if (rc) {
         smol_ft_free(m);
         return rc;
@@ -870,7 +877,12 @@ int ft_write(const smol_ft *m, FILE *fp, const char *path, smol_error *err) {
     fwrite(&d->nwords, 4, 1, fp);
     fwrite(&d->nlabels, 4, 1, fp);
     fwrite(&d->ntokens, 8, 1, fp);
-    fwrite(&d->prune_size, 8, 1, fp);
+    int64_t prune_size = d->prune_size;   /* duplicate keys in a loaded file collapse in the map */
+    if (prune_size > 0) {
+        prune_size = 0;
+        for (uint32_t s = 0; s <= d->prune_mask; s++) prune_size += d->prune_key[s] >= 0;
+    }
+    fwrite(&prune_size, 8, 1, fp);
     for (int32_t i = 0; i < d->size; i++) {
         fwrite(d->e[i].word, 1, (size_t)d->e[i].len + 1, fp);
         fwrite(&d->e[i].count, 8, 1, fp);

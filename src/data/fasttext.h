@@ -124,7 +124,8 @@ void ft_hidden(const smol_ft *m, const int32_t *ids, size_t n, float *hidden);
 /* The dot product of row i of mat with x. */
 float ft_dot_row(const ft_matrix *mat, const float *x, int64_t i);
 
-/* Builds the hierarchical-softmax tree and per-label paths from the label counts. */
+/* Builds the hierarchical-softmax tree and per-label paths from the label counts (sorted by
+ * decreasing count); SMOL_ENOMEM, or SMOL_EFORMAT for counts that cannot form the tree. */
 int ft_build_tree(smol_ft *m);
 
 /* Writes the model in fastText's format to fp. */
