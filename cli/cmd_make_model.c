@@ -12,6 +12,7 @@
  * then have a spread of about 0.02 * sqrt(n_embd) (0.5 for 576), so greedy decoding varies. */
 #include "cli.h"
 #include "base/file.h"
+#include "base/pool.h"
 #include "model/archs.h"
 #include "model/dtype.h"
 #include "model/quant.h"
@@ -25,6 +26,7 @@
 #define INIT_STD 0.02
 #define MIX_Q4_K_M (-2)        /* the --type value of llama.cpp's Q4_K_M mix */
 #define PROGRESS_MIN_BYTES (64ull << 20)
+#define FILL_TASKS 32          /* pool tasks per chunk of rows */
 
 /* ---------------------------------------------------------------- random numbers */
 
@@ -58,11 +60,17 @@ static double rng_normal(rng *r) {
     return mag * cos(ang);
 }
 
-/* A stream for one tensor: seeded from the user's seed and the tensor's name. */
-static rng rng_for(uint64_t seed, const char *name) {
+/* The seed of a tensor: the user's seed mixed with the tensor's name. */
+static uint64_t tensor_seed(uint64_t seed, const char *name) {
     uint64_t h = 1469598103934665603ull;
     for (const char *p = name; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
-    rng r = {seed ^ h, 0, 0};
+    return seed ^ h;
+}
+
+/* The stream of one row: rows are independent, so they can be generated in any order. */
+static rng rng_for_row(uint64_t tseed, int64_t row) {
+    rng r = {tseed ^ ((uint64_t)row * 0xd1b54a32d192ed03ull), 0, 0};
+    rng_next(&r);
     rng_next(&r);
     return r;
 }
@@ -75,30 +83,36 @@ typedef struct progress {
     uint64_t total, done, next_report;   /* bytes */
 } progress;
 
-/* One tensor to generate: its layout, its initialisation and its random stream. */
+/* What the generator threads share: the pool and a row of scratch floats per thread. */
+typedef struct gen_shared {
+    smol_pool *pool;
+    float **scratch;         /* [threads][max row length] */
+    progress prog;
+} gen_shared;
+
+/* One tensor to generate: its layout, its initialisation and its seed. */
 typedef struct gen_tensor {
     char name[64];
     uint32_t type;
     uint32_t n_dims;
     int64_t ne[2];
     init_kind init;
-    rng r;
+    uint64_t seed;
     const smol_arch *arch;
-    float *scratch;          /* ne[0] floats, shared by all tensors (fills run one at a time) */
-    progress *prog;
+    gen_shared *shared;
 } gen_tensor;
 
-/* Generates one row of t as floats into t->scratch. */
-static void gen_row(gen_tensor *t) {
+/* Generates row `row` of t as floats into x. */
+static void gen_row(const gen_tensor *t, int64_t row, float *x) {
     int64_t n = t->ne[0];
-    float *x = t->scratch;
+    rng r = rng_for_row(t->seed, row);
     switch (t->init) {
     case INIT_ROPE_FREQS: smol_arch_rope_factors(t->arch, x, (int)n); break;
     case INIT_NORM:
-        for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 + INIT_STD * rng_normal(&t->r));
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(1.0 + INIT_STD * rng_normal(&r));
         break;
     default:
-        for (int64_t i = 0; i < n; i++) x[i] = (float)(INIT_STD * rng_normal(&t->r));
+        for (int64_t i = 0; i < n; i++) x[i] = (float)(INIT_STD * rng_normal(&r));
     }
 }
 
@@ -111,23 +125,41 @@ static void report_progress(progress *p, uint64_t bytes) {
     p->next_report = p->done + p->total / 50;
 }
 
-/* smol_gguf_fill_fn: rows of t in its type. */
-static int fill_tensor(void *ctx, int64_t row0, int64_t n_rows, void *buf, smol_error *err) {
-    gen_tensor *t = ctx;
-    (void)row0;
-    uint64_t row_bytes = smol_dtype_row_size(t->type, (uint64_t)t->ne[0]);
-    unsigned char *out = buf;
-    for (int64_t r = 0; r < n_rows; r++, out += row_bytes) {
-        gen_row(t);
-        int rc = smol_quantize_row(t->type, t->scratch, out, t->ne[0]);
-        if (rc) {
-            err->code = rc;
-            snprintf(err->msg, sizeof err->msg, "tensor '%s': cannot convert to %s (%s)", t->name,
-                     smol_dtype_name(t->type), smol_status_name(rc));
-            return rc;
-        }
+/* A chunk of rows split into pool tasks. */
+typedef struct fill_job {
+    const gen_tensor *t;
+    int64_t row0, n_rows, per_task;
+    unsigned char *out;
+    uint64_t row_bytes;
+    int rc[FILL_TASKS];      /* the status of each task */
+} fill_job;
+
+static void fill_task(void *ctx, int task, int thread) {
+    fill_job *j = ctx;
+    float *x = j->t->shared->scratch[thread];
+    int64_t r0 = task * j->per_task, r1 = r0 + j->per_task < j->n_rows ? r0 + j->per_task : j->n_rows;
+    for (int64_t r = r0; r < r1 && !j->rc[task]; r++) {
+        gen_row(j->t, j->row0 + r, x);
+        j->rc[task] = smol_quantize_row(j->t->type, x, j->out + (uint64_t)r * j->row_bytes, j->t->ne[0]);
     }
-    report_progress(t->prog, row_bytes * (uint64_t)n_rows);
+}
+
+/* smol_gguf_fill_fn: rows of t in its type, generated on the pool's threads. */
+static int fill_tensor(void *ctx, int64_t row0, int64_t n_rows, void *buf, smol_error *err) {
+    const gen_tensor *t = ctx;
+    fill_job j = {.t = t, .row0 = row0, .n_rows = n_rows, .out = buf,
+                  .row_bytes = smol_dtype_row_size(t->type, (uint64_t)t->ne[0])};
+    j.per_task = (n_rows + FILL_TASKS - 1) / FILL_TASKS;
+    int n_tasks = (int)((n_rows + j.per_task - 1) / j.per_task);
+    smol_pool_run(t->shared->pool, n_tasks, fill_task, &j);
+    for (int i = 0; i < n_tasks; i++)
+        if (j.rc[i]) {
+            err->code = j.rc[i];
+            snprintf(err->msg, sizeof err->msg, "tensor '%s': cannot convert to %s (%s)", t->name,
+                     smol_dtype_name(t->type), smol_status_name(j.rc[i]));
+            return j.rc[i];
+        }
+    report_progress(&t->shared->prog, j.row_bytes * (uint64_t)n_rows);
     return SMOL_OK;
 }
 
@@ -168,10 +200,10 @@ typedef struct model_plan {
     const smol_arch *arch;
     int type;                /* a dtype id, or MIX_Q4_K_M */
     uint64_t seed;
+    int n_threads;
     gen_tensor *tensors;
     int n_tensors, cap;
-    float *scratch;
-    progress prog;
+    gen_shared shared;
 } model_plan;
 
 static gen_tensor *plan_add(model_plan *p, const char *name, uint32_t type, int64_t ne0, int64_t ne1, init_kind init) {
@@ -183,11 +215,10 @@ static gen_tensor *plan_add(model_plan *p, const char *name, uint32_t type, int6
     t->ne[0] = ne0;
     t->ne[1] = ne1 ? ne1 : 1;
     t->init = init;
-    t->r = rng_for(p->seed, name);
+    t->seed = tensor_seed(p->seed, name);
     t->arch = p->arch;
-    t->scratch = p->scratch;
-    t->prog = &p->prog;
-    p->prog.total += smol_dtype_row_size(type, (uint64_t)ne0) * (uint64_t)t->ne[1];
+    t->shared = &p->shared;
+    p->shared.prog.total += smol_dtype_row_size(type, (uint64_t)ne0) * (uint64_t)t->ne[1];
     return t;
 }
 
@@ -224,8 +255,12 @@ static int plan_model(model_plan *p, smol_error *err) {
     const smol_arch *a = p->arch;
     p->cap = 4 + a->n_layer * 13;
     p->tensors = calloc((size_t)p->cap, sizeof *p->tensors);
-    p->scratch = malloc(sizeof(float) * (size_t)(a->n_ff > a->n_embd ? a->n_ff : a->n_embd));
-    if (!p->tensors || !p->scratch) {
+    p->shared.scratch = calloc((size_t)p->n_threads, sizeof *p->shared.scratch);
+    p->shared.pool = p->n_threads > 1 ? smol_pool_new(p->n_threads) : NULL;
+    int ok = p->tensors && p->shared.scratch && (p->n_threads == 1 || p->shared.pool);
+    for (int i = 0; ok && i < p->n_threads; i++)
+        ok = (p->shared.scratch[i] = malloc(sizeof(float) * (size_t)(a->n_ff > a->n_embd ? a->n_ff : a->n_embd))) != NULL;
+    if (!ok) {
         err->code = SMOL_ENOMEM;
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return SMOL_ENOMEM;
@@ -236,7 +271,7 @@ static int plan_model(model_plan *p, smol_error *err) {
     plan_add(p, "output_norm.weight", SMOL_F32, a->n_embd, 0, INIT_NORM);
     if (!a->tied) plan_matrix(p, "output.weight", "output", -1, a->n_embd, a->n_vocab);
     float probe[256] = {0};
-    static unsigned char out[1024];
+    unsigned char out[1024];
     for (int i = 0; i < p->n_tensors; i++) {
         uint32_t t = p->tensors[i].type;
         int rc = smol_quantize_row(t, probe, out, smol_dtype_get(t)->block);
@@ -251,8 +286,10 @@ static int plan_model(model_plan *p, smol_error *err) {
 }
 
 static void plan_free(model_plan *p) {
+    for (int i = 0; p->shared.scratch && i < p->n_threads; i++) free(p->shared.scratch[i]);
+    free(p->shared.scratch);
+    smol_pool_free(p->shared.pool);
     free(p->tensors);
-    free(p->scratch);
 }
 
 /* ---------------------------------------------------------------- metadata */
@@ -595,11 +632,12 @@ typedef struct mm_opts {
     const char *tokenizer;
     uint64_t seed;
     int n_ctx;
+    int n_threads;
     const char *out;
 } mm_opts;
 
 static int make_model(const mm_opts *o, smol_error *err) {
-    model_plan plan = {.arch = o->arch, .type = o->type, .seed = o->seed};
+    model_plan plan = {.arch = o->arch, .type = o->type, .seed = o->seed, .n_threads = o->n_threads};
     vocab v = {0};
     smol_gguf_writer *w = smol_gguf_writer_new();
     int rc = w ? plan_model(&plan, err) : SMOL_ENOMEM;
@@ -614,7 +652,7 @@ static int make_model(const mm_opts *o, smol_error *err) {
     if (!rc) {
         fprintf(stderr, "make-model: %s (%s), %d tensors, %" PRIu64 " MB of weights -> %s\n", o->arch->name,
                 o->type == MIX_Q4_K_M ? "q4_k_m" : smol_dtype_name((uint32_t)o->type), plan.n_tensors,
-                plan.prog.total >> 20, o->out);
+                plan.shared.prog.total >> 20, o->out);
         rc = smol_gguf_writer_write(w, o->out, err);
     }
     if (rc && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "%s", smol_status_name(rc));
@@ -649,13 +687,14 @@ static int parse_type(const char *cmd, const char *s, int *out) {
 
 static int run(int argc, char **argv) {
     mm_opts o = {.type = SMOL_F32, .seed = 42};
-    const char *arch = NULL, *type = NULL, *seed = NULL, *ctx = NULL;
+    const char *arch = NULL, *type = NULL, *seed = NULL, *ctx = NULL, *threads = NULL;
     int bad = 0;
     for (int i = 1; i < argc && !bad; i++) {
         if (cli_opt(argc, argv, &i, "--arch", &arch, &bad) || cli_opt(argc, argv, &i, "--type", &type, &bad) ||
             cli_opt(argc, argv, &i, "--tokenizer", &o.tokenizer, &bad) || cli_opt(argc, argv, &i, "--seed", &seed, &bad) ||
             cli_opt(argc, argv, &i, "--ctx", &ctx, &bad) || cli_opt(argc, argv, &i, "-o", &o.out, &bad) ||
-            cli_opt(argc, argv, &i, "--output", &o.out, &bad))
+            cli_opt(argc, argv, &i, "--output", &o.out, &bad) || cli_opt(argc, argv, &i, "-t", &threads, &bad) ||
+            cli_opt(argc, argv, &i, "--threads", &threads, &bad))
             continue;
         return cli_usage_error(argv[0], "unexpected argument '%s'", argv[i]);
     }
@@ -679,6 +718,11 @@ static int run(int argc, char **argv) {
         if (!cli_int(argv[0], "--ctx", ctx, 1, 1 << 24, &n)) return 2;
         o.n_ctx = (int)n;
     }
+    o.n_threads = smol_physical_cores();
+    if (threads) {
+        if (!cli_int(argv[0], "--threads", threads, 1, 256, &n)) return 2;
+        o.n_threads = (int)n;
+    }
     smol_error err = {0};
     if (make_model(&o, &err)) return cli_fail(argv[0], &err);
     return 0;
@@ -687,7 +731,7 @@ static int run(int argc, char **argv) {
 const smol_cmd cmd_make_model = {
     "make-model", "write a GGUF model of a known architecture with random weights",
     "usage: smol make-model --arch NAME -o OUT.gguf [--type TYPE] [--tokenizer tokenizer.json]\n"
-    "                       [--seed N] [--ctx N]\n"
+    "                       [--seed N] [--ctx N] [--threads N]\n"
     "\n"
     "Writes a model with llama.cpp's tensor names and metadata and seeded random weights\n"
     "(matrices N(0, 0.02), norm weights 1 + N(0, 0.02)): same seed, same bytes.\n"
@@ -703,6 +747,8 @@ const smol_cmd cmd_make_model = {
     "                     built-in byte vocabulary with ChatML tokens fills the vocab\n"
     "  --seed N           random seed (default 42)\n"
     "  --ctx N            context_length to record (default: the architecture's)\n"
+    "  -t, --threads N    generator threads (default: physical cores); the file does not\n"
+    "                     depend on it\n"
     "  -o, --output FILE  the .gguf to write (atomically)\n"
     "\n"
     "examples:\n"

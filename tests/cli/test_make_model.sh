@@ -91,11 +91,11 @@ for k, v in T.items():
 }
 
 t_same_seed_same_bytes() {
-  "$SMOL" make-model --arch tiny --seed 11 --type q8_0 -o "$TMP/a.gguf" 2> /dev/null
-  "$SMOL" make-model --arch tiny --seed 11 --type q8_0 -o "$TMP/b.gguf" 2> /dev/null
+  "$SMOL" make-model --arch tiny --seed 11 --type q8_0 -t 3 -o "$TMP/a.gguf" 2> /dev/null
+  "$SMOL" make-model --arch tiny --seed 11 --type q8_0 -t 1 -o "$TMP/b.gguf" 2> /dev/null
   "$SMOL" make-model --arch tiny --seed 12 --type q8_0 -o "$TMP/c.gguf" 2> /dev/null
   a=$(sha256sum < "$TMP/a.gguf"); b=$(sha256sum < "$TMP/b.gguf"); c=$(sha256sum < "$TMP/c.gguf")
-  [ "$a" = "$b" ] || fail "same seed, different files"
+  [ "$a" = "$b" ] || fail "same seed, different files (3 threads vs 1)"
   [ "$a" != "$c" ] || fail "different seeds, same file"
 }
 
