@@ -35,6 +35,7 @@ int cli_float(const char *cmd, const char *flag, const char *s, double lo, doubl
 extern const smol_cmd cmd_version;
 extern const smol_cmd cmd_chat_format;
 extern const smol_cmd cmd_generate;
+extern const smol_cmd cmd_chat;
 extern const smol_cmd cmd_inspect;
 extern const smol_cmd cmd_make_model;
 extern const smol_cmd cmd_classify;

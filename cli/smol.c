@@ -6,6 +6,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_version,
     &cmd_chat_format,
     &cmd_generate,
+    &cmd_chat,
     &cmd_inspect,
     &cmd_make_model,
     &cmd_classify,

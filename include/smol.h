@@ -383,6 +383,10 @@ int smol_seq_len(const smol_ctx *c, int seq);
 /* Keeps the first n positions of sequence seq (0 clears it). */
 void smol_seq_truncate(smol_ctx *c, int seq, int n);
 
+/* The tokens sequence seq holds (*tokens points into c, valid until the next call that changes
+ * it); returns their number. */
+int smol_seq_tokens(const smol_ctx *c, int seq, const int32_t **tokens);
+
 /* ---------------------------------------------------------------- Sampling */
 
 typedef struct smol_sampler smol_sampler;
@@ -461,6 +465,7 @@ typedef struct smol_gen_params {
 
 typedef struct smol_gen_result {
     int n_prompt, n_gen;    /* prompt tokens (with BOS) and generated tokens */
+    int n_reused;           /* prompt tokens already in the sequence (not evaluated again) */
     double prompt_ms, gen_ms;
     int stop_reason;        /* enum smol_stop_reason */
 } smol_gen_result;
@@ -468,9 +473,10 @@ typedef struct smol_gen_result {
 /* The defaults: 128 tokens, default sampling, no stop strings. */
 smol_gen_params smol_gen_default_params(void);
 
-/* Generates a continuation of prompt in sequence 0 of c (cleared first): BOS is added when the
- * tokenizer asks for it, and an empty prompt starts from BOS alone. Text goes to on_text as it
- * is produced; res (may be NULL) gets counts and timings. A prompt longer than the context
+/* Generates a continuation of prompt in sequence 0 of c: BOS is added when the tokenizer asks
+ * for it, and an empty prompt starts from BOS alone. The part of the prompt the sequence already
+ * holds is reused (a chat re-sends its history), the rest is evaluated. Text goes to on_text as
+ * it is produced; res (may be NULL) gets counts and timings. A prompt longer than the context
  * gives SMOL_ERANGE. */
 int smol_generate(smol_ctx *c, const smol_tokenizer *tok, const char *prompt, const smol_gen_params *params,
                   smol_text_fn on_text, void *user, smol_gen_result *res, smol_error *err);

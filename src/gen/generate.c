@@ -108,6 +108,10 @@ static int tokenize_prompt(const smol_tokenizer *tok, const smol_model_info *inf
     int rc = len ? smol_tokenize(tok, prompt, len, flags, &s->prompt, err) : SMOL_OK;
     if (rc) return rc;
     int32_t bos = smol_token_bos(tok) >= 0 ? smol_token_bos(tok) : info->bos_id;
+    if (s->prompt.n >= 2 && bos >= 0 && s->prompt.ids[0] == bos && s->prompt.ids[1] == bos) {
+        memmove(s->prompt.ids, s->prompt.ids + 1, (s->prompt.n - 1) * sizeof(int32_t));  /* the text had BOS too */
+        s->prompt.n--;
+    }
     if (s->prompt.n > 0) return SMOL_OK;
     if (bos < 0) return smol_fail(err, SMOL_EINVAL, "empty prompt and the model has no BOS token to start from");
     free(s->prompt.ids);
@@ -171,14 +175,19 @@ static int start_seq(smol_ctx *c, const smol_tokenizer *tok, const char *prompt,
     int at_start = s->prompt.n == 1 && s->prompt.ids[0] == smol_token_bos(tok);
     smol_detok_stream_init(&s->detok, tok, at_start ? 0 : SMOL_DETOKENIZE_KEEP_SPACE);
     smol_stop_init(&s->stop, p->stop, p->n_stop);
-    smol_seq_truncate(c, i, 0);
     if (s->prompt.n > (size_t)smol_ctx_n_ctx(c))
         return smol_fail(err, SMOL_ERANGE, "the prompt has %zu tokens; the context holds %d (raise --ctx)", s->prompt.n,
                          smol_ctx_n_ctx(c));
+    /* keep what the sequence already holds of this prompt; the last token is always re-run */
+    const int32_t *held;
+    int n_held = smol_seq_tokens(c, i, &held), keep = 0;
+    while (keep < n_held && (size_t)keep + 1 < s->prompt.n && held[keep] == s->prompt.ids[keep]) keep++;
+    smol_seq_truncate(c, i, keep);
     for (size_t k = 0; k < s->prompt.n; k++) smol_sampler_accept(s->sampler, s->prompt.ids[k]);
     double t0 = now_ms();
-    rc = smol_eval(c, i, s->prompt.ids, (int)s->prompt.n, NULL, err);
+    rc = smol_eval(c, i, s->prompt.ids + keep, (int)s->prompt.n - keep, NULL, err);
     s->res->n_prompt = (int)s->prompt.n;
+    s->res->n_reused = keep;
     s->res->prompt_ms = now_ms() - t0;
     s->live = 1;
     return rc;

@@ -84,6 +84,7 @@ struct smol_ctx {
     float *x, *xn, *q, *k, *v, *att, *gate, *up;   /* [max_rows][...] */
     float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
     float *scores;                 /* [n_threads][n_ctx] */
+    int32_t *hist;                 /* [n_seq][n_ctx]: the tokens each sequence holds */
     void *mm_scratch;              /* activations converted for the matrix kernels */
 };
 
@@ -216,8 +217,9 @@ static int ctx_alloc(smol_ctx *c, smol_error *err) {
     c->logits = calloc((size_t)c->p.n_seq * h->n_vocab, sizeof(float));
     c->has_logits = calloc((size_t)c->p.n_seq, sizeof(int));
     c->kv = calloc((size_t)c->p.n_seq, sizeof *c->kv);
+    c->hist = malloc((size_t)c->p.n_seq * c->p.n_ctx * sizeof *c->hist);
     c->mm_scratch = aligned_alloc(64, scratch_size(c->m, R > LOGIT_ROWS ? R : LOGIT_ROWS));
-    if (!c->mm_scratch || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
+    if (!c->mm_scratch || !c->hist || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
         !c->logits || !c->has_logits || !c->kv)
         return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
     for (int s = 0; s < c->p.n_seq; s++) {
@@ -261,7 +263,7 @@ void smol_ctx_free(smol_ctx *c) {
         for (int s = 0; s < c->p.n_seq; s++) smol_kvcache_free(&c->kv[s]);
     free(c->kv);
     free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up);
-    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits), free(c->mm_scratch);
+    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits), free(c->mm_scratch), free(c->hist);
     smol_pool_free(c->pool);
     free(c);
 }
@@ -305,6 +307,7 @@ int smol_eval(smol_ctx *c, int seq, const int32_t *tokens, int n, float *all_log
         if (start + cnt == n && !all_logits) outs[cnt - 1] = c->logits + (size_t)seq * n_vocab;
         fwd_batch b = {cnt, tokens + start, sq, sq + c->p.n_batch, outs};
         rc = forward(c, &b, err);
+        if (!rc) memcpy(c->hist + (size_t)seq * c->p.n_ctx + kv->len, tokens + start, (size_t)cnt * sizeof(int32_t));
         if (!rc) kv->len += cnt;
     }
     if (!rc && all_logits) memcpy(c->logits + (size_t)seq * n_vocab, all_logits + (size_t)(n - 1) * n_vocab, (size_t)n_vocab * sizeof(float));
@@ -337,6 +340,7 @@ int smol_eval_multi(smol_ctx *c, int n, const int *seqs, const int32_t *tokens, 
     fwd_batch b = {n, tokens, seqs, pos, outs};
     rc = forward(c, &b, err);
     for (int i = 0; i < n && !rc; i++) {
+        c->hist[(size_t)seqs[i] * c->p.n_ctx + c->kv[seqs[i]].len] = tokens[i];
         c->kv[seqs[i]].len++;
         c->has_logits[seqs[i]] = 1;
     }
@@ -347,6 +351,12 @@ int smol_eval_multi(smol_ctx *c, int n, const int *seqs, const int32_t *tokens, 
 const float *smol_get_logits(const smol_ctx *c, int seq) {
     if (seq < 0 || seq >= c->p.n_seq || !c->has_logits[seq]) return NULL;
     return c->logits + (size_t)seq * c->m->info.n_vocab;
+}
+
+int smol_seq_tokens(const smol_ctx *c, int seq, const int32_t **tokens) {
+    if (seq < 0 || seq >= c->p.n_seq) return 0;
+    *tokens = c->hist + (size_t)seq * c->p.n_ctx;
+    return c->kv[seq].len;
 }
 
 int smol_seq_len(const smol_ctx *c, int seq) { return seq >= 0 && seq < c->p.n_seq ? c->kv[seq].len : 0; }

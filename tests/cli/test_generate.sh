@@ -79,4 +79,22 @@ t_example_simple_matches_generate() {
   printf '\n' >> "$TMP/b"
   cmp "$TMP/a" "$TMP/b"
 }
+# smol chat: each line a turn; the first greedy reply equals generate on the formatted prompt,
+# and the second turn reuses the first turn's tokens
+t_chat_two_turns() {
+  printf 'Hi!\nWhat is 2+2?\n' | "$SMOL" chat -m "$M" --template chatml --temp 0 -n 8 -t 1 > "$TMP/out" 2> "$TMP/err"
+  [ "$(wc -l < "$TMP/out")" -eq 2 ]
+  grep -q '^\[[0-9]* prompt tokens, 0 reused; 8 generated' "$TMP/err"
+  grep '^\[' "$TMP/err" | tail -1 | grep -qv ', 0 reused'
+  echo '[{"role":"user","content":"Hi!"}]' | "$SMOL" chat-format -m "$M" --chat-template chatml --add-generation-prompt > "$TMP/prompt"
+  "$SMOL" generate -m "$M" -f "$TMP/prompt" --temp 0 -n 8 -t 1 > "$TMP/gen" 2>/dev/null
+  cmp <(head -n 1 "$TMP/out") <(cat "$TMP/gen"; echo)
+}
+t_chat_without_template_fails() {
+  set +e
+  echo hi | "$SMOL" chat -m "$M" > /dev/null 2> "$TMP/err"; rc=$?
+  echo hi | "$SMOL" chat -m "$M" --template nosuch > /dev/null 2> "$TMP/err2"; rc2=$?
+  set -e
+  [ $rc -eq 1 ] && grep -q '^smol chat: .*chat_template' "$TMP/err" && [ $rc2 -eq 2 ]
+}
 run_tests
