@@ -284,6 +284,50 @@ static void test_batch_matches_single(void) {
     smol_model_free(m);
 }
 
+static int only_eos(void *user, uint8_t *mask, int n) {
+    (void)user;
+    for (int t = 0; t < n; t++) mask[t] = t == 2;
+    return 0;
+}
+
+static int stop_after_first(void *user, int index, const char *text, size_t len) {
+    (void)index, (void)text, (void)len;
+    return ++*(int *)user >= 1;
+}
+
+/* Generation ends on an end-of-generation token (stories260K: eos 2) and when the callback
+ * asks; n_predict 0 generates nothing. */
+static void test_generation_stops(void) {
+    smol_model *m = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_ctx *c = NULL;
+    smol_error err = {0};
+    const char *path = test_data("stories260K/stories260K.gguf");
+    REQUIRE(smol_model_load(path, NULL, &m, &err) == SMOL_OK && smol_tokenizer_load(path, &tok, &err) == SMOL_OK &&
+                smol_ctx_new(m, NULL, &c, &err) == SMOL_OK,
+            "%s", err.msg);
+    smol_gen_params gp = smol_gen_default_params();
+    gp.sampling.filter = only_eos;
+    smol_gen_result r;
+    multi_sink k = {0};
+    CHECK(smol_generate(c, tok, "Once", &gp, to_multi, &k, &r, &err) == SMOL_OK, "%s", err.msg);
+    CHECK(r.stop_reason == SMOL_STOP_EOG && r.n_gen == 0 && k.n[0] == 0, "eos: reason %d, %d tokens, '%s'", r.stop_reason,
+          r.n_gen, k.text[0]);
+    gp = smol_gen_default_params();
+    gp.sampling.temperature = 0;
+    int calls = 0;
+    CHECK(smol_generate(c, tok, "Once", &gp, stop_after_first, &calls, &r, &err) == SMOL_OK, "%s", err.msg);
+    CHECK(r.stop_reason == SMOL_STOP_CALLBACK && r.n_gen == 1 && calls == 1, "callback: reason %d, %d tokens",
+          r.stop_reason, r.n_gen);
+    gp.n_predict = 0;
+    CHECK(smol_generate(c, tok, "Once", &gp, to_multi, &k, &r, &err) == SMOL_OK && r.n_gen == 0 &&
+              r.stop_reason == SMOL_STOP_LENGTH,
+          "n_predict 0: %d tokens", r.n_gen);
+    smol_ctx_free(c);
+    smol_tokenizer_free(tok);
+    smol_model_free(m);
+}
+
 int main(void) {
     RUN(test_temperature);
     RUN(test_top_k_top_p_min_p);
@@ -295,5 +339,6 @@ int main(void) {
     RUN(test_bad_params);
     RUN(test_stop_filter);
     RUN(test_batch_matches_single);
+    RUN(test_generation_stops);
     return check_done();
 }
