@@ -10,6 +10,13 @@
 
 typedef const unsigned char uchar;
 
+/* For the generic class matchers: one specialized copy per class. */
+#if defined(__GNUC__)
+#define SPECIALIZE inline __attribute__((always_inline))
+#else
+#define SPECIALIZE inline
+#endif
+
 /* Finds the leftmost match in s[p, e): stores its start in *ms and returns its end, or returns
  * 0 (with *ms = e) if there is none. Matches are never empty. */
 typedef size_t (*find_fn)(uchar *s, size_t p, size_t e, size_t *ms);
@@ -246,16 +253,20 @@ static const cp_range k_ds_cjk[] = { {0x800, 0x9FA5}, {0xAC00, 0xD7FF} };
 
 #define N_RANGES(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A character class for the generic matchers: a range table, or class bits. */
-typedef struct char_class { const cp_range *ranges; size_t n; unsigned bits; } char_class;
+/* A character class for the generic matchers: a range table (with its ASCII members as a
+ * 128-bit mask), or class bits. */
+typedef struct char_class { const cp_range *ranges; size_t n; uint64_t ascii[2]; unsigned bits; } char_class;
 
-static inline bool class_has(const char_class *k, uchar *s, size_t p, size_t e, size_t *len) {
-    if (k->ranges) return in_ranges(cp_at(s, p, e, len), k->ranges, k->n);
+static SPECIALIZE bool class_has(const char_class *k, uchar *s, size_t p, size_t e, size_t *len) {
+    if (k->ranges) {
+        if (s[p] < 0x80) { *len = 1; return (k->ascii[s[p] >> 6] >> (s[p] & 63)) & 1; }
+        return in_ranges(cp_at(s, p, e, len), k->ranges, k->n);
+    }
     return (cls_at(s, p, e, len) & k->bits) != 0;
 }
 
 /* [class]+ */
-static size_t find_run(const char_class *k, uchar *s, size_t p, size_t e, size_t *ms) {
+static SPECIALIZE size_t find_run(const char_class *k, uchar *s, size_t p, size_t e, size_t *ms) {
     size_t len;
     while (p < e && !class_has(k, s, p, e, &len)) p += len;
     *ms = p;
@@ -265,7 +276,7 @@ static size_t find_run(const char_class *k, uchar *s, size_t p, size_t e, size_t
 }
 
 /* \s?[class]+ */
-static size_t find_space_run(const char_class *k, uchar *s, size_t p, size_t e, size_t *ms) {
+static SPECIALIZE size_t find_space_run(const char_class *k, uchar *s, size_t p, size_t e, size_t *ms) {
     size_t len, len1;
     for (; p < e; p += len) {
         size_t from = p;
@@ -282,11 +293,13 @@ static size_t find_space_run(const char_class *k, uchar *s, size_t p, size_t e, 
     return 0;
 }
 
-static const char_class k_cls_ds_letters = { k_ds_letters, N_RANGES(k_ds_letters), 0 };
-static const char_class k_cls_ds_punct = { k_ds_punct, N_RANGES(k_ds_punct), 0 };
-static const char_class k_cls_ds_cjk = { k_ds_cjk, N_RANGES(k_ds_cjk), 0 };
-static const char_class k_cls_letter = { NULL, 0, SMOL_UC_LETTER };
-static const char_class k_cls_punct = { NULL, 0, SMOL_UC_PUNCT };
+static const char_class k_cls_ds_letters = { k_ds_letters, N_RANGES(k_ds_letters),  /* A-Z a-z */
+                                             { 0, 0x07FFFFFE07FFFFFEULL }, 0 };
+static const char_class k_cls_ds_punct = { k_ds_punct, N_RANGES(k_ds_punct),        /* !-/ :-~ */
+                                           { 0xFC00FFFE00000000ULL, 0x7FFFFFFFFFFFFFFFULL }, 0 };
+static const char_class k_cls_ds_cjk = { k_ds_cjk, N_RANGES(k_ds_cjk), { 0, 0 }, 0 };
+static const char_class k_cls_letter = { NULL, 0, { 0, 0 }, SMOL_UC_LETTER };
+static const char_class k_cls_punct = { NULL, 0, { 0, 0 }, SMOL_UC_PUNCT };
 
 static size_t find_ds_letters(uchar *s, size_t p, size_t e, size_t *ms) { return find_space_run(&k_cls_ds_letters, s, p, e, ms); }
 static size_t find_ds_punct(uchar *s, size_t p, size_t e, size_t *ms) { return find_space_run(&k_cls_ds_punct, s, p, e, ms); }
@@ -346,10 +359,35 @@ typedef struct chain {
     void *ctx;
 } chain;
 
+/* GPT-2, MPT, Llama-3 and Qwen2 over s[p, len): one regex that matches at every position, so no
+ * gaps. Words of
+ * ASCII letters, with or without a leading space, take a short path (the same match as both
+ * patterns give: ` ?\p{L}+` and `[^\r\n\p{L}\p{N}]?\p{L}+`). */
+static int split_one_stage(smol_pretok_kind kind, uchar *s, size_t p, size_t len, smol_pretok_cb cb, void *ctx) {
+    int digits = kind == SMOL_PRETOK_LLAMA3 ? 3 : 1;
+    bool gpt2 = kind == SMOL_PRETOK_GPT2 || kind == SMOL_PRETOK_MPT;
+    while (p < len) {
+        size_t q;
+        unsigned b = s[p];
+        if (smol_uc_byte[b] & SMOL_UC_LETTER)
+            q = span_cls(s, p + 1, len, SMOL_UC_LETTER, false);
+        else if (b == ' ' && p + 1 < len && (smol_uc_byte[s[p + 1]] & SMOL_UC_LETTER))
+            q = span_cls(s, p + 2, len, SMOL_UC_LETTER, false);
+        else
+            q = p + (gpt2 ? gpt2_at(s, p, len) : llama3_at(s, p, len, digits));
+        int rc = cb(ctx, p, q - p);
+        if (rc) return rc;
+        p = q;
+    }
+    return 0;
+}
+
 /* Splits piece [b, e) with stage k and passes each match and each gap between matches on. */
 static int run_stage(const chain *c, int k, size_t b, size_t e) {
     if (k == c->fam->n_stages) return c->cb(c->ctx, b, e - b);
     find_fn find = c->fam->stages[k];
+    if (find == find_gpt2 && k + 1 == c->fam->n_stages)
+        return split_one_stage(SMOL_PRETOK_GPT2, c->text, b, e, c->cb, c->ctx);
     size_t p = b;
     while (p < e) {
         size_t ms, me = find(c->text, p, e, &ms);
@@ -367,18 +405,8 @@ int smol_pretok_split(smol_pretok_kind kind, const char *text, size_t len, smol_
     if ((int)kind < 0 || kind >= SMOL_PRETOK_COUNT) kind = SMOL_PRETOK_NONE;
     chain c = { &k_families[kind], (uchar *)text, cb, ctx };
     if (kind == SMOL_PRETOK_GPT2 || kind == SMOL_PRETOK_MPT || kind == SMOL_PRETOK_LLAMA3 ||
-        kind == SMOL_PRETOK_QWEN2) {
-        /* one stage that matches at every position: no gaps */
-        int digits = kind == SMOL_PRETOK_LLAMA3 ? 3 : 1;
-        bool gpt2 = kind == SMOL_PRETOK_GPT2 || kind == SMOL_PRETOK_MPT;
-        for (size_t p = 0; p < len;) {
-            size_t n = gpt2 ? gpt2_at(c.text, p, len) : llama3_at(c.text, p, len, digits);
-            int rc = cb(ctx, p, n);
-            if (rc) return rc;
-            p += n;
-        }
-        return 0;
-    }
+        kind == SMOL_PRETOK_QWEN2)
+        return split_one_stage(kind, c.text, 0, len, cb, ctx);
     return run_stage(&c, 0, 0, len);
 }
 
