@@ -45,6 +45,11 @@ static int parse_sampling(int argc, char **argv, int *i, smol_sampler_params *sp
     } else if (cli_opt(argc, argv, i, "--repeat-penalty", &v, &bad)) {
         if (bad || !cli_float(cmd, "--repeat-penalty", v, 1e-3, 100, &d)) return -1;
         sp->repeat_penalty = (float)d;
+    } else if (cli_opt(argc, argv, i, "--sampler", &v, &bad)) {
+        if (bad) return -1;
+        if (strcmp(v, "standard") && strcmp(v, "llama2c"))
+            return cli_usage_error(cmd, "--sampler expects standard or llama2c, got '%s'", v), -1;
+        sp->llama2c = strcmp(v, "llama2c") == 0;
     } else if (cli_opt(argc, argv, i, "--seed", &v, &bad)) {
         if (bad || !cli_int(cmd, "--seed", v, 0, (long long)1 << 62, &n)) return -1;
         sp->seed = (uint64_t)n;
@@ -170,6 +175,8 @@ const smol_cmd cmd_generate = {
     "  --min-p P             drop tokens below P x the best one's probability (default 0.05)\n"
     "  --repeat-penalty R    penalise the last 64 tokens, 1 off (default 1)\n"
     "  --seed S              random seed (default: from the clock)\n"
+    "  --sampler NAME        standard (default) or llama2c: llama2.c's exact sampler and\n"
+    "                        random stream (temperature and --top-p only)\n"
     "  --stop TEXT           stop before TEXT (repeatable)\n"
     "  -t, --threads N       threads (default: physical cores)\n"
     "  --ctx N               context length (default: the model's)\n"
@@ -179,6 +186,7 @@ const smol_cmd cmd_generate = {
     "\n"
     "examples:\n"
     "  smol generate -m stories260K.gguf -n 200 --temp 0\n"
-    "  smol generate -m SmolLM2-135M -p 'The capital of France is' -n 32 --temp 0.7 --seed 1\n",
+    "  smol generate -m SmolLM2-135M -p 'The capital of France is' -n 32 --temp 0.7 --seed 1\n"
+    "  smol generate -m stories260K.gguf -n 256 --temp 1 --top-p 0.9 --seed 133742 --sampler llama2c\n",
     run,
 };

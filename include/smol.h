@@ -416,7 +416,14 @@ typedef struct smol_sampler_params {
     int n_logit_bias;
     smol_token_filter_fn filter;        /* optional constraint hook */
     void *filter_user;
+    int llama2c;            /* 1: llama2.c's run.c sampler instead (see below) */
 } smol_sampler_params;
+
+/* With llama2c set, a step is exactly llama2.c's: its xorshift64* stream seeded with seed,
+ * logits / temperature, a float softmax over all tokens, then its top-p (candidates above
+ * (1 - top_p) / (n_vocab - 1), sorted, cut where the running sum passes top_p) or, with top_p
+ * outside (0, 1), a draw from the whole distribution. Bias, penalties and the filter still
+ * apply first; top_k and min_p are not used. Same seed, same tokens as llama2.c's run. */
 
 /* The defaults listed above. */
 smol_sampler_params smol_sampler_default_params(void);

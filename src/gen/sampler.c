@@ -11,6 +11,7 @@ struct smol_sampler {
     int n_vocab;
     smol_logit_bias *bias;     /* copy of p.logit_bias */
     smol_rng rng;
+    uint64_t xorshift;         /* llama2.c's stream (llama2c mode) */
     int32_t *hist;             /* ring of the last penalty_last_n accepted tokens */
     int hist_n, hist_next;
     float *work;               /* [n_vocab] adjusted logits */
@@ -99,6 +100,7 @@ void smol_sampler_free(smol_sampler *s) {
 void smol_sampler_reset(smol_sampler *s) {
     s->hist_n = s->hist_next = 0;
     smol_rng_seed(&s->rng, s->p.seed);
+    s->xorshift = s->p.seed;
 }
 
 void smol_sampler_accept(smol_sampler *s, int32_t token) {
@@ -213,11 +215,60 @@ int smol_sampler_probs(smol_sampler *s, const float *logits, float *probs, smol_
     return SMOL_OK;
 }
 
+/* ---------------------------------------------------------------- llama2.c compatibility */
+
+/* llama2.c's random_u32: xorshift64* keeping the high 32 bits. */
+static uint32_t xorshift_u32(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return (uint32_t)((*state * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static float xorshift_f32(uint64_t *state) { return (float)(xorshift_u32(state) >> 8) / 16777216.0f; }
+
+/* Orders candidate ranks by probability, highest first (qsort comparator over s->prob). */
+static void sort_by_prob(int *ids, int *tmp, int n, const float *prob) { sort_desc(ids, tmp, n, prob); }
+
+/* llama2.c's sample(): softmax in float over s->work, then top-p or a plain draw. */
+static int sample_llama2c(smol_sampler *s) {
+    int n = s->n_vocab;
+    float *p = s->prob, max = s->work[0], sum = 0;
+    for (int i = 0; i < n; i++) p[i] = s->work[i] / s->p.temperature;
+    max = p[0];
+    for (int i = 1; i < n; i++) max = p[i] > max ? p[i] : max;
+    for (int i = 0; i < n; i++) sum += p[i] = expf(p[i] - max);
+    for (int i = 0; i < n; i++) p[i] /= sum;
+    float coin = xorshift_f32(&s->xorshift), cdf = 0;
+    if (s->p.top_p <= 0 || s->p.top_p >= 1) {
+        for (int i = 0; i < n; i++)
+            if (coin < (cdf += p[i])) return i;
+        return n - 1;
+    }
+    float cutoff = (1.0f - s->p.top_p) / (float)(n - 1), cum = 0;
+    int n0 = 0;
+    for (int i = 0; i < n; i++)
+        if (p[i] >= cutoff) s->cand[n0++] = i;
+    sort_by_prob(s->cand, s->tmp, n0, p);
+    int last = n0 - 1;
+    for (int i = 0; i < n0; i++)
+        if ((cum += p[s->cand[i]]) > s->p.top_p) {
+            last = i;
+            break;
+        }
+    float r = coin * cum;
+    for (int i = 0; i <= last; i++)
+        if (r < (cdf += p[s->cand[i]])) return s->cand[i];
+    return s->cand[last];
+}
+
 int smol_sampler_sample(smol_sampler *s, const float *logits, int32_t *token, smol_error *err) {
     int rc = adjust_logits(s, logits, err);
     if (rc) return rc;
     int t;
-    if (s->p.temperature <= 0) {
+    if (s->p.llama2c && s->p.temperature > 0) {
+        t = sample_llama2c(s);
+    } else if (s->p.temperature <= 0) {
         t = argmax_work(s);
     } else {
         int n = truncate_and_softmax(s);

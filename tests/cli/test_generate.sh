@@ -16,6 +16,13 @@ t_llama2c_greedy_n256_exact() {
   printf '\n' >> "$TMP/out"
   cmp "$TMP/out" "$G/llama2c_run_t0_n256.expected.txt"
 }
+# llama2.c: ./run stories260K.bin -z tok512.bin -t 1.0 -p 0.9 -s 133742 (its sampler, its
+# xorshift stream, its f32 KV cache)
+t_llama2c_topp_seed_exact() {
+  "$SMOL" generate -m "$M" -n 256 --temp 1 --top-p 0.9 --seed 133742 --sampler llama2c --kv f32 > "$TMP/out" 2>/dev/null
+  printf '\n' >> "$TMP/out"
+  cmp "$TMP/out" "$G/llama2c_run_t1.0_p0.9_s133742.expected.txt"
+}
 t_empty_prompt_is_bos() {
   "$SMOL" generate -m "$M" -n 30 --temp 0 -p "" > "$TMP/a" 2>/dev/null
   "$SMOL" generate -m "$M" -n 30 --temp 0 > "$TMP/b" 2>/dev/null
