@@ -149,6 +149,57 @@ static void test_seeded_draws(void) {
     smol_sampler_free(b);
 }
 
+static const float *g_keys;  /* for qsort below (test only) */
+static int by_key_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    if (g_keys[x] != g_keys[y]) return g_keys[x] > g_keys[y] ? -1 : 1;
+    return x - y;
+}
+
+/* top-k / top-p / min-p over 5000 random logits (with ties) against a direct computation:
+ * qsort, keep k, softmax in double, nucleus, min-p floor, renormalise. */
+static void test_random_vocab_against_direct(void) {
+    enum { V = 5000 };
+    static float logits[V], probs[V];
+    static int ids[V];
+    smol_rng r;
+    smol_rng_seed(&r, 99);
+    for (int i = 0; i < V; i++) logits[i] = (float)((int)(smol_rng_uniform(&r) * 400) / 40.0);  /* many ties */
+    const struct { int k; float p, minp, t; } cases[] = {{50, 1, 0, 1}, {40, 0.95f, 0.05f, 0.8f}, {0, 0.9f, 0, 1.3f},
+                                                         {1000, 0.99f, 0.01f, 0.7f}, {7, 1, 0.5f, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        smol_sampler_params p = plain();
+        p.top_k = cases[c].k, p.top_p = cases[c].p, p.min_p = cases[c].minp, p.temperature = cases[c].t;
+        smol_sampler *s = NULL;
+        smol_error err = {0};
+        REQUIRE(smol_sampler_new(&p, V, &s, &err) == SMOL_OK && smol_sampler_probs(s, logits, probs, &err) == SMOL_OK, "%s", err.msg);
+        for (int i = 0; i < V; i++) ids[i] = i;
+        g_keys = logits;
+        qsort(ids, V, sizeof ids[0], by_key_desc);
+        int n = cases[c].k ? cases[c].k : V;
+        static double w[V];
+        double sum = 0, cum = 0;
+        for (int i = 0; i < n; i++) sum += w[i] = exp((double)(logits[ids[i]] / cases[c].t) - (double)(logits[ids[0]] / cases[c].t));
+        int keep = n;
+        for (int i = 0; i < n && cases[c].p < 1; i++)
+            if ((cum += w[i] / sum) >= cases[c].p) { keep = i + 1; break; }
+        int keep2 = 1;
+        while (keep2 < keep && w[keep2] / sum >= cases[c].minp * (w[0] / sum)) keep2++;
+        keep = cases[c].minp > 0 ? keep2 : keep;
+        double z = 0;
+        for (int i = 0; i < keep; i++) z += w[i];
+        static double want[V];
+        memset(want, 0, sizeof want);
+        for (int i = 0; i < keep; i++) want[ids[i]] = w[i] / z;
+        for (int i = 0; i < V; i++)
+            if (fabs(probs[i] - want[i]) > 1e-5) {
+                CHECK(0, "case %zu: p[%d] = %.7f, direct %.7f", c, i, probs[i], want[i]);
+                break;
+            }
+        smol_sampler_free(s);
+    }
+}
+
 /* The pcg32 reference demo: pcg32_srandom_r(42, 54) starts 0xa15c02b7 0x7b47f409 ... */
 static void test_pcg32_vector(void) {
     smol_rng r;
@@ -336,6 +387,7 @@ int main(void) {
     RUN(test_filter);
     RUN(test_seeded_draws);
     RUN(test_pcg32_vector);
+    RUN(test_random_vocab_against_direct);
     RUN(test_bad_params);
     RUN(test_stop_filter);
     RUN(test_batch_matches_single);

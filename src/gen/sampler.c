@@ -156,6 +156,30 @@ static void sort_desc(int *ids, int *tmp, int n, const float *key) {
     memcpy(ids, tmp, (size_t)n * sizeof *ids);
 }
 
+/* 1 if id a ranks before id b: higher key, or the same key and a lower id. */
+static int ranks_before(int a, int b, const float *key) { return key[a] > key[b] || (key[a] == key[b] && a < b); }
+
+/* Moves the k best of ids[0..n) (by ranks_before) to ids[0..k) in O(n log k) with a heap whose
+ * root is the worst kept one; returns k. */
+static int keep_top_k(int *ids, int n, int k, const float *key) {
+    for (int i = k / 2 - 1; i >= 0; i--)  /* heapify ids[0..k): the root ranks last */
+        for (int p = i, c; (c = 2 * p + 1) < k; p = c) {
+            if (c + 1 < k && ranks_before(ids[c], ids[c + 1], key)) c++;
+            if (!ranks_before(ids[p], ids[c], key)) break;
+            int t = ids[p]; ids[p] = ids[c]; ids[c] = t;
+        }
+    for (int i = k; i < n; i++) {
+        if (!ranks_before(ids[i], ids[0], key)) continue;
+        ids[0] = ids[i];
+        for (int p = 0, c; (c = 2 * p + 1) < k; p = c) {
+            if (c + 1 < k && ranks_before(ids[c], ids[c + 1], key)) c++;
+            if (!ranks_before(ids[p], ids[c], key)) break;
+            int t = ids[p]; ids[p] = ids[c]; ids[c] = t;
+        }
+    }
+    return k;
+}
+
 /* Candidates of s->work, best first, truncated by top_k, softmax into s->prob with top_p and
  * min_p applied; returns how many remain (0 if none is allowed). */
 static int truncate_and_softmax(smol_sampler *s) {
@@ -165,8 +189,8 @@ static int truncate_and_softmax(smol_sampler *s) {
     if (n == 0) return 0;
     float inv_t = 1.0f / s->p.temperature;
     for (int i = 0; i < n; i++) s->work[s->cand[i]] *= inv_t;
+    if (s->p.top_k > 0 && s->p.top_k < n) n = keep_top_k(s->cand, n, s->p.top_k, s->work);
     sort_desc(s->cand, s->tmp, n, s->work);
-    if (s->p.top_k > 0 && s->p.top_k < n) n = s->p.top_k;
     double sum = 0, max = s->work[s->cand[0]];
     for (int i = 0; i < n; i++) sum += s->prob[i] = (float)exp(s->work[s->cand[i]] - max);
     for (int i = 0; i < n; i++) s->prob[i] = (float)(s->prob[i] / sum);
