@@ -14,15 +14,22 @@ typedef struct tok_opts {
 } tok_opts;
 
 static void print_ids(const smol_tokens *ids) {
+    char buf[4096];
+    size_t k = 0;
     for (size_t i = 0; i < ids->n; i++) {
-        char buf[16];
+        if (k > sizeof buf - 16) {
+            fwrite(buf, 1, k, stdout);
+            k = 0;
+        }
+        char digits[12];
         int n = 0;
         uint32_t v = (uint32_t)ids->ids[i];
-        do buf[n++] = (char)('0' + v % 10); while ((v /= 10));
-        if (i) putchar(' ');
-        while (n) putchar(buf[--n]);
+        do digits[n++] = (char)('0' + v % 10); while ((v /= 10));
+        if (i) buf[k++] = ' ';
+        while (n) buf[k++] = digits[--n];
     }
-    putchar('\n');
+    buf[k++] = '\n';
+    fwrite(buf, 1, k, stdout);
 }
 
 /* One line per token: id, a tab, and its stored text with \n, \t, \r and \\ escaped. */

@@ -173,6 +173,52 @@ static void test_published_vectors(void) {
     cJSON_Delete(root);
 }
 
+/* GPT-2 from gpt2_vocab.json + gpt2_merges.txt (whose "# #" lines are merges) on the cs336
+ * fixtures, with <|endoftext|> parsed as a special token. */
+static void test_gpt2_vocab_merges_files(void) {
+    smol_tokenizer *t = load("tokenizers/gpt2-cs336");
+    REQUIRE(t, "cannot load the gpt2-cs336 folder");
+    CHECK(smol_tokenizer_n_vocab(t) == 50257 && smol_token_eos(t) == 50256, "n_vocab %d eos %d", smol_tokenizer_n_vocab(t),
+          smol_token_eos(t));
+    size_t n;
+    char *data = slurp(test_data("tokenizers/gpt2-cs336/gpt2_expected_ids.json"), &n);
+    cJSON *root = data ? cJSON_ParseWithLength(data, n) : NULL;
+    free(data);
+    REQUIRE(root, "gpt2_expected_ids.json");
+    const cJSON *e;
+    int files = 0;
+    cJSON_ArrayForEach(e, root) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "corpora/cs336-fixtures/%s", e->string);
+        size_t tn;
+        char *text = slurp(test_data(rel), &tn);
+        CHECK(text, "no %s", rel);
+        if (!text) continue;
+        smol_tokens got = {0};
+        smol_tokenize(t, text, tn, SMOL_TOKENIZE_PARSE_SPECIAL, &got, NULL);
+        bool ok = ids_equal_json(&got, e);
+        if (!ok) {
+            size_t i = 0;
+            const cJSON *w;
+            cJSON_ArrayForEach(w, e) { if (i >= got.n || got.ids[i] != (int32_t)w->valuedouble) break; i++; }
+            fprintf(stderr, "%s: first difference at token %zu (%zu tokens, expected %d)\n", e->string, i, got.n, cJSON_GetArraySize(e));
+        }
+        CHECK(ok, "%s differs", e->string);
+        char *dec = NULL;
+        size_t dl = 0;
+        smol_detokenize(t, got.ids, got.n, 0, &dec, &dl, NULL);
+        CHECK(dec && dl == tn && memcmp(dec, text, tn) == 0, "%s does not decode back", e->string);
+        files += ok;
+        free(dec);
+        free(got.ids);
+        free(text);
+    }
+    printf("  gpt2-cs336: %d/%d files\n", files, cJSON_GetArraySize(root));
+    CHECK(files == 3, "%d files match", files);
+    cJSON_Delete(root);
+    smol_tokenizer_free(t);
+}
+
 /* The hf-golden sweep: ids with special tokens parsed, and decode() of those ids. */
 static void check_hf_golden(const char *tok_rel, const char *ids_rel) {
     smol_tokenizer *t = load(tok_rel);
@@ -475,6 +521,7 @@ int main(void) {
     RUN(test_bpe_vocabs);
     RUN(test_tokenizer_json_vocabs);
     RUN(test_published_vectors);
+    RUN(test_gpt2_vocab_merges_files);
     RUN(test_hf_golden_smollm2);
     RUN(test_hf_golden_llama3);
     RUN(test_special_tokens);

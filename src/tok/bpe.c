@@ -148,6 +148,10 @@ static int32_t whole_word(const smol_tokenizer *t, smol_bpe_work *w, const char 
 /* Merges the symbols [start, end) (all in the vocabulary) until no pair merges. */
 static int merge_run(const smol_tokenizer *t, smol_bpe_work *w, int64_t start, int64_t end) {
     w->n_heap = 0;
+    for (int64_t i = start; i + 1 < end && t->pairs.slots; i++) {  /* start the table reads early */
+        uint64_t key = ((uint64_t)(uint32_t)w->sym[i].id << 32 | (uint32_t)w->sym[i + 1].id) + 1;
+        __builtin_prefetch(&t->pairs.slots[smol_pair_slot(key, t->pairs.mask)]);
+    }
     for (int64_t i = start; i + 1 < end; i++)
         if (try_pair(t, w, (int32_t)i)) return SMOL_ENOMEM;
     while (w->n_heap) {

@@ -363,11 +363,13 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
 
 #define CACHE_KEY 14
 #define CACHE_IDS 4
+#define CACHE_MAX_SLOTS (1u << 20)
 
-/* A remembered word: its bytes and its tokens (direct-mapped by hash; 32 bytes, so that a
- * cache of the frequent words stays in the CPU caches). */
+/* A remembered word: its bytes and its tokens. The words of a call are kept in an
+ * open-addressing table that grows to CACHE_MAX_SLOTS (32 bytes a slot, so the frequent words
+ * stay in the CPU caches); once it is full, new words are merged each time they occur. */
 typedef struct cache_entry {
-    uint8_t klen, nids;
+    uint8_t klen, nids;    /* klen 0: an empty slot */
     char key[CACHE_KEY];
     int32_t ids[CACHE_IDS];
 } cache_entry;
@@ -377,43 +379,108 @@ typedef struct enc_state {
     smol_tokens *out;
     smol_bpe_work work;
     cache_entry *cache;
-    uint64_t cache_mask;
+    uint64_t cache_mask, cache_n;
     const char *base;       /* the text the pre-tokenizer's offsets refer to */
     char *buf;              /* escaped SentencePiece text */
     size_t cap_buf;
     int rc;
 } enc_state;
 
+/* A hash of a short word (up to 16 bytes) from two overlapping loads. */
+static inline uint64_t hash_short(const char *s, size_t n) {
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else {
+        a = (uint64_t)(uint8_t)s[0] | (uint64_t)(uint8_t)s[n / 2] << 8 | (uint64_t)(uint8_t)s[n - 1] << 16;
+    }
+    uint64_t h = (a ^ 0x243F6A8885A308D3ull ^ n) * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 31) ^ b) * 0xD6E8FEB86659FD93ull;
+    return h ^ (h >> 32);
+}
+
+static int cache_grow(enc_state *st) {
+    uint64_t size = st->cache ? 2 * (st->cache_mask + 1) : 4096;
+    cache_entry *c = calloc(size, sizeof *c);
+    if (!c) return SMOL_ENOMEM;
+    for (uint64_t i = 0; st->cache && i <= st->cache_mask; i++) {
+        const cache_entry *e = &st->cache[i];
+        if (!e->klen) continue;
+        uint64_t j = hash_short(e->key, e->klen) & (size - 1);
+        while (c[j].klen) j = (j + 1) & (size - 1);
+        c[j] = *e;
+    }
+    free(st->cache);
+    st->cache = c;
+    st->cache_mask = size - 1;
+    return SMOL_OK;
+}
+
+/* key[0..n) == w[0..n) for n <= CACHE_KEY, with word-sized loads instead of a memcmp call. */
+static inline bool key_equal(const char *key, const char *w, size_t n) {
+    uint64_t a, b, c, d;
+    if (n >= 8) {
+        memcpy(&a, key, 8); memcpy(&b, w, 8);
+        memcpy(&c, key + n - 8, 8); memcpy(&d, w + n - 8, 8);
+        return a == b && c == d;
+    }
+    if (n >= 4) {
+        uint32_t x, y, z, v;
+        memcpy(&x, key, 4); memcpy(&y, w, 4);
+        memcpy(&z, key + n - 4, 4); memcpy(&v, w + n - 4, 4);
+        return x == y && z == v;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (key[i] != w[i]) return false;
+    return true;
+}
+
+static int push_ids(smol_tokens *o, const int32_t *ids, size_t n) {
+    if (o->n + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 64;
+        while (cap < o->n + n) cap *= 2;
+        int32_t *p = realloc(o->ids, cap * sizeof *p);
+        if (!p) return SMOL_ENOMEM;
+        o->ids = p;
+        o->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) o->ids[o->n + i] = ids[i];
+    o->n += n;
+    return SMOL_OK;
+}
+
 static int encode_word(enc_state *st, const char *w, size_t len) {
     cache_entry *e = NULL;
-    uint32_t h = 0;
     if (st->cache && len <= CACHE_KEY) {
-        h = (uint32_t)hash_bytes(w, len);
-        e = &st->cache[h & st->cache_mask];
-        if (e->klen == len && memcmp(e->key, w, len) == 0) {
-            smol_tokens *o = st->out;
-            if (o->n + e->nids > o->cap) {
-                size_t cap = o->cap ? o->cap : 64;
-                while (cap < o->n + e->nids) cap *= 2;
-                int32_t *p = realloc(o->ids, cap * sizeof *p);
-                if (!p) return SMOL_ENOMEM;
-                o->ids = p;
-                o->cap = cap;
-            }
-            memcpy(o->ids + o->n, e->ids, e->nids * sizeof *e->ids);
-            o->n += e->nids;
-            return SMOL_OK;
+        for (uint64_t i = hash_short(w, len) & st->cache_mask;; i = (i + 1) & st->cache_mask) {
+            e = &st->cache[i];
+            if (!e->klen) break;
+            if (e->klen == len && key_equal(e->key, w, len)) return push_ids(st->out, e->ids, e->nids);
         }
     }
     size_t n0 = st->out->n;
     int rc = smol_bpe_word(st->t, &st->work, w, len, st->out);
-    if (rc == SMOL_OK && e && st->out->n - n0 <= CACHE_IDS) {
-        e->klen = (uint8_t)len;
-        e->nids = (uint8_t)(st->out->n - n0);
-        memcpy(e->key, w, len);
-        memcpy(e->ids, st->out->ids + n0, e->nids * sizeof *e->ids);
+    if (rc || !e || st->out->n - n0 > CACHE_IDS) return rc;
+    if (2 * (st->cache_n + 1) > st->cache_mask + 1) {  /* keep the load at most 1/2 */
+        if (st->cache_mask + 1 >= CACHE_MAX_SLOTS) return SMOL_OK;
+        if (cache_grow(st)) return SMOL_OK;  /* no memory for a larger cache: go on without */
+        uint64_t i = hash_short(w, len) & st->cache_mask;
+        while (st->cache[i].klen) i = (i + 1) & st->cache_mask;
+        e = &st->cache[i];
     }
-    return rc;
+    e->klen = (uint8_t)len;
+    e->nids = (uint8_t)(st->out->n - n0);
+    memcpy(e->key, w, len);
+    memcpy(e->ids, st->out->ids + n0, e->nids * sizeof *e->ids);
+    st->cache_n++;
+    return SMOL_OK;
 }
 
 static int on_word(void *ctx, size_t start, size_t len) {
@@ -581,12 +648,8 @@ int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigne
     if (!t || !out || (!text && len)) return smol_fail(err, SMOL_EINVAL, "smol_tokenize: NULL tokenizer, output or text");
     size_t n0 = out->n;
     enc_state st = { .t = t, .out = out };
-    if (len >= 256) {  /* a word cache pays off on longer texts */
-        uint64_t entries = 64;
-        while (entries < len / 8 && entries < 16384) entries *= 2;
-        st.cache = calloc(entries, sizeof *st.cache);
-        st.cache_mask = entries - 1;
-    }
+    if (len >= 256 && t->model == SMOL_TOK_BPE && t->pretok != SMOL_PRETOK_NONE)
+        cache_grow(&st);  /* a word cache pays off on longer texts; without one, words are merged each time */
     int rc = SMOL_OK;
     if ((flags & SMOL_TOKENIZE_ADD_SPECIAL) && t->add_bos && t->bos >= 0) rc = smol_tokens_push(out, t->bos);
     if (!rc) rc = encode_all(&st, text, len, flags);
@@ -768,7 +831,7 @@ int smol_tokenizer_load(const char *path, smol_tokenizer **out, smol_error *err)
         char p[4096];
         snprintf(p, sizeof p, "%s/tokenizer.json", path);
         if (smol_exists(p)) return smol_tok_load_json(p, out, err);
-        return smol_fail(err, SMOL_ENOTFOUND, "%s: the folder has no tokenizer.json", path);
+        return smol_tok_load_pair_dir(path, out, err);
     }
     if (ends_with(path, ".gguf")) {
         smol_gguf *g = NULL;

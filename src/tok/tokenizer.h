@@ -123,6 +123,10 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err);
 /* Loads a tokenizer.json (and tokenizer_config.json beside it, when present). */
 int smol_tok_load_json(const char *path, smol_tokenizer **out, smol_error *err);
 
+/* Loads a folder holding vocab.json (or NAME_vocab.json, encoder.json) and merges.txt (or
+ * NAME_merges.txt, vocab.bpe): byte-level BPE with the GPT-2 pre-tokenizer. */
+int smol_tok_load_pair_dir(const char *dir, smol_tokenizer **out, smol_error *err);
+
 /* The GPT-2 byte-to-unicode code point of byte b. */
 uint32_t smol_byte_to_unicode(uint8_t b);
 

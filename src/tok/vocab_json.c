@@ -1,10 +1,12 @@
 /* vocab_json.c: loads a Hugging Face tokenizer.json (BPE model, added tokens, normalizer,
  * pre-tokenizer, decoder, post-processor) and the tokenizer_config.json beside it (BOS/EOS
- * tokens, chat template). The pre-tokenizer family is recognised from its regex strings. */
+ * tokens, chat template). The pre-tokenizer family is recognised from its regex strings. Also
+ * the older GPT-2 pair of files: vocab.json (or encoder.json) and merges.txt (or vocab.bpe). */
 #include "tok/tokenizer.h"
 #include "base/error.h"
 #include "base/file.h"
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,6 +320,103 @@ int smol_tok_load_json(const char *path, smol_tokenizer **out, smol_error *err) 
     smol_tokenizer *t = NULL;
     rc = load(path, root, &t, err);
     cJSON_Delete(root);
+    if (rc) {
+        smol_tokenizer_free(t);
+        return rc;
+    }
+    *out = t;
+    return SMOL_OK;
+}
+
+/* ---------------------------------------------------------------- vocab.json + merges.txt */
+
+/* Reads the merges file: one "a b" pair a line, ranked by order. A first line starting with
+ * "#version" is a header; other lines starting with '#' are real merges ("# #", "## ##"). */
+static int read_merges_file(smol_tokenizer *t, const char *path, smol_error *err) {
+    char *data;
+    size_t n;
+    int rc = smol_read_file(path, &data, &n, err);
+    if (rc) return rc;
+    uint32_t rank = 0;
+    for (char *p = data, *end = data + n; p < end && !rc;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) nl = end;
+        size_t len = (size_t)(nl - p);
+        if (len && p[len - 1] == '\r') len--;
+        bool header = p == data && len >= 8 && memcmp(p, "#version", 8) == 0;
+        if (len && !header) {
+            if (!memchr(p + 1, ' ', len > 1 ? len - 1 : 0))
+                rc = smol_fail(err, SMOL_EFORMAT, "%s: merge %u '%.*s' is not two tokens", path, rank, (int)(len > 80 ? 80 : len), p);
+            else if (smol_tok_add_merge_text(t, p, len, NULL, 0, rank++))
+                rc = smol_fail(err, SMOL_ENOMEM, "%s: out of memory", path);
+        }
+        p = nl + 1;
+    }
+    free(data);
+    return rc;
+}
+
+/* A byte-level BPE from a vocab.json and a merges file, with the GPT-2 pre-tokenizer; tokens
+ * written <|...|> are special tokens. */
+static int load_pair(const char *vocab_path, const char *merges_path, smol_tokenizer **out, smol_error *err) {
+    char *data;
+    size_t n;
+    int rc = smol_read_file(vocab_path, &data, &n, err);
+    if (rc) return rc;
+    cJSON *vocab = cJSON_ParseWithLength(data, n);
+    free(data);
+    if (!cJSON_IsObject(vocab)) {
+        cJSON_Delete(vocab);
+        return smol_fail(err, SMOL_EFORMAT, "%s: not a JSON object of token ids", vocab_path);
+    }
+    cJSON *root = cJSON_CreateObject(), *model = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddStringToObject(model, "type", "BPE");
+    cJSON_AddItemToObject(model, "vocab", vocab);
+    smol_tokenizer *t = NULL;
+    rc = read_vocab(&t, root, vocab_path, err);
+    *out = t;
+    const cJSON *e;
+    const cJSON *list = rc ? NULL : vocab;
+    cJSON_ArrayForEach(e, list) {
+        size_t l = strlen(e->string);
+        if (l > 4 && memcmp(e->string, "<|", 2) == 0 && memcmp(e->string + l - 2, "|>", 2) == 0) {
+            int32_t id = (int32_t)e->valuedouble;
+            t->type[id] = SMOL_TOKEN_CONTROL;
+            if (smol_tok_add_added(t, id, true, false, false)) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
+        }
+    }
+    cJSON_Delete(root);
+    if (rc) return rc;
+    t->byte_level = true;
+    t->pretok = SMOL_PRETOK_GPT2;
+    if ((rc = smol_tok_finish(t, vocab_path, err)) || (rc = read_merges_file(t, merges_path, err))) return rc;
+    t->eos = smol_tok_find(t, "<|endoftext|>", 13);
+    if (t->eos >= 0) t->eog[t->eos] = 1;
+    return SMOL_OK;
+}
+
+static bool name_ends(const char *name, const char *suffix) {
+    size_t n = strlen(name), m = strlen(suffix);
+    return n >= m && strcmp(name + n - m, suffix) == 0;
+}
+
+int smol_tok_load_pair_dir(const char *dir, smol_tokenizer **out, smol_error *err) {
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return smol_fail(err, SMOL_EIO, "%s: cannot open the folder", dir);
+    char vocab[4200] = "", merges[4200] = "";
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (name_ends(de->d_name, "vocab.json") || strcmp(de->d_name, "encoder.json") == 0)
+            snprintf(vocab, sizeof vocab, "%.3000s/%.1000s", dir, de->d_name);
+        else if (name_ends(de->d_name, "merges.txt") || strcmp(de->d_name, "vocab.bpe") == 0)
+            snprintf(merges, sizeof merges, "%.3000s/%.1000s", dir, de->d_name);
+    }
+    closedir(d);
+    if (!vocab[0] || !merges[0])
+        return smol_fail(err, SMOL_ENOTFOUND, "%s: the folder has no tokenizer.json, nor a vocab.json and merges.txt", dir);
+    smol_tokenizer *t = NULL;
+    int rc = load_pair(vocab, merges, &t, err);
     if (rc) {
         smol_tokenizer_free(t);
         return rc;
