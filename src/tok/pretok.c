@@ -55,6 +55,25 @@ static inline size_t span_cls(uchar *s, size_t p, size_t e, unsigned mask, bool 
     }
 }
 
+/* The end of the run of \p{L} characters from p. ASCII letters are tested 8 bytes at a time:
+ * b | 0x20 lies in 'a'..'z' exactly for the ASCII letters, and adding 0x1F or 0x05 to a 7-bit
+ * byte sets its top bit when it is >= 'a' or > 'z', without a carry into the next byte. */
+static inline size_t span_letters(uchar *s, size_t p, size_t e) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (p + 8 <= e) {
+        uint64_t x;
+        memcpy(&x, s + p, 8);
+        uint64_t y = (x | 0x20 * ones) & 0x7F * ones;
+        uint64_t letter = (y + 0x1F * ones) & ~(y + 0x05 * ones) & ~x & high;
+        uint64_t stop = ~letter & high;
+        if (stop) { p += (size_t)__builtin_ctzll(stop) / 8; break; }
+        p += 8;
+    }
+#endif
+    return span_cls(s, p, e, SMOL_UC_LETTER, false);
+}
+
 static inline bool is_nl(unsigned char c) { return c == '\r' || c == '\n'; }
 
 /* Length of a contraction 's 't 're 've 'm 'll 'd at s[p] == '\'' (0 if none); with fold, any
@@ -94,7 +113,7 @@ static inline size_t gpt2_at(uchar *s, size_t p, size_t e) {
         if (!(c1 & SMOL_UC_SPACE)) { c = c1; from = p + 1; }
     }
     if (!(c & SMOL_UC_SPACE)) {
-        if (c & SMOL_UC_LETTER) return span_cls(s, from, e, SMOL_UC_LETTER, false) - p;
+        if (c & SMOL_UC_LETTER) return span_letters(s, from, e) - p;
         if (c & SMOL_UC_NUMBER) return span_cls(s, from, e, SMOL_UC_NUMBER, false) - p;
         return span_cls(s, from, e, 0, true) - p;
     }
@@ -112,10 +131,10 @@ static inline size_t llama3_at(uchar *s, size_t p, size_t e, int max_digits) {
     }
     size_t l0, l1;
     unsigned c = cls_at(s, p, e, &l0);
-    if (c & SMOL_UC_LETTER) return span_cls(s, p + l0, e, SMOL_UC_LETTER, false) - p;
+    if (c & SMOL_UC_LETTER) return span_letters(s, p + l0, e) - p;
     if (!is_nl((unsigned char)ch) && !(c & SMOL_UC_NUMBER) && p + l0 < e &&
         (cls_at(s, p + l0, e, &l1) & SMOL_UC_LETTER))
-        return span_cls(s, p + l0, e, SMOL_UC_LETTER, false) - p;
+        return span_letters(s, p + l0, e) - p;
     if (c & SMOL_UC_NUMBER) {
         size_t q = p + l0;
         for (int n = 1; n < max_digits && q < e && (cls_at(s, q, e, &l1) & SMOL_UC_NUMBER); n++) q += l1;
@@ -370,9 +389,9 @@ static int split_one_stage(smol_pretok_kind kind, uchar *s, size_t p, size_t len
         size_t q;
         unsigned b = s[p];
         if (smol_uc_byte[b] & SMOL_UC_LETTER)
-            q = span_cls(s, p + 1, len, SMOL_UC_LETTER, false);
+            q = span_letters(s, p + 1, len);
         else if (b == ' ' && p + 1 < len && (smol_uc_byte[s[p + 1]] & SMOL_UC_LETTER))
-            q = span_cls(s, p + 2, len, SMOL_UC_LETTER, false);
+            q = span_letters(s, p + 2, len);
         else
             q = p + (gpt2 ? gpt2_at(s, p, len) : llama3_at(s, p, len, digits));
         int rc = cb(ctx, p, q - p);
