@@ -484,11 +484,10 @@ static int cmd_supervised(int argc, char **argv) {
     o.verbose = 2;
     o.thread = smol_physical_cores();
     const char *output = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {   /* -flag value pairs */
         if (argv[i][0] != '-' || i + 1 >= argc) return cli_usage_error(NAME, "supervised: '%s' needs a value", argv[i]);
         int rc = train_flag(&o, argv[i], argv[i + 1], &output);
         if (rc) return rc;
-        i++;
     }
     if (!o.input || !output) return cli_usage_error(NAME, "supervised needs -input FILE and -output PREFIX");
     smol_error err = {0};

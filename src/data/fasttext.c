@@ -120,14 +120,16 @@ void ft_matrix_free(ft_matrix *mat) {
 int32_t ft_dict_find(const ft_dict *d, const char *w, size_t n, uint32_t h) {
     if (!d->table) return -1;
     for (uint32_t s = h & d->table_mask;; s = (s + 1) & d->table_mask) {
-        int32_t id = d->table[s];
+        int32_t id = d->table[s].id;
         if (id < 0) return -1;
+        if (d->table[s].hash != h) continue;
         const ft_entry *e = &d->e[id];
-        if (e->hash == h && e->len == n && memcmp(e->word, w, n) == 0) return id;
+        if (e->len == n && memcmp(e->word, w, n) == 0) return id;
     }
 }
 
 static int32_t prune_lookup(const ft_dict *d, int32_t key) {
+    if (d->prune_bits && (key >= d->prune_nbits || !((d->prune_bits[key >> 6] >> (key & 63)) & 1))) return -1;
     for (uint32_t s = ((uint32_t)key * 2654435761u) & d->prune_mask;; s = (s + 1) & d->prune_mask) {
         if (d->prune_key[s] == key) return d->prune_val[s];
         if (d->prune_key[s] < 0) return -1;
@@ -152,11 +154,14 @@ int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out) {
     for (size_t i = 0; i < n; i++) {
         if (((unsigned char)w[i] & 0xC0) == 0x80) continue;
         size_t j = i;
+        uint32_t h = 2166136261u;   /* FNV-1a of w[i..j), extended one byte at a time */
         for (int32_t len = 1; j < n && len <= maxn; len++) {
-            j++;
-            while (j < n && ((unsigned char)w[j] & 0xC0) == 0x80) j++;
+            do {
+                h = (h ^ (uint32_t)(int32_t)(int8_t)w[j]) * 16777619u;
+                j++;
+            } while (j < n && ((unsigned char)w[j] & 0xC0) == 0x80);
             if (len >= minn && !(len == 1 && (i == 0 || j == n))) {
-                int rc = push_bucket(m, out, (int32_t)(ft_hash(w + i, j - i) % bucket));
+                int rc = push_bucket(m, out, (int32_t)(h % bucket));
                 if (rc) return rc;
             }
         }
@@ -193,15 +198,29 @@ int ft_dict_index(smol_ft *m, smol_error *err) {
     ft_dict *d = &m->d;
     free(d->table);
     d->table_mask = pow2_at_least((uint64_t)d->size * 2) - 1;
-    d->table = malloc(((size_t)d->table_mask + 1) * sizeof(int32_t));
+    d->table = malloc(((size_t)d->table_mask + 1) * sizeof *d->table);
     if (!d->table) return smol_fail(err, SMOL_ENOMEM, "fastText dictionary: out of memory for %d words", d->size);
-    memset(d->table, 0xff, ((size_t)d->table_mask + 1) * sizeof(int32_t));
+    memset(d->table, 0xff, ((size_t)d->table_mask + 1) * sizeof *d->table);
     for (int32_t i = 0; i < d->size; i++) {
         ft_entry *e = &d->e[i];
         e->hash = ft_hash(e->word, e->len);
         uint32_t s = e->hash & d->table_mask;
-        while (d->table[s] >= 0) s = (s + 1) & d->table_mask;
-        d->table[s] = i;
+        while (d->table[s].id >= 0) s = (s + 1) & d->table_mask;
+        d->table[s].hash = e->hash;
+        d->table[s].id = i;
+    }
+    free(d->prune_bits);
+    d->prune_bits = NULL;
+    if (d->prune_size > 0 && d->prune_key) {
+        int32_t mx = 0;
+        for (uint32_t s = 0; s <= d->prune_mask; s++) if (d->prune_key[s] > mx) mx = d->prune_key[s];
+        if (mx < (1 << 28)) {
+            d->prune_nbits = (int64_t)mx + 1;
+            d->prune_bits = calloc((size_t)(d->prune_nbits + 63) / 64, sizeof(uint64_t));
+            if (!d->prune_bits) return smol_fail(err, SMOL_ENOMEM, "fastText dictionary: out of memory");
+            for (uint32_t s = 0; s <= d->prune_mask; s++)
+                if (d->prune_key[s] >= 0) d->prune_bits[d->prune_key[s] >> 6] |= UINT64_C(1) << (d->prune_key[s] & 63);
+        }
     }
     ft_ids tmp = {0};
     char *wrap = NULL;
@@ -553,6 +572,7 @@ void smol_ft_free(smol_ft *m) {
     }
     free(m->d.e);
     free(m->d.table);
+    free(m->d.prune_bits);
     free(m->d.prune_key);
     free(m->d.prune_val);
     ft_matrix_free(&m->in);

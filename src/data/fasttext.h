@@ -57,7 +57,9 @@ typedef struct ft_dict {
     int64_t prune_size;     /* -1: not pruned */
     int32_t *prune_key, *prune_val;   /* open-addressing map of n-gram bucket -> row, key -1 = empty */
     uint32_t prune_mask;
-    int32_t *table;         /* open-addressing map of word hash -> entry, -1 = empty */
+    uint64_t *prune_bits;   /* which buckets the map holds (a fast "no"), NULL if keys are too large */
+    int64_t prune_nbits;
+    struct ft_slot { uint32_t hash; int32_t id; } *table;   /* word hash -> entry, id -1 = empty */
     uint32_t table_mask;
 } ft_dict;
 
