@@ -64,6 +64,15 @@ t_train_matches_fasttext() {
   cmp "$TMP/ft_pred.txt" "$TMP/our_pred.txt"
 }
 
+# Hogwild training with 2 threads still learns (fastText gets P@1 0.431 with these flags and 1 thread).
+t_train_two_threads() {
+  "$SMOL" classify supervised -input "$C/cooking.train.txt" -output "$TMP/t2" -dim 16 -epoch 5 -lr 0.5 \
+    -wordNgrams 2 -bucket 20000 -loss hs -thread 2 -verbose 0
+  fasttext test "$TMP/t2.bin" "$C/cooking.valid.txt" > "$TMP/t2.txt"
+  p=$(p_at_1 "$TMP/t2.txt")
+  awk -v a="$p" 'BEGIN { exit !(a >= 0.41) }' || fail "P@1 $p with 2 threads"
+}
+
 # Our quantizer on our model, fastText's quantizer on a copy: fastText loads ours, P@1 within 2 points.
 t_quantize_loads_in_fasttext() {
   "$SMOL" classify supervised -input "$C/cooking.train.txt" -output "$TMP/m" -dim 16 -epoch 5 -lr 0.5 \
