@@ -99,7 +99,15 @@ static void add_row(const ft_matrix *mat, int64_t i, float *x) {
 void ft_hidden(const smol_ft *m, const int32_t *ids, size_t n, float *hidden) {
     int32_t dim = m->a.dim;
     memset(hidden, 0, sizeof(float) * (size_t)dim);
-    for (size_t i = 0; i < n; i++) add_row(&m->in, ids[i], hidden);
+    if (!m->in.quant) {   /* dense rows: a plain loop the compiler vectorises */
+        float *restrict h = hidden;
+        for (size_t i = 0; i < n; i++) {
+            const float *restrict r = m->in.data + (size_t)ids[i] * (size_t)dim;
+            for (int32_t j = 0; j < dim; j++) h[j] += r[j];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) add_row(&m->in, ids[i], hidden);
+    }
     if (n) {
         float inv = 1.0f / (float)n;
         for (int32_t j = 0; j < dim; j++) hidden[j] *= inv;
@@ -406,8 +414,16 @@ static void hs_dfs(const smol_ft *m, smol_ft_scratch *s, int k, float log_thr, i
     }
     float f = ft_dot_row(&m->out, s->hidden, node - m->d.nlabels);
     f = 1.0f / (1.0f + expf(-f));
-    hs_dfs(m, s, k, log_thr, t->left, score + std_log(1.0f - f));
-    hs_dfs(m, s, k, log_thr, t->right, score + std_log(f));
+    float sl = score + std_log(1.0f - f), sr = score + std_log(f);
+    /* the likelier branch first: the heap fills with good leaves sooner and prunes more; the
+     * leaves kept are the same as fastText's left-first order finds */
+    if (sr > sl) {
+        hs_dfs(m, s, k, log_thr, t->right, sr);
+        hs_dfs(m, s, k, log_thr, t->left, sl);
+    } else {
+        hs_dfs(m, s, k, log_thr, t->left, sl);
+        hs_dfs(m, s, k, log_thr, t->right, sr);
+    }
 }
 
 static void compute_output(const smol_ft *m, smol_ft_scratch *s) {
