@@ -7,7 +7,7 @@
 #   bash bench/bench_tokenize.sh -r 5 -f other.txt
 #
 # Each tool tokenizes the whole file once per run and prints the ids to /dev/null (no BOS, no
-# special-token parsing). The time of a run on an empty file (loading the vocabulary) is taken
+# special-token parsing); `smol tokenize --count` is also timed, to show the cost of printing. The time of a run on an empty file (loading the vocabulary) is taken
 # off, so the figure is tokenization alone: MB/s = file bytes / (time(file) - time(empty)).
 # Times are CPU seconds (user + sys) of the process, pinned to one core with taskset: on a busy
 # machine wall-clock time mostly measures the wait for a CPU. Wall-clock figures are printed too.
@@ -66,11 +66,12 @@ PYEOF
 run_cmd() {  # run_cmd TOOL FILE: the command line of a tool
   case $1 in
     smol)  echo "${pin[@]}" "$SMOL" tokenize -m "$gguf" -f "$2" ;;
+    smolcount) echo "${pin[@]}" "$SMOL" tokenize -m "$gguf" --count -f "$2" ;;
     llama) echo "${pin[@]}" "$LLAMA_TOKENIZE" -m "$gguf" -f "$2" --ids --no-bos --log-disable ;;
   esac
 }
 
-tools=(smol)
+tools=(smol smolcount)
 if [ -x "$LLAMA_TOKENIZE" ]; then tools+=(llama); else echo "bench_tokenize: no $LLAMA_TOKENIZE: smol only" >&2; fi
 bytes=$(stat -c %s "$file")
 declare -A mbs mbs_wall
@@ -100,6 +101,7 @@ echo
 echo "| tokenizer | tool | MB/s (CPU time) | MB/s (wall clock) |"
 echo "|---|---|---|---|"
 echo "| SmolLM2 | smol tokenize | ${mbs[smol]} | ${mbs_wall[smol]} |"
+echo "| SmolLM2 | smol tokenize --count (no id printing) | ${mbs[smolcount]} | ${mbs_wall[smolcount]} |"
 if [ -n "${mbs[llama]:-}" ]; then
   echo "| SmolLM2 | llama.cpp llama-tokenize | ${mbs[llama]} | ${mbs_wall[llama]} |"
   echo

@@ -170,12 +170,63 @@ static int merge_run(const smol_tokenizer *t, smol_bpe_work *w, int64_t start, i
     return SMOL_OK;
 }
 
+#define SMALL_WORD 64
+
+/* The rank and result of merging a with b; UINT32_MAX when they do not merge. */
+static inline uint32_t pair_rank(const smol_tokenizer *t, int32_t a, int32_t b, int32_t *merged) {
+    if (a < 0 || b < 0) return UINT32_MAX;
+    const smol_pair_entry *e = pair_find(&t->pairs, a, b);
+    if (!e) return UINT32_MAX;
+    *merged = e->merged;
+    return e->rank;
+}
+
+/* The same merging for a word of at most SMALL_WORD bytes, on arrays: the lowest rank (the
+ * leftmost among equals) merges, its neighbours' pairs are looked up again. No queue. */
+static int merge_small(const smol_tokenizer *t, const char *word, size_t len, smol_tokens *out) {
+    int32_t id[SMALL_WORD], merged[SMALL_WORD];
+    uint32_t start[SMALL_WORD], slen[SMALL_WORD], rank[SMALL_WORD];
+    int n = 0;
+    for (size_t i = 0; i < len; n++) {
+        size_t cl = t->byte_level ? 1 : utf8_len((const uint8_t *)word + i, len - i);
+        id[n] = t->byte_level ? t->byte_id[(uint8_t)word[i]] : smol_tok_find(t, word + i, cl);
+        start[n] = (uint32_t)i;
+        slen[n] = (uint32_t)cl;
+        i += cl;
+    }
+    for (int i = 0; i + 1 < n; i++) rank[i] = pair_rank(t, id[i], id[i + 1], &merged[i]);
+    while (n > 1) {
+        int best = 0;
+        for (int i = 1; i + 1 < n; i++)
+            if (rank[i] < rank[best]) best = i;
+        if (rank[best] == UINT32_MAX) break;
+        id[best] = merged[best];
+        slen[best] += slen[best + 1];
+        n--;
+        for (int i = best + 1; i < n; i++) {
+            id[i] = id[i + 1];
+            start[i] = start[i + 1];
+            slen[i] = slen[i + 1];
+            rank[i] = rank[i + 1];
+            merged[i] = merged[i + 1];
+        }
+        if (best > 0) rank[best - 1] = pair_rank(t, id[best - 1], id[best], &merged[best - 1]);
+        if (best + 1 < n) rank[best] = pair_rank(t, id[best], id[best + 1], &merged[best]);
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = id[i] >= 0 ? smol_tokens_push(out, id[i]) : emit_unknown(t, word + start[i], slen[i], out);
+        if (rc) return rc;
+    }
+    return SMOL_OK;
+}
+
 int smol_bpe_word(const smol_tokenizer *t, smol_bpe_work *w, const char *word, size_t len, smol_tokens *out) {
     if (len == 0) return SMOL_OK;
     if (t->ignore_merges) {
         int32_t id = whole_word(t, w, word, len);
         if (id >= 0) return smol_tokens_push(out, id);
     }
+    if (len <= SMALL_WORD) return merge_small(t, word, len, out);
     int64_t n = split_symbols(t, w, word, len);
     if (n < 0) return SMOL_ENOMEM;
     /* A character the vocabulary lacks never merges, so the runs between such characters are
