@@ -96,6 +96,9 @@ static int bind_matrix(binder *b, const char *name, int64_t rows, int64_t cols, 
     w->rows = rows;
     w->cols = cols;
     w->row_bytes = (size_t)smol_dtype_row_size(t.type, (uint64_t)cols);
+    if (!w->row_bytes)
+        return smol_fail(err, SMOL_EFORMAT, "%s: tensor '%s': rows of %lld elements are not whole %s blocks", b->path, name,
+                         (long long)cols, smol_dtype_name(t.type));
     return SMOL_OK;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define LOGIT_ROWS 16   /* rows of logits computed per output pass (bounds the scratch) */
+#define SMALL_WORK 262144.0  /* multiply-adds below which a job runs without the thread pool */
 
 /* ---------------------------------------------------------------- pieces */
 
@@ -62,10 +63,14 @@ void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_di
 
 /* ---------------------------------------------------------------- matrix products */
 
-/* out[i][r] = W[r] . x[i] for n rows of x (out rows are w->rows long); bias (if not NULL) added. */
-static void matmul(smol_pool *pool, void *scratch, const smol_weight *w, const float *x, int n, float *out,
-                   const float *bias) {
-    smol_matmul(pool, w->data, w->type, w->rows, w->cols, x, n, out, scratch);
+/* out[i][r] = W[r] . x[i] for n rows of x (out rows are w->rows long); bias (if not NULL) added.
+ * A kernel failure (not expected: the loader checks types and shapes) is kept in *rc. */
+static void matmul_rc(int *rc, smol_pool *pool, void *scratch, const smol_weight *w, const float *x, int n, float *out,
+                      const float *bias) {
+    /* small products run on the caller's thread: handing them to the pool costs more */
+    int small = (double)w->rows * (double)w->cols * n < SMALL_WORK;
+    int r = smol_matmul(small ? NULL : pool, w->data, w->type, w->rows, w->cols, x, n, out, scratch);
+    if (r && !*rc) *rc = r;
     if (bias)
         for (int i = 0; i < n; i++)
             for (int64_t r = 0; r < w->rows; r++) out[(size_t)i * w->rows + r] += bias[r];
@@ -86,6 +91,7 @@ struct smol_ctx {
     float *scores;                 /* [n_threads][n_ctx] */
     int32_t *hist;                 /* [n_seq][n_ctx]: the tokens each sequence holds */
     void *mm_scratch;              /* activations converted for the matrix kernels */
+    int mm_rc;                     /* the first matrix-kernel failure of a forward pass */
 };
 
 /* One batch: row i is token tok[i] of sequence seq[i] at position pos[i]. */
@@ -118,17 +124,18 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     const smol_layer *L = &c->m->layers[il];
     int n = b->n, nq = h->n_head * h->head_dim, nkv = h->n_head_kv * h->head_dim;
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->attn_norm, h->n_embd, h->norm_eps);
-    matmul(c->pool, c->mm_scratch, &L->wq, c->xn, n, c->q, L->bq);
-    matmul(c->pool, c->mm_scratch, &L->wk, c->xn, n, c->k, L->bk);
-    matmul(c->pool, c->mm_scratch, &L->wv, c->xn, n, c->v, L->bv);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wq, c->xn, n, c->q, L->bq);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wk, c->xn, n, c->k, L->bk);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wv, c->xn, n, c->v, L->bv);
     for (int i = 0; i < n; i++) {
         smol_rope(c->q + (size_t)i * nq, h->n_head, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
         smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
         smol_kvcache_store(&c->kv[b->seq[i]], il, b->pos[i], c->k + (size_t)i * nkv, c->v + (size_t)i * nkv);
     }
     attn_job j = {c, b, il};
-    smol_pool_run(c->pool, n * h->n_head, attn_task, &j);
-    matmul(c->pool, c->mm_scratch, &L->wo, c->att, n, c->xn, NULL);
+    double work = (double)n * h->n_head * (b->pos[n - 1] + 1) * h->head_dim * 2;
+    smol_pool_run(work < SMALL_WORK ? NULL : c->pool, n * h->n_head, attn_task, &j);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wo, c->att, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
 
@@ -137,10 +144,10 @@ static void ffn_block(smol_ctx *c, int n, int il) {
     const smol_model_info *h = &c->m->info;
     const smol_layer *L = &c->m->layers[il];
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->ffn_norm, h->n_embd, h->norm_eps);
-    matmul(c->pool, c->mm_scratch, &L->w_gate, c->xn, n, c->gate, NULL);
-    matmul(c->pool, c->mm_scratch, &L->w_up, c->xn, n, c->up, NULL);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_gate, c->xn, n, c->gate, NULL);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_up, c->xn, n, c->up, NULL);
     smol_swiglu(c->gate, c->gate, c->up, n * h->n_ff);
-    matmul(c->pool, c->mm_scratch, &L->w_down, c->gate, n, c->xn, NULL);
+    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_down, c->gate, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
 
@@ -154,7 +161,7 @@ static void output_block(smol_ctx *c, const fwd_batch *b) {
             idx[k++] = i;
         }
         if (k == LOGIT_ROWS || (i == b->n && k)) {
-            matmul(c->pool, c->mm_scratch, &c->m->output, c->xn, k, c->logit_tmp, NULL);
+            matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &c->m->output, c->xn, k, c->logit_tmp, NULL);
             for (int r = 0; r < k; r++)
                 memcpy(b->logits_out[idx[r]], c->logit_tmp + (size_t)r * h->n_vocab, (size_t)h->n_vocab * sizeof(float));
             k = 0;
@@ -172,11 +179,13 @@ static int forward(smol_ctx *c, const fwd_batch *b, smol_error *err) {
             return smol_fail(err, SMOL_EUNSUPPORTED, "token embeddings of type %s cannot be read",
                              smol_dtype_name(c->m->tok_embd.type));
     }
+    c->mm_rc = SMOL_OK;
     for (int il = 0; il < h->n_layer; il++) {
         attention_block(c, b, il);
         ffn_block(c, b->n, il);
     }
     output_block(c, b);
+    if (c->mm_rc) return smol_fail(err, c->mm_rc, "a matrix product failed (%s)", smol_status_name(c->mm_rc));
     return SMOL_OK;
 }
 
