@@ -588,6 +588,31 @@ static void test_load_errors(void) {
     remove(path);
 }
 
+/* Hugging Face folders: no weights, an unknown architecture, a missing config. */
+static void test_hf_load_errors(void) {
+    char dir[2048], cmd[8192], cfg[4200];
+    snprintf(dir, sizeof dir, "%s", test_tmp("hfdir"));
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    REQUIRE(system(cmd) == 0, "mkdir");
+    smol_error err = {0};
+    CHECK(load_error(dir, &err) != SMOL_OK && strstr(err.msg, "config.json"), "no config: %s", err.msg);
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    FILE *f = fopen(cfg, "w");
+    REQUIRE(f, "write %s", cfg);
+    fputs("{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"vocab_size\": 10, \"hidden_size\": 8,"
+          " \"intermediate_size\": 16, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+          " \"max_position_embeddings\": 16, \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0}", f);
+    fclose(f);
+    CHECK(load_error(dir, &err) == SMOL_ENOTFOUND && strstr(err.msg, dir), "no weights: %s", err.msg);
+    f = fopen(cfg, "w");
+    REQUIRE(f, "write %s", cfg);
+    fputs("{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", \"vocab_size\": 10}", f);
+    fclose(f);
+    CHECK(load_error(dir, &err) == SMOL_EUNSUPPORTED && strstr(err.msg, "GPT2LMHeadModel"), "gpt2: %s", err.msg);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "rm");
+}
+
 /* Past the context: SMOL_ERANGE and nothing evaluated; a bad token id: SMOL_EINVAL. */
 static void test_context_limit(void) {
     const char *path = test_tmp("ctx.gguf");
@@ -703,6 +728,7 @@ int main(void) {
     RUN(test_hf_qwen2_tiny);
     RUN(test_quantized_vs_dequantized);
     RUN(test_load_errors);
+    RUN(test_hf_load_errors);
     RUN(test_context_limit);
     RUN(test_multi_sequence_decode);
     RUN(test_numpy_tiny_make_model);
