@@ -27,6 +27,7 @@ MEMBW_FILE=${MEMBW_FILE:-$PEERS_DIR/membw.txt}
 
 threads="1 2"; n_prompt=512; n_gen=128; reps=3; outdir=""; run_smol=1; run_llama=1; remeasure_bw=0
 idle_wait=${IDLE_WAIT:-120}  # seconds to wait, before each run, for other processes to leave the CPUs
+niceness=0                   # scheduling niceness of the measured programs (negative: ahead of others)
 
 usage() {
     cat <<EOF
@@ -42,6 +43,8 @@ options:
   --smol-only     skip llama-bench
   --llama-only    skip smol bench
   --remeasure-bw  measure memory bandwidth again instead of reusing $MEMBW_FILE
+  -N NICE         run the measured programs under 'nice -n NICE' (default: 0; a negative value,
+                  for root only, puts them ahead of other work on a shared machine)
   -w SECONDS      before each run, wait up to this long for the CPUs to be idle (default: $idle_wait;
                   0 = do not wait); the CPU use of other processes is logged in runs.log
 environment: SMOL (smol binary), LLAMA_BENCH (llama-bench binary), PEERS_DIR, PY (python3)
@@ -55,6 +58,7 @@ die() { echo "bench_engine: $*" >&2; exit 1; }
 log() { echo "bench_engine: $*" >&2; }
 need_int() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die_usage "$1 wants a positive integer, got '$2'"; }
 
+orig_args=("$@")
 models=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -64,6 +68,8 @@ while [ $# -gt 0 ]; do
         -n) [ $# -ge 2 ] || die_usage "-n needs a value"; need_int -n "$2"; n_gen=$2; shift 2 ;;
         -r) [ $# -ge 2 ] || die_usage "-r needs a value"; need_int -r "$2"; reps=$2; shift 2 ;;
         -o) [ $# -ge 2 ] || die_usage "-o needs a value"; outdir=$2; shift 2 ;;
+        -N) [ $# -ge 2 ] || die_usage "-N needs a value"; [[ $2 =~ ^-?[0-9]+$ ]] || die_usage "-N wants an integer, got '$2'"
+            niceness=$2; shift 2 ;;
         -w) [ $# -ge 2 ] || die_usage "-w needs a value"; [[ $2 =~ ^[0-9]+$ ]] || die_usage "-w wants seconds, got '$2'"
             idle_wait=$2; shift 2 ;;
         --smol-only) run_llama=0; shift ;;
@@ -83,6 +89,16 @@ if [ ${#models[@]} -eq 0 ]; then
 fi
 for m in "${models[@]}"; do [ -r "$m" ] || die "cannot read model '$m'"; done
 [ -x "$PY" ] || PY=python3
+
+# A negative -N must also beat other sessions: with the kernel's autogroup scheduling, nice only
+# ranks processes within one session, so the script moves into a session of its own and gives
+# that session's autogroup the niceness (only this script and its children are in it).
+if [ "$niceness" != 0 ] && [ -z "${BENCH_ENGINE_OWN_SESSION:-}" ] && [ -w /proc/self/autogroup ]; then
+    BENCH_ENGINE_OWN_SESSION=1 exec setsid -w bash "$0" "${orig_args[@]}"
+fi
+if [ -n "${BENCH_ENGINE_OWN_SESSION:-}" ]; then
+    echo "$niceness" >/proc/self/autogroup 2>/dev/null || log "could not set the autogroup niceness to $niceness"
+fi
 
 outdir=${outdir:-$PEERS_DIR/results/$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$outdir" || die "cannot create $outdir"
@@ -113,7 +129,7 @@ if [ $remeasure_bw = 1 ] || ! have_bw; then
         cc -std=c11 -O3 -march=native -pthread "$HERE/membw.c" -o "$membw" || die "cannot compile bench/membw.c"
     fi
     log "measuring memory bandwidth with 1..$max_t threads ($membw)"
-    "$membw" -t "$max_t" >"$MEMBW_FILE.tmp" || die "membw failed"
+    nice -n "$niceness" "$membw" -t "$max_t" >"$MEMBW_FILE.tmp" || die "membw failed"
     mv "$MEMBW_FILE.tmp" "$MEMBW_FILE"
 fi
 cp "$MEMBW_FILE" "$outdir/membw.txt"
@@ -124,7 +140,7 @@ cp "$MEMBW_FILE" "$outdir/membw.txt"
     echo "cores=$(nproc) loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
     [ $run_llama = 1 ] && echo "llama_cpp=$("$(dirname "$LLAMA_BENCH")/llama-tokenize" --version 2>&1 | grep -i '^version' | head -1)"
     [ $run_smol = 1 ] && echo "smol=$("$SMOL" version 2>/dev/null | head -1)"
-    echo "args=-p $n_prompt -n $n_gen -r $reps -t '$threads'"
+    echo "args=-p $n_prompt -n $n_gen -r $reps -t '$threads' nice=$niceness"
 } >"$outdir/machine.txt"
 
 # busy_cores: how many cores other processes kept busy over the last second (from /proc/stat).
@@ -151,7 +167,7 @@ for m in "${models[@]}"; do
         if [ $run_llama = 1 ]; then
             wait_idle "llama-bench $base -t $t"
             log "llama-bench $base -t $t"
-            if ! "$LLAMA_BENCH" -m "$m" -t "$t" -p "$n_prompt" -n "$n_gen" -r "$reps" -o json \
+            if ! nice -n "$niceness" "$LLAMA_BENCH" -m "$m" -t "$t" -p "$n_prompt" -n "$n_gen" -r "$reps" -o json \
                     >"$outdir/llama-$base-t$t.json" 2>"$outdir/llama-$base-t$t.err"; then
                 log "llama-bench failed on $m with -t $t: $(tail -3 "$outdir/llama-$base-t$t.err" | tr '\n' ' ')"
                 rm -f "$outdir/llama-$base-t$t.json"
@@ -160,7 +176,7 @@ for m in "${models[@]}"; do
         if [ $run_smol = 1 ]; then
             wait_idle "smol bench $base -t $t"
             log "smol bench $base -t $t"
-            if ! "$SMOL" bench -m "$m" -t "$t" -p "$n_prompt" -n "$n_gen" "${smol_reps[@]}" --json \
+            if ! nice -n "$niceness" "$SMOL" bench -m "$m" -t "$t" -p "$n_prompt" -n "$n_gen" "${smol_reps[@]}" --json \
                     >"$outdir/smol-$base-t$t.json" 2>"$outdir/smol-$base-t$t.err"; then
                 log "smol bench failed on $m with -t $t: $(tail -3 "$outdir/smol-$base-t$t.err" | tr '\n' ' ')"
                 rm -f "$outdir/smol-$base-t$t.json"
@@ -282,7 +298,8 @@ for m in models:
             pct = ""
             if test.startswith("tg") and int(t) in bw:
                 limit = bw[int(t)] * 1e9 / per_token
-                pct = f"{fmt(s and 100 * s / limit, 0)}% / {fmt(l and 100 * l / limit, 0)}% of {limit:.1f} t/s"
+                share = lambda v: "-" if not v else f"{100 * v / limit:.0f}%"
+                pct = f"{share(s)} / {share(l)} of {limit:.1f} t/s"
             print(f"| {base} | {ftype} | {t} | {test} | {fmt(s)} | {fmt(l)} | {ratio} | {pct} |")
 print()
 print(f"weights read per token: " + ", ".join(
