@@ -595,6 +595,52 @@ static void test_writer_errors_and_alignment(void) {
     unlink(path);
 }
 
+/* Hundreds of keys and tensors: the tables grow past their first size and every lookup works;
+ * a duplicate far down the list is still found. */
+static void test_many_entries(void) {
+    smol_error e = {0};
+    smol_gguf_writer *w = smol_gguf_writer_new();
+    static float data[32];
+    int64_t ne[1] = {8};
+    char name[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "k.%d", i);
+        CHECK(smol_gguf_writer_set_u32(w, name, (uint32_t)i * 3, &e) == 0, "%s", e.msg);
+        snprintf(name, sizeof name, "blk.%d.weight", i);
+        CHECK(smol_gguf_writer_add_tensor(w, name, SMOL_F32, 1, ne, data, &e) == 0, "%s", e.msg);
+    }
+    const char *path = test_tmp("many.gguf");
+    REQUIRE(smol_gguf_writer_write(w, path, &e) == 0, "%s", e.msg);
+    smol_gguf_writer_free(w);
+    smol_gguf *g;
+    REQUIRE(smol_gguf_open(path, &g, &e) == 0, "%s", e.msg);
+    int bad = 0;
+    for (int i = 0; i < 300 && bad < 3; i++) {
+        int64_t v = -1;
+        snprintf(name, sizeof name, "k.%d", i);
+        if (smol_gguf_get_int(g, name, &v) != 0 || v != i * 3) bad++, fprintf(stderr, "key %s: %lld\n", name, (long long)v);
+        snprintf(name, sizeof name, "blk.%d.weight", i);
+        const smol_gguf_tensor *t = smol_gguf_find_tensor(g, name);
+        if (t != smol_gguf_tensor_at(g, i)) bad++, fprintf(stderr, "tensor %s not found at %d\n", name, i);
+    }
+    CHECK(bad == 0, "lookups failed (first ones above)");
+    smol_gguf_free(g);
+    /* the same file with key 200 renamed to key 7's name */
+    uint8_t *bytes;
+    size_t size;
+    REQUIRE(read_all(path, &bytes, &size) == 0, "read");
+    uint8_t *k200 = memmem(bytes, size, "k.200", 5);
+    REQUIRE(k200, "k.200 not in the file");
+    memcpy(k200, "k.7\0\0", 5);
+    memcpy(k200 - 8, &(uint64_t){3}, 8);
+    /* shift the rest of the file left by 2 bytes so the entry stays well formed */
+    memmove(k200 + 3, k200 + 5, size - (size_t)(k200 + 5 - bytes));
+    CHECK(smol_gguf_open_memory(bytes, size - 2, &g, &e) == SMOL_EFORMAT &&
+          strstr(e.msg, "duplicate metadata key 'k.7' (entries 7 and 200)"), "%s", e.msg);
+    free(bytes);
+    unlink(path);
+}
+
 /* Rows from a fill callback land in order, in chunks, with the same bytes as referenced data. */
 typedef struct fill_state {
     int64_t next_row, calls;
@@ -703,5 +749,6 @@ int main(void) {
     RUN(test_corrupt_tensors);
     RUN(test_writer_errors_and_alignment);
     RUN(test_writer_fill);
+    RUN(test_many_entries);
     return check_done();
 }

@@ -2,9 +2,9 @@
  *
  * Reader: the file is memory-mapped (or given in memory), and the header, the metadata and the
  * tensor infos are parsed and checked before anything is handed out. Every count read from the
- * file is bounded by the bytes that remain before anything is allocated, so a corrupt or hostile
- * file ends in SMOL_EFORMAT with a message naming the file and the field, never in a crash or a
- * huge allocation. Strings and arrays are copied into an arena owned by the smol_gguf; tensor
+ * file is checked against the bytes that remain, and tables grow only with the entries actually
+ * read, so a corrupt or hostile file ends in SMOL_EFORMAT with a message naming the file and the
+ * field, never in a crash or a huge allocation. Strings and arrays are copied into an arena owned by the smol_gguf; tensor
  * data points into the mapping.
  *
  * Writer: collects metadata (deep copies) and tensors (referenced data, or a fill callback that
@@ -98,16 +98,6 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h;
 }
 
-static int index_init(name_index *ix, arena *a, int64_t n) {
-    uint64_t cap = 16;
-    while (cap < (uint64_t)n * 2) cap *= 2;
-    ix->slots = arena_alloc(a, cap * sizeof *ix->slots);
-    if (!ix->slots) return SMOL_ENOMEM;
-    memset(ix->slots, 0, cap * sizeof *ix->slots);
-    ix->mask = cap - 1;
-    return SMOL_OK;
-}
-
 /* Finds name among names[] through ix: its index, or -1. When absent and insert_at >= 0, adds it. */
 static int64_t index_find(name_index *ix, const char *const *names, const uint64_t *lens, const char *name,
                           size_t len, int64_t insert_at) {
@@ -122,6 +112,22 @@ static int64_t index_find(name_index *ix, const char *const *names, const uint64
     }
 }
 
+/* Adds entry i (names[0..i-1] are already in ix), doubling the table when it is half full.
+ * Returns the index of an earlier entry with the same name, -1 when added, -2 when out of memory. */
+static int64_t index_add(name_index *ix, const char *const *names, const uint64_t *lens, int64_t i) {
+    uint64_t cap = ix->slots ? ix->mask + 1 : 0;
+    if ((uint64_t)(i + 1) * 2 > cap) {
+        uint64_t ncap = cap ? cap * 2 : 64;
+        int64_t *slots = calloc(ncap, sizeof *slots);
+        if (!slots) return -2;
+        free(ix->slots);
+        ix->slots = slots;
+        ix->mask = ncap - 1;
+        for (int64_t j = 0; j < i; j++) index_find(ix, names, lens, names[j], lens[j], j);
+    }
+    return index_find(ix, names, lens, names[i], lens[i], i);
+}
+
 /* ---------------------------------------------------------------- the reader */
 
 struct smol_gguf {
@@ -133,11 +139,13 @@ struct smol_gguf {
     uint32_t version, alignment;
     uint64_t data_offset;    /* start of the data section */
     int64_t n_kv;
+    uint64_t cap_kv;         /* entries the three kv arrays have room for */
     const char **keys;
     uint64_t *key_lens;
     smol_gguf_value *vals;
     name_index kv_index;
     int64_t n_tensors;
+    uint64_t cap_tensors;
     smol_gguf_tensor *tensors;
     const char **tensor_names;
     uint64_t *tensor_name_lens;
@@ -318,32 +326,37 @@ static int parse_header(parser *p, uint64_t *n_tensors, uint64_t *n_kv) {
     return SMOL_OK;
 }
 
-/* Room for n entries of at least min bytes each: never more than the bytes left allow, since
- * a file claiming more is truncated and fails before the last slot is used. */
-static uint64_t bounded(const parser *p, uint64_t n, uint64_t min) {
-    uint64_t fit = left(p) / min + 1;
-    return n < fit ? n : fit;
+/* Makes room for entry i of the kv arrays. They grow with the entries actually read, so a
+ * count that the file does not back with bytes never turns into a large allocation. */
+static int kv_reserve(smol_gguf *g, uint64_t i) {
+    if (i < g->cap_kv) return SMOL_OK;
+    uint64_t cap = g->cap_kv ? g->cap_kv * 2 : 64;
+    const char **keys = realloc(g->keys, cap * sizeof *keys);
+    if (keys) g->keys = keys;
+    uint64_t *lens = realloc(g->key_lens, cap * sizeof *lens);
+    if (lens) g->key_lens = lens;
+    smol_gguf_value *vals = realloc(g->vals, cap * sizeof *vals);
+    if (vals) g->vals = vals;
+    if (!keys || !lens || !vals) return SMOL_ENOMEM;
+    g->cap_kv = cap;
+    return SMOL_OK;
 }
 
 static int parse_kvs(parser *p, uint64_t n_kv) {
     smol_gguf *g = p->g;
-    uint64_t cap = bounded(p, n_kv, GGUF_MIN_KV_BYTES);
-    g->keys = arena_alloc(&g->mem, (size_t)cap * sizeof *g->keys + 1);
-    g->key_lens = arena_alloc(&g->mem, (size_t)cap * sizeof *g->key_lens + 1);
-    g->vals = arena_alloc(&g->mem, (size_t)cap * sizeof *g->vals + 1);
-    if (!g->keys || !g->key_lens || !g->vals || index_init(&g->kv_index, &g->mem, (int64_t)cap))
-        return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory for %" PRIu64 " metadata keys", g->name, n_kv);
     for (uint64_t i = 0; i < n_kv; i++) {
         snprintf(p->what, sizeof p->what, "metadata key %" PRIu64, i);
-        if (i == cap) return truncated(p);
+        if (kv_reserve(g, i)) return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory reading %s", g->name, p->what);
         int rc = rd_string(p, &g->keys[i], &g->key_lens[i]);
         if (rc) return rc;
         snprintf(p->what, sizeof p->what, "metadata key %" PRIu64 " ('%.200s')", i, g->keys[i]);
         if (strlen(g->keys[i]) != g->key_lens[i])
             return smol_fail(p->err, SMOL_EFORMAT, "%s: %s holds a NUL byte", g->name, p->what);
-        if (index_find(&g->kv_index, g->keys, g->key_lens, g->keys[i], g->key_lens[i], (int64_t)i) >= 0)
-            return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate metadata key '%.200s' (entry %" PRIu64 ")", g->name,
-                             g->keys[i], i);
+        int64_t dup = index_add(&g->kv_index, g->keys, g->key_lens, (int64_t)i);
+        if (dup == -2) return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory reading %s", g->name, p->what);
+        if (dup >= 0)
+            return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate metadata key '%.200s' (entries %" PRId64
+                             " and %" PRIu64 ")", g->name, g->keys[i], dup, i);
         uint32_t type;
         if ((rc = rd_u32(p, &type)) || (rc = parse_value(p, type, &g->vals[i], 0))) return rc;
         g->n_kv = (int64_t)i + 1;
@@ -377,9 +390,11 @@ static int parse_tensor_info(parser *p, int64_t i) {
     snprintf(p->what, sizeof p->what, "tensor info %" PRId64 " ('%.200s')", i, t->name);
     if (strlen(t->name) != g->tensor_name_lens[i])
         return smol_fail(p->err, SMOL_EFORMAT, "%s: the name of %s holds a NUL byte", g->name, p->what);
-    if (index_find(&g->tensor_index, g->tensor_names, g->tensor_name_lens, t->name, g->tensor_name_lens[i], i) >= 0)
-        return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate tensor name '%.200s' (tensor %" PRId64 ")", g->name,
-                         t->name, i);
+    int64_t dup = index_add(&g->tensor_index, g->tensor_names, g->tensor_name_lens, i);
+    if (dup == -2) return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory reading %s", g->name, p->what);
+    if (dup >= 0)
+        return smol_fail(p->err, SMOL_EFORMAT, "%s: duplicate tensor name '%.200s' (tensors %" PRId64 " and %" PRId64
+                         ")", g->name, t->name, dup, i);
     if ((rc = rd_u32(p, &t->n_dims))) return rc;
     if (t->n_dims < 1 || t->n_dims > 4)
         return smol_fail(p->err, SMOL_EFORMAT, "%s: tensor '%.200s' has n_dims %u, expected 1 to 4", g->name, t->name,
@@ -434,20 +449,27 @@ static int place_tensor(parser *p, smol_gguf_tensor *t) {
     return SMOL_OK;
 }
 
+/* Makes room for tensor i (see kv_reserve). */
+static int tensor_reserve(smol_gguf *g, uint64_t i) {
+    if (i < g->cap_tensors) return SMOL_OK;
+    uint64_t cap = g->cap_tensors ? g->cap_tensors * 2 : 64;
+    smol_gguf_tensor *ts = realloc(g->tensors, cap * sizeof *ts);
+    if (ts) g->tensors = ts;
+    const char **names = realloc(g->tensor_names, cap * sizeof *names);
+    if (names) g->tensor_names = names;
+    uint64_t *lens = realloc(g->tensor_name_lens, cap * sizeof *lens);
+    if (lens) g->tensor_name_lens = lens;
+    if (!ts || !names || !lens) return SMOL_ENOMEM;
+    g->cap_tensors = cap;
+    return SMOL_OK;
+}
+
 static int parse_tensors(parser *p, uint64_t n) {
     smol_gguf *g = p->g;
-    uint64_t cap = bounded(p, n, GGUF_MIN_TENSOR_BYTES);
-    g->tensors = arena_alloc(&g->mem, (size_t)cap * sizeof *g->tensors + 1);
-    g->tensor_names = arena_alloc(&g->mem, (size_t)cap * sizeof *g->tensor_names + 1);
-    g->tensor_name_lens = arena_alloc(&g->mem, (size_t)cap * sizeof *g->tensor_name_lens + 1);
-    if (!g->tensors || !g->tensor_names || !g->tensor_name_lens || index_init(&g->tensor_index, &g->mem, (int64_t)cap))
-        return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory for %" PRIu64 " tensors", g->name, n);
-    memset(g->tensors, 0, (size_t)cap * sizeof *g->tensors);
     for (uint64_t i = 0; i < n; i++) {
-        if (i == cap) {
-            snprintf(p->what, sizeof p->what, "tensor info %" PRIu64, i);
-            return truncated(p);
-        }
+        if (tensor_reserve(g, i))
+            return smol_fail(p->err, SMOL_ENOMEM, "%s: out of memory reading tensor info %" PRIu64, g->name, i);
+        memset(&g->tensors[i], 0, sizeof g->tensors[i]);
         int rc = parse_tensor_info(p, (int64_t)i);
         if (rc) return rc;
         g->n_tensors = (int64_t)i + 1;
@@ -513,6 +535,14 @@ void smol_gguf_free(smol_gguf *g) {
     if (!g) return;
     smol_map_close(&g->map);
     arena_free(&g->mem);
+    free(g->keys);
+    free(g->key_lens);
+    free(g->vals);
+    free(g->kv_index.slots);
+    free(g->tensors);
+    free(g->tensor_names);
+    free(g->tensor_name_lens);
+    free(g->tensor_index.slots);
     free(g);
 }
 
