@@ -406,6 +406,48 @@ static int load_text(const char *json, smol_error *err) {
     return rc;
 }
 
+/* A Llama-2-style tokenizer.json (character BPE, Prepend/Replace normalizers, byte fallback,
+ * Strip decoder), small enough to work out by hand: "hi\n" is "▁hi" then the newline's byte
+ * token, then "▁hi" again; "é" has no token and no byte tokens for its bytes, so it is <unk>. */
+static void test_llama2_style_json(void) {
+    static const char json[] =
+        "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},{\"id\":1,\"content\":\"<s>\",\"special\":true}],"
+        "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"
+        "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]},\"pre_tokenizer\":null,"
+        "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},"
+        "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}]},"
+        "\"decoder\":{\"type\":\"Sequence\",\"decoders\":[{\"type\":\"Replace\"},{\"type\":\"ByteFallback\"},{\"type\":\"Fuse\"},"
+        "{\"type\":\"Strip\",\"content\":\" \",\"start\":1,\"stop\":0}]},"
+        "\"model\":{\"type\":\"BPE\",\"byte_fallback\":true,\"unk_token\":\"<unk>\",\"vocab\":{\"<unk>\":0,\"<s>\":1,"
+        "\"<0x0A>\":2,\"\u2581\":3,\"h\":4,\"i\":5,\"\u2581h\":6,\"\u2581hi\":7,\"hi\":8},"
+        "\"merges\":[\"\u2581 h\",\"\u2581h i\",\"h i\"]}}";
+    const char *path = test_tmp("llama2-tokenizer.json");
+    FILE *fp = fopen(path, "wb");
+    REQUIRE(fp, "cannot write %s", path);
+    fputs(json, fp);
+    fclose(fp);
+    smol_tokenizer *t = NULL;
+    smol_error err = {0};
+    int rc = smol_tokenizer_load(path, &t, &err);
+    remove(path);
+    REQUIRE(rc == 0, "load: %s", err.msg);
+    smol_tokens ids = {0};
+    smol_tokenize(t, "hi\n hi\xc3\xa9", 8, SMOL_TOKENIZE_ADD_SPECIAL, &ids, NULL);
+    int32_t want[] = { 1, 7, 2, 7, 0 };  /* <s> ▁hi <0x0A> ▁hi <unk>: "▁hi\n▁hié" */
+    bool ok = ids.n == 5 && memcmp(ids.ids, want, sizeof want) == 0;
+    if (!ok) {
+        print_ids("expected", want, 5);
+        print_ids("got", ids.ids, ids.n);
+    }
+    CHECK(ok, "Llama-2-style ids differ");
+    char *dec = NULL;
+    smol_detokenize(t, ids.ids + 1, 3, 0, &dec, NULL, NULL);
+    CHECK(dec && strcmp(dec, "hi\n hi") == 0, "decoded \"%s\"", dec ? dec : "");
+    free(dec);
+    free(ids.ids);
+    smol_tokenizer_free(t);
+}
+
 static void test_bad_tokenizer_files(void) {
     smol_error err = {0};
     int rc = load_text("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", &err);
@@ -438,6 +480,13 @@ static void test_bad_tokenizer_files(void) {
     rc = smol_tokenizer_load(path, &t, &err);
     CHECK(rc == SMOL_ENOTFOUND && strstr(err.msg, "tokenizer.ggml.tokens") && strstr(err.msg, "notok.gguf"), "rc %d: %s", rc, err.msg);
     remove(path);
+    /* a GGUF whose name does not end in .gguf is recognised by its magic */
+    const char *link = test_tmp("model.bin");
+    REQUIRE(symlink(test_data("stories260K/stories260K.gguf"), link) == 0, "cannot link %s", link);
+    rc = smol_tokenizer_load(link, &t, &err);
+    CHECK(rc == 0 && smol_tokenizer_n_vocab(t) == 512, "rc %d: %s", rc, err.msg);
+    smol_tokenizer_free(t);
+    remove(link);
 }
 
 /* Invalid UTF-8 never fails: SentencePiece vocabularies give <0xNN> byte tokens and decode
@@ -531,6 +580,7 @@ int main(void) {
     RUN(test_special_tokens);
     RUN(test_stream_decoder);
     RUN(test_roundtrip_war_and_peace);
+    RUN(test_llama2_style_json);
     RUN(test_bad_tokenizer_files);
     RUN(test_bad_text_and_ids);
     return check_done();

@@ -5,6 +5,7 @@
 #include "tok/bpe.h"
 #include "base/error.h"
 #include "base/file.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -406,8 +407,9 @@ static inline uint64_t hash_short(const char *s, size_t n) {
     return h ^ (h >> 32);
 }
 
-static int cache_grow(enc_state *st) {
-    uint64_t size = st->cache ? 2 * (st->cache_mask + 1) : 4096;
+/* Doubles the word table, or creates it with at least `first` slots (a power of two). */
+static int cache_grow(enc_state *st, uint64_t first) {
+    uint64_t size = st->cache ? 2 * (st->cache_mask + 1) : first;
     cache_entry *c = calloc(size, sizeof *c);
     if (!c) return SMOL_ENOMEM;
     for (uint64_t i = 0; st->cache && i <= st->cache_mask; i++) {
@@ -470,7 +472,7 @@ static int encode_word(enc_state *st, const char *w, size_t len) {
     if (rc || !e || st->out->n - n0 > CACHE_IDS) return rc;
     if (2 * (st->cache_n + 1) > st->cache_mask + 1) {  /* keep the load at most 1/2 */
         if (st->cache_mask + 1 >= CACHE_MAX_SLOTS) return SMOL_OK;
-        if (cache_grow(st)) return SMOL_OK;  /* no memory for a larger cache: go on without */
+        if (cache_grow(st, 0)) return SMOL_OK;  /* no memory for a larger cache: go on without */
         uint64_t i = hash_short(w, len) & st->cache_mask;
         while (st->cache[i].klen) i = (i + 1) & st->cache_mask;
         e = &st->cache[i];
@@ -648,8 +650,13 @@ int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigne
     if (!t || !out || (!text && len)) return smol_fail(err, SMOL_EINVAL, "smol_tokenize: NULL tokenizer, output or text");
     size_t n0 = out->n;
     enc_state st = { .t = t, .out = out };
-    if (len >= 256 && t->model == SMOL_TOK_BPE && t->pretok != SMOL_PRETOK_NONE)
-        cache_grow(&st);  /* a word cache pays off on longer texts; without one, words are merged each time */
+    if (len >= 256 && t->model == SMOL_TOK_BPE && t->pretok != SMOL_PRETOK_NONE) {
+        /* a word cache pays off on longer texts (without one, words are merged each time);
+         * sized for about one new word per 128 bytes, so that it seldom has to grow */
+        uint64_t first = 4096;
+        while (first < len / 64 && first < 65536) first *= 2;
+        cache_grow(&st, first);
+    }
     int rc = SMOL_OK;
     if ((flags & SMOL_TOKENIZE_ADD_SPECIAL) && t->add_bos && t->bos >= 0) rc = smol_tokens_push(out, t->bos);
     if (!rc) rc = encode_all(&st, text, len, flags);
@@ -824,6 +831,16 @@ static bool ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* True if the file at path starts with the GGUF magic. */
+static bool has_gguf_magic(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    char magic[4] = {0};
+    if (!fp) return false;
+    size_t n = fread(magic, 1, 4, fp);
+    fclose(fp);
+    return n == 4 && memcmp(magic, "GGUF", 4) == 0;
+}
+
 int smol_tokenizer_load(const char *path, smol_tokenizer **out, smol_error *err) {
     if (!path || !out) return smol_fail(err, SMOL_EINVAL, "smol_tokenizer_load: NULL path or output");
     *out = NULL;
@@ -833,7 +850,7 @@ int smol_tokenizer_load(const char *path, smol_tokenizer **out, smol_error *err)
         if (smol_exists(p)) return smol_tok_load_json(p, out, err);
         return smol_tok_load_pair_dir(path, out, err);
     }
-    if (ends_with(path, ".gguf")) {
+    if (ends_with(path, ".gguf") || has_gguf_magic(path)) {
         smol_gguf *g = NULL;
         int rc = smol_gguf_open(path, &g, err);
         if (rc) return rc;
