@@ -95,6 +95,43 @@ static void test_matmul_close_to_float(void) {
     }
 }
 
+/* Row counts that are not multiples of the chunk or tile sizes, with several thread counts:
+ * every output is written, and equals the single dot of its row. */
+static void test_matmul_row_chunks(void) {
+    enum { R = 127, K = 96, BB = 9 };
+    static float wf[R * K], x[BB * K], y[BB * R];
+    static uint8_t w[R * K * 4], xq[BB * K * 4], scratch[BB * K * 2];
+    for (int i = 0; i < R * K; i++) wf[i] = frand();
+    for (int i = 0; i < BB * K; i++) x[i] = frand();
+    const uint32_t types[] = {SMOL_F32, SMOL_F16, SMOL_Q8_0};
+    for (int k = 0; k < 3; k++) {
+        uint32_t t = types[k];
+        size_t row = (size_t)smol_dtype_row_size(t, K), xrow = (size_t)smol_dtype_row_size(smol_vec_dot_type(t), K);
+        for (int r = 0; r < R; r++) smol_quantize_row(t, wf + r * K, w + r * row, K);
+        for (int b = 0; b < BB; b++) smol_quantize_row(smol_vec_dot_type(t), x + b * K, xq + b * xrow, K);
+        smol_vec_dot_fn dot = smol_get_vec_dot(t);
+        for (int threads = 1; threads <= 3; threads++) {
+            smol_pool *pool = smol_pool_new(threads);
+            for (int B = 1; B <= BB; B += 4) {
+                for (int i = 0; i < BB * R; i++) y[i] = NAN;
+                REQUIRE(smol_matmul(pool, w, t, R, K, x, B, y, scratch) == SMOL_OK, "rc");
+                for (int b = 0; b < B; b++)
+                    for (int r = 0; r < R; r++) {
+                        float want;
+                        dot(K, &want, w + r * row, xq + b * xrow);
+                        float got = y[b * R + r];
+                        if (!(fabsf(got - want) <= 1e-4f * (1 + fabsf(want)))) {
+                            CHECK(0, "%s threads=%d B=%d: y[%d][%d]=%g want %g", smol_dtype_name(t), threads, B, b, r, got, want);
+                            smol_pool_free(pool);
+                            return;
+                        }
+                    }
+            }
+            smol_pool_free(pool);
+        }
+    }
+}
+
 static void test_matmul_errors(void) {
     float x[64] = {0}, y[4];
     uint8_t w[512] = {0}, scratch[512];
@@ -110,6 +147,7 @@ static void test_matmul_errors(void) {
 int main(void) {
     RUN(test_matmul_vs_naive);
     RUN(test_matmul_close_to_float);
+    RUN(test_matmul_row_chunks);
     RUN(test_matmul_errors);
     return check_done();
 }

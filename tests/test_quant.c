@@ -313,6 +313,44 @@ static void test_simd_activation_quantizers(void) {
     }
 }
 
+/* The 4x4 float tile kernels against 16 scalar dots, lengths with and without a tail. */
+static void test_gemm4_vs_scalar(void) {
+    static uint8_t w[4 * 1000 * 4];
+    static float x[4 * 1000];
+    const uint32_t types[] = {SMOL_F32, SMOL_F16, SMOL_BF16};
+    const int64_t lens[] = {1, 16, 50, 576, 1000};
+    int checked = 0;
+    for (int level = SMOL_SIMD_AVX2; level <= SMOL_SIMD_AVX512; level++)
+        for (int k = 0; k < 3; k++) {
+            smol_gemm4_fn g = smol_get_gemm4_level(types[k], level);
+            smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
+            if (!g) continue;
+            for (int li = 0; li < 5; li++) {
+                int64_t n = lens[li];
+                size_t row = (size_t)smol_dtype_row_size(types[k], (uint64_t)n);
+                for (int r = 0; r < 4; r++) make_weights(types[k], w + r * row, n, r & 1);
+                fill_signal(x, 4 * n, 1);
+                float y[4 * 6];
+                for (int i = 0; i < 24; i++) y[i] = NAN;
+                g(n, w, row, x, y, 6);
+                for (int b = 0; b < 4; b++)
+                    for (int r = 0; r < 4; r++) {
+                        double abs_sum = 0;
+                        float want, wf[1000];
+                        smol_dequantize_row(types[k], w + r * row, wf, n);
+                        for (int64_t i = 0; i < n; i++) abs_sum += fabs((double)wf[i] * x[b * n + i]);
+                        ref(n, &want, w + r * row, x + b * n);
+                        REQUIRE(fabs((double)y[b * 6 + r] - want) <= 1e-5 * abs_sum + 1e-30,
+                                "%s level %d n=%lld: tile[%d][%d]=%.9g scalar %.9g", smol_dtype_name(types[k]), level,
+                                (long long)n, b, r, y[b * 6 + r], want);
+                        checked++;
+                    }
+                CHECK(isnan(y[4]) && isnan(y[5]), "tile wrote past its 4 rows");
+            }
+        }
+    printf("# %d tile outputs compared with scalar\n", checked);
+}
+
 /* The word-wise q4_K scale unpacking of the SIMD kernels equals the per-index one. */
 static void test_k4_scale_unpack(void) {
     for (int rep = 0; rep < 2000; rep++) {
@@ -356,6 +394,7 @@ int main(void) {
     RUN(test_scalar_dot_vs_dequantized);
     RUN(test_simd_vs_scalar);
     RUN(test_simd_activation_quantizers);
+    RUN(test_gemm4_vs_scalar);
     RUN(test_k4_scale_unpack);
     RUN(test_bad_arguments);
     return check_done();

@@ -1,6 +1,7 @@
 /* matmul.c: multi-threaded matrix x vector and matrix x matrix products over the vec_dot
  * kernels of quant.h. Tasks are chunks of weight rows; within a chunk, activations are taken
- * in tiles so each weight row is read from memory once and reused from cache for the tile. */
+ * in tiles so each weight row is read from memory once and reused from cache for the tile.
+ * Float weights with 4 or more activation rows use the 4x4 register-tile kernels. */
 #include "model/matmul.h"
 #include "model/dtype.h"
 #include "model/quant.h"
@@ -10,6 +11,7 @@
 
 typedef struct {
     smol_vec_dot_fn dot;
+    smol_gemm4_fn gemm4;      /* 4x4 tiles for float weights with B >= 4, or NULL */
     const uint8_t *w;
     size_t w_row, x_row;      /* bytes per weight row and per converted activation row */
     const uint8_t *xq;
@@ -26,17 +28,36 @@ static void convert_task(void *ctx, int task, int thread) {
     smol_quantize_row(j->dot_type, j->x + task * j->n, j->scratch + (size_t)task * j->x_row, j->n);
 }
 
+/* Rows [r0, r1) times activations [b0, b1), one dot at a time. */
+static void dots(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *wr = j->w + (size_t)r * j->w_row;
+        for (int64_t b = b0; b < b1; b++)
+            j->dot(j->n, &j->y[b * j->n_rows + r], wr, j->xq + (size_t)b * j->x_row);
+    }
+}
+
+/* Rows [r0, r1) times activations [b0, b1) in 4x4 tiles, the edges by single dots. */
+static void tiles(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        int64_t b = b0;
+        for (; b + 4 <= b1; b += 4)
+            j->gemm4(j->n, j->w + (size_t)r * j->w_row, j->w_row, (const float *)(j->xq + (size_t)b * j->x_row),
+                     j->y + b * j->n_rows + r, j->n_rows);
+        dots(j, r, r + 4, b, b1);
+    }
+    dots(j, r, r1, b0, b1);
+}
+
 static void rows_task(void *ctx, int task, int thread) {
     (void)thread;
     const matmul_job *j = ctx;
     int64_t r0 = task * j->chunk, r1 = r0 + j->chunk < j->n_rows ? r0 + j->chunk : j->n_rows;
     for (int64_t b0 = 0; b0 < j->B; b0 += ACT_TILE) {
         int64_t b1 = b0 + ACT_TILE < j->B ? b0 + ACT_TILE : j->B;
-        for (int64_t r = r0; r < r1; r++) {
-            const uint8_t *wr = j->w + (size_t)r * j->w_row;
-            for (int64_t b = b0; b < b1; b++)
-                j->dot(j->n, &j->y[b * j->n_rows + r], wr, j->xq + (size_t)b * j->x_row);
-        }
+        if (j->gemm4 && b1 - b0 >= 4) tiles(j, r0, r1, b0, b1);
+        else dots(j, r0, r1, b0, b1);
     }
 }
 
@@ -57,7 +78,10 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
     j.x_row = (size_t)smol_dtype_row_size(j.dot_type, (uint64_t)n);
     if (j.w_row == 0 || j.x_row == 0) return SMOL_EINVAL;  /* n == 0 or not whole blocks */
     if (n_rows == 0 || B == 0) return SMOL_OK;
-    if (j.dot_type == SMOL_F32) j.xq = (const uint8_t *)x;
+    if (j.dot_type == SMOL_F32) {
+        j.xq = (const uint8_t *)x;
+        j.gemm4 = B >= 4 ? smol_get_gemm4(t) : NULL;
+    }
     else {
         smol_pool_run(B > 1 ? pool : NULL, (int)B, convert_task, &j);
         j.xq = scratch;
@@ -67,6 +91,7 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
     int64_t chunk = n_rows / ((int64_t)threads * 8);
     if (chunk < 4) chunk = 4;
     if (chunk > 256) chunk = 256;
+    chunk &= ~(int64_t)3;  /* whole 4-row tiles */
     j.chunk = chunk;
     smol_pool_run(pool, (int)((n_rows + chunk - 1) / chunk), rows_task, &j);
     return SMOL_OK;

@@ -813,6 +813,25 @@ smol_vec_dot_fn smol_get_vec_dot_level(uint32_t t, int level) {
     }
 }
 
+smol_gemm4_fn smol_get_gemm4_level(uint32_t t, int level) {
+    if (t >= SMOL_DTYPE_COUNT) return NULL;
+    switch (level) {
+#if defined(__x86_64__)
+    case SMOL_SIMD_AVX2: return smol_cpu_has_avx2() ? smol_quant_avx2.gemm4[t] : NULL;
+    case SMOL_SIMD_AVX512: return has_avx512_vnni() ? smol_quant_avx512.gemm4[t] : NULL;
+#endif
+    default: return NULL;  /* no scalar tile kernel: four dots do the same */
+    }
+}
+
+smol_gemm4_fn smol_get_gemm4(uint32_t t) {
+    for (int level = SMOL_SIMD_AVX512; level > SMOL_SIMD_SCALAR; level--) {
+        smol_gemm4_fn fn = smol_get_gemm4_level(t, level);
+        if (fn) return fn;
+    }
+    return NULL;
+}
+
 smol_vec_dot_fn smol_get_vec_dot(uint32_t t) {
     for (int level = SMOL_SIMD_AVX512; level > SMOL_SIMD_SCALAR; level--) {
         smol_vec_dot_fn fn = smol_get_vec_dot_level(t, level);

@@ -7,6 +7,7 @@
  * Every kernel has a scalar reference; SIMD twins are chosen at run time (base/cpu.h). */
 #ifndef SMOL_MODEL_QUANT_H
 #define SMOL_MODEL_QUANT_H
+#include <stddef.h>
 #include <stdint.h>
 
 enum smol_simd_level { SMOL_SIMD_SCALAR = 0, SMOL_SIMD_AVX2 = 1, SMOL_SIMD_AVX512 = 2 };
@@ -30,5 +31,18 @@ smol_vec_dot_fn smol_get_vec_dot(uint32_t t);
 /* The kernel of one SIMD level (for tests comparing each path with the scalar one);
  * NULL if that level has no kernel for t or the CPU lacks it. */
 smol_vec_dot_fn smol_get_vec_dot_level(uint32_t t, int level);
+
+/* A 4x4 tile of a matrix product for float weight types (f32, f16, bf16) with f32
+ * activations: y[b * y_stride + r] = dot(w row r, x row b) for r, b < 4, where w row r starts
+ * at byte r * w_row_bytes and x row b at x + b * n. n is any length. Only the accumulation
+ * order differs from four smol_get_vec_dot(t) calls per activation row. */
+typedef void (*smol_gemm4_fn)(int64_t n, const void *w, size_t w_row_bytes, const float *x, float *y,
+                              int64_t y_stride);
+
+/* The fastest 4x4 tile kernel for weight type t on this CPU, or NULL if there is none. */
+smol_gemm4_fn smol_get_gemm4(uint32_t t);
+
+/* The tile kernel of one SIMD level (for tests); NULL if none or the CPU lacks that level. */
+smol_gemm4_fn smol_get_gemm4_level(uint32_t t, int level);
 
 #endif

@@ -438,6 +438,51 @@ static void quantize_q8_K(const float *x, void *dst, int64_t n) {
     }
 }
 
+
+/* ------------------------------------------------------------------ 4x4 float tiles */
+
+static __m256 w8_f32(const void *p) { return _mm256_loadu_ps(p); }
+static __m256 w8_f16(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static __m256 w8_bf16(const void *p) { return load_bf16x8(p); }
+static float w1_f32(const void *p) { return *(const float *)p; }
+static float w1_f16(const void *p) { uint16_t h; memcpy(&h, p, 2); return H2F(h); }
+static float w1_bf16(const void *p) { uint16_t h; memcpy(&h, p, 2); return smol_bf16_to_f32(h); }
+
+/* 4 weight rows times 2 activation rows (8 sums in registers; 16 AVX2 registers cannot hold
+ * the full 4x4 tile), the tail of n by scalar code. */
+#define ROW_FMA2(R, W) do { __m256 w_ = (W); \
+    c##R##0 = _mm256_fmadd_ps(w_, v0, c##R##0); c##R##1 = _mm256_fmadd_ps(w_, v1, c##R##1); } while (0)
+#define ROW_TAIL2(R, W1F, WP) do { float w_ = W1F(WP); t##R##0 += w_ * x0[k]; t##R##1 += w_ * x1[k]; } while (0)
+
+#define DEFINE_GEMM4(NAME, LOAD, W1_, ES) \
+static void NAME##_4x2(int64_t n, const uint8_t *w0, size_t wrb, const float *x0, float *y, int64_t ys) { \
+    const uint8_t *w1 = w0 + wrb, *w2 = w1 + wrb, *w3 = w2 + wrb; \
+    const float *x1 = x0 + n; \
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00; \
+    int64_t k = 0; \
+    for (; k + 8 <= n; k += 8) { \
+        __m256 v0 = _mm256_loadu_ps(x0 + k), v1 = _mm256_loadu_ps(x1 + k); \
+        ROW_FMA2(0, LOAD(w0 + k * ES)); ROW_FMA2(1, LOAD(w1 + k * ES)); \
+        ROW_FMA2(2, LOAD(w2 + k * ES)); ROW_FMA2(3, LOAD(w3 + k * ES)); \
+    } \
+    float t00 = 0, t01 = 0, t10 = 0, t11 = 0, t20 = 0, t21 = 0, t30 = 0, t31 = 0; \
+    for (; k < n; k++) { \
+        ROW_TAIL2(0, W1_, w0 + k * ES); ROW_TAIL2(1, W1_, w1 + k * ES); \
+        ROW_TAIL2(2, W1_, w2 + k * ES); ROW_TAIL2(3, W1_, w3 + k * ES); \
+    } \
+    y[0] = hsum_ps(c00) + t00; y[1] = hsum_ps(c10) + t10; y[2] = hsum_ps(c20) + t20; y[3] = hsum_ps(c30) + t30; \
+    y[ys] = hsum_ps(c01) + t01; y[ys + 1] = hsum_ps(c11) + t11; \
+    y[ys + 2] = hsum_ps(c21) + t21; y[ys + 3] = hsum_ps(c31) + t31; \
+} \
+static void NAME(int64_t n, const void *w, size_t wrb, const float *x, float *y, int64_t ys) { \
+    NAME##_4x2(n, w, wrb, x, y, ys); \
+    NAME##_4x2(n, w, wrb, x + 2 * n, y + 2 * ys, ys); \
+}
+
+DEFINE_GEMM4(gemm4_f32, w8_f32, w1_f32, 4)
+DEFINE_GEMM4(gemm4_f16, w8_f16, w1_f16, 2)
+DEFINE_GEMM4(gemm4_bf16, w8_bf16, w1_bf16, 2)
+
 const smol_quant_kernels smol_quant_avx2 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -448,4 +493,5 @@ const smol_quant_kernels smol_quant_avx2 = {
     },
     .quantize_q8_0 = quantize_q8_0,
     .quantize_q8_K = quantize_q8_K,
+    .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
 };

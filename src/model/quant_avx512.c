@@ -422,6 +422,56 @@ static void quantize_q8_K(const float *x, void *dst, int64_t n) {
     }
 }
 
+
+/* ------------------------------------------------------------------ 4x4 float tiles */
+
+/* 16 weights of each float type as f32; the _tail forms read only the first `m` lanes. */
+static __m512 w16_f32(const void *p) { return _mm512_loadu_ps(p); }
+static __m512 w16_f16(const void *p) { return load_f16x16(p); }
+static __m512 w16_bf16(const void *p) { return load_bf16x16(p); }
+static __m512 w16_f32_tail(const void *p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+static __m512 w16_f16_tail(const void *p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+static __m512 w16_bf16_tail(const void *p, __mmask16 m) {
+    __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+}
+
+/* One k-step of the tile: weight vector W of row R times the 4 activation vectors. */
+#define ROW_FMA(R, W) do { __m512 w_ = (W); \
+    c##R##0 = _mm512_fmadd_ps(w_, v0, c##R##0); c##R##1 = _mm512_fmadd_ps(w_, v1, c##R##1); \
+    c##R##2 = _mm512_fmadd_ps(w_, v2, c##R##2); c##R##3 = _mm512_fmadd_ps(w_, v3, c##R##3); } while (0)
+
+#define ROW_STORE(R) do { y[R] = _mm512_reduce_add_ps(c##R##0); y[ys + R] = _mm512_reduce_add_ps(c##R##1); \
+    y[2 * ys + R] = _mm512_reduce_add_ps(c##R##2); y[3 * ys + R] = _mm512_reduce_add_ps(c##R##3); } while (0)
+
+/* The tile kernel of a float weight type of ES bytes per element: 16 sums in registers. */
+#define DEFINE_GEMM4(NAME, LOAD, LOAD_TAIL, ES) \
+static void NAME(int64_t n, const void *w, size_t wrb, const float *x, float *y, int64_t ys) { \
+    const uint8_t *w0 = w, *w1 = w0 + wrb, *w2 = w1 + wrb, *w3 = w2 + wrb; \
+    const float *x0 = x, *x1 = x + n, *x2 = x1 + n, *x3 = x2 + n; \
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, \
+           c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00; \
+    int64_t k = 0; \
+    for (; k + 16 <= n; k += 16) { \
+        __m512 v0 = _mm512_loadu_ps(x0 + k), v1 = _mm512_loadu_ps(x1 + k); \
+        __m512 v2 = _mm512_loadu_ps(x2 + k), v3 = _mm512_loadu_ps(x3 + k); \
+        ROW_FMA(0, LOAD(w0 + k * ES)); ROW_FMA(1, LOAD(w1 + k * ES)); \
+        ROW_FMA(2, LOAD(w2 + k * ES)); ROW_FMA(3, LOAD(w3 + k * ES)); \
+    } \
+    if (k < n) { \
+        __mmask16 m = (__mmask16)((1u << (n - k)) - 1); \
+        __m512 v0 = _mm512_maskz_loadu_ps(m, x0 + k), v1 = _mm512_maskz_loadu_ps(m, x1 + k); \
+        __m512 v2 = _mm512_maskz_loadu_ps(m, x2 + k), v3 = _mm512_maskz_loadu_ps(m, x3 + k); \
+        ROW_FMA(0, LOAD_TAIL(w0 + k * ES, m)); ROW_FMA(1, LOAD_TAIL(w1 + k * ES, m)); \
+        ROW_FMA(2, LOAD_TAIL(w2 + k * ES, m)); ROW_FMA(3, LOAD_TAIL(w3 + k * ES, m)); \
+    } \
+    ROW_STORE(0); ROW_STORE(1); ROW_STORE(2); ROW_STORE(3); \
+}
+
+DEFINE_GEMM4(gemm4_f32, w16_f32, w16_f32_tail, 4)
+DEFINE_GEMM4(gemm4_f16, w16_f16, w16_f16_tail, 2)
+DEFINE_GEMM4(gemm4_bf16, w16_bf16, w16_bf16_tail, 2)
+
 const smol_quant_kernels smol_quant_avx512 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -432,4 +482,5 @@ const smol_quant_kernels smol_quant_avx512 = {
     },
     .quantize_q8_0 = quantize_q8_0,
     .quantize_q8_K = quantize_q8_K,
+    .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
 };
