@@ -8,6 +8,7 @@ export SMOL_TEST_DATA="${SMOL_TEST_DATA:-$(cd .. && pwd)/shared/data}"
 export SMOL="$PWD/build/smol"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-600}"   # a test binary or CLI script that runs longer has hung
 log=$(mktemp -d)
 pass=0; fail=0; failed=()
 
@@ -26,7 +27,8 @@ for variant in build build-asan; do
     [ -x "$t" ] || continue
     name="$(basename "$variant")/$(basename "$t")"
     out="$log/$(basename "$variant")-$(basename "$t").out"
-    "$t" > "$out" 2> "$out.err"; rc=$?
+    timeout "$TEST_TIMEOUT" "$t" < /dev/null > "$out" 2> "$out.err"; rc=$?
+    [ "$rc" -eq 124 ] && echo "FAIL $name (timed out after ${TEST_TIMEOUT}s)" >> "$out"
     tally "$name" "$out" "$rc"
     [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
   done
@@ -35,7 +37,8 @@ done
 for t in tests/cli/test_*.sh; do
   [ -f "$t" ] || continue
   out="$log/$(basename "$t").out"
-  bash "$t" > "$out" 2> "$out.err"; rc=$?
+  timeout "$TEST_TIMEOUT" bash "$t" < /dev/null > "$out" 2> "$out.err"; rc=$?
+  [ "$rc" -eq 124 ] && echo "FAIL cli/$(basename "$t") (timed out after ${TEST_TIMEOUT}s)" >> "$out"
   tally "cli/$(basename "$t")" "$out" "$rc"
   [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
 done

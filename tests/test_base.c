@@ -95,8 +95,39 @@ static void test_pool_runs_each_task_once(void) {
     }
 }
 
+/* Many tiny back-to-back jobs: a worker that wakes late must never claim (or run twice) a
+ * task of the next job, and the caller must never wait forever. */
+typedef struct { atomic_int hits[8]; } tiny_ctx;
+static void tiny_task(void *ctx, int task, int thread) {
+    atomic_fetch_add(&((tiny_ctx *)ctx)->hits[task], 1);
+    (void)thread;
+}
+
+static void test_pool_back_to_back_jobs(void) {
+    for (int threads = 2; threads <= 4; threads++) {
+        smol_pool *p = smol_pool_new(threads);
+        REQUIRE(p, "pool of %d", threads);
+        for (int round = 0; round < 50000; round++) {
+            tiny_ctx c;
+            memset(&c, 0, sizeof c);
+            int n = 2 + round % 6;
+            smol_pool_run(p, n, tiny_task, &c);
+            for (int i = 0; i < 8; i++) {
+                int h = atomic_load(&c.hits[i]);
+                if (h != (i < n)) {
+                    CHECK(0, "threads=%d round=%d n=%d: task %d ran %d times", threads, round, n, i, h);
+                    smol_pool_free(p);
+                    return;
+                }
+            }
+        }
+        smol_pool_free(p);
+    }
+}
+
 int main(void) {
     RUN(test_pool_runs_each_task_once);
+    RUN(test_pool_back_to_back_jobs);
     RUN(test_error_messages);
     RUN(test_atomic_write_and_map);
     RUN(test_cpu_features);
