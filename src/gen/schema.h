@@ -1,0 +1,37 @@
+/* schema.h: compiles a JSON Schema into GBNF text (llama.cpp's grammar syntax) whose root rule
+ * matches exactly the JSON texts the schema accepts, where that can be expressed by a
+ * context-free grammar. A keyword that cannot be enforced is an error naming it and its schema
+ * path, or (SMOL_SCHEMA_LENIENT) a warning and ignored. See docs/json-schema.md. */
+#ifndef SMOL_GEN_SCHEMA_H
+#define SMOL_GEN_SCHEMA_H
+#include "smol.h"
+
+enum {
+    SMOL_SCHEMA_COMPACT = 1u << 0,  /* no whitespace between JSON tokens */
+    SMOL_SCHEMA_LENIENT = 1u << 1,  /* keywords that cannot be enforced are warnings, not errors */
+};
+
+/* Called once per ignored keyword in lenient mode: message names the keyword and schema path. */
+typedef void (*smol_schema_warn_fn)(void *ctx, const char *message);
+
+typedef struct smol_schema_options {
+    unsigned flags;               /* SMOL_SCHEMA_* */
+    int max_ws;                   /* whitespace characters allowed between tokens (default 4;
+                                     ignored with SMOL_SCHEMA_COMPACT) */
+    smol_schema_warn_fn warn;     /* lenient-mode warnings (NULL: dropped) */
+    void *warn_ctx;
+} smol_schema_options;
+
+/* The defaults: strict, at most 4 whitespace characters between tokens, no warning callback. */
+smol_schema_options smol_schema_default_options(void);
+
+/* Compiles schema_json (len bytes) into malloc'd, NUL-terminated GBNF text in *gbnf whose start
+ * rule is "root". Unsupported keywords give SMOL_EUNSUPPORTED naming keyword and schema path;
+ * malformed schemas SMOL_EFORMAT; circular $ref without a base case SMOL_EFORMAT. */
+int smol_schema_to_gbnf(const char *schema_json, size_t len, unsigned flags, char **gbnf, smol_error *err);
+
+/* The same with all options (opts may be NULL for the defaults). */
+int smol_schema_to_gbnf_ex(const char *schema_json, size_t len, const smol_schema_options *opts, char **gbnf,
+                           smol_error *err);
+
+#endif
