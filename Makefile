@@ -12,6 +12,7 @@ SAN     ?=
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Iinclude -Isrc -fPIC -pthread
 LIBS    = -lcjson -lpcre2-8 -lutf8proc -lzstd -lz -lm -lpthread
 VERSION = 0.1.0
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 SRC      := $(sort $(wildcard src/*/*.c))
 OBJ      := $(SRC:%.c=$(BUILD)/%.o)
@@ -63,12 +64,12 @@ check-deps:
 	@bash scripts/deps.sh
 
 test: check-deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@$(MAKE) --no-print-directory -j$(JOBS) asan
 	@bash tests/run.sh
 
 demo: check-deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@bash scripts/demo.sh
 
 asan:
