@@ -1,0 +1,491 @@
+/* doc.c: reading documents from JSONL/JSON/text/parquet files and writing them as JSONL
+ * (plain, gzip or zstd) through a temporary file renamed into place on close. */
+#include "data/doc.h"
+#include "base/error.h"
+#include "base/file.h"
+#include "base/jsonl.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+#if defined(__has_include)
+#if __has_include("data/parquet.h")
+#include "data/parquet.h"
+#define SMOL_HAVE_PARQUET 1
+#endif
+#endif
+
+enum { SRC_JSONL, SRC_TEXT, SRC_ARRAY, SRC_PARQUET };
+
+struct smol_doc_reader {
+    int kind;
+    char *path;
+    char text_field[64];
+    char id_field[64];
+    int on_error, quiet;
+    long skipped;
+    smol_lines *lines;      /* SRC_JSONL */
+    char *whole;            /* SRC_TEXT: the file's text; SRC_ARRAY: unused */
+    size_t whole_len;
+    int text_done;
+    cJSON *array;           /* SRC_ARRAY: the parsed array */
+    cJSON *next_item;
+    long item_no;
+    uint64_t file_size;
+#ifdef SMOL_HAVE_PARQUET
+    smol_parquet *pq;
+#endif
+};
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Offset of the first byte that breaks UTF-8 in s[0..n) (overlongs, surrogates and code
+ * points past U+10FFFF are invalid), or n if all of it is valid. */
+static size_t utf8_bad_offset(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) { i += 8; continue; }
+        }
+        unsigned c = p[i];
+        if (c < 0x80) { i++; continue; }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;
+            if (c == 0xED) hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;
+            if (c == 0xF4) hi = 0x8F;
+        } else return i;
+        if (i + len > n) return i;
+        if (p[i + 1] < lo || p[i + 1] > hi) return i;
+        for (size_t k = 2; k < len; k++)
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+        i += len;
+    }
+    return n;
+}
+
+int smol_doc_reader_open(const char *path, const smol_doc_opts *opts, smol_doc_reader **out, smol_error *err) {
+    *out = NULL;
+    smol_doc_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        return smol_fail(err, SMOL_ENOMEM, "%s: out of memory", path);
+    }
+    const char *tf = opts && opts->text_field ? opts->text_field : "text";
+    const char *idf = opts && opts->id_field ? opts->id_field : "id";
+    if (!*tf || strlen(tf) >= sizeof r->text_field || strlen(idf) >= sizeof r->id_field) {
+        smol_doc_reader_close(r);
+        return smol_fail(err, SMOL_EINVAL, "%s: text field '%s' or id field '%s' is empty or longer than 63 bytes",
+                         path, tf, idf);
+    }
+    strcpy(r->text_field, tf);
+    strcpy(r->id_field, idf);
+    r->on_error = opts ? opts->on_error : SMOL_ON_ERROR_STOP;
+    r->quiet = opts ? opts->quiet : 0;
+    int rc = SMOL_OK;
+    if (ends_with(path, ".parquet")) {
+#ifdef SMOL_HAVE_PARQUET
+        r->kind = SRC_PARQUET;
+        rc = smol_parquet_open(path, &r->pq, err);
+#else
+        rc = smol_fail(err, SMOL_EUNSUPPORTED, "%s: parquet files are not supported by this build", path);
+#endif
+    } else if (ends_with(path, ".txt")) {
+        r->kind = SRC_TEXT;
+        rc = smol_read_file(path, &r->whole, &r->whole_len, err);
+        r->file_size = r->whole_len;
+    } else if (ends_with(path, ".json")) {
+        /* a JSON array of records, or JSONL under a .json name */
+        rc = smol_read_file(path, &r->whole, &r->whole_len, err);
+        size_t i = 0;
+        while (!rc && i < r->whole_len && strchr(" \t\r\n", r->whole[i])) i++;
+        if (!rc && i < r->whole_len && r->whole[i] == '[') {
+            r->kind = SRC_ARRAY;
+            r->file_size = r->whole_len;
+            r->array = cJSON_ParseWithLength(r->whole, r->whole_len);
+            if (!cJSON_IsArray(r->array))
+                rc = smol_fail(err, SMOL_EFORMAT, "%s: invalid JSON array (expected [ {record}, ... ])", path);
+            else r->next_item = r->array->child;
+        } else if (!rc) {
+            r->kind = SRC_JSONL;
+            rc = smol_lines_open(path, &r->lines, err);
+        }
+        free(r->whole);
+        r->whole = NULL;
+    } else {
+        r->kind = SRC_JSONL;
+        rc = smol_lines_open(path, &r->lines, err);
+    }
+    if (rc) {
+        smol_doc_reader_close(r);
+        return rc;
+    }
+    *out = r;
+    return SMOL_OK;
+}
+
+void smol_doc_reader_close(smol_doc_reader *r) {
+    if (!r) return;
+    smol_lines_close(r->lines);
+    cJSON_Delete(r->array);
+#ifdef SMOL_HAVE_PARQUET
+    if (r->pq) smol_parquet_close(r->pq);
+#endif
+    free(r->whole);
+    free(r->path);
+    free(r);
+}
+
+long smol_doc_reader_skipped(const smol_doc_reader *r) { return r->skipped; }
+
+uint64_t smol_doc_reader_bytes_read(const smol_doc_reader *r) {
+    if (r->lines) return smol_lines_bytes_read(r->lines);
+    return r->kind == SRC_TEXT ? (r->text_done ? r->file_size : 0) : (r->next_item ? 0 : r->file_size);
+}
+
+uint64_t smol_doc_reader_file_size(const smol_doc_reader *r) {
+    return r->lines ? smol_lines_file_size(r->lines) : r->file_size;
+}
+
+void smol_doc_free(smol_doc *doc) {
+    if (!doc) return;
+    free(doc->text);
+    cJSON_Delete(doc->json);
+    free(doc->id_buf);
+    memset(doc, 0, sizeof *doc);
+}
+
+int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *err) {
+    char *t = malloc(len + 1);
+    if (!t) return smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory for %zu bytes of text", doc->path ? doc->path : "?",
+                             doc->line, len);
+    memcpy(t, text, len);
+    t[len] = 0;
+    free(doc->text);
+    doc->text = t;
+    doc->text_len = len;
+    return SMOL_OK;
+}
+
+int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t len, smol_error *err) {
+    memset(doc, 0, sizeof *doc);
+    strcpy(doc->text_field, "text");
+    doc->json = cJSON_CreateObject();
+    cJSON *idj = doc->json ? cJSON_AddStringToObject(doc->json, "id", id ? id : "") : NULL;
+    if (!idj || !cJSON_AddStringToObject(doc->json, "text", "") || smol_doc_set_text(doc, text, len, NULL)) {
+        smol_doc_free(doc);
+        return smol_fail(err, SMOL_ENOMEM, "out of memory for a document of %zu bytes", len);
+    }
+    doc->id = idj->valuestring;
+    doc->line = 1;
+    return SMOL_OK;
+}
+
+cJSON *smol_doc_metadata(smol_doc *doc) {
+    if (!doc->json && !(doc->json = cJSON_CreateObject())) return NULL;
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(doc->json, "metadata");
+    if (cJSON_IsObject(m)) return m;
+    if (m) cJSON_DeleteItemFromObjectCaseSensitive(doc->json, "metadata");
+    return cJSON_AddObjectToObject(doc->json, "metadata");
+}
+
+/* Fills doc from record j (taken over): checks the text field and its UTF-8, sets the id. */
+static int doc_from_record(smol_doc_reader *r, cJSON *j, long line, smol_doc *doc, smol_error *err) {
+    memset(doc, 0, sizeof *doc);
+    doc->path = r->path;
+    doc->line = line;
+    doc->json = j;
+    strcpy(doc->text_field, r->text_field);
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(j, r->text_field);
+    if (!t) {
+        smol_doc_free(doc);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: record has no \"%s\" field (choose it with --text-field)", r->path,
+                         line, r->text_field);
+    }
+    if (!cJSON_IsString(t) || !t->valuestring) {
+        smol_doc_free(doc);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" is not a string", r->path, line, r->text_field);
+    }
+    size_t n = strlen(t->valuestring);
+    size_t bad = utf8_bad_offset(t->valuestring, n);
+    if (bad < n) {
+        smol_doc_free(doc);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" is not valid UTF-8 (byte %zu of the text is 0x%02x)",
+                         r->path, line, r->text_field, bad, (unsigned char)t->valuestring[bad]);
+    }
+    int rc = smol_doc_set_text(doc, t->valuestring, n, err);
+    cJSON *id = cJSON_GetObjectItemCaseSensitive(j, r->id_field);
+    if (!rc && cJSON_IsString(id) && id->valuestring) doc->id = id->valuestring;
+    else if (!rc) {
+        char buf[4200];
+        if (cJSON_IsNumber(id)) snprintf(buf, sizeof buf, "%.17g", id->valuedouble);
+        else snprintf(buf, sizeof buf, "%s:%ld", r->path, line);
+        if (!(doc->id_buf = strdup(buf))) rc = smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory", r->path, line);
+        doc->id = doc->id_buf;
+    }
+    if (rc) smol_doc_free(doc);
+    return rc;
+}
+
+/* Parses one JSON object line into doc. */
+static int parse_line(smol_doc_reader *r, const char *line, size_t len, long lineno, smol_doc *doc, smol_error *err) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (!j) {
+        size_t at = end && end >= line && end <= line + len ? (size_t)(end - line) : 0;
+        const char *ep = cJSON_GetErrorPtr();
+        if (ep && ep >= line && ep <= line + len) at = (size_t)(ep - line);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: invalid JSON near byte %zu", r->path, lineno, at + 1);
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: expected a JSON object", r->path, lineno);
+    }
+    return doc_from_record(r, j, lineno, doc, err);
+}
+
+/* The next record from any kind of source; a per-record error is returned as such, a
+ * stream error (truncated file) as well, with *fatal set. */
+static int read_one(smol_doc_reader *r, smol_doc *doc, int *fatal, smol_error *err) {
+    *fatal = 0;
+    if (r->kind == SRC_TEXT) {
+        if (r->text_done) return 0;
+        r->text_done = 1;
+        size_t bad = utf8_bad_offset(r->whole, r->whole_len);
+        if (bad < r->whole_len)
+            return smol_fail(err, SMOL_EFORMAT, "%s: not valid UTF-8 (byte %zu is 0x%02x)", r->path, bad,
+                             (unsigned char)r->whole[bad]);
+        int rc = smol_doc_from_text(doc, r->path, r->whole, r->whole_len, err);
+        if (rc) return rc;
+        doc->path = r->path;
+        free(r->whole);
+        r->whole = NULL;
+        return 1;
+    }
+    if (r->kind == SRC_ARRAY) {
+        cJSON *it = r->next_item;
+        if (!it) return 0;
+        r->next_item = it->next;
+        long no = ++r->item_no;
+        if (!cJSON_IsObject(it)) return smol_fail(err, SMOL_EFORMAT, "%s: item %ld: expected a JSON object", r->path, no);
+        cJSON *copy = cJSON_Duplicate(it, 1);
+        if (!copy) return smol_fail(err, SMOL_ENOMEM, "%s: item %ld: out of memory", r->path, no);
+        int rc = doc_from_record(r, copy, no, doc, err);
+        return rc ? rc : 1;
+    }
+#ifdef SMOL_HAVE_PARQUET
+    if (r->kind == SRC_PARQUET) {
+        const char *json;
+        size_t len;
+        int rc = smol_parquet_next_json(r->pq, &json, &len, err);
+        if (rc <= 0) {
+            *fatal = rc < 0;
+            return rc;
+        }
+        rc = parse_line(r, json, len, ++r->item_no, doc, err);
+        return rc ? rc : 1;
+    }
+#endif
+    const char *line;
+    size_t len;
+    int rc;
+    while ((rc = smol_lines_next(r->lines, &line, &len, err)) == 1) {
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
+        if (i == len) continue;
+        rc = parse_line(r, line, len, (long)smol_lines_lineno(r->lines), doc, err);
+        return rc ? rc : 1;
+    }
+    *fatal = rc < 0;
+    return rc;
+}
+
+int smol_doc_read(smol_doc_reader *r, smol_doc *doc, smol_error *err) {
+    memset(doc, 0, sizeof *doc);
+    for (;;) {
+        int fatal;
+        smol_error e = {0};
+        int rc = read_one(r, doc, &fatal, &e);
+        if (rc >= 0) return rc;
+        if (r->on_error != SMOL_ON_ERROR_SKIP || rc == SMOL_ENOMEM) {
+            if (err) *err = e;
+            return rc;
+        }
+        r->skipped++;
+        if (!r->quiet) fprintf(stderr, "skipped: %s\n", e.msg);
+        if (fatal) return 0;   /* the rest of a corrupt stream cannot be read */
+    }
+}
+
+/* ------------------------------------------------------------------ writer */
+
+enum { OUT_PLAIN, OUT_GZIP, OUT_ZSTD };
+
+struct smol_doc_writer {
+    smol_atomic_file af;
+    FILE *fp;                /* af.fp or stdout */
+    int to_stdout, kind;
+    z_stream z;
+    ZSTD_CCtx *zc;
+    unsigned char *zbuf;
+    size_t zcap;
+    uint64_t bytes;
+    char *line;              /* scratch for smol_doc_write */
+    size_t line_cap;
+};
+
+#define ZBUF (256 * 1024)
+
+int smol_doc_writer_open(const char *path, smol_doc_writer **out, smol_error *err) {
+    *out = NULL;
+    smol_doc_writer *w = calloc(1, sizeof *w);
+    if (!w) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory", path);
+    if (strcmp(path, "-") == 0) {
+        w->to_stdout = 1;
+        w->fp = stdout;
+        snprintf(w->af.path, sizeof w->af.path, "%s", "(stdout)");
+    } else {
+        int rc = smol_atomic_open(&w->af, path, err);
+        if (rc) {
+            free(w);
+            return rc;
+        }
+        w->fp = w->af.fp;
+        if (ends_with(path, ".gz")) w->kind = OUT_GZIP;
+        else if (ends_with(path, ".zst")) w->kind = OUT_ZSTD;
+    }
+    if (w->kind != OUT_PLAIN) {
+        w->zcap = ZBUF;
+        w->zbuf = malloc(ZBUF);
+        int ok = w->zbuf != NULL;
+        if (ok && w->kind == OUT_GZIP) ok = deflateInit2(&w->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+        if (ok && w->kind == OUT_ZSTD) ok = (w->zc = ZSTD_createCCtx()) != NULL;
+        if (!ok) {
+            if (w->kind == OUT_GZIP && w->zbuf) w->kind = OUT_PLAIN;   /* deflate never started */
+            smol_doc_writer_abort(w);
+            return smol_fail(err, SMOL_ENOMEM, "%s: cannot start compression", path);
+        }
+        if (w->kind == OUT_ZSTD) ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, 3);
+    }
+    *out = w;
+    return SMOL_OK;
+}
+
+static int put_raw(smol_doc_writer *w, const void *p, size_t n, smol_error *err) {
+    if (n && fwrite(p, 1, n, w->fp) != n)
+        return smol_fail(err, SMOL_EIO, "%s: write failed: %s", w->af.path, strerror(errno));
+    return SMOL_OK;
+}
+
+/* Feeds n bytes (mode: 0 data, 1 finish) through the compressor to the file. */
+static int put(smol_doc_writer *w, const void *p, size_t n, int finish, smol_error *err) {
+    if (w->kind == OUT_PLAIN) return put_raw(w, p, n, err);
+    if (w->kind == OUT_GZIP) {
+        w->z.next_in = (Bytef *)p;
+        w->z.avail_in = (uInt)n;
+        for (;;) {
+            w->z.next_out = w->zbuf;
+            w->z.avail_out = (uInt)w->zcap;
+            int zr = deflate(&w->z, finish ? Z_FINISH : Z_NO_FLUSH);
+            if (zr == Z_STREAM_ERROR) return smol_fail(err, SMOL_EIO, "%s: gzip compression failed", w->af.path);
+            int rc = put_raw(w, w->zbuf, w->zcap - w->z.avail_out, err);
+            if (rc) return rc;
+            if (finish ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0)) return SMOL_OK;
+        }
+    }
+    ZSTD_inBuffer ib = {p, n, 0};
+    for (;;) {
+        ZSTD_outBuffer ob = {w->zbuf, w->zcap, 0};
+        size_t left = ZSTD_compressStream2(w->zc, &ob, &ib, finish ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left))
+            return smol_fail(err, SMOL_EIO, "%s: zstd compression failed: %s", w->af.path, ZSTD_getErrorName(left));
+        int rc = put_raw(w, w->zbuf, ob.pos, err);
+        if (rc) return rc;
+        if (finish ? left == 0 : ib.pos == ib.size) return SMOL_OK;
+    }
+}
+
+int smol_doc_write_line(smol_doc_writer *w, const char *line, size_t len, smol_error *err) {
+    int rc = put(w, line, len, 0, err);
+    if (!rc) rc = put(w, "\n", 1, 0, err);
+    if (!rc) w->bytes += len + 1;
+    return rc;
+}
+
+char *smol_doc_to_json(const smol_doc *doc, size_t *len) {
+    cJSON *j = doc->json;
+    cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, doc->text_field[0] ? doc->text_field : "text") : NULL;
+    char *out;
+    if (!j) {
+        cJSON *tmp = cJSON_CreateObject();
+        if (!tmp) return NULL;
+        cJSON_AddStringToObject(tmp, "id", doc->id ? doc->id : "");
+        cJSON_AddStringToObject(tmp, "text", doc->text ? doc->text : "");
+        out = cJSON_PrintUnformatted(tmp);
+        cJSON_Delete(tmp);
+    } else if (t && cJSON_IsString(t)) {
+        /* print with the document's current text in place of the stored one */
+        char *saved = t->valuestring;
+        t->valuestring = doc->text ? doc->text : saved;
+        out = cJSON_PrintUnformatted(j);
+        t->valuestring = saved;
+    } else {
+        out = cJSON_PrintUnformatted(j);
+    }
+    if (out && len) *len = strlen(out);
+    return out;
+}
+
+int smol_doc_write(smol_doc_writer *w, const smol_doc *doc, smol_error *err) {
+    size_t len;
+    char *s = smol_doc_to_json(doc, &len);
+    if (!s) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory serialising document %s", w->af.path,
+                             doc->id ? doc->id : "?");
+    int rc = smol_doc_write_line(w, s, len, err);
+    free(s);
+    return rc;
+}
+
+uint64_t smol_doc_writer_bytes(const smol_doc_writer *w) { return w->bytes; }
+
+static void writer_free(smol_doc_writer *w) {
+    if (w->kind == OUT_GZIP) deflateEnd(&w->z);
+    ZSTD_freeCCtx(w->zc);
+    free(w->zbuf);
+    free(w->line);
+    free(w);
+}
+
+int smol_doc_writer_close(smol_doc_writer *w, smol_error *err) {
+    int rc = w->kind == OUT_PLAIN ? SMOL_OK : put(w, NULL, 0, 1, err);
+    if (w->to_stdout) {
+        if (!rc && fflush(stdout) != 0) rc = smol_fail(err, SMOL_EIO, "stdout: write failed: %s", strerror(errno));
+    } else if (!rc) {
+        rc = smol_atomic_commit(&w->af, err);
+        if (rc) smol_atomic_abort(&w->af);
+    } else {
+        smol_atomic_abort(&w->af);
+    }
+    writer_free(w);
+    return rc;
+}
+
+void smol_doc_writer_abort(smol_doc_writer *w) {
+    if (!w) return;
+    if (!w->to_stdout) smol_atomic_abort(&w->af);
+    writer_free(w);
+}

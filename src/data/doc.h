@@ -1,0 +1,92 @@
+/* doc.h: documents (a text plus its whole JSON record) and the files that hold them.
+ * Readers take .jsonl/.json (plain, .gz or .zst, recognised by their bytes), .txt (the whole
+ * file is one document) and .parquet (through data/parquet.h). Writers write JSONL, compressed
+ * by the output name's extension (.gz, .zst), through a temporary file renamed on close.
+ *   smol_doc_reader *r; smol_doc d;
+ *   smol_doc_reader_open("in.jsonl.zst", NULL, &r, err);
+ *   while ((rc = smol_doc_read(r, &d, err)) == 1) { ...; smol_doc_free(&d); }   0: end, < 0: error
+ */
+#ifndef SMOL_DATA_DOC_H
+#define SMOL_DATA_DOC_H
+#include "smol.h"
+#include <cjson/cJSON.h>
+
+/* What a reader does with a bad record (malformed JSON, missing or non-string text, invalid
+ * UTF-8): stop with an error naming file:line, or report it on stderr, count it and go on. */
+enum { SMOL_ON_ERROR_STOP = 0, SMOL_ON_ERROR_SKIP = 1 };
+
+typedef struct smol_doc_opts {
+    const char *text_field;   /* the record's text field (NULL: "text") */
+    const char *id_field;     /* the record's id field (NULL: "id"); a missing id becomes "PATH:LINE" */
+    int on_error;             /* SMOL_ON_ERROR_STOP (default) or SMOL_ON_ERROR_SKIP */
+    int quiet;                /* 1: skipped records are counted but not reported on stderr */
+} smol_doc_opts;
+
+/* One document. Everything in it is owned by the document (free with smol_doc_free) except
+ * path, which stays valid until its reader is closed. */
+typedef struct smol_doc {
+    const char *id;        /* the id as text (points into json or id_buf) */
+    char *text;            /* the text (malloc'd, NUL-terminated; filters may replace it) */
+    size_t text_len;       /* bytes in text */
+    cJSON *json;           /* the whole record, metadata kept (NULL for plain text files) */
+    const char *path;      /* the file it came from, for messages */
+    long line;             /* its line (JSONL), row (parquet, 1-based) or 1 (.txt, .json arrays: item) */
+    char text_field[64];   /* the record field the text was read from and is written back to */
+    char *id_buf;          /* storage for an id that is not a string in json */
+} smol_doc;
+
+typedef struct smol_doc_reader smol_doc_reader;
+typedef struct smol_doc_writer smol_doc_writer;
+
+/* Opens path ("-": JSONL on stdin) for reading documents; opts may be NULL (the defaults). */
+int smol_doc_reader_open(const char *path, const smol_doc_opts *opts, smol_doc_reader **out, smol_error *err);
+
+/* Reads the next document into *doc (overwritten, not freed): 1 a document, 0 the end, < 0 an
+ * error naming file:line. With SMOL_ON_ERROR_SKIP bad records are counted and skipped. */
+int smol_doc_read(smol_doc_reader *r, smol_doc *doc, smol_error *err);
+
+/* Records skipped so far (SMOL_ON_ERROR_SKIP). */
+long smol_doc_reader_skipped(const smol_doc_reader *r);
+
+/* Bytes of the file read so far and its size (0 if unknown), for progress reports. */
+uint64_t smol_doc_reader_bytes_read(const smol_doc_reader *r);
+uint64_t smol_doc_reader_file_size(const smol_doc_reader *r);
+
+/* Closes r; NULL is a no-op. Documents already read stay valid except for their path. */
+void smol_doc_reader_close(smol_doc_reader *r);
+
+/* Frees what doc owns and zeroes it; a zeroed doc is a no-op. */
+void smol_doc_free(smol_doc *doc);
+
+/* Replaces doc's text with a copy of text[0..len) (filters that rewrite text use it). */
+int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *err);
+
+/* Makes a document from plain text (id and text copied; json gets {"text", "id"}). */
+int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t len, smol_error *err);
+
+/* The record's "metadata" object, created when missing (NULL when out of memory). */
+cJSON *smol_doc_metadata(smol_doc *doc);
+
+/* Opens path for writing JSONL ("-": stdout); .gz and .zst names are compressed. The file
+ * appears at path only when smol_doc_writer_close succeeds. */
+int smol_doc_writer_open(const char *path, smol_doc_writer **out, smol_error *err);
+
+/* Writes doc->json as one line with its text field set to doc->text. */
+int smol_doc_write(smol_doc_writer *w, const smol_doc *doc, smol_error *err);
+
+/* Writes one already-serialised JSON line (without its '\n'). */
+int smol_doc_write_line(smol_doc_writer *w, const char *line, size_t len, smol_error *err);
+
+/* Serialises doc as its output line (malloc'd, no '\n'): for writing prepared lines from threads. */
+char *smol_doc_to_json(const smol_doc *doc, size_t *len);
+
+/* Bytes written so far (before compression). */
+uint64_t smol_doc_writer_bytes(const smol_doc_writer *w);
+
+/* Finishes compression, flushes and renames the file into place; frees w (also on failure). */
+int smol_doc_writer_close(smol_doc_writer *w, smol_error *err);
+
+/* Drops the output (temporary file deleted) and frees w; NULL is a no-op. */
+void smol_doc_writer_abort(smol_doc_writer *w);
+
+#endif
