@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the unit-test binaries of the release build and of the ASan/UBSan build,
-# the CLI tests in tests/cli/*.sh, and the fuzz targets for $FUZZ_SECONDS each (0 skips them).
+# the CLI tests in tests/cli/*.sh, and the fuzz targets for $FUZZ_SECONDS each (0 skips them;
+# FUZZ_SECONDS_<name>, e.g. FUZZ_SECONDS_gguf=60, sets one target's time).
 # Each test prints "PASS name" or "FAIL name"; the last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -50,8 +51,9 @@ if [ "$secs" != "0" ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
       n=$(basename "$f"); out="$log/$n.out"; corpus="tests/fuzz/corpus/${n#fuzz_}"
       mkdir -p "$log/corpus-$n"
       args=("$log/corpus-$n"); [ -d "$corpus" ] && args+=("$corpus")
-      "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 "${args[@]}" > "$out.err" 2>&1; rc=$?
-      if [ "$rc" -eq 0 ]; then echo "PASS $n (${secs}s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$out.err" | awk '{print $2}') runs)" > "$out"
+      t_secs="$secs"; v="FUZZ_SECONDS_${n#fuzz_}"; [ -n "${!v:-}" ] && t_secs="${!v}"
+      "$f" -max_total_time="$t_secs" -rss_limit_mb=2048 -max_len=65536 "${args[@]}" > "$out.err" 2>&1; rc=$?
+      if [ "$rc" -eq 0 ]; then echo "PASS $n (${t_secs}s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$out.err" | awk '{print $2}') runs)" > "$out"
       else echo "FAIL $n" > "$out"; fi
       tally "fuzz/$n" "$out" "$rc"
       [ "$rc" -ne 0 ] && tail -n 40 "$out.err"
