@@ -41,5 +41,6 @@ extern const smol_cmd cmd_make_model;
 extern const smol_cmd cmd_classify;
 extern const smol_cmd cmd_langid;
 extern const smol_cmd cmd_tokenize;
+extern const smol_cmd cmd_parquet;
 
 #endif
