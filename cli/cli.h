@@ -43,5 +43,6 @@ extern const smol_cmd cmd_langid;
 extern const smol_cmd cmd_tokenize;
 extern const smol_cmd cmd_validate;
 extern const smol_cmd cmd_parquet;
+extern const smol_cmd cmd_scan;
 
 #endif

@@ -14,6 +14,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_tokenize,
     &cmd_validate,
     &cmd_parquet,
+    &cmd_scan,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 
