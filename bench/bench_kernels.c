@@ -11,6 +11,7 @@
  *   cc -std=c11 -O3 -march=native -D_GNU_SOURCE -Iinclude -Isrc -pthread bench/bench_kernels.c build/libsmol.a -lcjson -lpcre2-8 -lutf8proc -lzstd -lz -lm -o build/bench_kernels && build/bench_kernels
  *
  * Options: -t "1 2" thread counts, -r N passes (best kept, default 5), -b B also time batch B,
+ * -c time by process CPU time instead of wall clock (one thread: steadier under load),
  * then type names (default: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q2_K q3_K q4_K q5_K q6_K).
  * SMOL_CPU=scalar|avx2 caps the SIMD level. Output: one line per (type, threads) on stdout. */
 #include <stdint.h>
@@ -43,9 +44,11 @@ static uint32_t fallback_type(uint32_t t, int64_t n) {
     }
 }
 
+static int use_cpu_time;  /* -c: time by process CPU time (steadier on a shared machine) */
+
 static double now_s(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(use_cpu_time ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -150,8 +153,9 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[argi], "-t") && argi + 1 < argc) threads_arg = argv[++argi];
         else if (!strcmp(argv[argi], "-r") && argi + 1 < argc) reps = atoi(argv[++argi]);
         else if (!strcmp(argv[argi], "-b") && argi + 1 < argc) batch = atoll(argv[++argi]);
+        else if (!strcmp(argv[argi], "-c")) use_cpu_time = 1;
         else {
-            fprintf(stderr, "usage: bench_kernels [-t \"1 2\"] [-r N] [-b B] [type ...]\n"
+            fprintf(stderr, "usage: bench_kernels [-t \"1 2\"] [-r N] [-b B] [-c] [type ...]\n"
                             "example: bench_kernels -t 1 q4_K q8_0\n");
             return 2;
         }

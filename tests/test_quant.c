@@ -351,6 +351,59 @@ static void test_gemm4_vs_scalar(void) {
     printf("# %d tile outputs compared with scalar\n", checked);
 }
 
+/* The quantized tile kernels (4 rows x 1..4 activations, and single rows) against scalar dots:
+ * lengths with 1..16+ blocks (odd counts, partial 16-block groups), quantized and raw blocks,
+ * narrow and wide scales. */
+static void test_tile_q_vs_scalar(void) {
+    static uint8_t w[4 * 8960 * 2], xq[4 * 8960 * 2];
+    static float x[8960];
+    const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0};
+    const int64_t lens[] = {32, 96, 512, 544, 576, 1536, 8960};
+    int checked = 0;
+    for (int k = 0; k < 3; k++) {
+        smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
+        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
+        if (!tile) continue;
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (int rep = 0; rep < 4; rep++) {
+                int64_t n = lens[li];
+                size_t wr = (size_t)smol_dtype_row_size(types[k], (uint64_t)n);
+                size_t xr = (size_t)smol_dtype_row_size(SMOL_Q8_0, (uint64_t)n);
+                for (int r = 0; r < 4; r++) {
+                    if (rep == 3) make_raw_weights(types[k], w + r * wr, n, r & 1);
+                    else make_weights(types[k], w + r * wr, n, (rep + r) & 1);
+                    fill_signal(x, n, (rep + r) & 2);
+                    smol_quantize_row(SMOL_Q8_0, x, xq + r * xr, n);
+                }
+                for (int nr = 1; nr <= 4; nr += 3)
+                    for (int nx = 1; nx <= 4; nx++) {
+                        float y[4 * 6];
+                        for (int i = 0; i < 24; i++) y[i] = NAN;
+                        tile(n, w, wr, nr, xq, xr, nx, y, 6);
+                        for (int b = 0; b < 4; b++)
+                            for (int r = 0; r < 6; r++) {
+                                if (b >= nx || r >= nr) {
+                                    REQUIRE(isnan(y[b * 6 + r]), "%s n=%lld %dx%d: wrote y[%d][%d] outside the tile",
+                                            smol_dtype_name(types[k]), (long long)n, nr, nx, b, r);
+                                    continue;
+                                }
+                                double abs_sum;
+                                deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
+                                float want;
+                                ref(n, &want, w + r * wr, xq + b * xr);
+                                REQUIRE(fabs((double)y[b * 6 + r] - want) <= 1e-5 * abs_sum + 1e-30,
+                                        "%s n=%lld rep=%d tile %dx%d: y[%d][%d]=%.9g scalar %.9g (|.| sum %.4g)",
+                                        smol_dtype_name(types[k]), (long long)n, rep, nr, nx, b, r, y[b * 6 + r], want,
+                                        abs_sum);
+                                checked++;
+                            }
+                    }
+            }
+    }
+    if (smol_cpu_has_avx512()) CHECK(checked > 0, "AVX-512 CPU but no tile kernel was checked");
+    printf("# %d quantized tile outputs compared with scalar\n", checked);
+}
+
 /* The word-wise q4_K scale unpacking of the SIMD kernels equals the per-index one. */
 static void test_k4_scale_unpack(void) {
     for (int rep = 0; rep < 2000; rep++) {
@@ -395,6 +448,7 @@ int main(void) {
     RUN(test_simd_vs_scalar);
     RUN(test_simd_activation_quantizers);
     RUN(test_gemm4_vs_scalar);
+    RUN(test_tile_q_vs_scalar);
     RUN(test_k4_scale_unpack);
     RUN(test_bad_arguments);
     return check_done();

@@ -12,6 +12,7 @@
 typedef struct {
     smol_vec_dot_fn dot;
     smol_gemm4_fn gemm4;      /* 4x4 tiles for float weights with B >= 4, or NULL */
+    smol_tile_q_fn tile_q;    /* 4-row tiles for quantized weights, or NULL */
     const uint8_t *w;
     size_t w_row, x_row;      /* bytes per weight row and per converted activation row */
     const uint8_t *xq;
@@ -50,13 +51,25 @@ static void tiles(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64
     dots(j, r, r1, b0, b1);
 }
 
+/* Rows [r0, r1) times activations [b0, b1) in tiles of 4 rows by up to 4 activations (quantized
+ * weights), the last rows by single dots. */
+static void tiles_q(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4)
+        for (int64_t b = b0; b < b1; b += 4)
+            j->tile_q(j->n, j->w + (size_t)r * j->w_row, j->w_row, 4, j->xq + (size_t)b * j->x_row, j->x_row,
+                      b1 - b < 4 ? (int)(b1 - b) : 4, j->y + b * j->n_rows + r, j->n_rows);
+    dots(j, r, r1, b0, b1);
+}
+
 static void rows_task(void *ctx, int task, int thread) {
     (void)thread;
     const matmul_job *j = ctx;
     int64_t r0 = task * j->chunk, r1 = r0 + j->chunk < j->n_rows ? r0 + j->chunk : j->n_rows;
     for (int64_t b0 = 0; b0 < j->B; b0 += ACT_TILE) {
         int64_t b1 = b0 + ACT_TILE < j->B ? b0 + ACT_TILE : j->B;
-        if (j->gemm4 && b1 - b0 >= 4) tiles(j, r0, r1, b0, b1);
+        if (j->tile_q) tiles_q(j, r0, r1, b0, b1);
+        else if (j->gemm4 && b1 - b0 >= 4) tiles(j, r0, r1, b0, b1);
         else dots(j, r0, r1, b0, b1);
     }
 }
@@ -85,6 +98,7 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
     else {
         smol_pool_run(B > 1 ? pool : NULL, (int)B, convert_task, &j);
         j.xq = scratch;
+        j.tile_q = smol_get_tile_q(t);
     }
     /* enough chunks per thread for the dynamic scheduling to even out, each a few rows */
     int threads = smol_pool_size(pool);

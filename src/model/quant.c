@@ -832,6 +832,17 @@ smol_gemm4_fn smol_get_gemm4(uint32_t t) {
     return NULL;
 }
 
+smol_tile_q_fn smol_get_tile_q_level(uint32_t t, int level) {
+    if (t >= SMOL_DTYPE_COUNT) return NULL;
+#if defined(__x86_64__)
+    if (level == SMOL_SIMD_AVX512) return has_avx512_vnni() ? smol_quant_avx512.tile_q[t] : NULL;
+#endif
+    (void)level;
+    return NULL;  /* no scalar tile kernel: single dots do the same */
+}
+
+smol_tile_q_fn smol_get_tile_q(uint32_t t) { return smol_get_tile_q_level(t, SMOL_SIMD_AVX512); }
+
 smol_vec_dot_fn smol_get_vec_dot(uint32_t t) {
     for (int level = SMOL_SIMD_AVX512; level > SMOL_SIMD_SCALAR; level--) {
         smol_vec_dot_fn fn = smol_get_vec_dot_level(t, level);

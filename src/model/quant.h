@@ -45,4 +45,18 @@ smol_gemm4_fn smol_get_gemm4(uint32_t t);
 /* The tile kernel of one SIMD level (for tests); NULL if none or the CPU lacks that level. */
 smol_gemm4_fn smol_get_gemm4_level(uint32_t t, int level);
 
+/* A tile of a matrix product for weight types with q8_0 activations (q8_0, q4_0, q5_0 at the
+ * AVX-512 level): y[b * y_stride + r] = dot(w row r, x row b) for r < nr and b < nx (1..4 each),
+ * w row r at byte r * w_row_bytes, x row b (q8_0 blocks) at byte b * x_row_bytes. n is a
+ * multiple of 32. The integer block sums equal the scalar kernel's; the float order differs.
+ * Fastest with nr == 4. */
+typedef void (*smol_tile_q_fn)(int64_t n, const void *w, size_t w_row_bytes, int nr, const void *x,
+                               size_t x_row_bytes, int nx, float *y, int64_t y_stride);
+
+/* The fastest quantized tile kernel for weight type t on this CPU, or NULL if there is none. */
+smol_tile_q_fn smol_get_tile_q(uint32_t t);
+
+/* The quantized tile kernel of one SIMD level (for tests); NULL if none or the CPU lacks it. */
+smol_tile_q_fn smol_get_tile_q_level(uint32_t t, int level);
+
 #endif

@@ -472,6 +472,129 @@ DEFINE_GEMM4(gemm4_f32, w16_f32, w16_f32_tail, 4)
 DEFINE_GEMM4(gemm4_f16, w16_f16, w16_f16_tail, 2)
 DEFINE_GEMM4(gemm4_bf16, w16_bf16, w16_bf16_tail, 2)
 
+/* ------------------------------------------------------------------ 4-row tiles, q8_0 activations */
+
+/* The tiles below take two 32-blocks per 512-bit step. Weights enter as unsigned bytes u with
+ * value u - OFF (q8_0: w ^ 0x80, OFF 128; q4_0: the nibble, OFF 8; q5_0: the 5-bit quant, OFF 16),
+ * so dpbusd(u, x) needs no sign trick; the accumulator starts at -OFF * (sums of 4 x), which
+ * makes each int32 lane the exact sum of 4 products (u - OFF) * x. Block scales are gathered 16
+ * blocks at a time, multiplied by the activation scales and spread over each block's 8 lanes. */
+
+#define PF_BYTES 4096  /* how far ahead of its reads a tile prefetches weights */
+
+/* The two 32-byte activation blocks k and k+1 (or k and zeros) in one register. */
+static inline __m512i x2_load(const block_q8_0 *b, int two) {
+    __m256i lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
+    __m256i hi = two ? _mm256_loadu_si256((const __m256i *)b[1].qs) : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+static inline __m512i u2_q8_0(const uint8_t *row, int64_t k, int two) {
+    return _mm512_xor_si512(x2_load((const block_q8_0 *)row + k, two), _mm512_set1_epi8((char)0x80));
+}
+
+/* Nibbles of blocks k and k+1 as bytes [lo k | hi k | lo k+1 | hi k+1] (element order). */
+static inline __m512i nibbles2(const uint8_t *q0, const uint8_t *q1, int two) {
+    __m128i b0 = _mm_loadu_si128((const __m128i *)q0);
+    __m128i b1 = two ? _mm_loadu_si128((const __m128i *)q1) : _mm_setzero_si128();
+    __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0),
+                                         _mm512_castsi256_si512(_mm256_set_m128i(b1, b0)));
+    z = _mm512_mask_srli_epi16(z, (__mmask32)0xFF00FF00u, z, 4);
+    return _mm512_and_si512(z, _mm512_set1_epi8(15));
+}
+
+static inline __m512i u2_q4_0(const uint8_t *row, int64_t k, int two) {
+    const block_q4_0 *a = (const block_q4_0 *)row + k;
+    return nibbles2(a[0].qs, a[1].qs, two);
+}
+
+static inline __m512i u2_q5_0(const uint8_t *row, int64_t k, int two) {
+    const block_q5_0 *a = (const block_q5_0 *)row + k;
+    uint32_t h0, h1 = 0;
+    memcpy(&h0, a[0].qh, 4);
+    if (two) memcpy(&h1, a[1].qh, 4);
+    __m512i u = nibbles2(a[0].qs, a[1].qs, two);
+    return _mm512_mask_add_epi8(u, (__mmask64)h1 << 32 | h0, u, _mm512_set1_epi8(16));
+}
+
+/* The f16 scales (first field) of g <= 16 consecutive blocks of `size` bytes as floats. */
+static inline __m512 scales16_f16(const void *blocks, int size, int g) {
+    const __m512i off = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(size));
+    __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)((1u << g) - 1), off, blocks, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/* One tile: NR (1..4) weight rows of type size WSIZE loaded by U2, NX (1..4) activation rows,
+ * OFF = 1 << SH. y[b * ys + r] = dot(row r, activation b). */
+static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_t *w, size_t wrb, const uint8_t *x,
+        size_t xrb, float *y, int64_t ys, const int NR, const int NX, const int WSIZE, const int SH,
+        __m512i (*U2)(const uint8_t *, int64_t, int)) {
+    __m512 acc[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < 4; b++) acc[r][b] = _mm512_setzero_ps();
+    const __m512i ones = _mm512_set1_epi8(1), half = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    int64_t nb = n / QK;
+    for (int64_t i0 = 0; i0 < nb; i0 += 16) {
+        int g = nb - i0 < 16 ? (int)(nb - i0) : 16;
+        __m512 s[4][4];
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            __m512 dw = scales16_f16(w + r * wrb + (size_t)i0 * WSIZE, WSIZE, g);
+#pragma GCC unroll 4
+            for (int b = 0; b < NX; b++)
+                s[r][b] = _mm512_mul_ps(dw, scales16_f16(x + b * xrb + (size_t)i0 * sizeof(block_q8_0), sizeof(block_q8_0), g));
+        }
+        for (int j = 0; j < g; j += 2) {
+            int two = j + 1 < g;
+            int64_t k = i0 + j;
+            __m512i idx = _mm512_add_epi32(half, _mm512_set1_epi32(j)), xs[4], nc[4];
+#pragma GCC unroll 4
+            for (int b = 0; b < NX; b++) {
+                xs[b] = x2_load((const block_q8_0 *)(x + b * xrb) + k, two);
+                nc[b] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                         _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, xs[b]), SH));
+            }
+#pragma GCC unroll 4
+            for (int r = 0; r < NR; r++) {
+                _mm_prefetch((const char *)(w + r * wrb + (size_t)k * WSIZE + PF_BYTES), _MM_HINT_T0);
+                __m512i u = U2(w + r * wrb, k, two);
+#pragma GCC unroll 4
+                for (int b = 0; b < NX; b++) {
+                    __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(nc[b], u, xs[b]));
+                    acc[r][b] = _mm512_fmadd_ps(p, _mm512_permutexvar_ps(idx, s[r][b]), acc[r][b]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) y[b * ys + r] = _mm512_reduce_add_ps(acc[r][b]);
+}
+
+/* The tile kernel of one type: 4 rows (or 1) times 1..4 activations, shapes fixed at compile time. */
+#define DEFINE_TILE_Q(NAME, WSIZE, SH, U2) \
+static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, size_t xrb, int nx, float *y, \
+                 int64_t ys) { \
+    if (nr == 4) { \
+        switch (nx) { \
+        case 1: tile_q(n, w, wrb, x, xrb, y, ys, 4, 1, WSIZE, SH, U2); return; \
+        case 2: tile_q(n, w, wrb, x, xrb, y, ys, 4, 2, WSIZE, SH, U2); return; \
+        case 3: tile_q(n, w, wrb, x, xrb, y, ys, 4, 3, WSIZE, SH, U2); return; \
+        default: tile_q(n, w, wrb, x, xrb, y, ys, 4, 4, WSIZE, SH, U2); return; \
+        } \
+    } \
+    for (int r = 0; r < nr; r++) \
+        for (int b = 0; b < nx; b++) \
+            tile_q(n, (const uint8_t *)w + r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, \
+                   1, 1, WSIZE, SH, U2); \
+}
+
+DEFINE_TILE_Q(tile_q8_0, (int)sizeof(block_q8_0), 7, u2_q8_0)
+DEFINE_TILE_Q(tile_q4_0, (int)sizeof(block_q4_0), 3, u2_q4_0)
+DEFINE_TILE_Q(tile_q5_0, (int)sizeof(block_q5_0), 4, u2_q5_0)
+
 const smol_quant_kernels smol_quant_avx512 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -483,4 +606,5 @@ const smol_quant_kernels smol_quant_avx512 = {
     .quantize_q8_0 = quantize_q8_0,
     .quantize_q8_K = quantize_q8_K,
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
+    .tile_q = {[SMOL_Q8_0] = tile_q8_0, [SMOL_Q4_0] = tile_q4_0, [SMOL_Q5_0] = tile_q5_0},
 };

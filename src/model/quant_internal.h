@@ -80,6 +80,7 @@ typedef struct smol_quant_kernels {
     smol_vec_dot_fn vec_dot[SMOL_DTYPE_COUNT];
     smol_quantize_fn quantize_q8_0, quantize_q8_K;
     smol_gemm4_fn gemm4[SMOL_DTYPE_COUNT];  /* float weight types only */
+    smol_tile_q_fn tile_q[SMOL_DTYPE_COUNT]; /* q8_0-activation types with a tile kernel */
 } smol_quant_kernels;
 
 /* The kernel tables (constant): scalar in quant.c, the others in quant_avx2.c / quant_avx512.c.
