@@ -41,7 +41,7 @@ typedef struct {
     scan_piece *pieces;
     int n_pieces, n_tasks;
     smol_scan_tally ***tally;   /* [thread][group] */
-    int n_threads, n_groups_alloc;
+    int n_threads, n_groups_alloc, n_groups_ready;
     smol_doc *docs;
     int n_docs;
     size_t batch_bytes;
@@ -118,21 +118,21 @@ static void scan_task(void *arg, int task, int thread) {
 
 /* Makes sure every thread has a tally for groups [0, n_groups). */
 static int ensure_tallies(scan_ctx *c, int n_groups) {
-    if (n_groups <= c->n_groups_alloc) return 0;
-    int cap = c->n_groups_alloc ? c->n_groups_alloc : 8;
-    while (cap < n_groups) cap *= 2;
-    for (int t = 0; t < c->n_threads; t++) {
-        smol_scan_tally **a = realloc(c->tally[t], (size_t)cap * sizeof *a);
-        if (!a) return -1;
-        c->tally[t] = a;
-        for (int g = c->n_groups_alloc; g < cap; g++) a[g] = NULL;
-        for (int g = c->n_groups_alloc; g < n_groups; g++)
-            if (!(a[g] = smol_scan_tally_new(c->scan))) return -1;
+    if (n_groups > c->n_groups_alloc) {
+        int cap = c->n_groups_alloc ? c->n_groups_alloc : 8;
+        while (cap < n_groups) cap *= 2;
+        for (int t = 0; t < c->n_threads; t++) {
+            smol_scan_tally **a = realloc(c->tally[t], (size_t)cap * sizeof *a);
+            if (!a) return -1;
+            c->tally[t] = a;
+            for (int g = c->n_groups_alloc; g < cap; g++) a[g] = NULL;
+        }
+        c->n_groups_alloc = cap;
     }
     for (int t = 0; t < c->n_threads; t++)
-        for (int g = 0; g < n_groups; g++)
+        for (int g = c->n_groups_ready; g < n_groups; g++)
             if (!c->tally[t][g] && !(c->tally[t][g] = smol_scan_tally_new(c->scan))) return -1;
-    c->n_groups_alloc = cap;
+    if (n_groups > c->n_groups_ready) c->n_groups_ready = n_groups;
     return 0;
 }
 
