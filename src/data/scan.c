@@ -219,7 +219,7 @@ smol_scan_tally *smol_scan_tally_new(const smol_scan *s) {
     if (!t) return NULL;
     t->n = s->n;
     t->counts = calloc(s->n, sizeof *t->counts);
-    t->last_end = calloc(s->n, sizeof *t->last_end);
+    t->last_end = calloc(2 * s->n, sizeof *t->last_end);
     if (!t->counts || !t->last_end) {
         smol_scan_tally_free(t);
         return NULL;
@@ -241,27 +241,26 @@ void smol_scan_tally_add(smol_scan_tally *dst, const smol_scan_tally *src) {
 }
 
 /* The phrases ending at text[end - 1] in state u: counted where they stand at word boundaries
- * and do not overlap the same phrase's previous match. */
-static void report(const smol_scan *s, const uint8_t *text, size_t len, size_t end, uint32_t u, smol_scan_tally *t) {
+ * and do not overlap the same phrase's previous match in this stream (last_end). */
+static void report(const smol_scan *s, const uint8_t *text, size_t len, size_t end, uint32_t u, uint64_t *counts,
+                   size_t *last_end) {
     int32_t x = s->term[u] >= 0 ? (int32_t)u : s->out_link[u];
     int after_ok = end == len || !s->word[text[end]];
     while (x >= 0) {
         uint32_t k = (uint32_t)s->term[x];
         size_t start = end - s->lens[k];
-        if (after_ok && (start == 0 || !s->word[text[start - 1]]) && (start >= t->last_end[k])) {
-            t->counts[k]++;
-            t->last_end[k] = end;
+        if (after_ok && (start == 0 || !s->word[text[start - 1]]) && (start >= last_end[k])) {
+            counts[k]++;
+            last_end[k] = end;
         }
         x = s->out_link[x];
     }
 }
 
-void smol_scan_text(const smol_scan *s, const char *text, size_t len, smol_scan_tally *t) {
-    const uint8_t *p = (const uint8_t *)text;
+/* One stream over text[0, len): returns the words; matches go to counts. */
+static uint64_t scan_one(const smol_scan *s, const uint8_t *p, size_t len, uint64_t *counts, size_t *last_end) {
     const uint32_t *trans = s->trans;
     const uint8_t *cls = s->cls, *space = s->space;
-    const uint32_t C = s->n_classes;
-    memset(t->last_end, 0, t->n * sizeof *t->last_end);
     uint32_t st = 0;
     uint64_t words = 0;
     unsigned prev_space = 1;
@@ -272,8 +271,63 @@ void smol_scan_text(const smol_scan *s, const char *text, size_t len, smol_scan_
         words += prev_space & (sp ^ 1);
         prev_space = sp;
         st = v & ~SCAN_OUT_FLAG;
-        if (__builtin_expect((v & SCAN_OUT_FLAG) != 0, 0)) report(s, p, len, i + 1, st / C, t);
+        if (__builtin_expect((v & SCAN_OUT_FLAG) != 0, 0))
+            report(s, p, len, i + 1, st / s->n_classes, counts, last_end);
     }
-    t->words += words;
+    return words;
+}
+
+/* Two streams over a = text[0, na) and b = text[na, na + nb) (cut after a '\n') interleaved, so
+ * the two chains of dependent table loads overlap; each stream keeps its own last_end. */
+static uint64_t scan_two(const smol_scan *s, const uint8_t *a, size_t na, const uint8_t *b, size_t nb, uint64_t *counts,
+                         size_t *last_a, size_t *last_b) {
+    const uint32_t *trans = s->trans;
+    const uint8_t *cls = s->cls, *space = s->space;
+    const uint32_t C = s->n_classes;
+    uint32_t sa = 0, sb = 0;
+    uint64_t words = 0;
+    unsigned pa = 1, pb = 1;
+    size_t n = na < nb ? na : nb, i;
+    for (i = 0; i < n; i++) {
+        uint8_t ca = a[i], cb = b[i];
+        uint32_t va = trans[sa + cls[ca]], vb = trans[sb + cls[cb]];
+        unsigned spa = space[ca], spb = space[cb];
+        words += (pa & (spa ^ 1)) + (pb & (spb ^ 1));
+        pa = spa;
+        pb = spb;
+        sa = va & ~SCAN_OUT_FLAG;
+        sb = vb & ~SCAN_OUT_FLAG;
+        if (__builtin_expect(((va | vb) & SCAN_OUT_FLAG) != 0, 0)) {
+            if (va & SCAN_OUT_FLAG) report(s, a, na, i + 1, sa / C, counts, last_a);
+            if (vb & SCAN_OUT_FLAG) report(s, b, nb, i + 1, sb / C, counts, last_b);
+        }
+    }
+    /* finish the longer stream from its state */
+    const uint8_t *r = na > n ? a : b;
+    size_t rn = na > n ? na : nb, *last = na > n ? last_a : last_b;
+    uint32_t st = na > n ? sa : sb;
+    unsigned prev = na > n ? pa : pb;
+    for (; i < rn; i++) {
+        uint8_t c = r[i];
+        uint32_t v = trans[st + cls[c]];
+        unsigned sp = space[c];
+        words += prev & (sp ^ 1);
+        prev = sp;
+        st = v & ~SCAN_OUT_FLAG;
+        if (__builtin_expect((v & SCAN_OUT_FLAG) != 0, 0)) report(s, r, rn, i + 1, st / C, counts, last);
+    }
+    return words;
+}
+
+void smol_scan_text(const smol_scan *s, const char *text, size_t len, smol_scan_tally *t) {
+    const uint8_t *p = (const uint8_t *)text;
+    memset(t->last_end, 0, 2 * t->n * sizeof *t->last_end);
+    const uint8_t *nl = len >= 4096 ? memchr(p + len / 2, '\n', len - len / 2) : NULL;
+    if (nl && (size_t)(nl + 1 - p) < len) {
+        size_t na = (size_t)(nl + 1 - p);
+        t->words += scan_two(s, p, na, p + na, len - na, t->counts, t->last_end, t->last_end + t->n);
+    } else {
+        t->words += scan_one(s, p, len, t->counts, t->last_end);
+    }
     t->bytes += len;
 }

@@ -21,7 +21,7 @@ typedef struct smol_scan_tally {
     uint64_t *counts;      /* matches of each phrase */
     uint64_t words;        /* words seen */
     uint64_t bytes;        /* bytes scanned */
-    size_t *last_end;      /* scratch: end of each phrase's last match in the current text */
+    size_t *last_end;      /* scratch [2 * n]: end of each phrase's last match in the current text */
 } smol_scan_tally;
 
 /* Compiles n phrases (NUL-terminated; matched ASCII-case-insensitively). Empty phrases, phrases
