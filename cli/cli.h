@@ -41,9 +41,11 @@ extern const smol_cmd cmd_make_model;
 extern const smol_cmd cmd_classify;
 extern const smol_cmd cmd_langid;
 extern const smol_cmd cmd_tokenize;
-extern const smol_cmd cmd_dedup;
 extern const smol_cmd cmd_validate;
 extern const smol_cmd cmd_parquet;
 extern const smol_cmd cmd_scan;
+extern const smol_cmd cmd_bench;
+extern const smol_cmd cmd_convert;
+extern const smol_cmd cmd_quantize_gguf;  /* `smol quantize` (cmd_classify.c has a static cmd_quantize) */
 
 #endif

@@ -14,9 +14,9 @@
 #include "base/file.h"
 #include "base/pool.h"
 #include "model/archs.h"
+#include "model/convert.h"
 #include "model/dtype.h"
 #include "model/quant.h"
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@
 #include <strings.h>
 
 #define INIT_STD 0.02
-#define MIX_Q4_K_M (-2)        /* the --type value of llama.cpp's Q4_K_M mix */
+#define MIX_Q4_K_M SMOL_TYPE_Q4_K_M  /* the --type value of llama.cpp's Q4_K_M mix */
 #define PROGRESS_MIN_BYTES (64ull << 20)
 #define FILL_TASKS 32          /* pool tasks per chunk of rows */
 
@@ -165,33 +165,16 @@ static int fill_tensor(void *ctx, int64_t row0, int64_t n_rows, void *buf, smol_
 
 /* ---------------------------------------------------------------- tensor types */
 
-/* llama.cpp's rule for spending more bits on some layers of a Q4_K_M model. */
-static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
-
-/* The K-quant stand-in when a row is not a whole number of 256-blocks (as llama.cpp does). */
-static uint32_t fallback_type(uint32_t t, int64_t ne0) {
-    const smol_dtype_info *ti = smol_dtype_get(t);
-    if (ne0 % ti->block == 0) return t;
-    switch (t) {
-    case SMOL_Q4_K: t = SMOL_Q5_0; break;
-    case SMOL_Q5_K: t = SMOL_Q5_1; break;
-    case SMOL_Q6_K: t = SMOL_Q8_0; break;
-    case SMOL_Q2_K: case SMOL_Q3_K: t = SMOL_IQ4_NL; break;
-    default: return SMOL_F16;
-    }
-    return ne0 % smol_dtype_get(t)->block == 0 ? t : SMOL_F16;
-}
-
 /* The type of a weight matrix: role is "attn_v", "ffn_down", "output", ... layer -1 outside blocks. */
 static uint32_t matrix_type(int type, const smol_arch *a, const char *role, int layer, int64_t ne0) {
     uint32_t t = (uint32_t)type;
     if (type == MIX_Q4_K_M) {
         int is_output = strcmp(role, "output") == 0 || (a->tied && strcmp(role, "token_embd") == 0);
-        int more = layer >= 0 && use_more_bits(layer, a->n_layer) &&
+        int more = layer >= 0 && smol_quant_use_more_bits(layer, a->n_layer) &&
                    (strcmp(role, "attn_v") == 0 || strcmp(role, "ffn_down") == 0);
         t = is_output || more ? SMOL_Q6_K : SMOL_Q4_K;
     }
-    return fallback_type(t, ne0);
+    return smol_quant_fallback_type(t, ne0);
 }
 
 /* ---------------------------------------------------------------- the model's tensors */
@@ -294,34 +277,13 @@ static void plan_free(model_plan *p) {
 
 /* ---------------------------------------------------------------- metadata */
 
-/* llama.cpp's general.file_type for a --type. */
-static uint32_t file_type_of(int type) {
-    switch (type) {
-    case SMOL_F32: return 0;
-    case SMOL_F16: return 1;
-    case SMOL_Q4_0: return 2;
-    case SMOL_Q4_1: return 3;
-    case SMOL_Q8_0: return 7;
-    case SMOL_Q5_0: return 8;
-    case SMOL_Q5_1: return 9;
-    case SMOL_Q2_K: return 10;
-    case SMOL_Q3_K: return 11;  /* Q3_K_S */
-    case SMOL_Q4_K: return 14;  /* Q4_K_S */
-    case MIX_Q4_K_M: return 15;
-    case SMOL_Q5_K: return 16;  /* Q5_K_S */
-    case SMOL_Q6_K: return 18;
-    case SMOL_BF16: return 32;
-    default: return 0;
-    }
-}
-
 /* The hyper-parameter keys, named as llama.cpp reads them. */
 static int set_hparams(smol_gguf_writer *w, const smol_arch *a, int type, int n_ctx, smol_error *err) {
     char k[128];
     const char *g = a->gguf_arch;
     int rc = smol_gguf_writer_set_str(w, "general.architecture", g, err) ||
              smol_gguf_writer_set_str(w, "general.name", a->display_name, err) ||
-             smol_gguf_writer_set_u32(w, "general.file_type", file_type_of(type), err) ||
+             smol_gguf_writer_set_u32(w, "general.file_type", smol_quant_file_type(type), err) ||
              smol_gguf_writer_set_u32(w, "general.quantization_version", 2, err);
 #define SET_U32(key, v) (snprintf(k, sizeof k, "%s." key, g), smol_gguf_writer_set_u32(w, k, (uint32_t)(v), err))
 #define SET_F32(key, v) (snprintf(k, sizeof k, "%s." key, g), smol_gguf_writer_set_f32(w, k, (float)(v), err))
@@ -337,293 +299,6 @@ static int set_hparams(smol_gguf_writer *w, const smol_arch *a, int type, int n_
 
 /* ---------------------------------------------------------------- tokenizers */
 
-/* A vocabulary to embed: tokens (owned copies), types, merges, special ids. */
-typedef struct vocab {
-    char **tokens;
-    int32_t *types;          /* 1 normal, 3 control, 4 user-defined, 5 unused (padding) */
-    int n;
-    char **merges;
-    int n_merges;
-    const char *pre;
-    int bos, eos, pad;       /* -1 when absent */
-    int add_bos;
-    char *chat_template;     /* NULL when absent */
-} vocab;
-
-static void vocab_free(vocab *v) {
-    for (int i = 0; i < v->n; i++) free(v->tokens[i]);
-    for (int i = 0; i < v->n_merges; i++) free(v->merges[i]);
-    free(v->tokens);
-    free(v->types);
-    free(v->merges);
-    free(v->chat_template);
-}
-
-static int vocab_alloc(vocab *v, int n, smol_error *err) {
-    memset(v, 0, sizeof *v);
-    v->bos = v->eos = v->pad = -1;
-    v->tokens = calloc((size_t)n, sizeof *v->tokens);
-    v->types = calloc((size_t)n, sizeof *v->types);
-    v->n = n;
-    if (v->tokens && v->types) return SMOL_OK;
-    err->code = SMOL_ENOMEM;
-    snprintf(err->msg, sizeof err->msg, "out of memory for %d tokens", n);
-    return SMOL_ENOMEM;
-}
-
-/* Writes code point cp as UTF-8 into out (at least 3 bytes for cp < 0x800 + NUL). */
-static void utf8_put(unsigned cp, char *out) {
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        out[1] = 0;
-    } else {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        out[2] = 0;
-    }
-}
-
-static const char k_chatml[] =
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + "
-    "'\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-/* The built-in vocabulary: 256 byte tokens in GPT-2's byte-to-unicode spelling, then
- * <|endoftext|>, <|im_start|>, <|im_end|> and <|reserved_N|> fillers (control tokens), no merges. */
-static int builtin_vocab(vocab *v, int n_vocab, smol_error *err) {
-    if (n_vocab < 259) {
-        err->code = SMOL_ERANGE;
-        snprintf(err->msg, sizeof err->msg, "vocab size %d is too small for the built-in byte vocabulary (259)", n_vocab);
-        return SMOL_ERANGE;
-    }
-    int rc = vocab_alloc(v, n_vocab, err);
-    if (rc) return rc;
-    unsigned extra = 256;  /* bytes that are not printable get code points from 256 up, in order */
-    for (int b = 0; b < 256; b++) {
-        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-        char s[4];
-        utf8_put(printable ? (unsigned)b : extra++, s);
-        v->tokens[b] = strdup(s);
-        v->types[b] = 1;
-    }
-    static const char *const named[3] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
-    for (int i = 256; i < n_vocab; i++) {
-        char s[32];
-        if (i < 259) snprintf(s, sizeof s, "%s", named[i - 256]);
-        else snprintf(s, sizeof s, "<|reserved_%d|>", i - 259);
-        v->tokens[i] = strdup(s);
-        v->types[i] = 3;
-    }
-    for (int i = 0; i < n_vocab; i++)
-        if (!v->tokens[i]) return SMOL_ENOMEM;
-    v->pre = "gpt-2";
-    v->bos = 256;
-    v->eos = 258;
-    v->pad = 256;
-    v->add_bos = 0;
-    v->chat_template = strdup(k_chatml);
-    return SMOL_OK;
-}
-
-/* llama.cpp's tokenizer.ggml.pre for a tokenizer.json pre_tokenizer: SmolLM2's
- * (individual Digits + ByteLevel) is "smollm"; a Split regex with \p{N}{1,3} is Llama 3's
- * "llama-bpe"; the same regex with single \p{N} is "qwen2"; ByteLevel alone is "gpt-2". */
-static const char *detect_pre(const cJSON *pre) {
-    if (!pre || cJSON_IsNull(pre)) return NULL;
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(pre, "type"));
-    if (type && strcmp(type, "ByteLevel") == 0) return "gpt-2";
-    const cJSON *list = cJSON_GetObjectItem(pre, "pretokenizers");
-    int digits = 0, bytelevel = 0;
-    const char *regex = NULL;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, list) {
-        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(it, "type"));
-        if (!t) continue;
-        if (strcmp(t, "Digits") == 0 && cJSON_IsTrue(cJSON_GetObjectItem(it, "individual_digits"))) digits = 1;
-        if (strcmp(t, "ByteLevel") == 0) bytelevel = 1;
-        if (strcmp(t, "Split") == 0) regex = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(it, "pattern"), "Regex"));
-    }
-    if (regex && strstr(regex, "\\p{N}{1,3}")) return "llama-bpe";
-    if (regex && strstr(regex, "(?i:'s|'t|'re|'ve|'m|'ll|'d)") && strstr(regex, "\\p{N}")) return "qwen2";
-    if (digits && bytelevel && !regex) return "smollm";
-    if (bytelevel && !regex) return "gpt-2";
-    return NULL;
-}
-
-/* The id of token text s, or -1. */
-static int find_token(const vocab *v, const char *s) {
-    for (int i = 0; i < v->n; i++)
-        if (v->tokens[i] && strcmp(v->tokens[i], s) == 0) return i;
-    return -1;
-}
-
-/* A special-token field of tokenizer_config.json: a string or {"content": ...}. */
-static int config_token(const vocab *v, const cJSON *cfg, const char *field) {
-    const cJSON *x = cJSON_GetObjectItem(cfg, field);
-    const char *s = cJSON_IsString(x) ? x->valuestring : cJSON_GetStringValue(cJSON_GetObjectItem(x, "content"));
-    return s ? find_token(v, s) : -1;
-}
-
-/* 1 if the post-processor puts a special token before the text (Llama 3 adds <|begin_of_text|>). */
-static int post_adds_bos(const cJSON *post) {
-    if (!post) return 0;
-    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(post, "type"));
-    if (type && strcmp(type, "TemplateProcessing") == 0) {
-        const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(post, "single"), 0);
-        return cJSON_GetObjectItem(first, "SpecialToken") != NULL;
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(post, "processors")) if (post_adds_bos(it)) return 1;
-    return 0;
-}
-
-static int tok_fail(smol_error *err, int code, const char *path, const char *what) {
-    err->code = code;
-    snprintf(err->msg, sizeof err->msg, "%s: %s", path, what);
-    return code;
-}
-
-/* Reads path as JSON; SMOL_EFORMAT naming path when it does not parse. */
-static int load_json(const char *path, cJSON **out, smol_error *err) {
-    char *text;
-    size_t n;
-    int rc = smol_read_file(path, &text, &n, err);
-    if (rc) return rc;
-    *out = cJSON_ParseWithLength(text, n);
-    free(text);
-    return *out ? SMOL_OK : tok_fail(err, SMOL_EFORMAT, path, "not valid JSON");
-}
-
-/* Fills v->tokens from model.vocab and added_tokens; ids past n_vocab are an error. */
-static int read_tokens(vocab *v, const cJSON *root, const char *path, smol_error *err) {
-    const cJSON *it;
-    char msg[256];
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "vocab")) {
-        int id = cJSON_IsNumber(it) ? it->valueint : -1;
-        if (id < 0 || id >= v->n) {
-            snprintf(msg, sizeof msg, "token '%.80s' has id %d, outside the architecture's vocab of %d", it->string, id, v->n);
-            return tok_fail(err, SMOL_ERANGE, path, msg);
-        }
-        free(v->tokens[id]);
-        v->tokens[id] = strdup(it->string);
-        v->types[id] = 1;
-    }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "added_tokens")) {
-        const cJSON *idj = cJSON_GetObjectItem(it, "id");
-        const char *content = cJSON_GetStringValue(cJSON_GetObjectItem(it, "content"));
-        int id = cJSON_IsNumber(idj) ? idj->valueint : -1;
-        if (!content || id < 0 || id >= v->n) {
-            snprintf(msg, sizeof msg, "added token %d ('%.80s') is outside the architecture's vocab of %d", id,
-                     content ? content : "?", v->n);
-            return tok_fail(err, SMOL_ERANGE, path, msg);
-        }
-        free(v->tokens[id]);
-        v->tokens[id] = strdup(content);
-        v->types[id] = cJSON_IsTrue(cJSON_GetObjectItem(it, "special")) ? 3 : 4;
-    }
-    for (int i = 0; i < v->n; i++) {
-        if (v->tokens[i]) continue;
-        char pad[32];
-        snprintf(pad, sizeof pad, "[PAD%d]", i);  /* ids the tokenizer does not use, as llama.cpp names them */
-        v->tokens[i] = strdup(pad);
-        v->types[i] = 5;
-        if (!v->tokens[i]) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
-    }
-    return SMOL_OK;
-}
-
-/* Copies model.merges: "a b" strings, or ["a", "b"] pairs joined with a space. */
-static int read_merges(vocab *v, const cJSON *root, const char *path, smol_error *err) {
-    const cJSON *merges = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "merges");
-    int n = cJSON_GetArraySize(merges);
-    v->merges = calloc((size_t)(n ? n : 1), sizeof *v->merges);
-    if (!v->merges) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, merges) {
-        char *m = NULL;
-        if (cJSON_IsString(it)) {
-            m = strdup(it->valuestring);
-        } else if (cJSON_GetArraySize(it) == 2 && cJSON_IsString(cJSON_GetArrayItem(it, 0)) &&
-                   cJSON_IsString(cJSON_GetArrayItem(it, 1))) {
-            const char *a = cJSON_GetArrayItem(it, 0)->valuestring, *b = cJSON_GetArrayItem(it, 1)->valuestring;
-            m = malloc(strlen(a) + strlen(b) + 2);
-            if (m) sprintf(m, "%s %s", a, b);
-        } else {
-            char msg[96];
-            snprintf(msg, sizeof msg, "merge %d is neither \"a b\" nor [\"a\", \"b\"]", v->n_merges);
-            return tok_fail(err, SMOL_EFORMAT, path, msg);
-        }
-        if (!m) return tok_fail(err, SMOL_ENOMEM, path, "out of memory");
-        v->merges[v->n_merges++] = m;
-    }
-    return SMOL_OK;
-}
-
-/* Special ids, add_bos and the chat template from tokenizer_config.json beside the tokenizer. */
-static void read_config(vocab *v, const cJSON *root, const char *tok_path) {
-    char cfg_path[4096];
-    const char *slash = strrchr(tok_path, '/');
-    int dir_len = slash ? (int)(slash - tok_path) + 1 : 0;
-    snprintf(cfg_path, sizeof cfg_path, "%.*stokenizer_config.json", dir_len, tok_path);
-    v->add_bos = post_adds_bos(cJSON_GetObjectItem(root, "post_processor"));
-    cJSON *cfg = NULL;
-    smol_error e = {0};
-    if (load_json(cfg_path, &cfg, &e) != SMOL_OK) {
-        fprintf(stderr, "make-model: no tokenizer_config.json beside the tokenizer (%s): no chat template\n", e.msg);
-        return;
-    }
-    v->bos = config_token(v, cfg, "bos_token");
-    v->eos = config_token(v, cfg, "eos_token");
-    v->pad = config_token(v, cfg, "pad_token");
-    const cJSON *add = cJSON_GetObjectItem(cfg, "add_bos_token");
-    if (cJSON_IsBool(add)) v->add_bos = cJSON_IsTrue(add);
-    const cJSON *tmpl = cJSON_GetObjectItem(cfg, "chat_template"), *it;
-    if (cJSON_IsString(tmpl)) v->chat_template = strdup(tmpl->valuestring);
-    const cJSON *list = cJSON_IsArray(tmpl) ? tmpl : NULL;
-    cJSON_ArrayForEach(it, list) {  /* [{"name": "default", "template": ...}] */
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(it, "name"));
-        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(it, "template"));
-        if (name && t && strcmp(name, "default") == 0 && !v->chat_template) v->chat_template = strdup(t);
-    }
-    cJSON_Delete(cfg);
-}
-
-/* A Hugging Face byte-level BPE tokenizer.json, embedded as llama.cpp's converter does. */
-static int hf_vocab(vocab *v, const char *path, int n_vocab, smol_error *err) {
-    cJSON *root;
-    int rc = load_json(path, &root, err);
-    if (rc) return rc;
-    const char *mtype = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "model"), "type"));
-    if (!mtype || strcmp(mtype, "BPE") != 0) rc = tok_fail(err, SMOL_EUNSUPPORTED, path, "model.type is not \"BPE\"");
-    if (!rc) rc = vocab_alloc(v, n_vocab, err);
-    if (!rc) rc = read_tokens(v, root, path, err);
-    if (!rc) rc = read_merges(v, root, path, err);
-    if (!rc) {
-        v->pre = detect_pre(cJSON_GetObjectItem(root, "pre_tokenizer"));
-        if (!v->pre) {
-            fprintf(stderr, "make-model: %s: unrecognised pre_tokenizer; writing tokenizer.ggml.pre \"default\"\n", path);
-            v->pre = "default";
-        }
-        read_config(v, root, path);
-    }
-    cJSON_Delete(root);
-    return rc;
-}
-
-static int set_vocab(smol_gguf_writer *w, const vocab *v, smol_error *err) {
-    int rc = smol_gguf_writer_set_str(w, "tokenizer.ggml.model", "gpt2", err) ||
-             smol_gguf_writer_set_str(w, "tokenizer.ggml.pre", v->pre, err) ||
-             smol_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens, (uint64_t)v->n, err) ||
-             smol_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", SMOL_GGUF_INT32, v->types, (uint64_t)v->n, err) ||
-             smol_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
-                                          (uint64_t)v->n_merges, err);
-    if (!rc && v->bos >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)v->bos, err);
-    if (!rc && v->eos >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)v->eos, err);
-    if (!rc && v->pad >= 0) rc = smol_gguf_writer_set_u32(w, "tokenizer.ggml.padding_token_id", (uint32_t)v->pad, err);
-    if (!rc) rc = smol_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", v->add_bos != 0, err);
-    if (!rc && v->chat_template) rc = smol_gguf_writer_set_str(w, "tokenizer.chat_template", v->chat_template, err);
-    return rc ? err->code : SMOL_OK;
-}
-
 /* ---------------------------------------------------------------- the command */
 
 typedef struct mm_opts {
@@ -638,13 +313,14 @@ typedef struct mm_opts {
 
 static int make_model(const mm_opts *o, smol_error *err) {
     model_plan plan = {.arch = o->arch, .type = o->type, .seed = o->seed, .n_threads = o->n_threads};
-    vocab v = {0};
+    smol_vocab v = {0};
     smol_gguf_writer *w = smol_gguf_writer_new();
     int rc = w ? plan_model(&plan, err) : SMOL_ENOMEM;
     if (!rc) rc = set_hparams(w, o->arch, o->type, o->n_ctx, err);
-    if (!rc) rc = o->tokenizer ? hf_vocab(&v, o->tokenizer, o->arch->n_vocab, err)
-                               : builtin_vocab(&v, o->arch->n_vocab, err);
-    if (!rc) rc = set_vocab(w, &v, err);
+    if (!rc) rc = o->tokenizer ? smol_vocab_from_hf(&v, o->tokenizer, o->arch->n_vocab, err)
+                               : smol_vocab_builtin(&v, o->arch->n_vocab, err);
+    if (!rc && v.note[0]) fprintf(stderr, "make-model: %s\n", v.note);
+    if (!rc) rc = smol_vocab_write(w, &v, err);
     for (int i = 0; i < plan.n_tensors && !rc; i++) {
         gen_tensor *t = &plan.tensors[i];
         rc = smol_gguf_writer_add_tensor_fill(w, t->name, t->type, t->n_dims, t->ne, fill_tensor, t, err);
@@ -657,7 +333,7 @@ static int make_model(const mm_opts *o, smol_error *err) {
     }
     if (rc && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "%s", smol_status_name(rc));
     smol_gguf_writer_free(w);
-    vocab_free(&v);
+    smol_vocab_free(&v);
     plan_free(&plan);
     return rc;
 }

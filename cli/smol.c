@@ -12,10 +12,12 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_classify,
     &cmd_langid,
     &cmd_tokenize,
-    &cmd_dedup,
     &cmd_validate,
     &cmd_parquet,
     &cmd_scan,
+    &cmd_bench,
+    &cmd_convert,
+    &cmd_quantize_gguf,
 };
 #define N_CMDS (sizeof k_cmds / sizeof k_cmds[0])
 

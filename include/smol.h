@@ -698,6 +698,39 @@ typedef struct smol_ft_quant_opts {
 /* Product-quantizes m's input (and with qout its output) matrix in place. */
 int smol_ft_quantize(smol_ft *m, const smol_ft_quant_opts *o, smol_error *err);
 
+/* ---------------------------------------------------------------- Conversion */
+
+/* Target types beside the tensor type ids (f32 0, f16 1, q4_0 2, q8_0 8, q4_K 12, q6_K 14, bf16 30, ...). */
+#define SMOL_TYPE_AS_STORED (-1)  /* keep each weight's stored type (smol_convert_hf only) */
+#define SMOL_TYPE_Q4_K_M    (-2)  /* llama.cpp's Q4_K_M mixture of q4_K and q6_K */
+
+/* Receives one line of progress or a warning ("warning: ..."), without a newline. */
+typedef void (*smol_convert_log_fn)(void *user, const char *line);
+
+typedef struct smol_convert_params {
+    int type;               /* weight-matrix type: a tensor type id, SMOL_TYPE_Q4_K_M or SMOL_TYPE_AS_STORED
+                               (default f16, as llama.cpp's converter); 1-D tensors stay f32 */
+    int pure;               /* 1: every matrix gets `type`; 0 (default): llama.cpp's per-tensor rules */
+    int n_threads;          /* 0: smol_physical_cores() */
+    const char *tokenizer;  /* smol_convert_hf: the tokenizer.json to embed (default: the folder's) */
+    smol_convert_log_fn log;  /* progress and warnings; NULL: none */
+    void *log_user;
+} smol_convert_params;
+
+/* The defaults: f16, llama.cpp's rules, all physical cores, no log. */
+smol_convert_params smol_convert_default_params(void);
+
+/* Writes the Hugging Face model in dir (config.json, model.safetensors or its sharded index,
+ * tokenizer.json + tokenizer_config.json) as the GGUF llama.cpp's converter writes: llama or qwen2
+ * keys, tokenizer.ggml.*, llama.cpp tensor names, llama's Q/K rows in adjacent-pair rope order,
+ * rope_freqs.weight for llama3 scaling. Without a tokenizer.json the built-in byte vocabulary is
+ * embedded (a warning is logged). out is written atomically. Errors name the file and field. */
+int smol_convert_hf(const char *dir, const char *out, const smol_convert_params *params, smol_error *err);
+
+/* Writes the GGUF `in` to `out` (atomically) with its 2-D weights converted to params->type by
+ * llama.cpp's rules (see docs/convert.md): all metadata copied, general.file_type set. */
+int smol_quantize_gguf(const char *in, const char *out, const smol_convert_params *params, smol_error *err);
+
 #ifdef __cplusplus
 }
 #endif
