@@ -1179,6 +1179,20 @@ static int validate(vctx *v, const cJSON *sch, const cJSON *inst, const char *ba
     return rc;
 }
 
+const cJSON *smol_jschema_root(const smol_jschema *s) { return s->root; }
+
+const cJSON *smol_jschema_resolve(const smol_jschema *s, const char *ref) {
+    const char *base = "";
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(s->root, "$id");
+    char *rb = cJSON_IsString(id) ? uri_strip_fragment(uri_resolve("", id->valuestring)) : NULL;
+    if (rb) base = rb;
+    char *tbase = NULL;
+    const cJSON *t = resolve_ref(s, base, ref, &tbase, NULL);
+    free(tbase);
+    free(rb);
+    return t;
+}
+
 int smol_jschema_validate(const smol_jschema *s, const cJSON *inst, char *why, size_t why_size, smol_error *err) {
     vctx *v = calloc(1, sizeof *v);
     if (!v) return smol_fail(err, SMOL_ENOMEM, "out of memory validating");

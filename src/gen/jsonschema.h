@@ -32,6 +32,13 @@ int smol_jschema_validate(const smol_jschema *s, const cJSON *inst, char *why, s
 int smol_jschema_validate_text(const smol_jschema *s, const char *json, size_t len, char *why, size_t why_size,
                                smol_error *err);
 
+/* The prepared schema document (a copy owned by s). */
+const cJSON *smol_jschema_root(const smol_jschema *s);
+
+/* Resolves ref (a URI reference, e.g. "#/$defs/x", "#anchor", "other.json#/a") against the root's
+ * base URI and $id/$anchor resources: the target node in smol_jschema_root's tree, or NULL. */
+const cJSON *smol_jschema_resolve(const smol_jschema *s, const char *ref);
+
 /* 1 if s (a NUL-terminated string) is a valid `format` value (names above); unknown formats pass. */
 int smol_jschema_check_format(const char *format, const char *s);
 

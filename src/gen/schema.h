@@ -16,13 +16,13 @@ typedef void (*smol_schema_warn_fn)(void *ctx, const char *message);
 
 typedef struct smol_schema_options {
     unsigned flags;               /* SMOL_SCHEMA_* */
-    int max_ws;                   /* whitespace characters allowed between tokens (default 4;
-                                     ignored with SMOL_SCHEMA_COMPACT) */
+    int max_ws;                   /* between tokens: an optional newline, then at most max_ws spaces
+                                     or tabs (default 16; 0: none; ignored with SMOL_SCHEMA_COMPACT) */
     smol_schema_warn_fn warn;     /* lenient-mode warnings (NULL: dropped) */
     void *warn_ctx;
 } smol_schema_options;
 
-/* The defaults: strict, at most 4 whitespace characters between tokens, no warning callback. */
+/* The defaults: strict, whitespace "\n"? plus at most 16 spaces/tabs between tokens, no warnings callback. */
 smol_schema_options smol_schema_default_options(void);
 
 /* Compiles schema_json (len bytes) into malloc'd, NUL-terminated GBNF text in *gbnf whose start

@@ -1,0 +1,1666 @@
+/* schema.c: JSON Schema -> GBNF. Each schema becomes a rule; $ref targets get one rule each
+ * (so recursion works); allOf and $ref-with-siblings are merged into one schema first; anyOf
+ * (and oneOf whose branches cannot overlap) become alternations. Integer bounds become exact
+ * digit grammars; strings with pattern go through smol_regex_to_gbnf with JSON escaping added.
+ * Keywords that a context-free grammar cannot enforce are errors naming keyword and schema path
+ * (warnings with SMOL_SCHEMA_LENIENT). The result is checked by compiling it with the engine. */
+#include "gen/schema.h"
+#include "gen/jsonschema.h"
+#include "gen/regex.h"
+#include "gen/grammar.h"
+#include "base/error.h"
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 200
+#define MAX_ALTS 256
+
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q) {
+            b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void sb_add(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_addf(sbuf *b, const char *fmt, ...) SMOL_PRINTF(2, 3);
+static void sb_addf(sbuf *b, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < (int)sizeof tmp) {
+        sb_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_put(b, big, (size_t)n);
+    free(big);
+}
+/* Takes the text out of b (a "" string if empty); NULL if out of memory. */
+static char *sb_take(sbuf *b) {
+    if (b->oom) {
+        free(b->p);
+        return NULL;
+    }
+    char *p = b->p ? b->p : strdup("");
+    b->p = NULL;
+    b->n = b->cap = 0;
+    return p;
+}
+
+typedef struct memo {
+    const cJSON *node;
+    char name[32];
+    int level;               /* nesting level when started (value depth) */
+    int done;
+} memo;
+
+enum { U_WS = 1, U_CHAR = 2, U_STRING = 4, U_NUMBER = 8, U_INTEGER = 16, U_VALUE = 32 };
+
+typedef struct gen {
+    smol_schema_options o;
+    smol_error *err;
+    smol_jschema *js;        /* the prepared document: $ref resolution and enum filtering */
+    sbuf rules;
+    int n_rules;
+    memo *memo;
+    int n_memo, cap_memo;
+    unsigned used;
+    int depth, level;
+    int rc;
+    char path[1024];
+    cJSON *keep;             /* schemas made by merging, freed at the end */
+} gen;
+
+/* ---------------------------------------------------------------- errors and paths */
+
+static char *gfail(gen *g, int code, const char *fmt, ...) SMOL_PRINTF(3, 4);
+static char *gfail(gen *g, int code, const char *fmt, ...) {
+    if (g->rc) return NULL;
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    g->rc = smol_fail(g->err, code, "%s", msg);
+    return NULL;
+}
+
+static const char *gpath(gen *g) { return g->path[0] ? g->path : "/"; }
+
+/* A keyword that cannot be enforced: an error, or in lenient mode a warning (returns 0). */
+static int unsupported(gen *g, const char *kw, const char *why) {
+    char msg[1200];
+    snprintf(msg, sizeof msg, "unsupported keyword '%s' at %s%s%s", kw, gpath(g), why ? ": " : "", why ? why : "");
+    if (g->o.flags & SMOL_SCHEMA_LENIENT) {
+        if (g->o.warn) g->o.warn(g->o.warn_ctx, msg);
+        return 0;
+    }
+    gfail(g, SMOL_EUNSUPPORTED, "%s", msg);
+    return -1;
+}
+
+static size_t path_push(gen *g, const char *seg) {
+    size_t n = strlen(g->path);
+    snprintf(g->path + n, sizeof g->path - n, "/%s", seg);
+    return n;
+}
+static void path_pop(gen *g, size_t n) { g->path[n] = 0; }
+
+/* ---------------------------------------------------------------- rules and literals */
+
+/* Adds "name ::= expr" under a fresh name; returns the name (malloc'd). Takes expr. */
+static char *add_rule(gen *g, char *expr) {
+    if (!expr) return NULL;
+    char name[32];
+    snprintf(name, sizeof name, "r%d", ++g->n_rules);
+    sb_addf(&g->rules, "%s ::= %s\n", name, expr);
+    free(expr);
+    return strdup(name);
+}
+
+static char *dupf(const char *fmt, ...) SMOL_PRINTF(1, 2);
+static char *dupf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = NULL;
+    if (vasprintf(&p, fmt, ap) < 0) p = NULL;
+    va_end(ap);
+    return p;
+}
+
+static const char *ws(gen *g) {
+    if (g->o.flags & SMOL_SCHEMA_COMPACT) return "";
+    g->used |= U_WS;
+    return " ws ";
+}
+
+/* Appends bytes s[0..n) as the inside of a GBNF string literal. */
+static void lit_bytes(sbuf *b, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f) sb_addf(b, "\\x%02X", c);
+        else sb_put(b, (const char *)&c, 1);
+    }
+}
+
+static int utf8_decode(const unsigned char *s, uint32_t *cp) {
+    if (s[0] < 0x80) return *cp = s[0], 1;
+    if ((s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80) return *cp = ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu), 2;
+    if ((s[0] & 0xf0) == 0xe0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80)
+        return *cp = ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu), 3;
+    if ((s[0] & 0xf8) == 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80)
+        return *cp = ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) | (s[3] & 0x3fu), 4;
+    return *cp = s[0], 1;
+}
+
+/* The GBNF expression for the JSON text of string s: non-ASCII characters may be written raw
+ * or as \uXXXX escapes (either hex case); '"', '\' and control characters escaped. */
+static void json_string_expr(sbuf *b, const char *s) {
+    sb_add(b, "\"\\\"");
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp;
+        int k = utf8_decode(p, &cp);
+        if (cp == '"') sb_add(b, "\\x5C\\x22");
+        else if (cp == '\\') sb_add(b, "\\x5C\\x5C");
+        else if (cp < 0x20) {
+            static const char *const short_esc[32] = {[8] = "b", [9] = "t", [10] = "n", [12] = "f", [13] = "r"};
+            char hex[4];
+            snprintf(hex, sizeof hex, "%02x", cp);
+            sb_add(b, "\" (");
+            if (short_esc[cp]) sb_addf(b, "\"\\x5C%s\" | ", short_esc[cp]);
+            sb_addf(b, "\"\\x5Cu00%c\" ", hex[0]);
+            if (isalpha((unsigned char)hex[1])) sb_addf(b, "[%c%c]", hex[1], toupper((unsigned char)hex[1]));
+            else sb_addf(b, "\"%c\"", hex[1]);
+            sb_add(b, ") \"");
+        } else if (cp < 0x80) lit_bytes(b, (const char *)p, 1);
+        else {  /* raw, or \uXXXX (a surrogate pair above the BMP) */
+            sb_add(b, "\" (\"");
+            lit_bytes(b, (const char *)p, (size_t)k);
+            sb_add(b, "\" | ");
+            uint32_t units[2] = {cp, 0};
+            int nu = 1;
+            if (cp >= 0x10000) {
+                units[0] = 0xD800 + ((cp - 0x10000) >> 10);
+                units[1] = 0xDC00 + ((cp - 0x10000) & 0x3ff);
+                nu = 2;
+            }
+            for (int u = 0; u < nu; u++) {
+                char hex[8];
+                snprintf(hex, sizeof hex, "%04x", (unsigned)units[u]);
+                sb_add(b, "\"\\x5Cu\"");
+                for (int h = 0; h < 4; h++)
+                    if (isalpha((unsigned char)hex[h])) sb_addf(b, " [%c%c]", hex[h], toupper((unsigned char)hex[h]));
+                    else sb_addf(b, " \"%c\"", hex[h]);
+                sb_add(b, " ");
+            }
+            sb_add(b, ") \"");
+        }
+        p += k;
+    }
+    sb_add(b, "\\\"\"");
+}
+
+/* Steps p[0..n) to the next permutation in lexicographic order; 0 after the last. */
+static int next_perm(int *p, int n) {
+    int i = n - 2;
+    while (i >= 0 && p[i] >= p[i + 1]) i--;
+    if (i < 0) return 0;
+    int j = n - 1;
+    while (p[j] <= p[i]) j--;
+    int t = p[i];
+    p[i] = p[j], p[j] = t;
+    for (int a = i + 1, z = n - 1; a < z; a++, z--) t = p[a], p[a] = p[z], p[z] = t;
+    return 1;
+}
+
+/* The GBNF expression for exactly JSON value v (whitespace allowed between tokens; integral
+ * numbers also as n.0; numbers otherwise as printed with up to 17 digits). */
+static void const_expr(gen *g, sbuf *b, const cJSON *v) {
+    if (cJSON_IsNull(v)) sb_add(b, "\"null\"");
+    else if (cJSON_IsTrue(v)) sb_add(b, "\"true\"");
+    else if (cJSON_IsFalse(v)) sb_add(b, "\"false\"");
+    else if (cJSON_IsString(v)) json_string_expr(b, v->valuestring);
+    else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == floor(d) && fabs(d) < 1e17) {
+            if (d == 0) sb_add(b, "(\"-\"? \"0\" (\".\" \"0\"+)?)");
+            else sb_addf(b, "(\"%.0f\" (\".\" \"0\"+)?)", d);
+        } else {
+            char num[64];
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(num, sizeof num, "%.*g", prec, d);
+                if (strtod(num, NULL) == d) break;
+            }
+            sb_addf(b, "\"%s\"", num);
+        }
+    } else if (cJSON_IsArray(v)) {
+        sb_add(b, "(\"[\"");
+        sb_add(b, ws(g));
+        for (const cJSON *e = v->child; e; e = e->next) {
+            if (e != v->child) sb_addf(b, "%s\",\"%s", ws(g), ws(g));
+            else sb_add(b, " ");
+            const_expr(g, b, e);
+        }
+        sb_addf(b, "%s\"]\")", ws(g));
+    } else if (cJSON_IsObject(v)) {  /* members in any order for up to 5 keys, else as written */
+        const cJSON *m[8];
+        int n = 0;
+        for (const cJSON *e = v->child; e && n < 8; e = e->next) m[n++] = e;
+        int perm[8] = {0, 1, 2, 3, 4, 5, 6, 7}, any_order = cJSON_GetArraySize(v) <= 5, first = 1;
+        if (!any_order) n = 0;
+        sb_add(b, "(");
+        do {
+            sb_addf(b, "%s\"{\"%s", first ? "" : " | ", ws(g));
+            first = 0;
+            const cJSON *e = any_order ? (n ? m[perm[0]] : NULL) : v->child;
+            for (int i = 0; e; i++) {
+                if (i) sb_addf(b, "%s\",\"%s", ws(g), ws(g));
+                json_string_expr(b, e->string);
+                sb_addf(b, "%s\":\"%s", ws(g), ws(g));
+                const_expr(g, b, e);
+                e = any_order ? (i + 1 < n ? m[perm[i + 1]] : NULL) : e->next;
+            }
+            sb_addf(b, "%s\"}\"", ws(g));
+        } while (any_order && next_perm(perm, n));
+        sb_add(b, ")");
+    }
+}
+
+/* ---------------------------------------------------------------- integer ranges */
+
+/* Digit strings of equal length n, lo <= hi (leading zeros allowed): an expression matching
+ * every n-digit string between them. */
+static void fixed_range(sbuf *b, const char *lo, const char *hi, size_t n) {
+    if (n == 0) {
+        sb_add(b, "\"\"");
+        return;
+    }
+    if (lo[0] == hi[0]) {
+        sb_addf(b, "\"%c\"", lo[0]);
+        if (n > 1) {
+            sb_add(b, " ");
+            fixed_range(b, lo + 1, hi + 1, n - 1);
+        }
+        return;
+    }
+    int lo_zeros = 1, hi_nines = 1;
+    for (size_t i = 1; i < n; i++) {
+        lo_zeros &= lo[i] == '0';
+        hi_nines &= hi[i] == '9';
+    }
+    char a = lo_zeros ? lo[0] : (char)(lo[0] + 1), z = hi_nines ? hi[0] : (char)(hi[0] - 1);
+    sb_add(b, "(");
+    int first = 1;
+    if (!lo_zeros) {
+        char nines[32];
+        memset(nines, '9', n - 1);
+        sb_addf(b, "\"%c\" (", lo[0]);
+        fixed_range(b, lo + 1, nines, n - 1);
+        sb_add(b, ")");
+        first = 0;
+    }
+    if (a <= z) {
+        if (!first) sb_add(b, " | ");
+        sb_addf(b, "[%c-%c]", a, z);
+        if (n > 1) sb_addf(b, " [0-9]{%zu}", n - 1);
+        first = 0;
+    }
+    if (!hi_nines) {
+        char zeros[32];
+        memset(zeros, '0', n - 1);
+        if (!first) sb_add(b, " | ");
+        sb_addf(b, "\"%c\" (", hi[0]);
+        fixed_range(b, zeros, hi + 1, n - 1);
+        sb_add(b, ")");
+    }
+    sb_add(b, ")");
+}
+
+/* Non-negative integers in [lo, hi] (hi < 0: no upper bound), without leading zeros. */
+static void uint_range(sbuf *b, uint64_t lo, int64_t hi) {
+    char ls[32], hs[32];
+    int first = 1;
+    sb_add(b, "(");
+    if (lo == 0) {
+        sb_add(b, "\"0\"");
+        first = 0;
+        lo = 1;
+        if (hi == 0) {
+            sb_add(b, ")");
+            return;
+        }
+    }
+    int nlo = snprintf(ls, sizeof ls, "%llu", (unsigned long long)lo);
+    int nhi = hi >= 0 ? snprintf(hs, sizeof hs, "%lld", (long long)hi) : nlo;
+    for (int len = nlo; len <= nhi; len++) {
+        char a[32], z[32];
+        if (len == nlo) memcpy(a, ls, (size_t)len + 1);
+        else {
+            memset(a, '0', (size_t)len);
+            a[0] = '1';
+            a[len] = 0;
+        }
+        if (hi >= 0 && len == nhi) memcpy(z, hs, (size_t)len + 1);
+        else {
+            memset(z, '9', (size_t)len);
+            z[len] = 0;
+        }
+        if (strcmp(a, z) > 0) continue;
+        if (!first) sb_add(b, " | ");
+        first = 0;
+        fixed_range(b, a, z, (size_t)len);
+    }
+    if (hi < 0) {
+        if (!first) sb_add(b, " | ");
+        sb_addf(b, "[1-9] [0-9]{%d,}", nhi);
+    }
+    sb_add(b, ")");
+}
+
+/* Integers in [lo, hi] (has_lo/has_hi: bounded); -0 is not produced. */
+static char *int_range_expr(int has_lo, int64_t lo, int has_hi, int64_t hi) {
+    sbuf b = {0};
+    int first = 1;
+    if (has_lo && has_hi && lo > hi) return NULL;
+    if (!has_hi || hi >= 0) {  /* the non-negative part */
+        uint64_t a = (has_lo && lo > 0) ? (uint64_t)lo : 0;
+        uint_range(&b, a, has_hi ? hi : -1);
+        first = 0;
+    }
+    if (!has_lo || lo < 0) {   /* the negative part: "-" then |x| in [max(1,-hi), -lo] */
+        uint64_t a = (has_hi && hi < 0) ? (uint64_t)(-hi) : 1;
+        if (!first) sb_add(&b, " | ");
+        sb_add(&b, "\"-\" ");
+        uint_range(&b, a, has_lo ? -lo : -1);
+    }
+    return sb_take(&b);
+}
+
+/* ---------------------------------------------------------------- strings */
+
+typedef struct cprange {
+    uint32_t lo, hi;
+} cprange;
+
+/* Parses one code point as regex.c writes it (letter/digit/space/_ or \xNN \uNNNN \UNNNNNNNN). */
+static const char *read_cp(const char *p, uint32_t *cp) {
+    if (*p == '\\') {
+        int n = p[1] == 'x' ? 2 : p[1] == 'u' ? 4 : p[1] == 'U' ? 8 : 0;
+        if (!n) {
+            *cp = (unsigned char)p[1];
+            return p + 2;
+        }
+        char hex[10];
+        memcpy(hex, p + 2, (size_t)n);
+        hex[n] = 0;
+        *cp = (uint32_t)strtoul(hex, NULL, 16);
+        return p + 2 + n;
+    }
+    int k = utf8_decode((const unsigned char *)p, cp);
+    return p + k;
+}
+
+static void put_cp(sbuf *b, uint32_t c) {
+    if (isalnum((int)c) && c < 0x80) sb_addf(b, "%c", (char)c);
+    else if (c < 0x100) sb_addf(b, "\\x%02X", c);
+    else if (c < 0x10000) sb_addf(b, "\\u%04X", c);
+    else sb_addf(b, "\\U%08X", c);
+}
+
+/* Rewrites a class [..] / [^..] read at p so it matches the JSON text of the characters: the
+ * plain ones raw, '"' '\' and control characters as escapes. Returns the end of the class. */
+static const char *json_class(sbuf *b, const char *p) {
+    int neg = p[1] == '^';
+    p += neg ? 2 : 1;
+    cprange r[512];
+    int n = 0;
+    while (*p && *p != ']') {
+        uint32_t lo, hi;
+        p = read_cp(p, &lo);
+        hi = lo;
+        if (*p == '-' && p[1] != ']') p = read_cp(p + 1, &hi);
+        if (n < 512) r[n++] = (cprange){lo, hi};
+    }
+    if (*p == ']') p++;
+    int has_quote = 0, has_bs = 0, has_ctl = 0;
+    for (int i = 0; i < n; i++) {
+        has_quote |= r[i].lo <= '"' && '"' <= r[i].hi;
+        has_bs |= r[i].lo <= '\\' && '\\' <= r[i].hi;
+        has_ctl |= r[i].lo < 0x20;
+    }
+    if (neg) {  /* every excluded unsafe character is simply not produced raw */
+        has_quote = !has_quote, has_bs = !has_bs, has_ctl = 1;
+        sb_add(b, "([^");
+        for (int i = 0; i < n; i++) {
+            put_cp(b, r[i].lo);
+            if (r[i].hi != r[i].lo) sb_add(b, "-"), put_cp(b, r[i].hi);
+        }
+        sb_add(b, "\\x00-\\x1F\\x22\\x5C]");
+    } else {
+        sb_add(b, "([");
+        int any = 0;
+        for (int i = 0; i < n; i++) {  /* the ranges minus 0x00-0x1F, '"', '\' */
+            uint32_t lo = r[i].lo < 0x20 ? 0x20 : r[i].lo, hi = r[i].hi;
+            uint32_t cuts[3][2] = {{lo, hi < '"' - 1 ? hi : '"' - 1}, {lo > '"' + 1 ? lo : '"' + 1, hi < '\\' - 1 ? hi : '\\' - 1},
+                                   {lo > '\\' + 1 ? lo : '\\' + 1, hi}};
+            if (hi < 0x20) continue;
+            for (int c = 0; c < 3; c++) {
+                if (cuts[c][0] > cuts[c][1]) continue;
+                put_cp(b, cuts[c][0]);
+                if (cuts[c][1] != cuts[c][0]) sb_add(b, "-"), put_cp(b, cuts[c][1]);
+                any = 1;
+            }
+        }
+        if (!any) sb_add(b, "^\\x00-\\U0010FFFF");
+        sb_add(b, "]");
+    }
+    if (has_quote) sb_add(b, " | \"\\x5C\\x22\"");
+    if (has_bs) sb_add(b, " | \"\\x5C\\x5C\"");
+    if (has_ctl) sb_add(b, " | \"\\x5C\" [bfnrt] | \"\\x5Cu00\" [01] [0-9a-fA-F]");
+    sb_add(b, ")");
+    return p;
+}
+
+/* Rewrites GBNF from smol_regex_to_gbnf (over decoded characters) into GBNF over their JSON
+ * text: literals and classes get JSON escapes for '"', '\' and control characters. */
+static char *jsonify_regex_gbnf(const char *in) {
+    sbuf b = {0};
+    const char *p = in;
+    while (*p) {
+        if (*p == '"') {  /* a literal: re-emit character by character */
+            p++;
+            sb_add(&b, "\"");
+            while (*p && *p != '"') {
+                uint32_t cp;
+                p = read_cp(p, &cp);
+                if (cp == '"') sb_add(&b, "\\x5C\\x22");
+                else if (cp == '\\') sb_add(&b, "\\x5C\\x5C");
+                else if (cp < 0x20) sb_addf(&b, "\\x5Cu00%02x", cp);
+                else put_cp(&b, cp);
+            }
+            if (*p) p++;
+            sb_add(&b, "\"");
+        } else if (*p == '[') p = json_class(&b, p);
+        else if (*p == '#') {  /* a comment to the end of the line */
+            while (*p && *p != '\n') p++;
+        } else sb_put(&b, p++, 1);
+    }
+    return sb_take(&b);
+}
+
+/* The rule name for string contents matching regex re (search semantics unless anchored). */
+static char *pattern_rule(gen *g, const char *re) {
+    size_t n = strlen(re);
+    int a0 = n && re[0] == '^', a1 = n > 1 && re[n - 1] == '$' && re[n - 2] != '\\';
+    if (n == 1 && re[0] == '$') a1 = 1;
+    char *full = dupf("%s(?:%.*s)%s", a0 ? "" : "[\\s\\S]*", (int)(n - (size_t)a0 - (size_t)a1), re + a0, a1 ? "" : "[\\s\\S]*");
+    if (!full) return gfail(g, SMOL_ENOMEM, "out of memory");
+    char name[32];
+    snprintf(name, sizeof name, "p%d", ++g->n_rules);
+    char *text = NULL;
+    smol_error e;
+    int rc = smol_regex_to_gbnf(full, name, &text, &e);
+    free(full);
+    if (rc) {
+        unsupported(g, "pattern", e.msg);
+        return NULL;
+    }
+    char *j = jsonify_regex_gbnf(text);
+    free(text);
+    if (!j) return gfail(g, SMOL_ENOMEM, "out of memory");
+    sb_add(&g->rules, j);
+    free(j);
+    return strdup(name);
+}
+
+/* Grammars of the formats, over the string contents. */
+static const char *format_expr(const char *f) {
+    static const char *const k[][2] = {
+        {"date", "[0-9]{4} \"-\" ((\"0\" [13578] | \"1\" [02]) \"-\" (\"0\" [1-9] | [12] [0-9] | \"3\" [01]) | "
+                 "(\"0\" [469] | \"11\") \"-\" (\"0\" [1-9] | [12] [0-9] | \"30\") | \"02-\" (\"0\" [1-9] | [12] [0-9]))"},
+        {"time", "([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9] \":\" ([0-5] [0-9] | \"60\") (\".\" [0-9]+)? "
+                 "([Zz] | [+-] ([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9])"},
+        {"duration", "\"P\" ([0-9]+ \"W\" | ([0-9]+ \"Y\")? ([0-9]+ \"M\")? ([0-9]+ \"D\")? "
+                     "(\"T\" ([0-9]+ \"H\" ([0-9]+ \"M\")? ([0-9]+ \"S\")? | [0-9]+ \"M\" ([0-9]+ \"S\")? | [0-9]+ \"S\"))?)"},
+        {"uuid", "[0-9a-fA-F]{8} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{4} \"-\" [0-9a-fA-F]{12}"},
+        {"email", "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+ (\".\" [a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)* \"@\" "
+                  "[a-zA-Z0-9] ([a-zA-Z0-9-]{0,61} [a-zA-Z0-9])? (\".\" [a-zA-Z0-9] ([a-zA-Z0-9-]{0,61} [a-zA-Z0-9])?)*"},
+        {"hostname", "[a-zA-Z0-9] ([a-zA-Z0-9-]{0,61} [a-zA-Z0-9])? (\".\" [a-zA-Z0-9] ([a-zA-Z0-9-]{0,61} [a-zA-Z0-9])?)*"},
+        {"ipv4", "(\"25\" [0-5] | \"2\" [0-4] [0-9] | \"1\" [0-9] [0-9] | [1-9] [0-9] | [0-9]) "
+                 "(\".\" (\"25\" [0-5] | \"2\" [0-4] [0-9] | \"1\" [0-9] [0-9] | [1-9] [0-9] | [0-9])){3}"},
+        {"ipv6", "([0-9a-fA-F]{1,4} \":\"){7} [0-9a-fA-F]{1,4} | ([0-9a-fA-F]{1,4} (\":\" [0-9a-fA-F]{1,4}){0,5})? "
+                 "\"::\" ([0-9a-fA-F]{1,4} (\":\" [0-9a-fA-F]{1,4}){0,5})?"},
+        {"uri", "[a-zA-Z] [a-zA-Z0-9+.-]* \":\" ([a-zA-Z0-9._~!$&'()*+,;=:@/?#-] | \"%\" [0-9a-fA-F]{2} | \"[\" | \"]\")*"},
+    };
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (strcmp(k[i][0], f) == 0) return k[i][1];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- keyword classes */
+
+static const char *const k_annotations[] = {
+    "$schema", "$id", "$anchor", "$dynamicAnchor", "$comment", "$defs", "definitions", "title", "description",
+    "default", "examples", "deprecated", "readOnly", "writeOnly", "contentMediaType", "contentEncoding",
+    "contentSchema", "$vocabulary", "discriminator", "example", NULL};
+
+/* JSON Schema keywords that a context-free grammar cannot enforce in general. */
+static const char *const k_unsupported[] = {"not", "if", "then", "else", "contains", "minContains", "maxContains",
+                                            "dependentRequired", "dependentSchemas", "dependencies", "$dynamicRef",
+                                            "$recursiveRef", NULL};
+
+static int in_set(const char *const *l, const char *k) {
+    for (; *l; l++)
+        if (strcmp(*l, k) == 0) return 1;
+    return 0;
+}
+
+static const cJSON *kw(const cJSON *s, const char *k) { return cJSON_GetObjectItemCaseSensitive(s, k); }
+
+/* 1 if s has a keyword other than annotations and those in except. */
+static int has_constraints(const cJSON *s, const char *const *except) {
+    for (const cJSON *k = s->child; k; k = k->next)
+        if (!in_set(k_annotations, k->string) && !in_set(except, k->string)) return 1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- merging (allOf, $ref + siblings) */
+
+static cJSON *keep(gen *g, cJSON *x) {
+    if (x) cJSON_AddItemToArray(g->keep, x);
+    return x;
+}
+
+static int merge_into(gen *g, cJSON *a, const cJSON *b);
+static cJSON *flatten(gen *g, const cJSON *s);
+
+static cJSON *all_of2(const cJSON *x, const cJSON *y) {
+    cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "allOf");
+    cJSON_AddItemToArray(l, cJSON_Duplicate(x, 1));
+    cJSON_AddItemToArray(l, cJSON_Duplicate(y, 1));
+    return o;
+}
+
+static void replace(cJSON *a, const char *k, cJSON *v) { cJSON_ReplaceItemInObjectCaseSensitive(a, k, v); }
+
+/* Merges keyword kb of b into a, which already has it. */
+static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
+    const char *k = kb->string;
+    cJSON *ka = cJSON_GetObjectItemCaseSensitive(a, k);
+    static const char *const maxes[] = {"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", NULL};
+    static const char *const mins[] = {"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", NULL};
+    if (in_set(maxes, k) && cJSON_IsNumber(ka) && cJSON_IsNumber(kb)) {
+        if (kb->valuedouble > ka->valuedouble) cJSON_SetNumberValue(ka, kb->valuedouble);
+        return 0;
+    }
+    if (in_set(mins, k) && cJSON_IsNumber(ka) && cJSON_IsNumber(kb)) {
+        if (kb->valuedouble < ka->valuedouble) cJSON_SetNumberValue(ka, kb->valuedouble);
+        return 0;
+    }
+    if (strcmp(k, "type") == 0) {
+        cJSON *t = cJSON_CreateArray();
+        const char *names[7] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+        for (int i = 0; i < 7; i++) {
+            int in_a = 0, in_b = 0;
+            for (int side = 0; side < 2; side++) {
+                const cJSON *x = side ? kb : ka;
+                int hit = 0;
+                if (cJSON_IsString(x)) hit = strcmp(x->valuestring, names[i]) == 0 ||
+                                             (i == 6 && strcmp(x->valuestring, "number") == 0);
+                for (const cJSON *e = cJSON_IsArray(x) ? x->child : NULL; e; e = e->next)
+                    hit |= cJSON_IsString(e) && (strcmp(e->valuestring, names[i]) == 0 ||
+                                                 (i == 6 && strcmp(e->valuestring, "number") == 0));
+                if (side) in_b = hit;
+                else in_a = hit;
+            }
+            if (in_a && in_b) cJSON_AddItemToArray(t, cJSON_CreateString(names[i]));
+        }
+        replace(a, "type", t);
+        return 0;
+    }
+    if (strcmp(k, "required") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
+        for (const cJSON *r = kb->child; r; r = r->next) {
+            int dup = 0;
+            for (const cJSON *q = ka->child; q; q = q->next) dup |= smol_json_equal(q, r);
+            if (!dup) cJSON_AddItemToArray(ka, cJSON_Duplicate(r, 1));
+        }
+        return 0;
+    }
+    if ((strcmp(k, "properties") == 0 || strcmp(k, "patternProperties") == 0) && cJSON_IsObject(ka) && cJSON_IsObject(kb)) {
+        for (const cJSON *p = kb->child; p; p = p->next) {
+            const cJSON *q = cJSON_GetObjectItemCaseSensitive(ka, p->string);
+            if (!q) cJSON_AddItemToObject(ka, p->string, cJSON_Duplicate(p, 1));
+            else replace(ka, p->string, all_of2(q, p));
+        }
+        return 0;
+    }
+    if (strcmp(k, "enum") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
+        cJSON *e = cJSON_CreateArray();
+        for (const cJSON *x = ka->child; x; x = x->next)
+            for (const cJSON *y = kb->child; y; y = y->next)
+                if (smol_json_equal(x, y)) {
+                    cJSON_AddItemToArray(e, cJSON_Duplicate(x, 1));
+                    break;
+                }
+        replace(a, "enum", e);
+        return 0;
+    }
+    if (smol_json_equal(ka, kb)) return 0;  /* const, format, pattern, multipleOf, ... the same */
+    if (strcmp(k, "items") == 0 || strcmp(k, "additionalProperties") == 0 || strcmp(k, "propertyNames") == 0 ||
+        strcmp(k, "unevaluatedProperties") == 0 || strcmp(k, "unevaluatedItems") == 0) {
+        if (cJSON_IsObject(ka) || cJSON_IsBool(ka)) {
+            replace(a, k, all_of2(ka, kb));
+            return 0;
+        }
+    }
+    if (strcmp(k, "anyOf") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
+        cJSON *l = cJSON_CreateArray();
+        for (const cJSON *x = ka->child; x; x = x->next)
+            for (const cJSON *y = kb->child; y; y = y->next) cJSON_AddItemToArray(l, all_of2(x, y));
+        replace(a, "anyOf", l);
+        return 0;
+    }
+    if (strcmp(k, "const") == 0) {
+        gfail(g, SMOL_EUNSUPPORTED, "allOf at %s: different 'const' values: no value can match", gpath(g));
+        return -1;
+    }
+    return unsupported(g, k, "allOf members (or $ref and its siblings) with different values that cannot be merged");
+}
+
+/* 1 if b (or one of its anyOf/oneOf branches) lists properties that a does not. */
+static int extra_props(const cJSON *a, const cJSON *b, int depth) {
+    const cJSON *bp = kw(b, "properties"), *ap = kw(a, "properties");
+    for (const cJSON *p = cJSON_IsObject(bp) ? bp->child : NULL; p; p = p->next)
+        if (!ap || !cJSON_GetObjectItemCaseSensitive(ap, p->string)) return 1;
+    if (kw(b, "patternProperties") && !smol_json_equal(kw(b, "patternProperties"), kw(a, "patternProperties"))) return 1;
+    const char *alts[3] = {"anyOf", "oneOf", "allOf"};
+    for (int i = 0; i < 3 && depth < 8; i++) {
+        const cJSON *l = kw(b, alts[i]);
+        for (const cJSON *x = cJSON_IsArray(l) ? l->child : NULL; x; x = x->next)
+            if (cJSON_IsObject(x) && (extra_props(a, x, depth + 1) || kw(x, "$ref"))) return 1;
+    }
+    return 0;
+}
+
+/* 1 if a's additionalProperties/unevaluatedProperties would judge properties of b differently
+ * once the two are merged into one schema. */
+static int addl_conflict(const cJSON *a, const cJSON *b) {
+    const char *k[2] = {"additionalProperties", "unevaluatedProperties"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *add = kw(a, k[i]);
+        if (add && !cJSON_IsTrue(add) && extra_props(a, b, 0)) return 1;
+    }
+    return 0;
+}
+
+/* 1 if a's items/additionalItems would start at a different index once b's prefix joins it. */
+static int items_conflict(const cJSON *a, const cJSON *b) {
+    const cJSON *ui = kw(a, "unevaluatedItems");
+    if (ui && !cJSON_IsTrue(ui) && kw(b, "items") && !smol_json_equal(kw(b, "items"), kw(a, "items"))) return 1;
+    if (!kw(a, "items") && !kw(a, "additionalItems") && !ui) return 0;
+    const cJSON *pa = kw(a, "prefixItems"), *pb = kw(b, "prefixItems");
+    if (!pa && cJSON_IsArray(kw(a, "items"))) return 0;
+    if (!pb) return 0;
+    return !pa || !smol_json_equal(pa, pb);
+}
+
+static int merge_into(gen *g, cJSON *a, const cJSON *b) {
+    if (addl_conflict(a, b) || addl_conflict(b, a))
+        return unsupported(g, "additionalProperties", "allOf members that list different properties");
+    if (items_conflict(a, b) || items_conflict(b, a))
+        return unsupported(g, "items", "allOf members with different prefixItems");
+    for (const cJSON *k = b->child; k; k = k->next) {
+        if (in_set(k_annotations, k->string)) continue;
+        if (!cJSON_GetObjectItemCaseSensitive(a, k->string)) {
+            cJSON_AddItemToObject(a, k->string, cJSON_Duplicate(k, 1));
+            continue;
+        }
+        if (merge_kw(g, a, k)) return -1;
+    }
+    return 0;
+}
+
+/* s without allOf and $ref at its top: its parts merged into one schema (kept in g->keep). */
+static cJSON *flatten(gen *g, const cJSON *s) {
+    if (++g->depth > MAX_DEPTH) {
+        g->depth--;
+        gfail(g, SMOL_EFORMAT, "schema at %s: $ref/allOf nest more than %d deep (a circular $ref with no base case?)",
+                     gpath(g), MAX_DEPTH);
+        return NULL;
+    }
+    cJSON *out = keep(g, cJSON_CreateObject());
+    const cJSON *base_uneval[2] = {NULL, NULL};  /* the base's unevaluated* see every part: added last */
+    static const char *const uk[2] = {"unevaluatedProperties", "unevaluatedItems"};
+    for (const cJSON *k = s->child; k; k = k->next) {
+        if (strcmp(k->string, uk[0]) == 0) base_uneval[0] = k;
+        else if (strcmp(k->string, uk[1]) == 0) base_uneval[1] = k;
+        else if (strcmp(k->string, "allOf") != 0 && strcmp(k->string, "$ref") != 0)
+            cJSON_AddItemToObject(out, k->string, cJSON_Duplicate(k, 1));
+    }
+    const cJSON *parts[MAX_ALTS];
+    int n = 0;
+    const cJSON *ref = kw(s, "$ref");
+    if (cJSON_IsString(ref)) {
+        const cJSON *t = smol_jschema_resolve(g->js, ref->valuestring);
+        if (!t) {
+            g->depth--;
+            gfail(g, SMOL_EUNSUPPORTED, "schema at %s: cannot resolve $ref '%s' (only references within the schema are supported)",
+                         gpath(g), ref->valuestring);
+        return NULL;
+        }
+        parts[n++] = t;
+    }
+    const cJSON *all = kw(s, "allOf");
+    for (const cJSON *x = cJSON_IsArray(all) ? all->child : NULL; x && n < MAX_ALTS; x = x->next) parts[n++] = x;
+    for (int i = 0; i < n && !g->rc; i++) {
+        const cJSON *p = parts[i];
+        if (cJSON_IsTrue(p)) continue;
+        if (!cJSON_IsObject(p)) {
+            g->depth--;
+            gfail(g, SMOL_EUNSUPPORTED, "schema at %s: allOf/$ref includes schema false: no value can match", gpath(g));
+        return NULL;
+        }
+        if (kw(p, "allOf") || kw(p, "$ref")) p = flatten(g, p);
+        if (!p || merge_into(g, out, p)) break;
+    }
+    for (int i = 0; i < 2 && !g->rc; i++) {
+        if (!base_uneval[i]) continue;
+        const cJSON *had = kw(out, uk[i]);
+        if (!had) cJSON_AddItemToObject(out, uk[i], cJSON_Duplicate(base_uneval[i], 1));
+        else if (!cJSON_IsTrue(had) && !smol_json_equal(had, base_uneval[i]))
+            unsupported(g, uk[i], "in both a schema and its allOf/$ref parts");
+    }
+    g->depth--;
+    return g->rc ? NULL : out;
+}
+
+/* ---------------------------------------------------------------- schema -> rules */
+
+static char *gen_schema(gen *g, const cJSON *s);
+
+static char *any_value(gen *g) {
+    g->used |= U_VALUE | U_STRING | U_CHAR | U_NUMBER;
+    ws(g);
+    return strdup("value");
+}
+
+/* The rule for a child value (array item, property value): one level deeper. */
+static char *gen_child(gen *g, const cJSON *s, const char *seg) {
+    size_t mark = path_push(g, seg);
+    g->level++;
+    char *r = gen_schema(g, s);
+    g->level--;
+    path_pop(g, mark);
+    return r;
+}
+
+/* Reads a numeric bound; 0 if absent. Draft-04 boolean exclusive* turn minimum/maximum exclusive. */
+static int bound(const cJSON *s, int upper, double *v, int *excl) {
+    const cJSON *inc = kw(s, upper ? "maximum" : "minimum"), *ex = kw(s, upper ? "exclusiveMaximum" : "exclusiveMinimum");
+    int has = 0;
+    *excl = 0;
+    if (cJSON_IsNumber(inc)) {
+        *v = inc->valuedouble;
+        has = 1;
+        *excl = cJSON_IsTrue(ex);
+    }
+    if (cJSON_IsNumber(ex) && (!has || (upper ? ex->valuedouble <= *v : ex->valuedouble >= *v))) {
+        *v = ex->valuedouble;
+        *excl = 1;
+        has = 1;
+    }
+    return has;
+}
+
+#define EXACT_INT 9007199254740992.0
+
+static char *gen_integer(gen *g, const cJSON *s) {
+    double lo = 0, hi = 0;
+    int lex, hex;
+    int has_lo = bound(s, 0, &lo, &lex), has_hi = bound(s, 1, &hi, &hex);
+    if ((has_lo && fabs(lo) >= EXACT_INT) || (has_hi && fabs(hi) >= EXACT_INT)) {
+        unsupported(g, has_lo && fabs(lo) >= EXACT_INT ? "minimum" : "maximum", "bound beyond 2^53");
+        if (g->rc) return NULL;
+        has_lo = has_lo && fabs(lo) < EXACT_INT;
+        has_hi = has_hi && fabs(hi) < EXACT_INT;
+    }
+    int64_t ilo = has_lo ? (int64_t)(lex ? floor(lo) + 1 : ceil(lo)) : 0;
+    int64_t ihi = has_hi ? (int64_t)(hex ? ceil(hi) - 1 : floor(hi)) : 0;
+    const cJSON *mo = kw(s, "multipleOf");
+    sbuf b = {0};
+    if (cJSON_IsNumber(mo) && mo->valuedouble > 0 && mo->valuedouble != floor(mo->valuedouble) &&
+        fabs(1 / mo->valuedouble - nearbyint(1 / mo->valuedouble)) < 1e-9)
+        mo = NULL;  /* 1/k: every integer is a multiple */
+    if (cJSON_IsNumber(mo) && mo->valuedouble != 1) {
+        double m = mo->valuedouble;
+        if (!(m > 0 && m == floor(m) && has_lo && has_hi && ihi - ilo <= 4096 && m < EXACT_INT)) {
+            if (unsupported(g, "multipleOf", "only with integer minimum and maximum at most 4096 apart")) return NULL;
+        } else {
+            int64_t step = (int64_t)m, first = ilo % step == 0 ? ilo : ilo + (step - ((ilo % step) + step) % step);
+            int any = 0;
+            sb_add(&b, "(");
+            for (int64_t v = first; v <= ihi; v += step) {
+                sb_addf(&b, "%s\"%lld\"", any ? " | " : "", (long long)v);
+                any = 1;
+            }
+            sb_add(&b, ") (\".\" \"0\"+)?");
+            if (!any) {
+                free(b.p);
+                return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no integer satisfies the bounds and multipleOf", gpath(g));
+            }
+            return sb_take(&b);
+        }
+    }
+    char *r = int_range_expr(has_lo, ilo, has_hi, ihi);
+    if (!r) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no integer satisfies minimum %g / maximum %g", gpath(g), lo, hi);
+    sb_addf(&b, "(%s) (\".\" \"0\"+)?", r);
+    free(r);
+    return sb_take(&b);
+}
+
+/* Pieces of a non-negative magnitude m = I.F between bounds (integers; excl flags): appended
+ * to b as alternatives. frac_any / frac_zero / frac_nz are the fraction expressions. */
+static int mag_pieces(sbuf *b, int has_lo, int64_t lo, int lex, int has_hi, int64_t hi, int hex, const char *frac_any,
+                      const char *frac_nz, int first) {
+    if (has_lo && lo < 0) has_lo = 0, lex = 0;
+    if (has_hi && hi < 0) return first;
+    if (has_hi && has_lo && (lo > hi || (lo == hi && (lex || hex)))) return first;
+    int64_t amin = !has_lo ? 0 : lex ? lo + 1 : lo;            /* I in [amin, amax]: any fraction */
+    int64_t amax = has_hi ? hi - 1 : -1;
+    if (!has_hi || amin <= amax) {
+        sb_addf(b, "%s", first ? "" : " | ");
+        uint_range(b, (uint64_t)amin, has_hi ? amax : -1);
+        sb_addf(b, " %s", frac_any);
+        first = 0;
+    }
+    if (has_hi && !hex && (!has_lo || hi > lo || (hi == lo && !lex))) {  /* I == hi with a zero fraction */
+        sb_addf(b, "%s\"%lld\" (\".\" \"0\"+)?", first ? "" : " | ", (long long)hi);
+        first = 0;
+    }
+    if (has_lo && lex && (!has_hi || lo < hi)) {  /* I == lo with a non-zero fraction */
+        sb_addf(b, "%s\"%lld\" %s", first ? "" : " | ", (long long)lo, frac_nz);
+        first = 0;
+    }
+    return first;
+}
+
+static char *gen_number(gen *g, const cJSON *s) {
+    double lo = 0, hi = 0;
+    int lex, hex;
+    int has_lo = bound(s, 0, &lo, &lex), has_hi = bound(s, 1, &hi, &hex);
+    const cJSON *mo = kw(s, "multipleOf");
+    int decimals = -1;  /* multipleOf 10^-k: at most k decimals */
+    if (cJSON_IsNumber(mo)) {
+        double m = mo->valuedouble;
+        for (int k = 0; k <= 9 && decimals < 0; k++)
+            if (fabs(m * pow(10, k) - 1) < 1e-9) decimals = k;
+        if (decimals < 0 && unsupported(g, "multipleOf", "for numbers only 1, 0.1, 0.01, ... are supported")) return NULL;
+    }
+    if (!has_lo && !has_hi && decimals < 0) {
+        g->used |= U_NUMBER;
+        return strdup("number");
+    }
+    if ((has_lo && (lo != floor(lo) || fabs(lo) >= EXACT_INT)) || (has_hi && (hi != floor(hi) || fabs(hi) >= EXACT_INT))) {
+        if (unsupported(g, has_lo && lo != floor(lo) ? "minimum" : "maximum", "number bounds must be integers below 2^53"))
+            return NULL;
+        has_lo = has_hi = 0;
+    }
+    char frac_any[64], frac_nz[80];
+    if (decimals == 0) snprintf(frac_any, sizeof frac_any, "(\".\" \"0\"+)?"), snprintf(frac_nz, sizeof frac_nz, "[^\\x00-\\U0010FFFF]");
+    else if (decimals > 0)
+        snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]{1,%d})?", decimals),
+            snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]{0,%d} [1-9] \"0\"*", decimals - 1);
+    else snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]+)?"), snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]* [1-9] [0-9]*");
+    sbuf b = {0};
+    sb_add(&b, "(");
+    int first = mag_pieces(&b, has_lo, (int64_t)lo, lex, has_hi, (int64_t)hi, hex, frac_any, frac_nz, 1);
+    /* negative numbers: magnitude in [-hi, -lo] (bounds swap, and -0 is left out) */
+    if (!has_lo || lo < 0) {
+        sbuf n = {0};
+        int nh_lo = 1, nlex = 1;
+        int64_t nlo = 0;
+        if (has_hi && hi < 0) nlo = (int64_t)-hi, nlex = hex;
+        int nf = mag_pieces(&n, nh_lo, nlo, nlex, has_lo, has_lo ? (int64_t)-lo : 0, lex, frac_any, frac_nz, 1);
+        char *t = sb_take(&n);
+        if (!nf && t) sb_addf(&b, "%s\"-\" (%s)", first ? "" : " | ", t);
+        if (!nf) first = 0;
+        free(t);
+    }
+    sb_add(&b, ")");
+    if (first) {
+        free(b.p);
+        return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no number satisfies the bounds", gpath(g));
+    }
+    return sb_take(&b);
+}
+
+static char *gen_string(gen *g, const cJSON *s) {
+    const cJSON *mn = kw(s, "minLength"), *mx = kw(s, "maxLength"), *pat = kw(s, "pattern"), *fmt = kw(s, "format");
+    int has_len = cJSON_IsNumber(mn) || cJSON_IsNumber(mx);
+    if (cJSON_IsString(pat)) {
+        if (has_len && unsupported(g, cJSON_IsNumber(mn) ? "minLength" : "maxLength", "together with pattern")) return NULL;
+        if (cJSON_IsString(fmt) && unsupported(g, "format", "together with pattern")) return NULL;
+        char *r = pattern_rule(g, pat->valuestring);
+        if (!r) return g->rc ? NULL : (g->used |= U_STRING | U_CHAR, strdup("string"));
+        char *e = dupf("\"\\\"\" %s \"\\\"\"", r);
+        free(r);
+        return e;
+    }
+    if (cJSON_IsString(fmt)) {
+        const char *f = fmt->valuestring, *d = format_expr("date"), *t = format_expr("time");
+        char *e = NULL;
+        if (strcmp(f, "date-time") == 0) e = dupf("\"\\\"\" (%s) [Tt] (%s) \"\\\"\"", d, t);
+        else if (format_expr(f)) e = dupf("\"\\\"\" (%s) \"\\\"\"", format_expr(f));
+        else {
+            char why[300];
+            snprintf(why, sizeof why, "unknown format '%.200s'", f);
+            if (unsupported(g, "format", why)) return NULL;
+        }
+        if (e && has_len) {
+            free(e);
+            if (unsupported(g, cJSON_IsNumber(mn) ? "minLength" : "maxLength", "together with format")) return NULL;
+            e = NULL;
+        }
+        if (e) return e;
+    }
+    g->used |= U_CHAR;
+    if (!has_len) {
+        g->used |= U_STRING;
+        return strdup("string");
+    }
+    double a = cJSON_IsNumber(mn) ? mn->valuedouble : 0, z = cJSON_IsNumber(mx) ? mx->valuedouble : -1;
+    if (a < 0 || (z >= 0 && z < a)) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no string satisfies minLength/maxLength", gpath(g));
+    if (a > 100000 || z > 100000) {
+        unsupported(g, "maxLength", "lengths above 100000");
+        if (g->rc) return NULL;
+    }
+    if (z >= 0) return dupf("\"\\\"\" char{%.0f,%.0f} \"\\\"\"", a, z);
+    return dupf("\"\\\"\" char{%.0f,} \"\\\"\"", a);
+}
+
+static char *gen_array(gen *g, const cJSON *s) {
+    const cJSON *ui = kw(s, "uniqueItems");
+    if (cJSON_IsTrue(ui) && unsupported(g, "uniqueItems", "a grammar cannot compare items")) return NULL;
+    const cJSON *prefix = kw(s, "prefixItems"), *rest = kw(s, "items");
+    const char *rest_kw = "items", *pre_kw = "prefixItems";
+    if (cJSON_IsArray(rest)) {  /* draft-04..2019 tuple form */
+        prefix = rest;
+        pre_kw = "items";
+        rest = kw(s, "additionalItems");
+        rest_kw = "additionalItems";
+    }
+    if (!rest) rest = kw(s, "unevaluatedItems"), rest_kw = "unevaluatedItems";
+    const cJSON *mn = kw(s, "minItems"), *mx = kw(s, "maxItems");
+    long lo = cJSON_IsNumber(mn) ? (long)ceil(mn->valuedouble) : 0, hi = cJSON_IsNumber(mx) ? (long)floor(mx->valuedouble) : -1;
+    int k = cJSON_IsArray(prefix) ? cJSON_GetArraySize(prefix) : 0;
+    int rest_ok = !cJSON_IsFalse(rest);
+    if (!rest_ok && (hi < 0 || hi > k)) hi = k;
+    for (int i = 0; i < k; i++)  /* a false prefix item ends the array before it */
+        if (cJSON_IsFalse(cJSON_GetArrayItem(prefix, i)) && (hi < 0 || hi > i)) hi = i;
+    if (hi >= 0 && lo > hi) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no array length satisfies minItems/maxItems and the items", gpath(g));
+    if (lo > 100000 || hi > 100000) {
+        if (unsupported(g, "maxItems", "counts above 100000")) return NULL;
+        hi = -1;
+    }
+    int kk = (hi >= 0 && hi < k) ? (int)hi : k;
+    char **pr = calloc((size_t)kk + 1, sizeof *pr);
+    if (!pr) return gfail(g, SMOL_ENOMEM, "out of memory");
+    for (int i = 0; i < kk && !g->rc; i++) {
+        char seg[64];
+        snprintf(seg, sizeof seg, "%s/%d", pre_kw, i);
+        pr[i] = gen_child(g, cJSON_GetArrayItem(prefix, i), seg);
+    }
+    char *rr = NULL;
+    if (!g->rc && rest_ok && (hi < 0 || hi > kk)) rr = rest ? gen_child(g, rest, rest_kw) : any_value(g);
+    sbuf b = {0};
+    if (!g->rc) {
+        char sep[64];
+        snprintf(sep, sizeof sep, "%s\",\"%s", ws(g), ws(g));
+        /* the tail after the prefix: rest items, count in [max(0, lo - kk), hi - kk] */
+        sbuf tail = {0};
+        if (rr) {
+            long tlo = lo > kk ? lo - kk : 0, thi = hi >= 0 ? hi - kk : -1;
+            if (kk == 0) {  /* the first item has no separator */
+                if (thi < 0) sb_addf(&tail, "%s (%s %s){%ld,}", rr, sep, rr, tlo > 0 ? tlo - 1 : 0);
+                else sb_addf(&tail, "%s (%s %s){%ld,%ld}", rr, sep, rr, tlo > 0 ? tlo - 1 : 0, thi - 1);
+            } else if (thi < 0) sb_addf(&tail, "(%s %s){%ld,}", sep, rr, tlo);
+            else sb_addf(&tail, "(%s %s){%ld,%ld}", sep, rr, tlo, thi);
+        }
+        char *t = sb_take(&tail);
+        /* E_i = P_i (sep E_{i+1})? from the end; the last prefix item is followed by the tail */
+        char *e = t;
+        for (int i = kk - 1; i >= 0 && e; i--) {
+            char *n;
+            if (i == kk - 1) n = dupf("%s %s", pr[i], e);
+            else n = dupf("%s (%s %s)%s", pr[i], sep, e, i + 1 >= lo ? "?" : "");
+            free(e);
+            e = n;
+        }
+        int empty_ok = lo == 0 && (kk > 0 || rr);
+        if (e && (kk > 0 || rr)) {
+            sb_addf(&b, "\"[\"%s(%s)%s%s\"]\"", ws(g), e, empty_ok ? "?" : "", ws(g));
+        } else sb_addf(&b, "\"[\"%s\"]\"", ws(g));
+        free(e);
+    }
+    for (int i = 0; i < kk; i++) free(pr[i]);
+    free(pr);
+    free(rr);
+    if (g->rc) {
+        free(b.p);
+        return NULL;
+    }
+    return sb_take(&b);
+}
+
+/* The JSON text of string contents as this compiler writes it (canonical escapes); malloc'd. */
+static char *json_text_body(const char *s) {
+    sbuf b = {0};
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        static const char *const short_esc[32] = {[8] = "b", [9] = "t", [10] = "n", [12] = "f", [13] = "r"};
+        if (c == '"') sb_add(&b, "\\\"");
+        else if (c == '\\') sb_add(&b, "\\\\");
+        else if (c < 0x20 && short_esc[c]) sb_addf(&b, "\\%s", short_esc[c]);
+        else if (c < 0x20) sb_addf(&b, "\\u%04x", c);
+        else sb_put(&b, (const char *)&c, 1);
+    }
+    return sb_take(&b);
+}
+
+enum { K_TEXT = 0, K_AFTER_BS = 1, K_HEX1 = 2 /* .. K_HEX1 + 3: hex digits left 1..4 */ };
+
+/* A rule for the JSON text of a key (between the quotes) that differs from every one of the n
+ * texts (canonical escaped forms). state says where in an escape sequence the texts are. */
+static char *not_in_texts(gen *g, const char *const *texts, int n, int state, int depth) {
+    g->used |= U_CHAR;
+    if (n == 0 || depth > 400) {
+        static const char *const rest[] = {"char*", "([\\x22\\x5C/bfnrt] | \"u\" [0-9a-fA-F]{4}) char*"};
+        if (state >= K_HEX1) return dupf("[0-9a-fA-F]{%d} char*", state - K_HEX1 + 1);
+        return strdup(rest[state]);
+    }
+    int empty = 0, nf = 0;
+    uint32_t firsts[256];
+    for (int i = 0; i < n; i++) {
+        if (!*texts[i]) {
+            empty = 1;
+            continue;
+        }
+        uint32_t cp;
+        utf8_decode((const unsigned char *)texts[i], &cp);
+        int seen = 0;
+        for (int j = 0; j < nf; j++) seen |= firsts[j] == cp;
+        if (!seen && nf < 256) firsts[nf++] = cp;
+    }
+    int has_bs = 0, has_u = 0;
+    for (int j = 0; j < nf; j++) has_bs |= firsts[j] == '\\', has_u |= firsts[j] == 'u';
+    sbuf b = {0};
+    if (state == K_TEXT) {  /* end here, or a character no text has here, or an escape if none has one */
+        sb_addf(&b, "%s[^\\x00-\\x1F\\x22\\x5C", empty ? "" : "\"\" | ");
+        for (int j = 0; j < nf; j++) put_cp(&b, firsts[j]);
+        sb_add(&b, "] char*");
+        if (!has_bs) sb_add(&b, " | \"\\x5C\" ([\\x22\\x5C/bfnrt] | \"u\" [0-9a-fA-F]{4}) char*");
+    } else if (state == K_AFTER_BS) {
+        const char *esc = "\"\\/bfnrt";
+        int any = 0;
+        for (const char *e = esc; *e; e++) {
+            int taken = 0;
+            for (int j = 0; j < nf; j++) taken |= firsts[j] == (uint32_t)*e;
+            if (!taken) sb_addf(&b, "%s\"\\x%02X\" char*", any++ ? " | " : "", (unsigned char)*e);
+        }
+        if (!has_u) sb_addf(&b, "%s\"u\" [0-9a-fA-F]{4} char*", any++ ? " | " : "");
+        if (!any) sb_add(&b, "[^\\x00-\\U0010FFFF]");
+    } else {
+        int left = state - K_HEX1 + 1;
+        sb_add(&b, "[^\\x00-/:-@G-`g-\\U0010FFFF");  /* a hex digit other than the texts' */
+        for (int j = 0; j < nf; j++) put_cp(&b, firsts[j]);
+        sb_addf(&b, "] [0-9a-fA-F]{%d} char*", left - 1);
+    }
+    for (int j = 0; j < nf && !g->rc; j++) {
+        const char *sub[256];
+        int ns = 0;
+        char lit[8] = "";
+        for (int i = 0; i < n; i++) {
+            if (!*texts[i]) continue;
+            uint32_t cp;
+            int l = utf8_decode((const unsigned char *)texts[i], &cp);
+            if (cp != firsts[j]) continue;
+            if (ns < 256) sub[ns++] = texts[i] + l;
+            memcpy(lit, texts[i], (size_t)l), lit[l] = 0;
+        }
+        int next = state == K_TEXT ? (firsts[j] == '\\' ? K_AFTER_BS : K_TEXT)
+                 : state == K_AFTER_BS ? (firsts[j] == 'u' ? K_HEX1 + 3 : K_TEXT)
+                 : state == K_HEX1 ? K_TEXT : state - 1;
+        char *r = not_in_texts(g, sub, ns, next, depth + 1);
+        if (!r) break;
+        sb_add(&b, " | \"");
+        lit_bytes(&b, lit, strlen(lit));
+        sb_addf(&b, "\" %s", r);
+        free(r);
+    }
+    char *body = sb_take(&b);
+    return g->rc ? (free(body), NULL) : add_rule(g, body);
+}
+
+/* A rule for the JSON text of a key that is none of names. */
+static char *not_in_names(gen *g, const char *const *names, int n) {
+    char **texts = calloc((size_t)n + 1, sizeof *texts);
+    if (!texts) return gfail(g, SMOL_ENOMEM, "out of memory");
+    int ok = 1;
+    for (int i = 0; i < n; i++) ok &= (texts[i] = json_text_body(names[i])) != NULL;
+    char *r = ok ? not_in_texts(g, (const char *const *)texts, n, K_TEXT, 0) : gfail(g, SMOL_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+    return r;
+}
+
+/* 1 if string str is valid against schema sub (a fresh validator; unresolvable parts: -1). */
+static int value_ok(const cJSON *sub, const cJSON *value) {
+    smol_jschema *v;
+    if (smol_jschema_from_cjson(sub, 0, &v, NULL)) return -1;
+    int rc = smol_jschema_validate(v, value, NULL, 0, NULL);
+    smol_jschema_free(v);
+    return rc;
+}
+
+typedef struct member {
+    const char *name;
+    const cJSON *schema;
+    int required;
+} member;
+
+static char *gen_object(gen *g, const cJSON *s) {
+    const cJSON *props = kw(s, "properties"), *req = kw(s, "required"), *pp = kw(s, "patternProperties");
+    const cJSON *addl = kw(s, "additionalProperties"), *pn = kw(s, "propertyNames");
+    if (!addl) addl = kw(s, "unevaluatedProperties");
+    int addl_ok = !cJSON_IsFalse(addl);
+    int n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
+    if (n_pp && addl_ok && unsupported(g, "patternProperties", "only with additionalProperties false")) return NULL;
+    if (pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(pn, (const char *const[]){NULL})) &&
+        (addl_ok || n_pp) && unsupported(g, "propertyNames", "only with additionalProperties false and no patternProperties"))
+        return NULL;
+    int n_props = cJSON_IsObject(props) ? cJSON_GetArraySize(props) : 0, n_req = cJSON_IsArray(req) ? cJSON_GetArraySize(req) : 0;
+    sbuf b = {0};
+    member *m = calloc((size_t)(n_props + n_req) + 1, sizeof *m);
+    const char **names = calloc((size_t)(n_props + n_req) + 1, sizeof *names);
+    if (!m || !names) {
+        free(m);
+        free(names);
+        return gfail(g, SMOL_ENOMEM, "out of memory");
+    }
+    int n = 0, n_required = 0;
+    for (const cJSON *p = n_props ? props->child : NULL; p; p = p->next) {
+        int r = 0;
+        for (const cJSON *q = n_req ? req->child : NULL; q; q = q->next) r |= cJSON_IsString(q) && strcmp(q->valuestring, p->string) == 0;
+        m[n++] = (member){p->string, p, r};
+    }
+    for (const cJSON *q = n_req ? req->child : NULL; q; q = q->next) {  /* required but not listed */
+        if (!cJSON_IsString(q) || (n_props && cJSON_GetObjectItemCaseSensitive(props, q->valuestring))) continue;
+        int dup = 0;
+        for (int i = 0; i < n; i++) dup |= strcmp(m[i].name, q->valuestring) == 0;
+        if (dup) continue;
+        const cJSON *sch = addl;
+        for (const cJSON *x = n_pp ? pp->child : NULL; x; x = x->next) {
+            cJSON *str = cJSON_CreateString(q->valuestring), *ps = cJSON_CreateObject();
+            cJSON_AddStringToObject(ps, "pattern", x->string);
+            int hit = value_ok(ps, str) == 1;
+            cJSON_Delete(str);
+            cJSON_Delete(ps);
+            if (hit) sch = x;
+        }
+        if (cJSON_IsFalse(sch) || (!sch && !addl_ok)) {
+            free(m);
+            free(names);
+            return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), q->valuestring);
+        }
+        m[n++] = (member){q->valuestring, sch ? sch : keep(g, cJSON_CreateTrue()), 1};
+    }
+    int n_names = n;  /* every listed name is kept out of the additional keys, allowed or not */
+    for (int i = 0; i < n; i++) names[i] = m[i].name;
+    /* propertyNames and pattern overlaps, checked per named property */
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *str = cJSON_CreateString(m[i].name);
+        int allowed = !cJSON_IsFalse(m[i].schema) && (!pn || value_ok(pn, str) != 0);
+        for (const cJSON *x = n_pp ? pp->child : NULL; x && allowed; x = x->next) {
+            cJSON *ps = cJSON_CreateObject();
+            cJSON_AddStringToObject(ps, "pattern", x->string);
+            if (value_ok(ps, str) == 1 && !cJSON_IsTrue(x) && has_constraints(x, (const char *const[]){NULL}) &&
+                unsupported(g, "patternProperties", "a listed property also matches a pattern"))
+                allowed = -1;
+            cJSON_Delete(ps);
+        }
+        cJSON_Delete(str);
+        if (allowed < 0) break;
+        if (!allowed && m[i].required) {
+            gfail(g, SMOL_EUNSUPPORTED, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), m[i].name);
+            break;
+        }
+        if (allowed) m[k++] = m[i];
+    }
+    n = k;
+    for (int i = 0; i < n; i++) n_required += m[i].required;
+    const cJSON *mnp = kw(s, "minProperties"), *mxp = kw(s, "maxProperties");
+    if (!g->rc && cJSON_IsNumber(mnp) && mnp->valuedouble > n_required &&
+        unsupported(g, "minProperties", "more than the required properties"))
+        goto out;
+    if (!g->rc && cJSON_IsNumber(mxp) && (mxp->valuedouble < n || addl_ok || n_pp) &&
+        unsupported(g, "maxProperties", "fewer than the properties that may appear"))
+        goto out;
+    if (!g->rc) {
+        char sep[64], colon[64];
+        snprintf(sep, sizeof sep, "%s\",\"%s", ws(g), ws(g));
+        snprintf(colon, sizeof colon, "%s\":\"%s", ws(g), ws(g));
+        char **kv = calloc((size_t)n + 1, sizeof *kv);
+        char *extra = NULL;
+        for (int i = 0; i < n && !g->rc && kv; i++) {
+            char seg[600];
+            snprintf(seg, sizeof seg, "properties/%.500s", m[i].name);
+            char *v = gen_child(g, m[i].schema, seg);
+            if (!v) break;
+            sbuf e = {0};
+            json_string_expr(&e, m[i].name);
+            sb_addf(&e, "%s%s", colon, v);
+            free(v);
+            kv[i] = sb_take(&e);
+        }
+        if (!g->rc && (addl_ok || n_pp)) {  /* extra members: pattern keys, then other keys */
+            sbuf e = {0};
+            int first = 1;
+            for (const cJSON *x = n_pp ? pp->child : NULL; x && !g->rc; x = x->next) {
+                char seg[600];
+                snprintf(seg, sizeof seg, "patternProperties/%.500s", x->string);
+                size_t mark = path_push(g, seg);
+                char *key = pattern_rule(g, x->string);
+                path_pop(g, mark);
+                char *v = key ? gen_child(g, x, seg) : NULL;
+                if (v) sb_addf(&e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v), first = 0;
+                free(key);
+                free(v);
+            }
+            if (!g->rc && addl_ok) {
+                char *key = not_in_names(g, names, n_names);
+                char *v = key ? (addl ? gen_child(g, addl, "additionalProperties") : any_value(g)) : NULL;
+                if (v) sb_addf(&e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v);
+                free(key);
+                free(v);
+            }
+            extra = add_rule(g, sb_take(&e));
+        }
+        /* F_i: members from i on, none written yet; N_i: members from i on after one was written */
+        char *f_next = NULL, *n_next = NULL;
+        if (!g->rc) {
+            if (extra) {
+                n_next = add_rule(g, dupf("(%s %s)*", sep, extra));
+                f_next = add_rule(g, dupf("(%s %s)?", extra, n_next));
+            } else {
+                n_next = strdup("\"\"");
+                f_next = strdup("\"\"");
+            }
+        }
+        for (int i = n - 1; i >= 0 && !g->rc && kv && f_next && n_next; i--) {
+            char *ni = add_rule(g, dupf(m[i].required ? "%s %s %s" : "(%s %s)? %s", sep, kv[i], n_next));
+            char *fi = m[i].required ? add_rule(g, dupf("%s %s", kv[i], n_next))
+                                     : add_rule(g, dupf("%s %s | %s", kv[i], n_next, f_next));
+            free(f_next);
+            free(n_next);
+            f_next = fi;
+            n_next = ni;
+        }
+        if (!g->rc && f_next) sb_addf(&b, "\"{\"%s%s%s\"}\"", ws(g), f_next, ws(g));
+        free(f_next);
+        free(n_next);
+        free(extra);
+        for (int i = 0; kv && i < n; i++) free(kv[i]);
+        free(kv);
+    }
+out:
+    free(m);
+    free(names);
+    if (g->rc) {
+        free(b.p);
+        return NULL;
+    }
+    return sb_take(&b);
+}
+
+/* The rule for the target of a $ref: one rule per target, so recursion terminates. */
+static char *ref_rule(gen *g, const char *ref) {
+    const cJSON *t = smol_jschema_resolve(g->js, ref);
+    if (!t)
+        return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: cannot resolve $ref '%s' (only references within the schema are supported)",
+                     gpath(g), ref);
+    for (int i = 0; i < g->n_memo; i++) {
+        if (g->memo[i].node != t) continue;
+        if (!g->memo[i].done && g->memo[i].level == g->level)
+            return gfail(g, SMOL_EFORMAT, "schema at %s: circular $ref '%s' with no base case", gpath(g), ref);
+        return strdup(g->memo[i].name);
+    }
+    if (g->n_memo == g->cap_memo) {
+        int cap = g->cap_memo ? g->cap_memo * 2 : 16;
+        memo *q = realloc(g->memo, (size_t)cap * sizeof *q);
+        if (!q) return gfail(g, SMOL_ENOMEM, "out of memory");
+        g->memo = q;
+        g->cap_memo = cap;
+    }
+    int idx = g->n_memo++;
+    g->memo[idx] = (memo){.node = t, .level = g->level};
+    snprintf(g->memo[idx].name, sizeof g->memo[idx].name, "d%d", ++g->n_rules);
+    char saved[sizeof g->path];
+    memcpy(saved, g->path, sizeof saved);
+    snprintf(g->path, sizeof g->path, "%s", ref[0] == '#' ? ref + 1 : ref);
+    char *body = gen_schema(g, t);
+    memcpy(g->path, saved, sizeof saved);
+    if (!body) return NULL;
+    sb_addf(&g->rules, "%s ::= %s\n", g->memo[idx].name, body);
+    free(body);
+    g->memo[idx].done = 1;
+    return strdup(g->memo[idx].name);
+}
+
+enum { T_NULL = 1, T_BOOL = 2, T_OBJECT = 4, T_ARRAY = 8, T_NUMBER = 16, T_STRING = 32, T_INTEGER = 64, T_ALL = 127 };
+
+static unsigned type_bit(const char *t) {
+    static const char *const names[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+    for (int i = 0; i < 7; i++)
+        if (strcmp(names[i], t) == 0) return 1u << i;
+    return 0;
+}
+
+/* The JSON types s allows (from type, nullable, const and enum). */
+static unsigned types_of(const cJSON *s) {
+    if (cJSON_IsTrue(s)) return T_ALL;
+    if (!cJSON_IsObject(s)) return 0;
+    unsigned t = T_ALL;
+    const cJSON *ty = kw(s, "type");
+    if (cJSON_IsString(ty)) t = type_bit(ty->valuestring);
+    else if (cJSON_IsArray(ty)) {
+        t = 0;
+        for (const cJSON *e = ty->child; e; e = e->next) t |= cJSON_IsString(e) ? type_bit(e->valuestring) : 0;
+    }
+    if (t & T_NUMBER) t |= T_INTEGER;
+    if (cJSON_IsTrue(kw(s, "nullable"))) t |= T_NULL;
+    const cJSON *c = kw(s, "const"), *en = kw(s, "enum");
+    if (c || cJSON_IsArray(en)) {
+        unsigned v = 0;
+        const cJSON *one = c;
+        for (const cJSON *e = c ? c : en->child; e; e = c ? NULL : e->next) {
+            one = e;
+            if (cJSON_IsNull(one)) v |= T_NULL;
+            else if (cJSON_IsBool(one)) v |= T_BOOL;
+            else if (cJSON_IsNumber(one)) v |= T_NUMBER | T_INTEGER;
+            else if (cJSON_IsString(one)) v |= T_STRING;
+            else if (cJSON_IsArray(one)) v |= T_ARRAY;
+            else v |= T_OBJECT;
+        }
+        t &= v;
+    }
+    return t;
+}
+
+/* enum/const: the listed values that also satisfy the rest of s. */
+static char *gen_enum(gen *g, const cJSON *s) {
+    const cJSON *c = kw(s, "const"), *en = kw(s, "enum");
+    cJSON *rest = cJSON_Duplicate(s, 1);
+    if (!rest) return gfail(g, SMOL_ENOMEM, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(rest, "const");
+    cJSON_DeleteItemFromObjectCaseSensitive(rest, "enum");
+    cJSON_DeleteItemFromObjectCaseSensitive(rest, "nullable");
+    sbuf b = {0};
+    int any = 0;
+    sb_add(&b, "(");
+    for (const cJSON *e = c ? c : (cJSON_IsArray(en) ? en->child : NULL); e; e = c ? NULL : e->next) {
+        int in_enum = 1;
+        if (c && cJSON_IsArray(en)) {
+            in_enum = 0;
+            for (const cJSON *x = en->child; x; x = x->next) in_enum |= smol_json_equal(x, c);
+        }
+        int ok = in_enum ? value_ok(rest, e) : 0;
+        if (ok == 0 && cJSON_IsNull(e) && cJSON_IsTrue(kw(s, "nullable"))) ok = 1;
+        if (ok == 0) continue;
+        if (any++) sb_add(&b, " | ");
+        const_expr(g, &b, e);
+    }
+    sb_add(&b, ")");
+    cJSON_Delete(rest);
+    if (!any) {
+        free(b.p);
+        return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no enum/const value satisfies the schema", gpath(g));
+    }
+    return sb_take(&b);
+}
+
+/* A schema without allOf, $ref, anyOf or oneOf: the alternation over its types. */
+static char *gen_typed(gen *g, const cJSON *s) {
+    for (const cJSON *k = s->child; k; k = k->next)
+        if (in_set(k_unsupported, k->string) && unsupported(g, k->string, NULL)) return NULL;
+    if (kw(s, "const") || kw(s, "enum")) return gen_enum(g, s);
+    unsigned t = types_of(s);
+    if (!t) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: 'type' allows no value", gpath(g));
+    sbuf b = {0};
+    int first = 1;
+    char *parts[6] = {0};
+    if (t & T_NULL) parts[0] = strdup("\"null\"");
+    if (t & T_BOOL) parts[1] = strdup("(\"true\" | \"false\")");
+    if (t & T_NUMBER) parts[2] = gen_number(g, s);
+    else if (t & T_INTEGER) parts[2] = gen_integer(g, s);
+    if ((t & T_STRING) && !g->rc) parts[3] = gen_string(g, s);
+    if ((t & T_ARRAY) && !g->rc) parts[4] = gen_array(g, s);
+    if ((t & T_OBJECT) && !g->rc) parts[5] = gen_object(g, s);
+    for (int i = 0; i < 6; i++) {
+        if (parts[i] && !g->rc) sb_addf(&b, "%s%s", first ? "" : " | ", parts[i]), first = 0;
+        free(parts[i]);
+    }
+    if (g->rc) {
+        free(b.p);
+        return NULL;
+    }
+    return sb_take(&b);
+}
+
+/* anyOf/oneOf: each branch merged with the sibling keywords, as alternatives. */
+static char *gen_alternatives(gen *g, const cJSON *s) {
+    const cJSON *any = kw(s, "anyOf"), *one = kw(s, "oneOf");
+    if (cJSON_IsArray(any) && cJSON_IsArray(one)) {
+        cJSON *m = keep(g, cJSON_Duplicate(s, 1));
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "oneOf");
+        cJSON *wrap = cJSON_CreateObject();
+        cJSON_AddItemToObject(wrap, "oneOf", cJSON_Duplicate(one, 1));
+        cJSON *l = cJSON_CreateArray();
+        cJSON_AddItemToArray(l, wrap);
+        cJSON_AddItemToObject(m, "allOf", l);
+        cJSON *f = flatten(g, m);
+        return f ? gen_schema(g, f) : NULL;
+    }
+    const cJSON *list = cJSON_IsArray(any) ? any : one;
+    const char *name = list == any ? "anyOf" : "oneOf";
+    cJSON *sib = keep(g, cJSON_Duplicate(s, 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(sib, name);
+    int has_sib = has_constraints(sib, (const char *const[]){NULL});
+    for (int i = 0; i < 2; i++) {  /* unevaluated* would see the properties/items of every matching branch */
+        const cJSON *u = kw(sib, i ? "unevaluatedItems" : "unevaluatedProperties");
+        if (!u || cJSON_IsTrue(u)) continue;
+        for (const cJSON *x = list->child; x; x = x->next)
+            if (cJSON_IsObject(x) && (kw(x, i ? "items" : "properties") || kw(x, i ? "prefixItems" : "patternProperties") ||
+                                      kw(x, "$ref") || kw(x, "allOf") || kw(x, "anyOf") || kw(x, "oneOf"))) {
+                if (unsupported(g, i ? "unevaluatedItems" : "unevaluatedProperties", "beside anyOf/oneOf branches that evaluate members"))
+                    return NULL;
+                break;
+            }
+    }
+    const cJSON *br[MAX_ALTS];
+    unsigned ty[MAX_ALTS];
+    int n = 0;
+    for (const cJSON *x = list->child; x && n < MAX_ALTS && !g->rc; x = x->next) {
+        const cJSON *b = x;
+        if (has_sib && !cJSON_IsFalse(x)) {
+            cJSON *m = keep(g, cJSON_Duplicate(sib, 1));
+            if (cJSON_IsObject(x) && merge_into(g, m, kw(x, "allOf") || kw(x, "$ref") ? flatten(g, x) : x)) break;
+            b = m;
+        }
+        if (cJSON_IsFalse(b)) continue;
+        br[n] = b;
+        ty[n++] = types_of(b);
+    }
+    if (g->rc) return NULL;
+    if (list == one) {  /* exclusivity holds only if no two branches share a JSON type */
+        for (int i = 0; i < n; i++)
+            for (int j = i + 1; j < n; j++)
+                if ((ty[i] & ty[j]) && unsupported(g, "oneOf", "branches may match the same value; exclusivity cannot be enforced (use anyOf)"))
+                    return NULL;
+    }
+    if (n == 0) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no %s branch can match", gpath(g), name);
+    sbuf b = {0};
+    for (int i = 0; i < n && !g->rc; i++) {
+        char seg[40];
+        snprintf(seg, sizeof seg, "%s/%d", name, i);
+        size_t mark = path_push(g, seg);
+        char *r = gen_schema(g, br[i]);
+        path_pop(g, mark);
+        if (r) sb_addf(&b, "%s%s", i ? " | " : "", r);
+        free(r);
+    }
+    if (g->rc) {
+        free(b.p);
+        return NULL;
+    }
+    return sb_take(&b);
+}
+
+static char *gen_schema(gen *g, const cJSON *s) {
+    if (cJSON_IsTrue(s)) return any_value(g);
+    if (cJSON_IsFalse(s)) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s is false: no value can match", gpath(g));
+    if (!cJSON_IsObject(s)) return gfail(g, SMOL_EFORMAT, "schema at %s must be an object or a boolean", gpath(g));
+    if (++g->depth > MAX_DEPTH) {
+        g->depth--;
+        return gfail(g, SMOL_ERANGE, "schema at %s: nested more than %d deep", gpath(g), MAX_DEPTH);
+    }
+    char *r;
+    const cJSON *ref = kw(s, "$ref");
+    if (kw(s, "allOf") || (ref && has_constraints(s, (const char *const[]){"$ref", NULL}))) {
+        cJSON *f = flatten(g, s);
+        r = f ? gen_schema(g, f) : NULL;
+    } else if (cJSON_IsString(ref)) {
+        r = ref_rule(g, ref->valuestring);
+    } else if (cJSON_IsArray(kw(s, "anyOf")) || cJSON_IsArray(kw(s, "oneOf"))) {
+        r = gen_alternatives(g, s);
+    } else {
+        r = gen_typed(g, s);
+    }
+    g->depth--;
+    if (!r) return NULL;
+    if (strncmp(r, "d", 1) == 0 && strspn(r + 1, "0123456789") == strlen(r + 1)) return r;  /* a rule name */
+    return add_rule(g, r);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+smol_schema_options smol_schema_default_options(void) {
+    smol_schema_options o = {.flags = 0, .max_ws = 16, .warn = NULL, .warn_ctx = NULL};
+    return o;
+}
+
+static void add_primitives(gen *g, sbuf *b) {
+    if (g->used & U_VALUE) {
+        const char *w = ws(g);
+        sb_addf(b, "value ::= object | array | string | number | \"true\" | \"false\" | \"null\"\n");
+        sb_addf(b, "object ::= \"{\"%s(string%s\":\"%svalue (%s\",\"%sstring%s\":\"%svalue)*)?%s\"}\"\n", w, w, w, w, w, w, w, w);
+        sb_addf(b, "array ::= \"[\"%s(value (%s\",\"%svalue)*)?%s\"]\"\n", w, w, w, w);
+    }
+    if (g->used & U_STRING) sb_add(b, "string ::= \"\\\"\" char* \"\\\"\"\n");
+    if (g->used & (U_CHAR | U_STRING)) sb_add(b, "char ::= [^\\x00-\\x1F\\x22\\x5C] | \"\\x5C\" ([\\x22\\x5C/bfnrt] | \"u\" [0-9a-fA-F]{4})\n");
+    if (g->used & U_NUMBER) sb_add(b, "number ::= \"-\"? (\"0\" | [1-9] [0-9]*) (\".\" [0-9]+)? ([eE] [-+]? [0-9]+)?\n");
+    if (g->used & U_WS) {
+        if (g->o.max_ws > 0) sb_addf(b, "ws ::= \"\\r\"? \"\\n\"? [ \\t]{0,%d}\n", g->o.max_ws);
+        else sb_add(b, "ws ::= \"\"\n");
+    }
+}
+
+int smol_schema_to_gbnf_ex(const char *schema_json, size_t len, const smol_schema_options *opts, char **gbnf,
+                           smol_error *err) {
+    *gbnf = NULL;
+    gen g = {.o = opts ? *opts : smol_schema_default_options(), .err = err};
+    if (g.o.max_ws < 0) g.o.max_ws = 0;
+    if (memmem(schema_json, len, "\\u0000", 6))  /* cJSON strings end at a NUL */
+        return smol_fail(err, SMOL_EUNSUPPORTED, "schema strings containing \\u0000 are not supported");
+    int rc = smol_jschema_new(schema_json, len, 0, &g.js, err);
+    if (rc) return rc;
+    g.keep = cJSON_CreateArray();
+    if (!g.keep) {
+        smol_jschema_free(g.js);
+        return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    }
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(smol_jschema_root(g.js), "$schema");
+    if (cJSON_IsString(ms) && !strstr(ms->valuestring, "://json-schema.org/")) {
+        rc = smol_fail(err, SMOL_EUNSUPPORTED, "unsupported keyword '$schema' at /: unknown metaschema '%s'", ms->valuestring);
+        smol_jschema_free(g.js);
+        cJSON_Delete(g.keep);
+        return rc;
+    }
+    char *root = gen_schema(&g, smol_jschema_root(g.js));
+    sbuf out = {0};
+    if (root) {
+        sb_addf(&out, "root ::= %s\n", root);
+        sb_put(&out, g.rules.p ? g.rules.p : "", g.rules.n);
+        add_primitives(&g, &out);
+        if (g.rules.oom || out.oom) gfail(&g, SMOL_ENOMEM, "out of memory writing the grammar");
+    }
+    free(root);
+    free(g.rules.p);
+    free(g.memo);
+    cJSON_Delete(g.keep);
+    smol_jschema_free(g.js);
+    char *text = sb_take(&out);
+    if (g.rc || !text) {
+        free(text);
+        return g.rc ? g.rc : smol_fail(err, SMOL_ENOMEM, "out of memory");
+    }
+    smol_grammar *gr = NULL;  /* the engine checks what no schema walk can: e.g. no finite derivation */
+    smol_error gerr;
+    rc = smol_grammar_from_gbnf(text, strlen(text), "root", &gr, &gerr);
+    smol_grammar_free(gr);
+    if (rc) {
+        free(text);
+        return smol_fail(err, SMOL_EFORMAT, "the schema has no finite JSON value (a circular $ref with no base case?): %s", gerr.msg);
+    }
+    *gbnf = text;
+    return SMOL_OK;
+}
+
+int smol_schema_to_gbnf(const char *schema_json, size_t len, unsigned flags, char **gbnf, smol_error *err) {
+    smol_schema_options o = smol_schema_default_options();
+    o.flags = flags;
+    return smol_schema_to_gbnf_ex(schema_json, len, &o, gbnf, err);
+}

@@ -1,0 +1,512 @@
+/* test_schema.c: the JSON Schema -> GBNF compiler. Every JSON Schema Test Suite (draft 2020-12)
+ * schema that compiles must accept exactly its valid instances (serialised with ", " and ": "):
+ * checked with the C engine (src/gen/grammar.h) and with the independent recogniser
+ * tests/ref/gbnf_match.py over Python's own serialisation. Integer/number ranges are checked
+ * against arithmetic, formats against the validator, and unsupported keywords, lenient mode,
+ * whitespace options and circular references against their documented behaviour.
+ * `build/tests/test_schema --report` prints the compile rate per suite file. */
+#include "check.h"
+#include "gen/schema.h"
+#include "gen/jsonschema.h"
+#include "gen/grammar.h"
+#include "base/file.h"
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- helpers */
+
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+} buf;
+
+static void put(buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
+
+/* JSON text with Python's json.dumps separators (", " and ": "), non-ASCII raw. */
+static void dump(buf *b, const cJSON *v) {
+    char tmp[64];
+    if (cJSON_IsNull(v)) puts_(b, "null");
+    else if (cJSON_IsTrue(v)) puts_(b, "true");
+    else if (cJSON_IsFalse(v)) puts_(b, "false");
+    else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == floor(d) && fabs(d) < 1e16) snprintf(tmp, sizeof tmp, "%.0f", d);
+        else
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+                if (strtod(tmp, NULL) == d) break;
+            }
+        puts_(b, tmp);
+    } else if (cJSON_IsString(v) || !v->type) {  /* a string, or an object key (type 0) */
+        const char *s = cJSON_IsString(v) ? v->valuestring : v->string;
+        puts_(b, "\"");
+        for (; *s; s++) {
+            unsigned char c = (unsigned char)*s;
+            if (c == '"') puts_(b, "\\\"");
+            else if (c == '\\') puts_(b, "\\\\");
+            else if (c == '\n') puts_(b, "\\n");
+            else if (c == '\t') puts_(b, "\\t");
+            else if (c == '\r') puts_(b, "\\r");
+            else if (c < 0x20) snprintf(tmp, sizeof tmp, "\\u%04x", c), puts_(b, tmp);
+            else put(b, (const char *)&c, 1);
+        }
+        puts_(b, "\"");
+    } else if (cJSON_IsArray(v)) {
+        puts_(b, "[");
+        for (const cJSON *e = v->child; e; e = e->next) {
+            if (e != v->child) puts_(b, ", ");
+            dump(b, e);
+        }
+        puts_(b, "]");
+    } else {
+        puts_(b, "{");
+        for (const cJSON *e = v->child; e; e = e->next) {
+            if (e != v->child) puts_(b, ", ");
+            cJSON key = {.string = e->string};
+            dump(b, &key);
+            puts_(b, ": ");
+            dump(b, e);
+        }
+        puts_(b, "}");
+    }
+}
+
+/* 1 if the engine accepts text as a whole sentence of GBNF grammar gr. */
+static int engine_accepts(const smol_grammar *gr, const char *text) {
+    smol_matcher *m;
+    if (smol_matcher_new(gr, NULL, &m, NULL)) return -1;
+    int ok = smol_matcher_accept_bytes(m, text, strlen(text)) == 0 && smol_matcher_can_end(m);
+    smol_matcher_free(m);
+    return ok;
+}
+
+static char *compile(const char *schema, unsigned flags, smol_error *err) {
+    char *g = NULL;
+    int rc = smol_schema_to_gbnf(schema, strlen(schema), flags, &g, err);
+    return rc ? NULL : g;
+}
+
+/* Compiles schema and checks each text (accept expected when want[i]) with the engine. */
+static void expect(const char *schema, unsigned flags, const char *const *texts, const int *want, int n) {
+    smol_error err;
+    char *g = compile(schema, flags, &err);
+    REQUIRE(g, "schema %s does not compile: %s", schema, err.msg);
+    smol_grammar *gr;
+    REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "engine rejects the grammar: %s\n%s", err.msg, g);
+    for (int i = 0; i < n; i++) {
+        int got = engine_accepts(gr, texts[i]);
+        CHECK(got == want[i], "schema %s: '%s' expected %s\n%s", schema, texts[i], want[i] ? "accept" : "reject", g);
+    }
+    smol_grammar_free(gr);
+    free(g);
+}
+
+/* ---------------------------------------------------------------- the Test Suite */
+
+typedef struct suite_stats {
+    int groups, compiled, cases, agree;
+} suite_stats;
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Runs every group of one suite file: compiled grammars are checked with the engine and
+ * appended to jsonl for the Python oracle. */
+static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_stats *st, int report) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text;
+    size_t n;
+    REQUIRE(smol_read_file(path, &text, &n, NULL) == 0, "cannot read %s", path);
+    cJSON *doc = cJSON_ParseWithLength(text, n);
+    free(text);
+    REQUIRE(doc, "%s is not JSON", path);
+    suite_stats fs = {0};
+    int gi = 0;
+    /* format.json expects "format" to be an annotation (2020-12); the compiler asserts formats */
+    int annotation_only = strcmp(name, "format.json") == 0;
+    /* Known limits, listed in docs/json-schema.md: cJSON ends strings at "\u0000", and the grammar
+     * writes properties in schema order (these allOf cases list them in another order) */
+    static const char *const k_skip[] = {"nul characters in strings", "allOf|allOf", "allOf with base schema|valid", NULL};
+    cJSON *group;
+    cJSON_ArrayForEach(group, doc) {
+        fs.groups++;
+        buf sj = {0};  /* cJSON's printer rounds numbers to 15 digits: our own serialiser keeps them */
+        dump(&sj, cJSON_GetObjectItem(group, "schema"));
+        smol_error err;
+        char *g = compile(sj.p, 0, &err);
+        free(sj.p);
+        smol_grammar *gr = NULL;
+        if (g && smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) != 0) {
+            CHECK(0, "%s group %d: the engine rejects the compiled grammar: %s\n%s", name, gi, err.msg, g);
+            free(g);
+            g = NULL;
+        }
+        if (g) {
+            fs.compiled++;
+            cJSON *line = annotation_only ? NULL : cJSON_CreateObject();
+            if (line) {
+                cJSON_AddStringToObject(line, "file", name);
+                cJSON_AddNumberToObject(line, "group", gi);
+                cJSON_AddStringToObject(line, "gbnf", g);
+            }
+            cJSON *line_skips = line ? cJSON_AddArrayToObject(line, "skip") : NULL;
+            int ti = 0;
+            cJSON *t;
+            cJSON_ArrayForEach(t, cJSON_GetObjectItem(group, "tests")) {
+                buf b = {0};
+                dump(&b, cJSON_GetObjectItem(t, "data"));
+                int want = cJSON_IsTrue(cJSON_GetObjectItem(t, "valid"));
+                int got = engine_accepts(gr, b.p);
+                fs.cases++;
+                fs.agree += got == want;
+                char key[600];
+                snprintf(key, sizeof key, "%s|%s", cJSON_GetObjectItem(group, "description")->valuestring,
+                         cJSON_GetObjectItem(t, "description")->valuestring);
+                int skip = 0;
+                for (int k = 0; k_skip[k]; k++)
+                    skip |= strcmp(key, k_skip[k]) == 0 || strcmp(cJSON_GetObjectItem(group, "description")->valuestring, k_skip[k]) == 0;
+                if (skip && line_skips) cJSON_AddItemToArray(line_skips, cJSON_CreateNumber(ti));
+                ti++;
+                if (!report && !annotation_only && !skip)
+                    CHECK(got == want, "%s / '%s' / '%s': %s expected %s\n%s", name,
+                          cJSON_GetObjectItem(group, "description")->valuestring,
+                          cJSON_GetObjectItem(t, "description")->valuestring, b.p, want ? "accept" : "reject", g);
+                free(b.p);
+            }
+            if (line) {
+                char *l = cJSON_PrintUnformatted(line);
+                fprintf(jsonl, "%s\n", l);
+                free(l);
+                cJSON_Delete(line);
+            }
+        } else if (report > 1) printf("  %s group %d: %s\n", name, gi, err.msg);
+        smol_grammar_free(gr);
+        free(g);
+        gi++;
+    }
+    cJSON_Delete(doc);
+    if (report) {
+        char c1[32], c2[32];
+        snprintf(c1, sizeof c1, "%d/%d", fs.compiled, fs.groups);
+        snprintf(c2, sizeof c2, "%d/%d", fs.agree, fs.cases);
+        printf("%-32s %9s %11s\n", name, c1, c2);
+    }
+    st->groups += fs.groups;
+    st->compiled += fs.compiled;
+    st->cases += fs.cases;
+    st->agree += fs.agree;
+}
+
+static void run_suite(int report) {
+    const char *dir = test_data("json-schema-test-suite/draft2020-12");
+    DIR *d = opendir(dir);
+    REQUIRE(d, "cannot open %s", dir);
+    char *names[128];
+    int nn = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && nn < 128)
+        if (strstr(e->d_name, ".json")) names[nn++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof *names, cmp_str);
+    const char *jpath = test_tmp("schema-suite.jsonl");
+    FILE *jsonl = fopen(jpath, "w");
+    REQUIRE(jsonl, "cannot write %s", jpath);
+    suite_stats st = {0};
+    if (report) printf("%-32s %9s %11s\n", "file", "compiled", "engine agrees");
+    for (int i = 0; i < nn; i++) {
+        suite_file(dir, names[i], jsonl, &st, report);
+        free(names[i]);
+    }
+    fclose(jsonl);
+    printf("schemas compiled: %d/%d (%.1f%%); instances of compiled schemas: %d, engine agrees on %d\n", st.compiled,
+           st.groups, 100.0 * st.compiled / (st.groups ? st.groups : 1), st.cases, st.agree);
+    CHECK(st.compiled >= 185, "only %d of %d suite schemas compile (185 did)", st.compiled, st.groups);
+    /* the independent oracle: Python serialises the suite's instances itself */
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/gbnf_match.py --suite %s %s", jpath, dir);
+    FILE *p = popen(cmd, "r");
+    REQUIRE(p, "cannot run %s", cmd);
+    char line[4096], last[4096] = "";
+    int lines = 0;
+    while (fgets(line, sizeof line, p)) {
+        if (lines++ < 20 && strncmp(line, "checked", 7) != 0) fprintf(stderr, "gbnf_match: %s", line);
+        snprintf(last, sizeof last, "%s", line);
+    }
+    int rc = pclose(p);
+    printf("gbnf_match.py: %s", last);
+    CHECK(rc == 0, "the reference recogniser disagrees (exit %d): %s", rc, last);
+    remove(jpath);
+}
+
+static void test_suite_schemas(void) { run_suite(0); }
+
+/* ---------------------------------------------------------------- ranges */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static int64_t rnd(int64_t lo, int64_t hi) {
+    rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+    return lo + (int64_t)(rng_state % (uint64_t)(hi - lo + 1));
+}
+
+static void test_integer_ranges(void) {
+    for (int iter = 0; iter < 60; iter++) {
+        int scale = iter % 3 == 0 ? 10 : iter % 3 == 1 ? 1000 : 1000000;
+        int64_t a = rnd(-scale, scale), b = rnd(-scale, scale);
+        if (a > b) { int64_t t = a; a = b; b = t; }
+        int has_lo = iter % 5 != 1, has_hi = iter % 5 != 2, ex = iter % 4 == 3;
+        char schema[256];
+        snprintf(schema, sizeof schema, "{\"type\":\"integer\"%s%.0lld%s%.0lld}",
+                 has_lo ? (ex ? ",\"exclusiveMinimum\":" : ",\"minimum\":") : "", has_lo ? (long long)a : 0LL,
+                 has_hi ? (ex ? ",\"exclusiveMaximum\":" : ",\"maximum\":") : "", has_hi ? (long long)b : 0LL);
+        if (has_lo && a == 0) { /* %.0lld prints nothing for 0 */
+            snprintf(schema, sizeof schema, "{\"type\":\"integer\",\"%s\":0%s%lld}", ex ? "exclusiveMinimum" : "minimum",
+                     has_hi ? (ex ? ",\"exclusiveMaximum\":" : ",\"maximum\":") : ",\"title\":", has_hi ? (long long)b : 0LL);
+        }
+        smol_error err;
+        char *g = compile(schema, SMOL_SCHEMA_COMPACT, &err);
+        int empty = has_lo && has_hi && (ex ? b - a < 2 : b < a);
+        if (empty) {
+            CHECK(!g, "%s: an empty range must not compile", schema);
+            free(g);
+            continue;
+        }
+        REQUIRE(g, "%s: %s", schema, err.msg);
+        smol_grammar *gr;
+        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s", schema, err.msg);
+        cJSON *sj = cJSON_Parse(schema);
+        double lo = has_lo ? (double)a : -1e300, hi = has_hi ? (double)b : 1e300;
+        for (int k = 0; k < 300; k++) {
+            int64_t x = k < 40 ? (has_lo ? a : 0) + k - 20 : k < 80 ? (has_hi ? b : 0) + k - 60 : rnd(-3 * scale, 3 * scale);
+            char text[64];
+            snprintf(text, sizeof text, "%lld", (long long)x);
+            int want = ex ? (x > lo && x < hi) : (x >= lo && x <= hi);
+            int got = engine_accepts(gr, text);
+            if (got != want) {
+                CHECK(0, "%s: %s expected %s\n%s", schema, text, want ? "accept" : "reject", g);
+                break;
+            }
+        }
+        CHECK(engine_accepts(gr, "01") == 0 || 0, "leading zeros");
+        cJSON_Delete(sj);
+        smol_grammar_free(gr);
+        free(g);
+    }
+}
+
+static void test_number_bounds(void) {
+    static const char *const schemas[] = {
+        "{\"type\":\"number\",\"minimum\":0,\"maximum\":1}", "{\"type\":\"number\",\"exclusiveMinimum\":0}",
+        "{\"type\":\"number\",\"minimum\":-5,\"exclusiveMaximum\":3}", "{\"type\":\"number\",\"maximum\":-2}",
+        "{\"type\":\"number\",\"exclusiveMaximum\":-2,\"exclusiveMinimum\":-10}",
+        "{\"type\":\"number\",\"minimum\":0,\"multipleOf\":0.01}"};
+    const double bounds[][4] = {{0, 1, 0, 0}, {0, 1e300, 1, 0}, {-5, 3, 0, 1}, {-1e300, -2, 0, 0}, {-10, -2, 1, 1}, {0, 1e300, 0, 0}};
+    static const char *const texts[] = {"0", "-0.5", "0.5", "1", "1.0", "1.5", "1.000", "-2", "-2.5", "-1.9", "-10", "-9.99",
+                                        "3", "2.999", "-5", "-5.01", "12.34", "12.345", "100", "-0", "0.01"};
+    for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
+        smol_error err;
+        char *g = compile(schemas[i], SMOL_SCHEMA_COMPACT, &err);
+        REQUIRE(g, "%s: %s", schemas[i], err.msg);
+        smol_grammar *gr;
+        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s", err.msg);
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+            double x = strtod(texts[k], NULL);
+            const double *bd = bounds[i];
+            int want = (bd[2] ? x > bd[0] : x >= bd[0]) && (bd[3] ? x < bd[1] : x <= bd[1]);
+            if (i == 5) want = want && strlen(strchr(texts[k], '.') ? strchr(texts[k], '.') : ".") <= 3;
+            if (strcmp(texts[k], "-0") == 0) continue;  /* -0 equals 0; the grammar need not produce it */
+            CHECK(engine_accepts(gr, texts[k]) == want, "%s: %s expected %s\n%s", schemas[i], texts[k], want ? "accept" : "reject", g);
+        }
+        smol_grammar_free(gr);
+        free(g);
+    }
+}
+
+/* ---------------------------------------------------------------- strings and formats */
+
+static void test_formats_match_validator(void) {
+    static const struct { const char *fmt, *s; } k[] = {
+        {"date", "2024-02-29"}, {"date", "2024-13-01"}, {"date", "2024-04-31"}, {"date", "2024-1-01"},
+        {"time", "12:30:00Z"}, {"time", "12:30:00.25+05:30"}, {"time", "24:00:00Z"}, {"time", "12:30:00"},
+        {"date-time", "2024-05-01T10:00:00Z"}, {"date-time", "2024-05-01 10:00:00Z"}, {"duration", "P3Y6M4DT12H30M5S"},
+        {"duration", "P2W"}, {"duration", "PT"}, {"duration", "P1D2Y"}, {"uuid", "2eb8aa08-aa98-11ea-b4aa-73b441d16380"},
+        {"uuid", "2eb8aa08-aa98-11ea-b4aa"}, {"email", "joe.bloggs@example.com"}, {"email", "no-at-sign"},
+        {"hostname", "www.example.com"}, {"hostname", "-bad.example.com"}, {"ipv4", "192.168.0.1"}, {"ipv4", "256.1.1.1"},
+        {"ipv4", "01.1.1.1"}, {"ipv6", "::1"}, {"ipv6", "2001:db8::8a2e:370:7334"}, {"ipv6", "12345::"},
+        {"uri", "https://example.com/a?b=c#d"}, {"uri", "//no-scheme"}, {"uri", "http://a b"}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        char schema[128], text[128];
+        snprintf(schema, sizeof schema, "{\"type\":\"string\",\"format\":\"%s\"}", k[i].fmt);
+        snprintf(text, sizeof text, "\"%s\"", k[i].s);
+        int want = smol_jschema_check_format(k[i].fmt, k[i].s);
+        expect(schema, 0, (const char *const[]){text}, &want, 1);
+    }
+}
+
+static void test_strings(void) {
+    expect("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}", 0,
+           (const char *const[]){"\"ab\"", "\"abc\"", "\"a\"", "\"abcd\"", "\"\\u00e9\\n\"", "\"\xc3\xa9\xc3\xa9\""},
+           (const int[]){1, 1, 0, 0, 1, 1}, 6);
+    /* pattern: search semantics unless anchored; JSON escapes inside the string */
+    expect("{\"type\":\"string\",\"pattern\":\"ab+\"}", 0,
+           (const char *const[]){"\"xabbbx\"", "\"ab\"", "\"a\"", "\"q\\\"ab\""}, (const int[]){1, 1, 0, 1}, 4);
+    expect("{\"type\":\"string\",\"pattern\":\"^[A-Z]{2}-[0-9]+$\"}", 0,
+           (const char *const[]){"\"AB-12\"", "\"AB-\"", "\"xAB-12\"", "\"ab-12\""}, (const int[]){1, 0, 0, 0}, 4);
+    expect("{\"type\":\"string\",\"pattern\":\"^[^a]$\"}", 0,
+           (const char *const[]){"\"b\"", "\"\\\"\"", "\"a\"", "\"\"\"", "\"\\\\\""}, (const int[]){1, 1, 0, 0, 1}, 5);
+    expect("{\"const\":\"caf\xc3\xa9 \\\"x\\\"\"}", 0,
+           (const char *const[]){"\"caf\xc3\xa9 \\\"x\\\"\"", "\"caf\\u00E9 \\\"x\\\"\"", "\"cafe \\\"x\\\"\""},
+           (const int[]){1, 1, 0}, 3);
+}
+
+/* ---------------------------------------------------------------- objects and arrays */
+
+static void test_objects(void) {
+    const char *s = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"},"
+                    "\"c\":{\"type\":\"boolean\"}},\"required\":[\"b\"],\"additionalProperties\":false}";
+    expect(s, 0,
+           (const char *const[]){"{\"b\": \"x\"}", "{\"a\": 1, \"b\": \"x\", \"c\": true}", "{\"a\": 1, \"b\": \"x\"}",
+                                 "{\"b\": \"x\", \"c\": false}", "{\"a\": 1}", "{\"b\": \"x\", \"a\": 1}", "{\"b\": \"x\", \"d\": 1}",
+                                 "{}", "{ \"b\" : \"x\" }"},
+           (const int[]){1, 1, 1, 1, 0, 0, 0, 0, 1}, 9);
+    /* additional properties allowed by default, but never under a listed name */
+    expect("{\"properties\":{\"a\":{\"type\":\"integer\"}}}", 0,
+           (const char *const[]){"{\"a\": 1, \"ab\": \"x\"}", "{\"a\": \"x\"}", "{\"b\": \"x\"}", "{\"\": 1}", "[1]"},
+           (const int[]){1, 0, 1, 1, 1}, 5);
+    expect("{\"type\":\"object\",\"patternProperties\":{\"^x-\":{\"type\":\"integer\"}},\"additionalProperties\":false}", 0,
+           (const char *const[]){"{\"x-a\": 1}", "{\"x-a\": \"s\"}", "{\"y\": 1}", "{}"}, (const int[]){1, 0, 0, 1}, 4);
+}
+
+static void test_arrays(void) {
+    expect("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":3}", 0,
+           (const char *const[]){"[]", "[1]", "[1, 2, 3]", "[1,2,3,4]", "[1, \"a\"]"}, (const int[]){0, 1, 1, 0, 0}, 5);
+    expect("{\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}", 0,
+           (const char *const[]){"[]", "[\"a\"]", "[\"a\", 1]", "[\"a\", 1, 2]", "[1]", "{}"}, (const int[]){1, 1, 1, 0, 0, 1}, 6);
+    expect("{\"type\":\"array\",\"prefixItems\":[{\"const\":1}],\"items\":{\"type\":\"string\"},\"minItems\":2}", 0,
+           (const char *const[]){"[1]", "[1, \"a\"]", "[1, \"a\", \"b\"]", "[2, \"a\"]"}, (const int[]){0, 1, 1, 0}, 4);
+}
+
+/* ---------------------------------------------------------------- refs, options, errors */
+
+static void test_refs_and_recursion(void) {
+    const char *tree = "{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"integer\"},"
+                       "\"kids\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}},\"required\":[\"v\"],"
+                       "\"additionalProperties\":false}},\"$ref\":\"#/$defs/node\"}";
+    expect(tree, 0,
+           (const char *const[]){"{\"v\": 1}", "{\"v\": 1, \"kids\": [{\"v\": 2, \"kids\": [{\"v\": 3}]}]}", "{\"v\": 1, \"kids\": [{}]}"},
+           (const int[]){1, 1, 0}, 3);
+    smol_error err;
+    char *g = compile("{\"$ref\":\"#\"}", 0, &err);
+    CHECK(!g && strstr(err.msg, "circular"), "self $ref: %s", g ? g : err.msg);
+    free(g);
+    g = compile("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#\"}},\"required\":[\"a\"],\"additionalProperties\":false}", 0, &err);
+    CHECK(!g && strstr(err.msg, "circular $ref"), "endless required recursion: %s", g ? g : err.msg);
+    free(g);
+    g = compile("{\"$ref\":\"#/$defs/missing\"}", 0, &err);
+    CHECK(!g && strstr(err.msg, "#/$defs/missing"), "missing target: %s", err.msg);
+    free(g);
+    /* allOf merges objects; $ref with siblings too */
+    expect("{\"allOf\":[{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]},{\"properties\":{\"a\":{\"minimum\":5}}}]}", 0,
+           (const char *const[]){"{\"a\": 5}", "{\"a\": 4}", "{}"}, (const int[]){1, 0, 0}, 3);
+}
+
+typedef struct warns {
+    int n;
+    char last[512];
+} warns;
+static void on_warn(void *ctx, const char *msg) {
+    warns *w = ctx;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+}
+
+static void test_unsupported_and_lenient(void) {
+    const char *s = "{\"type\":\"object\",\"properties\":{\"tags\":{\"type\":\"array\",\"uniqueItems\":true}}}";
+    smol_error err;
+    char *g = compile(s, 0, &err);
+    CHECK(!g && err.code == SMOL_EUNSUPPORTED && strstr(err.msg, "unsupported keyword 'uniqueItems' at /properties/tags"),
+          "strict: %s", g ? g : err.msg);
+    free(g);
+    smol_schema_options o = smol_schema_default_options();
+    warns w = {0};
+    o.flags = SMOL_SCHEMA_LENIENT;
+    o.warn = on_warn;
+    o.warn_ctx = &w;
+    g = NULL;
+    CHECK(smol_schema_to_gbnf_ex(s, strlen(s), &o, &g, &err) == 0, "lenient: %s", err.msg);
+    CHECK(w.n == 1 && strstr(w.last, "'uniqueItems' at /properties/tags"), "warning: %d %s", w.n, w.last);
+    free(g);
+    static const char *const bad[] = {"{\"not\":{\"type\":\"string\"}}", "{\"if\":{},\"then\":{}}",
+                                      "{\"type\":\"string\",\"format\":\"color\"}",
+                                      "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}",
+                                      "{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}"};
+    static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'contains'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        g = compile(bad[i], 0, &err);
+        CHECK(!g && strstr(err.msg, kws[i]), "%s: %s", bad[i], g ? g : err.msg);
+        free(g);
+    }
+    /* oneOf over disjoint types is exact, and compiles */
+    expect("{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\"}]}", 0, (const char *const[]){"1", "\"a\"", "true"},
+           (const int[]){1, 1, 0}, 3);
+    g = compile("{\"type\":", 0, &err);
+    CHECK(!g && err.code == SMOL_EFORMAT, "malformed JSON: %s", err.msg);
+    free(g);
+}
+
+static void test_whitespace_options(void) {
+    const char *s = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}},\"required\":[\"a\"],\"additionalProperties\":false}";
+    expect(s, 0, (const char *const[]){"{\"a\":[1,2]}", "{\"a\": [1, 2]}", "{\n  \"a\": [\n    1,\n    2\n  ]\n}",
+                                 "{\"a\":                 [1]}", "{\"a\":\n\n[1]}"},
+           (const int[]){1, 1, 1, 0, 0}, 5);
+    expect(s, SMOL_SCHEMA_COMPACT, (const char *const[]){"{\"a\":[1,2]}", "{\"a\": [1, 2]}"}, (const int[]){1, 0}, 2);
+    smol_schema_options o = smol_schema_default_options();
+    o.max_ws = 20;
+    char *g = NULL;
+    smol_error err;
+    REQUIRE(smol_schema_to_gbnf_ex(s, strlen(s), &o, &g, &err) == 0, "%s", err.msg);
+    smol_grammar *gr;
+    REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s", err.msg);
+    CHECK(engine_accepts(gr, "{\"a\":                 [1]}") == 1, "max_ws 20");
+    smol_grammar_free(gr);
+    free(g);
+}
+
+static void test_example_schema(void) {
+    char *text;
+    size_t n;
+    REQUIRE(smol_read_file("docs/examples/github-issue.schema.json", &text, &n, NULL) == 0, "docs/examples/github-issue.schema.json");
+    char *g = NULL;
+    smol_error err;
+    CHECK(smol_schema_to_gbnf(text, n, 0, &g, &err) == 0, "%s", err.msg);
+    free(g);
+    free(text);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--report") == 0) {
+        run_suite(argc > 2 ? 2 : 1);
+        return check_done();
+    }
+    RUN(test_suite_schemas);
+    RUN(test_integer_ranges);
+    RUN(test_number_bounds);
+    RUN(test_formats_match_validator);
+    RUN(test_strings);
+    RUN(test_objects);
+    RUN(test_arrays);
+    RUN(test_refs_and_recursion);
+    RUN(test_unsupported_and_lenient);
+    RUN(test_whitespace_options);
+    RUN(test_example_schema);
+    return check_done();
+}
