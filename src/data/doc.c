@@ -161,8 +161,16 @@ uint64_t smol_doc_reader_file_size(const smol_doc_reader *r) {
     return r->lines ? smol_lines_file_size(r->lines) : r->file_size;
 }
 
+/* Drops the filters' analysis of the text (it describes text that is about to change). */
+static void drop_cache(smol_doc *doc) {
+    if (doc->cache && doc->cache_free) doc->cache_free(doc->cache);
+    doc->cache = NULL;
+    doc->cache_free = NULL;
+}
+
 void smol_doc_free(smol_doc *doc) {
     if (!doc) return;
+    drop_cache(doc);
     free(doc->text);
     cJSON_Delete(doc->json);
     free(doc->id_buf);
@@ -175,6 +183,7 @@ int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *e
                              doc->line, len);
     memcpy(t, text, len);
     t[len] = 0;
+    drop_cache(doc);
     free(doc->text);
     doc->text = t;
     doc->text_len = len;

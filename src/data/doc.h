@@ -33,6 +33,8 @@ typedef struct smol_doc {
     long line;             /* its line (JSONL), row (parquet, 1-based) or 1 (.txt, .json arrays: item) */
     char text_field[64];   /* the record field the text was read from and is written back to */
     char *id_buf;          /* storage for an id that is not a string in json */
+    void *cache;           /* analysis of the current text shared by filters (word tokens); dropped */
+    void (*cache_free)(void *cache);   /* by smol_doc_set_text and smol_doc_free */
 } smol_doc;
 
 typedef struct smol_doc_reader smol_doc_reader;

@@ -1,0 +1,177 @@
+/* filter_c4.c: C4's line and page rules (Raffel et al. 2020) as datatrove's C4QualityFilter
+ * applies them: lines are removed, the page dropped for "lorem ipsum", '{' or too few sentences. */
+#include "data/filters_internal.h"
+#include "base/error.h"
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct c4_state {
+    int remove_citations, filter_no_terminal_punct, filter_lorem_ipsum, filter_javascript, filter_curly_bracket,
+        filter_policy;
+    long min_num_sentences, min_words_per_line, max_word_length;
+    char *out;          /* the rewritten text */
+    size_t out_cap;
+    char *line;         /* one line with citations removed */
+    size_t line_cap;
+} c4_state;
+
+static const char *const k_policy[] = {"terms of use", "privacy policy", "cookie policy",
+                                       "uses cookies", "use of cookies", "use cookies"};
+
+static int c4_init(smol_filter *f, smol_error *err) {
+    c4_state *s = calloc(1, sizeof *s);
+    if (!s) return smol_fail(err, SMOL_ENOMEM, "filter c4_quality: out of memory");
+    f->state = s;
+    s->remove_citations = s->filter_no_terminal_punct = s->filter_lorem_ipsum = 1;
+    s->filter_javascript = s->filter_curly_bracket = s->filter_policy = 1;
+    s->min_num_sentences = 5;
+    s->min_words_per_line = 3;
+    s->max_word_length = 1000;
+    return SMOL_OK;
+}
+
+static int c4_option(smol_filter *f, const char *key, const char *v, smol_error *err) {
+    c4_state *s = f->state;
+    struct { const char *key; int *flag; } bools[] = {
+        {"remove_citations", &s->remove_citations},         {"filter_no_terminal_punct", &s->filter_no_terminal_punct},
+        {"filter_lorem_ipsum", &s->filter_lorem_ipsum},     {"filter_javascript", &s->filter_javascript},
+        {"filter_curly_bracket", &s->filter_curly_bracket}, {"filter_policy", &s->filter_policy}};
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+        if (!strcmp(key, bools[i].key)) return filter_opt_bool(f, key, v, bools[i].flag, err);
+    if (!strcmp(key, "min_num_sentences")) return filter_opt_int(f, key, v, &s->min_num_sentences, err);
+    if (!strcmp(key, "min_words_per_line")) return filter_opt_int(f, key, v, &s->min_words_per_line, err);
+    if (!strcmp(key, "max_word_length")) return filter_opt_int(f, key, v, &s->max_word_length, err);
+    return filter_unknown_option(f, key, err);
+}
+
+/* 1 if needle (lowercase ASCII) occurs in hay, compared ignoring ASCII case. */
+static int ci_contains(const char *hay, size_t n, const char *needle) {
+    size_t m = strlen(needle);
+    if (m > n) return 0;
+    for (size_t i = 0; i + m <= n; i++) {
+        if ((hay[i] | 0x20) != needle[0]) continue;
+        size_t k = 1;
+        while (k < m && ((hay[i + k] >= 'A' && hay[i + k] <= 'Z') ? hay[i + k] + 32 : hay[i + k]) == needle[k]) k++;
+        if (k == m) return 1;
+    }
+    return 0;
+}
+
+/* Copies line to dst without Wikipedia citations: [digits], [edit], [citation needed]. */
+static size_t strip_citations(const char *l, size_t n, char *dst) {
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (l[i] == '[') {
+            size_t j = i + 1;
+            while (j < n && l[j] >= '0' && l[j] <= '9') j++;
+            size_t cut = 0;
+            if (j < n && l[j] == ']') cut = j + 1 - i;
+            else if (n - i >= 6 && !memcmp(l + i, "[edit]", 6)) cut = 6;
+            else if (n - i >= 17 && !memcmp(l + i, "[citation needed]", 17)) cut = 17;
+            if (cut) { i += cut; continue; }
+        }
+        dst[o++] = l[i++];
+    }
+    return o;
+}
+
+static int ends_with(const char *l, size_t n, const char *suf) {
+    size_t m = strlen(suf);
+    return n >= m && !memcmp(l + n - m, suf, m);
+}
+
+/* Applies the line rules to one stripped line: 1 keep (text in *kept, *kept_len), 0 remove,
+ * or 2/3 drop the document (lorem ipsum / curly bracket). */
+static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const char **kept, size_t *kept_len) {
+    if (smol_split_ws(l, n, &f->words)) return -1;
+    if (s->max_word_length != -1)
+        for (size_t i = 0; i < f->words.n; i++)
+            if ((long)f->words.v[i].chars > s->max_word_length) {
+                filter_count(f, "line-filter-too_long_word", 1);
+                return 0;
+            }
+    if (s->remove_citations) {
+        n = strip_citations(l, n, s->line);
+        l = s->line;
+    }
+    if (s->filter_no_terminal_punct) {
+        char c = n ? l[n - 1] : 0;
+        if (!(c == '.' || c == '?' || c == '!' || c == '"' || c == '\'') || ends_with(l, n, "...")) {
+            filter_count(f, "line-filter-no_terminal_punc", 1);
+            return 0;
+        }
+    }
+    if ((long)f->words.n < s->min_words_per_line) {
+        filter_count(f, "line-filter-too_few_words", 1);
+        return 0;
+    }
+    if (s->filter_lorem_ipsum && ci_contains(l, n, "lorem ipsum")) return 2;
+    if (s->filter_javascript && ci_contains(l, n, "javascript")) {
+        filter_count(f, "line-filter-javascript", 1);
+        return 0;
+    }
+    if (s->filter_curly_bracket && memchr(l, '{', n)) return 3;
+    if (s->filter_policy)
+        for (size_t k = 0; k < sizeof k_policy / sizeof k_policy[0]; k++)
+            if (ci_contains(l, n, k_policy[k])) {
+                filter_count(f, "line-filter-policy", 1);
+                return 0;
+            }
+    *kept = l;
+    *kept_len = n;
+    return 1;
+}
+
+static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
+    c4_state *s = f->state;
+    size_t n = doc->text_len;
+    if (n + 1 > s->out_cap || n + 1 > s->line_cap) {
+        char *o = realloc(s->out, n + 1), *l = o ? realloc(s->line, n + 1) : NULL;
+        if (o) s->out = o;
+        if (l) s->line = l;
+        if (!o || !l) goto oom;
+        s->out_cap = s->line_cap = n + 1;
+    }
+    if (smol_splitlines(doc->text, n, &f->lines)) goto oom;
+    long sentences = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < f->lines.n; i++) {
+        const char *l = f->lines.v[i].s;
+        size_t len = f->lines.v[i].len;
+        smol_strip(&l, &len);
+        filter_count(f, "line-total", 1);
+        const char *kept;
+        size_t kept_len;
+        int rc = c4_line(f, s, l, len, &kept, &kept_len);
+        if (rc < 0) goto oom;
+        if (rc == 2) { *reason = "c4_quality:lorem_ipsum"; return 0; }
+        if (rc == 3) { *reason = "c4_quality:curly_bracket"; return 0; }
+        if (rc == 0) continue;
+        sentences += smol_count_sentences(kept, kept_len);
+        if (o) s->out[o++] = '\n';
+        memcpy(s->out + o, kept, kept_len);
+        o += kept_len;
+        filter_count(f, "line-kept", 1);
+    }
+    if (sentences < s->min_num_sentences) {
+        *reason = "c4_quality:too_few_sentences";
+        return 0;
+    }
+    const char *t = s->out;
+    smol_strip(&t, &o);
+    if (smol_doc_set_text(doc, t, o, NULL)) goto oom;
+    return 1;
+oom:
+    *reason = "c4_quality: out of memory";
+    return SMOL_ENOMEM;
+}
+
+static void c4_free(smol_filter *f) {
+    c4_state *s = f->state;
+    if (!s) return;
+    free(s->out);
+    free(s->line);
+    free(s);
+}
+
+const filter_kind filter_kind_c4_quality = {"c4_quality", c4_init, c4_option, NULL, c4_apply, c4_free};

@@ -1,0 +1,411 @@
+/* filter_gopher.c: Gopher's repetition and quality rules (Rae et al. 2021, table A1) with the
+ * defaults and reason names of datatrove's GopherRepetitionFilter and GopherQualityFilter. */
+#include "data/filters_internal.h"
+#include "base/error.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ repetition */
+
+typedef struct rep_state {
+    double dup_line_frac, dup_para_frac, dup_line_char_frac, dup_para_char_frac;
+    double top_frac[5];        /* [2..4]: top n-gram character fractions */
+    double dup_frac[11];       /* [5..10]: duplicated n-gram character fractions */
+    uint64_t *hw, *pw;         /* per word: polynomial hash of its bytes, B^len */
+    uint64_t *hs, *hc;         /* per start word: hash of the current n-gram joined by ' ' / by nothing */
+    size_t cap_words;
+    uint64_t *tkey;            /* n-gram hash table: key 0 = empty (keys are forced odd) */
+    uint32_t *tcount, *tfirst;
+    size_t tcap;
+} rep_state;
+
+#define HASH_B 0x9E3779B97F4A7C15ull   /* odd, so every power is too */
+
+static const char *const k_top_reason[5] = {NULL, NULL, "gopher_repetition:top_2_gram", "gopher_repetition:top_3_gram",
+                                            "gopher_repetition:top_4_gram"};
+static const char *const k_dup_reason[11] = {NULL, NULL, NULL, NULL, NULL,
+                                             "gopher_repetition:duplicated_5_n_grams",
+                                             "gopher_repetition:duplicated_6_n_grams",
+                                             "gopher_repetition:duplicated_7_n_grams",
+                                             "gopher_repetition:duplicated_8_n_grams",
+                                             "gopher_repetition:duplicated_9_n_grams",
+                                             "gopher_repetition:duplicated_10_n_grams"};
+
+static int rep_init(smol_filter *f, smol_error *err) {
+    rep_state *s = calloc(1, sizeof *s);
+    if (!s) return smol_fail(err, SMOL_ENOMEM, "filter gopher_repetition: out of memory");
+    f->state = s;
+    s->dup_line_frac = s->dup_para_frac = 0.3;
+    s->dup_line_char_frac = s->dup_para_char_frac = 0.2;
+    s->top_frac[2] = 0.2;
+    s->top_frac[3] = 0.18;
+    s->top_frac[4] = 0.16;
+    for (int n = 5; n <= 10; n++) s->dup_frac[n] = 0.15 - 0.01 * (n - 5);
+    return SMOL_OK;
+}
+
+static int rep_option(smol_filter *f, const char *key, const char *v, smol_error *err) {
+    rep_state *s = f->state;
+    if (!strcmp(key, "dup_line_frac")) return filter_opt_double(f, key, v, &s->dup_line_frac, err);
+    if (!strcmp(key, "dup_para_frac")) return filter_opt_double(f, key, v, &s->dup_para_frac, err);
+    if (!strcmp(key, "dup_line_char_frac")) return filter_opt_double(f, key, v, &s->dup_line_char_frac, err);
+    if (!strcmp(key, "dup_para_char_frac")) return filter_opt_double(f, key, v, &s->dup_para_char_frac, err);
+    int n;
+    char tail[8];
+    if (sscanf(key, "top_%d_gram%7s", &n, tail) == 1 && n >= 2 && n <= 4)
+        return filter_opt_double(f, key, v, &s->top_frac[n], err);
+    if (sscanf(key, "dup_%d_gram%7s", &n, tail) == 1 && n >= 5 && n <= 10)
+        return filter_opt_double(f, key, v, &s->dup_frac[n], err);
+    return filter_unknown_option(f, key, err);
+}
+
+static int rep_grow(rep_state *s, size_t words) {
+    if (words > s->cap_words) {
+        size_t cap = words + 1024;
+        uint64_t **arrs[4] = {&s->hw, &s->pw, &s->hs, &s->hc};
+        for (int k = 0; k < 4; k++) {
+            uint64_t *a = realloc(*arrs[k], cap * sizeof *a);
+            if (!a) return -1;
+            *arrs[k] = a;
+        }
+        s->cap_words = cap;
+    }
+    size_t need = 64;
+    while (need < words * 2) need *= 2;
+    if (need > s->tcap) {
+        free(s->tkey);
+        free(s->tcount);
+        free(s->tfirst);
+        s->tkey = malloc(need * sizeof *s->tkey);
+        s->tcount = malloc(need * sizeof *s->tcount);
+        s->tfirst = malloc(need * sizeof *s->tfirst);
+        s->tcap = need;
+        if (!s->tkey || !s->tcount || !s->tfirst) {
+            s->tcap = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Extends every n-gram hash by its n-th word (hs: joined by ' ', hc: concatenated). A
+ * polynomial hash composes over concatenation: H(a b) = H(a) * B^len(b) + H(b). */
+static void extend_hashes(rep_state *s, size_t n_words, int n) {
+    size_t count = n_words - (size_t)n + 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t w = i + (size_t)n - 1;
+        s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[w] + s->hw[w];
+        s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
+    }
+}
+
+/* A well-mixed, odd table key from a polynomial hash (0 marks an empty slot). */
+static uint64_t table_key(uint64_t h) {
+    h ^= h >> 31;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+    return h | 1;
+}
+
+/* Finds or inserts key into the table (mask = tcap-1); returns its slot. */
+static size_t table_slot(rep_state *s, uint64_t key, size_t mask, int *found) {
+    size_t k = (size_t)(key >> 7) & mask;
+    while (s->tkey[k] && s->tkey[k] != key) k = (k + 1) & mask;
+    *found = s->tkey[k] == key;
+    return k;
+}
+
+/* Characters of the most frequent n-gram (the first seen among ties) times its count. */
+static double top_ngram_chars(rep_state *s, const smol_spans *w, int n) {
+    size_t count = w->n - (size_t)n + 1, mask = s->tcap - 1;
+    memset(s->tkey, 0, s->tcap * sizeof *s->tkey);
+    uint32_t best_c = 0, best_first = 0;
+    for (size_t i = 0; i < count; i++) {
+        int found;
+        uint64_t key = table_key(s->hs[i]);
+        size_t k = table_slot(s, key, mask, &found);
+        if (!found) {
+            s->tkey[k] = key;
+            s->tcount[k] = 0;
+            s->tfirst[k] = (uint32_t)i;
+        }
+        uint32_t c = ++s->tcount[k];
+        if (c > best_c || (c == best_c && s->tfirst[k] < best_first)) {
+            best_c = c;
+            best_first = s->tfirst[k];
+        }
+    }
+    size_t chars = (size_t)n - 1;
+    for (int k = 0; k < n; k++) chars += w->v[best_first + k].chars;
+    return (double)chars * best_c;
+}
+
+/* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
+ * skipping n words past each repeat. */
+static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
+    size_t mask = s->tcap - 1;
+    memset(s->tkey, 0, s->tcap * sizeof *s->tkey);
+    double rep = 0;
+    size_t i = 0;
+    while (i + (size_t)n <= w->n) {
+        int found;
+        uint64_t key = table_key(s->hc[i]);
+        size_t k = table_slot(s, key, mask, &found);
+        if (found) {
+            for (int j = 0; j < n; j++) rep += w->v[i + j].chars;
+            i += (size_t)n;
+        } else {
+            s->tkey[k] = key;
+            i++;
+        }
+    }
+    return rep;
+}
+
+static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
+    rep_state *s = f->state;
+    const char *t = doc->text;
+    size_t n = doc->text_len;
+    double total = (double)smol_utf8_chars(t, n);
+    double denom = total > 0 ? total : 1;
+    const char *st = t;
+    size_t sn = n;
+    smol_strip(&st, &sn);
+    long dups, dup_chars;
+    if (smol_split_newline_runs(st, sn, 2, &f->parts) || filter_find_duplicates(&f->parts, &dups, &dup_chars)) goto oom;
+    if (s->dup_para_frac > 0 && (double)dups / (double)f->parts.n > s->dup_para_frac) {
+        *reason = "gopher_repetition:dup_para_frac";
+        return 0;
+    }
+    if (s->dup_para_char_frac > 0 && dup_chars / denom > s->dup_para_char_frac) {
+        *reason = "gopher_repetition:dup_para_char_frac";
+        return 0;
+    }
+    if (smol_split_newline_runs(t, n, 1, &f->lines) || filter_find_duplicates(&f->lines, &dups, &dup_chars)) goto oom;
+    if (s->dup_line_frac > 0 && (double)dups / (double)f->lines.n > s->dup_line_frac) {
+        *reason = "gopher_repetition:dup_line_frac";
+        return 0;
+    }
+    if (s->dup_line_char_frac > 0 && dup_chars / denom > s->dup_line_char_frac) {
+        *reason = "gopher_repetition:dup_line_char_frac";
+        return 0;
+    }
+    const smol_spans *w = smol_doc_words(doc);
+    if (!w || rep_grow(s, w->n)) goto oom;
+    for (size_t i = 0; i < w->n; i++) {
+        uint64_t h = 0, p = 1;
+        for (uint32_t k = 0; k < w->v[i].len; k++) {
+            h = h * HASH_B + (unsigned char)w->v[i].s[k];
+            p *= HASH_B;
+        }
+        s->hw[i] = s->hs[i] = s->hc[i] = h;
+        s->pw[i] = p;
+    }
+    double prev_dup = -1;
+    for (int g = 2; g <= 10; g++) {
+        if (w->n < (size_t)g) break;
+        /* no repeated (g-1)-gram means no repeated g-gram: the remaining fractions are 0 */
+        if (prev_dup == 0 && s->dup_frac[g] >= 0) continue;
+        extend_hashes(s, w->n, g);
+        if (g <= 4 && top_ngram_chars(s, w, g) / denom > s->top_frac[g]) {
+            *reason = k_top_reason[g];
+            return 0;
+        }
+        if (g >= 5 && (prev_dup = dup_ngram_chars(s, w, g)) / denom > s->dup_frac[g]) {
+            *reason = k_dup_reason[g];
+            return 0;
+        }
+    }
+    return 1;
+oom:
+    *reason = "gopher_repetition: out of memory";
+    return SMOL_ENOMEM;
+}
+
+static void rep_free(smol_filter *f) {
+    rep_state *s = f->state;
+    if (!s) return;
+    free(s->hw);
+    free(s->pw);
+    free(s->hs);
+    free(s->hc);
+    free(s->tkey);
+    free(s->tcount);
+    free(s->tfirst);
+    free(s);
+}
+
+const filter_kind filter_kind_gopher_repetition = {"gopher_repetition", rep_init, rep_option, NULL, rep_apply,
+                                                   rep_free};
+
+/* ------------------------------------------------------------------ quality */
+
+typedef struct qual_state {
+    long min_doc_words, max_doc_words;
+    double min_avg_word_length, max_avg_word_length, max_symbol_word_ratio, max_bullet_lines_ratio,
+        max_ellipsis_lines_ratio, max_non_alpha_words_ratio;
+    long min_stop_words;
+} qual_state;
+
+static const char *const k_stop_words[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
+
+static int qual_init(smol_filter *f, smol_error *err) {
+    qual_state *s = calloc(1, sizeof *s);
+    if (!s) return smol_fail(err, SMOL_ENOMEM, "filter gopher_quality: out of memory");
+    f->state = s;
+    s->min_doc_words = 50;
+    s->max_doc_words = 100000;
+    s->min_avg_word_length = 3;
+    s->max_avg_word_length = 10;
+    s->max_symbol_word_ratio = 0.1;
+    s->max_bullet_lines_ratio = 0.9;
+    s->max_ellipsis_lines_ratio = 0.3;
+    s->max_non_alpha_words_ratio = 0.8;
+    s->min_stop_words = 2;
+    return SMOL_OK;
+}
+
+static int qual_option(smol_filter *f, const char *key, const char *v, smol_error *err) {
+    qual_state *s = f->state;
+    if (!strcmp(key, "min_doc_words")) return filter_opt_int(f, key, v, &s->min_doc_words, err);
+    if (!strcmp(key, "max_doc_words")) return filter_opt_int(f, key, v, &s->max_doc_words, err);
+    if (!strcmp(key, "min_stop_words")) return filter_opt_int(f, key, v, &s->min_stop_words, err);
+    if (!strcmp(key, "min_avg_word_length")) return filter_opt_double(f, key, v, &s->min_avg_word_length, err);
+    if (!strcmp(key, "max_avg_word_length")) return filter_opt_double(f, key, v, &s->max_avg_word_length, err);
+    if (!strcmp(key, "max_symbol_word_ratio")) return filter_opt_double(f, key, v, &s->max_symbol_word_ratio, err);
+    if (!strcmp(key, "max_bullet_lines_ratio")) return filter_opt_double(f, key, v, &s->max_bullet_lines_ratio, err);
+    if (!strcmp(key, "max_ellipsis_lines_ratio"))
+        return filter_opt_double(f, key, v, &s->max_ellipsis_lines_ratio, err);
+    if (!strcmp(key, "max_non_alpha_words_ratio"))
+        return filter_opt_double(f, key, v, &s->max_non_alpha_words_ratio, err);
+    return filter_unknown_option(f, key, err);
+}
+
+/* Non-overlapping occurrences of pat in t (str.count). */
+static long count_sub(const char *t, size_t n, const char *pat) {
+    size_t m = strlen(pat);
+    long c = 0;
+    const char *p = t, *end = t + n;
+    while ((size_t)(end - p) >= m && (p = memmem(p, (size_t)(end - p), pat, m)) != NULL) {
+        c++;
+        p += m;
+    }
+    return c;
+}
+
+static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
+    size_t i = 0;
+    while (i < w->len) {
+        uint32_t cp = smol_utf8_next(w->s, w->len, &i);
+        if ((pred(cp) != 0) == want) return 1;
+    }
+    return 0;
+}
+
+static int is_stop_word(const smol_span *w) {
+    if (w->len < 2 || w->len > 4) return 0;
+    for (size_t k = 0; k < sizeof k_stop_words / sizeof k_stop_words[0]; k++)
+        if (strlen(k_stop_words[k]) == w->len && !memcmp(k_stop_words[k], w->s, w->len)) return 1;
+    return 0;
+}
+
+/* Line-based checks: bullets ("•" or "-" after leading whitespace) and ellipsis endings. */
+static int qual_lines(smol_filter *f, qual_state *s, const char *t, size_t n, const char **reason) {
+    if (smol_splitlines(t, n, &f->lines)) return -1;
+    size_t nl = f->lines.n;
+    if (!nl) return 1;
+    long bullets = 0, ellipsis = 0;
+    for (size_t i = 0; i < nl; i++) {
+        const char *l = f->lines.v[i].s;
+        size_t len = f->lines.v[i].len;
+        smol_strip(&l, &len);
+        if (len && (l[0] == '-' || (len >= 3 && !memcmp(l, "\xE2\x80\xA2", 3)))) bullets++;
+        if ((len >= 3 && !memcmp(l + len - 3, "...", 3)) || (len >= 3 && !memcmp(l + len - 3, "\xE2\x80\xA6", 3)))
+            ellipsis++;
+    }
+    /* lstrip/rstrip: a line that is only whitespace strips to nothing either way */
+    if (s->max_bullet_lines_ratio > 0 && (double)bullets / (double)nl > s->max_bullet_lines_ratio) {
+        *reason = "gopher_quality:gopher_too_many_bullets";
+        return 0;
+    }
+    if (s->max_ellipsis_lines_ratio > 0 && (double)ellipsis / (double)nl > s->max_ellipsis_lines_ratio) {
+        *reason = "gopher_quality:gopher_too_many_end_ellipsis";
+        return 0;
+    }
+    return 1;
+}
+
+static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
+    qual_state *s = f->state;
+    const char *t = doc->text;
+    size_t n = doc->text_len;
+    const smol_spans *w = smol_doc_words(doc);
+    if (!w) goto oom;
+    long n_words = (long)w->n, n_sym_free = 0, alpha = 0, stops = 0;
+    double chars = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const smol_span *x = &w->v[i];
+        int non_punct, has_alpha;
+        if (x->chars == x->len) {   /* ASCII: classify bytes directly */
+            non_punct = has_alpha = 0;
+            for (uint32_t k = 0; k < x->len; k++) {
+                unsigned char c = (unsigned char)x->s[k];
+                int letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+                has_alpha |= letter;
+                non_punct |= letter || (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '\n';
+            }
+        } else {
+            non_punct = word_has(x, smol_cp_is_punct, 0);
+            has_alpha = word_has(x, smol_cp_is_alpha, 1);
+        }
+        if (non_punct) {
+            n_sym_free++;
+            chars += x->chars;
+        }
+        alpha += has_alpha;
+        stops += is_stop_word(x);
+    }
+    if (s->min_doc_words > 0 && n_sym_free < s->min_doc_words) { *reason = "gopher_quality:gopher_short_doc"; return 0; }
+    if (s->max_doc_words > 0 && n_sym_free > s->max_doc_words) { *reason = "gopher_quality:gopher_long_doc"; return 0; }
+    if (n_sym_free > 0) {
+        double avg = chars / (double)n_sym_free;
+        if (s->min_avg_word_length > 0 && avg < s->min_avg_word_length) {
+            *reason = "gopher_quality:gopher_below_avg_threshold";
+            return 0;
+        }
+        if (s->max_avg_word_length > 0 && avg > s->max_avg_word_length) {
+            *reason = "gopher_quality:gopher_above_avg_threshold";
+            return 0;
+        }
+    }
+    double nw = n_words > 0 ? (double)n_words : 1;
+    if (s->max_symbol_word_ratio > 0 && (double)count_sub(t, n, "#") / nw > s->max_symbol_word_ratio) {
+        *reason = "gopher_quality:gopher_too_many_hashes";
+        return 0;
+    }
+    if (s->max_symbol_word_ratio > 0 &&
+        (double)(count_sub(t, n, "...") + count_sub(t, n, "\xE2\x80\xA6")) / nw > s->max_symbol_word_ratio) {
+        *reason = "gopher_quality:gopher_too_many_ellipsis";
+        return 0;
+    }
+    int rc = qual_lines(f, s, t, n, reason);
+    if (rc < 0) goto oom;
+    if (rc == 0) return 0;
+    if (s->max_non_alpha_words_ratio > 0 && (double)alpha / nw < s->max_non_alpha_words_ratio) {
+        *reason = "gopher_quality:gopher_below_alpha_threshold";
+        return 0;
+    }
+    if (s->min_stop_words > 0 && stops < s->min_stop_words) {
+        *reason = "gopher_quality:gopher_enough_stop_words";
+        return 0;
+    }
+    return 1;
+oom:
+    *reason = "gopher_quality: out of memory";
+    return SMOL_ENOMEM;
+}
+
+static void qual_free(smol_filter *f) { free(f->state); }
+
+const filter_kind filter_kind_gopher_quality = {"gopher_quality", qual_init, qual_option, NULL, qual_apply, qual_free};

@@ -1,0 +1,508 @@
+/* words.c: Python-compatible line/whitespace splitting, character classes and an NLTK-style
+ * English word splitter, used by the quality filters. */
+#include "data/words.h"
+#include "data/doc.h"
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+void smol_spans_free(smol_spans *l) {
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+size_t smol_utf8_chars(const char *s, size_t n) {
+    size_t c = 0, i = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (!(w & 0x8080808080808080ull)) { c += 8; continue; }
+        for (size_t k = 0; k < 8; k++) c += (p[i + k] & 0xC0) != 0x80;
+    }
+    for (; i < n; i++) c += (p[i] & 0xC0) != 0x80;
+    return c;
+}
+
+uint32_t smol_utf8_next(const char *s, size_t n, size_t *i) {
+    const unsigned char *p = (const unsigned char *)s + *i;
+    size_t left = n - *i;
+    if (p[0] < 0x80 || left < 2) { (*i)++; return p[0]; }
+    if ((p[0] & 0xE0) == 0xC0) { *i += 2; return ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F); }
+    if ((p[0] & 0xF0) == 0xE0 && left >= 3) {
+        *i += 3;
+        return ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+    }
+    if ((p[0] & 0xF8) == 0xF0 && left >= 4) {
+        *i += 4;
+        return ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) | ((uint32_t)(p[2] & 0x3F) << 6) |
+               (p[3] & 0x3F);
+    }
+    (*i)++;
+    return p[0];
+}
+
+int smol_cp_is_space(uint32_t cp) {
+    if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
+    return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+int smol_cp_is_alpha(uint32_t cp) {
+    if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
+           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_LO;
+}
+
+int smol_cp_is_punct(uint32_t cp) {
+    if (cp < 0x80) {
+        if (cp < 32) return cp != 9 && cp != 10;   /* control characters except tab and newline */
+        if (cp == 127) return 1;
+        return cp > 32 && !((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z') && !(cp >= '0' && cp <= '9');
+    }
+    if (cp < 160) return 1;   /* 128-159 control characters */
+    static const uint32_t k_marks[] = {0xAB, 0xB4, 0xBB, 0x2013, 0x2014, 0x2019, 0x201C, 0x201D, 0x201E, 0x2026,
+                                       0x2236, 0x2501, 0x25BA, 0x3001, 0x3002, 0x3008, 0x3009, 0x300A, 0x300B,
+                                       0x300C, 0x300D, 0x3010, 0x3011, 0xFF01, 0xFF05, 0xFF08, 0xFF09, 0xFF0C,
+                                       0xFF0E, 0xFF11, 0xFF1A, 0xFF1B, 0xFF1F, 0xFF5E};
+    for (size_t i = 0; i < sizeof k_marks / sizeof k_marks[0]; i++)
+        if (k_marks[i] == cp) return 1;
+    return 0;
+}
+
+void smol_strip(const char **s, size_t *n) {
+    const char *p = *s;
+    size_t len = *n, i = 0;
+    while (i < len) {
+        size_t j = i;
+        uint32_t cp = smol_utf8_next(p, len, &j);
+        if (!smol_cp_is_space(cp)) break;
+        i = j;
+    }
+    p += i;
+    len -= i;
+    while (len > 0) {
+        size_t k = len - 1;
+        while (k > 0 && ((unsigned char)p[k] & 0xC0) == 0x80) k--;
+        size_t j = k;
+        uint32_t cp = smol_utf8_next(p, len, &j);
+        if (!smol_cp_is_space(cp)) break;
+        len = k;
+    }
+    *s = p;
+    *n = len;
+}
+
+static int push(smol_spans *l, const char *s, size_t len) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        smol_span *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    smol_span *sp = &l->v[l->n++];
+    sp->s = s;
+    sp->len = (uint32_t)len;
+    sp->chars = (uint32_t)smol_utf8_chars(s, len);
+    return 0;
+}
+
+/* Length in bytes of a line break starting at text[i] (0 if none), as str.splitlines sees them. */
+static size_t line_break_at(const char *text, size_t len, size_t i) {
+    unsigned char c = (unsigned char)text[i];
+    if (c == '\n' || c == '\v' || c == '\f' || (c >= 0x1C && c <= 0x1E)) return 1;
+    if (c == '\r') return i + 1 < len && text[i + 1] == '\n' ? 2 : 1;
+    if (c == 0xC2 && i + 1 < len && (unsigned char)text[i + 1] == 0x85) return 2;
+    if (c == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x80 &&
+        ((unsigned char)text[i + 2] == 0xA8 || (unsigned char)text[i + 2] == 0xA9))
+        return 3;
+    return 0;
+}
+
+int smol_splitlines(const char *text, size_t len, smol_spans *out) {
+    out->n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        size_t br = (c > 0x1E && c != 0xC2 && c != 0xE2) ? 0 : line_break_at(text, len, i);
+        if (!br) { i++; continue; }
+        if (push(out, text + start, i - start)) return -1;
+        i += br;
+        start = i;
+    }
+    if (start < len && push(out, text + start, len - start)) return -1;
+    return 0;
+}
+
+int smol_split_char(const char *text, size_t len, char sep, smol_spans *out) {
+    out->n = 0;
+    size_t start = 0;
+    for (;;) {
+        const char *p = start < len ? memchr(text + start, sep, len - start) : NULL;
+        size_t end = p ? (size_t)(p - text) : len;
+        if (push(out, text + start, end - start)) return -1;
+        if (!p) return 0;
+        start = end + 1;
+    }
+}
+
+int smol_split_newline_runs(const char *text, size_t len, int min_run, smol_spans *out) {
+    out->n = 0;
+    size_t start = 0, i = 0;
+    while (i < len) {
+        const char *p = memchr(text + i, '\n', len - i);
+        if (!p) break;
+        i = (size_t)(p - text);
+        size_t j = i;
+        while (j < len && text[j] == '\n') j++;
+        if (j - i >= (size_t)min_run) {
+            if (push(out, text + start, i - start)) return -1;
+            start = j;
+        }
+        i = j;
+    }
+    return push(out, text + start, len - start);
+}
+
+/* Bytes of whitespace at text[i] (0 if not whitespace). */
+static size_t space_at(const char *text, size_t len, size_t i) {
+    unsigned char c = (unsigned char)text[i];
+    if (c < 0x80) return smol_cp_is_space(c) ? 1 : 0;
+    if (c != 0xC2 && c != 0xE1 && c != 0xE2 && c != 0xE3) return 0;
+    size_t j = i;
+    return smol_cp_is_space(smol_utf8_next(text, len, &j)) ? j - i : 0;
+}
+
+int smol_split_ws(const char *text, size_t len, smol_spans *out) {
+    out->n = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t sp;
+        while (i < len && (sp = space_at(text, len, i))) i += sp;
+        if (i >= len) break;
+        size_t start = i;
+        while (i < len && !space_at(text, len, i)) i++;
+        if (push(out, text + start, i - start)) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ word tokenizer */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int lower(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* 1 if chunk (the token before a final '.') is an abbreviation Punkt would not end a sentence on. */
+static int is_abbrev(const char *w, size_t n) {
+    static const char *const k_abbr[] = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "inc",
+                                         "ltd", "co", "corp", "fig", "vol", "no", "gen", "gov", "sen", "rep",
+                                         "rev", "mt", "col", "lt", "sgt", "capt", "dept", "approx", "est", "jan",
+                                         "feb", "aug", "sept", "oct", "nov", "dec"};
+    while (n && strchr("\"'([{<`", w[0])) { w++; n--; }
+    if (n == 0) return 0;
+    if (n == 1 && ((w[0] | 0x20) >= 'a' && (w[0] | 0x20) <= 'z')) return 1;   /* an initial */
+    if (memchr(w, '.', n)) return 1;                                         /* e.g, U.S */
+    if (n > 6) return 0;
+    for (size_t k = 0; k < sizeof k_abbr / sizeof k_abbr[0]; k++) {
+        size_t m = strlen(k_abbr[k]);
+        if (m != n) continue;
+        size_t i = 0;
+        while (i < n && lower(w[i]) == k_abbr[k][i]) i++;
+        if (i == n) return 1;
+    }
+    return 0;
+}
+
+static int all_digits(const char *w, size_t n) {
+    if (!n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_digit(w[i])) return 0;
+    return 1;
+}
+
+/* 1 if the chunk after a period starts (past opening quotes/brackets) with a lowercase letter. */
+static int starts_lower(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && strchr("\"'([{<`", s[i])) i++;
+    if (i >= n) return 0;
+    size_t j = i;
+    uint32_t cp = smol_utf8_next(s, n, &j);
+    if (cp < 0x80) return cp >= 'a' && cp <= 'z';
+    return utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LL;
+}
+
+/* 1 if a final '.' of word w[0..n) (period excluded) ends a sentence, given the next chunk. */
+static int period_ends_sentence(const char *w, size_t n, const char *next, size_t next_len) {
+    if (!next) return 1;   /* the end of the text ends the last sentence */
+    if (is_abbrev(w, n)) return 0;
+    if (all_digits(w, n) && starts_lower(next, next_len)) return 0;
+    return 1;
+}
+
+static const char k_open_q[] = "``", k_close_q[] = "''";
+
+static int is_always_split(char c) {
+    return c == ';' || c == '@' || c == '#' || c == '$' || c == '%' || c == '&' || c == '?' || c == '!' ||
+           c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == '<' || c == '>';
+}
+
+/* Bytes of a multi-byte opening (open=1) or closing quote mark at s[i]: « “ ‘ „ / » ” ’. */
+static size_t uquote_at(const char *s, size_t n, size_t i, int open) {
+    const unsigned char *p = (const unsigned char *)s + i;
+    if (i + 2 <= n && p[0] == 0xC2) return (open ? p[1] == 0xAB : p[1] == 0xBB) ? 2 : 0;
+    if (i + 3 <= n && p[0] == 0xE2 && p[1] == 0x80)
+        return (open ? (p[2] == 0x9C || p[2] == 0x98 || p[2] == 0x9E) : (p[2] == 0x9D || p[2] == 0x99)) ? 3 : 0;
+    return 0;
+}
+
+/* Splits a contraction suffix off word w: returns the length of the stem (n if none). */
+static size_t contraction_stem(const char *w, size_t n) {
+    if (n >= 4 && lower(w[n - 3]) == 'n' && w[n - 2] == '\'' && lower(w[n - 1]) == 't') return n - 3;
+    if (n >= 4 && w[n - 3] == '\'') {
+        char a = (char)lower(w[n - 2]), b = (char)lower(w[n - 1]);
+        if ((a == 'l' && b == 'l') || (a == 'r' && b == 'e') || (a == 'v' && b == 'e'))
+            return w[n - 4] != '\'' ? n - 3 : n;
+    }
+    if (n >= 3 && w[n - 2] == '\'' && strchr("sSmMdD", w[n - 1]) && w[n - 3] != '\'') return n - 2;
+    return n;
+}
+
+/* Emits a core word, splitting contractions and NLTK's fused words (cannot, gonna, ...). */
+static int emit_word(smol_spans *out, const char *w, size_t n) {
+    if (!n) return 0;
+    static const struct { const char *word; int cut; } k_fused[] = {
+        {"cannot", 3}, {"gonna", 3}, {"gotta", 3}, {"wanna", 3}, {"gimme", 3}, {"lemme", 3}};
+    if (n == 5 || n == 6) {
+        for (size_t k = 0; k < sizeof k_fused / sizeof k_fused[0]; k++) {
+            if (strlen(k_fused[k].word) != n) continue;
+            size_t i = 0;
+            while (i < n && lower(w[i]) == k_fused[k].word[i]) i++;
+            if (i == n) return push(out, w, (size_t)k_fused[k].cut) || push(out, w + k_fused[k].cut, n - (size_t)k_fused[k].cut);
+        }
+    }
+    size_t stem = contraction_stem(w, n);
+    if (stem < n) return push(out, w, stem) || push(out, w + stem, n - stem);
+    if (n >= 2 && w[n - 1] == '\'' && w[n - 2] != '\'') return push(out, w, n - 1) || push(out, w + n - 1, 1);
+    return push(out, w, n);
+}
+
+/* Splits the middle of a chunk at NLTK's always-split marks, "--", "...", internal quotes and
+ * ',' / ':' not followed by a digit. */
+static int split_core(smol_spans *out, const char *s, size_t n) {
+    size_t start = 0, i = 0;
+    while (i < n) {
+        char c = s[i];
+        size_t mark = 0;
+        const char *tok = NULL;
+        if (is_always_split(c)) mark = 1;
+        else if (c == '"') { mark = 1; tok = i == 0 ? k_open_q : k_close_q; }
+        else if ((c == ',' || c == ':') && (i + 1 >= n || !is_digit(s[i + 1]))) mark = 1;
+        else if (c == '-' && i + 1 < n && s[i + 1] == '-') mark = 2;
+        else if (c == '.' && i + 2 < n && s[i + 1] == '.' && s[i + 2] == '.') mark = 3;
+        if (!mark) { i++; continue; }
+        if (emit_word(out, s + start, i - start)) return -1;
+        if (push(out, tok ? tok : s + i, tok ? 2 : mark)) return -1;
+        i += mark;
+        start = i;
+    }
+    return emit_word(out, s + start, n - start);
+}
+
+/* Tokenizes one whitespace-separated chunk; next is the following chunk (NULL at the end). */
+static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *next, size_t next_len) {
+    size_t a = 0, b = n, q;
+    /* leading marks */
+    for (;;) {
+        if (a >= b) break;
+        char c = s[a];
+        if (c == '"') { if (push(out, k_open_q, 2)) return -1; a++; continue; }
+        if (c == '`') { size_t e = a; while (e < b && s[e] == '`') e++; if (push(out, s + a, e - a)) return -1; a = e; continue; }
+        if ((q = uquote_at(s, b, a, 1)) || (q = uquote_at(s, b, a, 0))) { if (push(out, s + a, q)) return -1; a += q; continue; }
+        if (is_always_split(c) && c != ')' && c != ']' && c != '}' && c != '>') { if (push(out, s + a, 1)) return -1; a++; continue; }
+        if ((c == ',' || c == ':') && (a + 1 >= b || !is_digit(s[a + 1]))) { if (push(out, s + a, 1)) return -1; a++; continue; }
+        if (c == '-' && a + 1 < b && s[a + 1] == '-') { if (push(out, s + a, 2)) return -1; a += 2; continue; }
+        if (c == '.' && a + 2 < b && s[a + 1] == '.' && s[a + 2] == '.') { if (push(out, s + a, 3)) return -1; a += 3; continue; }
+        if (c == '\'' && a + 1 < b) {
+            char d = (char)lower(s[a + 1]);
+            int contr = strchr("mtsdn", d) != NULL || (a + 2 < b && ((d == 'r' && lower(s[a + 2]) == 'e') ||
+                        (d == 'v' && lower(s[a + 2]) == 'e') || (d == 'l' && lower(s[a + 2]) == 'l')));
+            if (!contr && ((d >= 'a' && d <= 'z') || is_digit(d))) { if (push(out, s + a, 1)) return -1; a++; continue; }
+        }
+        break;
+    }
+    /* trailing marks, collected from the end and emitted after the core */
+    size_t tail[64][2];
+    const char *tail_tok[64];
+    int nt = 0, period_done = 0;
+    while (b > a && nt < 64) {
+        char c = s[b - 1];
+        size_t len = 0;
+        const char *tok = NULL;
+        if (c == '"') { len = 1; tok = k_close_q; }
+        else if (c == ')' || c == ']' || c == '}' || c == '>' || is_always_split(c)) len = 1;
+        else if ((q = uquote_at(s, b, b >= 2 ? b - 2 : 0, 0)) == 2 && b >= 2 + a) len = 2;
+        else if (b >= a + 3 && (q = uquote_at(s, b, b - 3, 0)) == 3) len = 3;
+        else if (c == ',' || c == ':') len = 1;
+        else if (c == '.' && b >= a + 3 && s[b - 2] == '.' && s[b - 3] == '.') len = 3;
+        else if (c == '-' && b >= a + 2 && s[b - 2] == '-') len = 2;
+        else if (c == '.' && !period_done && b >= a + 2 && s[b - 2] != '.') {
+            period_done = 1;
+            if (period_ends_sentence(s + a, b - 1 - a, next, next_len)) len = 1;
+        }
+        if (!len) break;
+        tail[nt][0] = b - len;
+        tail[nt][1] = len;
+        tail_tok[nt++] = tok;
+        b -= len;
+    }
+    if (split_core(out, s + a, b - a)) return -1;
+    while (nt > 0) {
+        nt--;
+        if (push(out, tail_tok[nt] ? tail_tok[nt] : s + tail[nt][0], tail_tok[nt] ? 2 : tail[nt][1])) return -1;
+    }
+    return 0;
+}
+
+/* Byte classes for the tokenizer's fast path: 1 whitespace (ASCII), 2 a byte that may need
+ * splitting (punctuation, quotes, non-ASCII), 0 a plain word byte. */
+static const unsigned char *byte_classes(void) {
+    static const unsigned char k_cls[256] = {
+        [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1,
+        [';'] = 2, ['@'] = 2, ['#'] = 2, ['$'] = 2, ['%'] = 2, ['&'] = 2, ['?'] = 2, ['!'] = 2, ['('] = 2, [')'] = 2,
+        ['['] = 2, [']'] = 2, ['{'] = 2, ['}'] = 2, ['<'] = 2, ['>'] = 2, ['"'] = 2, ['`'] = 2, ['\''] = 2, [','] = 2,
+        [':'] = 2, ['.'] = 2, ['-'] = 2,
+        [0x80] = 2, [0x81] = 2, [0x82] = 2, [0x83] = 2, [0x84] = 2, [0x85] = 2, [0x86] = 2, [0x87] = 2,
+        [0x88] = 2, [0x89] = 2, [0x8A] = 2, [0x8B] = 2, [0x8C] = 2, [0x8D] = 2, [0x8E] = 2, [0x8F] = 2,
+        [0x90] = 2, [0x91] = 2, [0x92] = 2, [0x93] = 2, [0x94] = 2, [0x95] = 2, [0x96] = 2, [0x97] = 2,
+        [0x98] = 2, [0x99] = 2, [0x9A] = 2, [0x9B] = 2, [0x9C] = 2, [0x9D] = 2, [0x9E] = 2, [0x9F] = 2,
+        [0xA0] = 2, [0xA1] = 2, [0xA2] = 2, [0xA3] = 2, [0xA4] = 2, [0xA5] = 2, [0xA6] = 2, [0xA7] = 2,
+        [0xA8] = 2, [0xA9] = 2, [0xAA] = 2, [0xAB] = 2, [0xAC] = 2, [0xAD] = 2, [0xAE] = 2, [0xAF] = 2,
+        [0xB0] = 2, [0xB1] = 2, [0xB2] = 2, [0xB3] = 2, [0xB4] = 2, [0xB5] = 2, [0xB6] = 2, [0xB7] = 2,
+        [0xB8] = 2, [0xB9] = 2, [0xBA] = 2, [0xBB] = 2, [0xBC] = 2, [0xBD] = 2, [0xBE] = 2, [0xBF] = 2,
+        [0xC0] = 2, [0xC1] = 2, [0xC2] = 2, [0xC3] = 2, [0xC4] = 2, [0xC5] = 2, [0xC6] = 2, [0xC7] = 2,
+        [0xC8] = 2, [0xC9] = 2, [0xCA] = 2, [0xCB] = 2, [0xCC] = 2, [0xCD] = 2, [0xCE] = 2, [0xCF] = 2,
+        [0xD0] = 2, [0xD1] = 2, [0xD2] = 2, [0xD3] = 2, [0xD4] = 2, [0xD5] = 2, [0xD6] = 2, [0xD7] = 2,
+        [0xD8] = 2, [0xD9] = 2, [0xDA] = 2, [0xDB] = 2, [0xDC] = 2, [0xDD] = 2, [0xDE] = 2, [0xDF] = 2,
+        [0xE0] = 2, [0xE1] = 2, [0xE2] = 2, [0xE3] = 2, [0xE4] = 2, [0xE5] = 2, [0xE6] = 2, [0xE7] = 2,
+        [0xE8] = 2, [0xE9] = 2, [0xEA] = 2, [0xEB] = 2, [0xEC] = 2, [0xED] = 2, [0xEE] = 2, [0xEF] = 2,
+        [0xF0] = 2, [0xF1] = 2, [0xF2] = 2, [0xF3] = 2, [0xF4] = 2, [0xF5] = 2, [0xF6] = 2, [0xF7] = 2,
+        [0xF8] = 2, [0xF9] = 2, [0xFA] = 2, [0xFB] = 2, [0xFC] = 2, [0xFD] = 2, [0xFE] = 2, [0xFF] = 2};
+    return k_cls;
+}
+
+/* The end of the chunk starting at text[i] (ASCII whitespace or a Unicode space ends it);
+ * *plain is set when every byte is a plain word byte. */
+static size_t chunk_end(const char *text, size_t len, size_t i, int *plain) {
+    const unsigned char *cls = byte_classes();
+    int p = 1;
+    while (i < len) {
+        unsigned char c = cls[(unsigned char)text[i]];
+        if (c == 1) break;
+        if (c == 2) {
+            if ((unsigned char)text[i] >= 0x80 && space_at(text, len, i)) break;
+            p = 0;
+        }
+        i++;
+    }
+    *plain = p;
+    return i;
+}
+
+static size_t skip_space(const char *text, size_t len, size_t i) {
+    const unsigned char *cls = byte_classes();
+    size_t sp;
+    while (i < len) {
+        if (cls[(unsigned char)text[i]] == 1) { i++; continue; }
+        if ((unsigned char)text[i] < 0x80 || !(sp = space_at(text, len, i))) break;
+        i += sp;
+    }
+    return i;
+}
+
+/* 1 if a plain word might be one of NLTK's fused words (cannot, gonna, gotta, wanna, gimme, lemme). */
+static int maybe_fused(const char *w, size_t n) {
+    if (n != 5 && n != 6) return 0;
+    char c = (char)lower(w[0]);
+    return c == 'c' || c == 'g' || c == 'w' || c == 'l';
+}
+
+int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
+    out->n = 0;
+    size_t i = skip_space(text, len, 0);
+    int plain, next_plain = 0;
+    size_t end = i < len ? chunk_end(text, len, i, &plain) : i;
+    while (i < len) {
+        size_t next = skip_space(text, len, end);
+        size_t next_end = next < len ? chunk_end(text, len, next, &next_plain) : next;
+        size_t n = end - i;
+        if (plain && !maybe_fused(text + i, n)) {
+            if (out->n == out->cap) {
+                if (push(out, text + i, n)) return -1;
+            } else {
+                smol_span *sp = &out->v[out->n++];   /* plain bytes are ASCII: chars = bytes */
+                sp->s = text + i;
+                sp->len = (uint32_t)n;
+                sp->chars = (uint32_t)n;
+            }
+        } else if (tokenize_chunk(out, text + i, n, next < len ? text + next : NULL, next_end - next)) {
+            return -1;
+        }
+        i = next;
+        end = next_end;
+        plain = next_plain;
+    }
+    return 0;
+}
+
+int smol_count_sentences(const char *text, size_t len) {
+    int count = 0, open = 0;
+    size_t i = 0, sp;
+    while (i < len) {
+        while (i < len && (sp = space_at(text, len, i))) i += sp;
+        if (i >= len) break;
+        size_t start = i;
+        while (i < len && !space_at(text, len, i)) i++;
+        size_t end = i;
+        open = 1;
+        while (end > start && strchr("\"')]}", text[end - 1])) end--;
+        if (end == start) continue;
+        char c = text[end - 1];
+        if (c == '?' || c == '!') { count++; open = 0; continue; }
+        if (c != '.') continue;
+        size_t j = i;
+        while (j < len && (sp = space_at(text, len, j))) j += sp;
+        size_t k = j;
+        while (k < len && !space_at(text, len, k)) k++;
+        const char *next = j < len ? text + j : NULL;
+        int is_ellipsis = end - start >= 3 && text[end - 2] == '.' && text[end - 3] == '.';
+        int brk = is_ellipsis ? (!next || !starts_lower(next, k - j))
+                              : period_ends_sentence(text + start, end - 1 - start, next, k - j);
+        if (next && !is_ellipsis && is_abbrev(text + start, end - 1 - start)) brk = 0;
+        if (brk) { count++; open = 0; }
+    }
+    return count + open;
+}
+
+static void free_words_cache(void *p) {
+    smol_spans *w = p;
+    smol_spans_free(w);
+    free(w);
+}
+
+const smol_spans *smol_doc_words(smol_doc *doc) {
+    if (doc->cache && doc->cache_free == free_words_cache) return doc->cache;
+    if (doc->cache && doc->cache_free) doc->cache_free(doc->cache);
+    doc->cache = NULL;
+    doc->cache_free = NULL;
+    smol_spans *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    if (smol_word_tokenize(doc->text, doc->text_len, w)) {
+        free_words_cache(w);
+        return NULL;
+    }
+    doc->cache = w;
+    doc->cache_free = free_words_cache;
+    return w;
+}

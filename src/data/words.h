@@ -1,0 +1,69 @@
+/* words.h: text statistics shared by the quality filters, with Python's string semantics
+ * (lengths in code points, str.splitlines / str.strip / str.split whitespace, str.isalpha)
+ * and an NLTK-style English word splitter (see docs/filters.md for where it differs). */
+#ifndef SMOL_DATA_WORDS_H
+#define SMOL_DATA_WORDS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* A piece of a text: bytes s[0..len), chars code points. */
+typedef struct smol_span {
+    const char *s;
+    uint32_t len;
+    uint32_t chars;
+} smol_span;
+
+/* A growable list of spans. */
+typedef struct smol_spans {
+    smol_span *v;
+    size_t n, cap;
+} smol_spans;
+
+/* Frees the list's storage and zeroes it. */
+void smol_spans_free(smol_spans *l);
+
+/* Number of code points in UTF-8 s[0..n) (continuation bytes are not counted). */
+size_t smol_utf8_chars(const char *s, size_t n);
+
+/* Decodes the code point at s[*i] (advancing *i); invalid bytes decode as themselves. */
+uint32_t smol_utf8_next(const char *s, size_t n, size_t *i);
+
+/* Python's str.isspace() and str.isalpha() for one code point. */
+int smol_cp_is_space(uint32_t cp);
+int smol_cp_is_alpha(uint32_t cp);
+
+/* 1 if cp is in datatrove's PUNCTUATION set (ASCII punctuation, control characters and a few
+ * CJK/typographic marks). */
+int smol_cp_is_punct(uint32_t cp);
+
+/* Python's str.strip(): trims Unicode whitespace from both ends of *s / *n in place. */
+void smol_strip(const char **s, size_t *n);
+
+/* Python's str.splitlines() (no keepends): lines split at \n, \r\n, \r, \v, \f, \x1c-\x1e,
+ * U+0085, U+2028, U+2029; no trailing empty line. Clears out first. 0 or -1 (no memory). */
+int smol_splitlines(const char *text, size_t len, smol_spans *out);
+
+/* Python's str.split(sep) for a one-byte separator (keeps empty pieces). 0 or -1. */
+int smol_split_char(const char *text, size_t len, char sep, smol_spans *out);
+
+/* re.split("\n{MIN_RUN,}", text): pieces between runs of at least min_run newlines. 0 or -1. */
+int smol_split_newline_runs(const char *text, size_t len, int min_run, smol_spans *out);
+
+/* Python's str.split() with no argument: runs of Unicode whitespace separate words. 0 or -1. */
+int smol_split_ws(const char *text, size_t len, smol_spans *out);
+
+/* NLTK-style English word tokens of text (punctuation, brackets, quotes and contractions split
+ * off; a period only at a sentence end; '"' becomes `` or ''). Clears out first. 0 or -1. */
+int smol_word_tokenize(const char *text, size_t len, smol_spans *out);
+
+struct smol_doc;
+
+/* The word tokens of doc's current text (smol_word_tokenize), computed once and kept in
+ * doc->cache until the text changes; NULL when out of memory. */
+const smol_spans *smol_doc_words(struct smol_doc *doc);
+
+/* Number of sentences in a line, estimated as NLTK's Punkt would for English: '.', '!' or '?'
+ * runs (with closing quotes/brackets) followed by whitespace and not after an abbreviation. */
+int smol_count_sentences(const char *text, size_t len);
+
+#endif

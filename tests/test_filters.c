@@ -1,0 +1,692 @@
+/* test_filters.c: every datatrove threshold of the filters checked with crafted documents on
+ * both sides of it (the expected ratios are computed here from how the documents are built),
+ * plus c4 line removal, PII replacement, URL lists, language ID and the word splitter. */
+#include "check.h"
+#include "data/filters.h"
+#include "data/filters_internal.h"
+#include "data/words.h"
+#include <stdarg.h>
+
+/* ------------------------------------------------------------------ helpers */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)need + 1 > b->cap) {
+        b->cap = (b->n + (size_t)need + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)need + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)need;
+}
+
+static void sb_reset(sbuf *b) {
+    b->n = 0;
+    if (b->s) b->s[0] = 0;
+}
+
+/* A distinct lowercase word of exactly len letters (len >= 4) for each k. */
+static const char *uword(int k, int len) {
+    static char buf[8][64];
+    static int slot;
+    char *w = buf[slot++ & 7];
+    for (int i = 0; i < len; i++) w[i] = 'q';
+    for (int i = len - 1, x = k; i >= 1 && i >= len - 4; i--, x /= 26) w[i] = (char)('a' + x % 26);
+    w[0] = 'z';
+    w[len] = 0;
+    return w;
+}
+
+/* Runs filter `name` (with options) on text: 1 keep / 0 drop; *reason gets the drop reason. */
+static int run_filter(const char *name, const char *options, const char *text, const char **reason, char **out_text) {
+    smol_filter *f;
+    smol_error err = {0};
+    if (smol_filter_new(name, options, &f, &err)) {
+        fprintf(stderr, "smol_filter_new(%s, %s): %s\n", name, options ? options : "", err.msg);
+        return -100;
+    }
+    smol_doc d;
+    smol_doc_from_text(&d, "t", text, strlen(text), NULL);
+    *reason = NULL;
+    int rc = smol_filter_apply(f, &d, reason);
+    if (out_text) *out_text = strdup(d.text);
+    smol_doc_free(&d);
+    smol_filter_free(f);
+    return rc;
+}
+
+/* Checks that text is kept (want_reason NULL) or dropped with want_reason; prints what differs. */
+static void expect_(const char *name, const char *opts, const char *text, const char *want_reason, const char *what,
+                    int line) {
+    const char *why;
+    int rc = run_filter(name, opts, text, &why, NULL);
+    int ok = want_reason ? (rc == 0 && why && !strcmp(why, want_reason)) : rc == 1;
+    CHECK(ok, "line %d: %s (%s): expected %s%s, got rc=%d reason=%s", line, name, what, want_reason ? "drop " : "keep",
+          want_reason ? want_reason : "", rc, why ? why : "(none)");
+}
+#define EXPECT(name, opts, text, want_reason, what) expect_(name, opts, text, want_reason, what, __LINE__)
+
+/* n words cycling "the house of the river" (stop words: the, of). */
+static void plain_words(sbuf *b, int n) {
+    static const char *const k[] = {"the", "house", "of", "the", "river"};
+    for (int i = 0; i < n; i++) sb_add(b, "%s%s", i ? " " : "", k[i % 5]);
+}
+
+/* ------------------------------------------------------------------ gopher_quality */
+
+static void test_gopher_quality_word_counts(void) {
+    sbuf b = {0};
+    plain_words(&b, 49);
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_short_doc", "49 words < min_doc_words 50");
+    sb_reset(&b);
+    plain_words(&b, 50);
+    EXPECT("gopher_quality", NULL, b.s, NULL, "50 words = min_doc_words");
+    sb_reset(&b);
+    plain_words(&b, 60);
+    EXPECT("gopher_quality", "max_doc_words=60", b.s, NULL, "60 words = max_doc_words 60");
+    sb_reset(&b);
+    plain_words(&b, 61);
+    EXPECT("gopher_quality", "max_doc_words=60", b.s, "gopher_quality:gopher_long_doc", "61 words > max 60");
+    sb_reset(&b);
+    plain_words(&b, 100000);
+    EXPECT("gopher_quality", NULL, b.s, NULL, "100000 words = default max");
+    sb_add(&b, " river");
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_long_doc", "100001 words");
+    /* punctuation tokens are not words: 49 words and 10 commas are still too short */
+    sb_reset(&b);
+    plain_words(&b, 49);
+    for (int i = 0; i < 10; i++) sb_add(&b, " ,");
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_short_doc", "49 words + 10 commas");
+    free(b.s);
+}
+
+static void test_gopher_quality_word_length(void) {
+    sbuf b = {0};
+    /* 50 three-letter words: mean 3.0 is not below 3 */
+    for (int i = 0; i < 50; i++) sb_add(&b, "%s%s", i ? " " : "", i % 2 ? "the" : "and");
+    EXPECT("gopher_quality", NULL, b.s, NULL, "mean word length 3.00");
+    sb_reset(&b);
+    for (int i = 0; i < 50; i++) sb_add(&b, "%s%s", i ? " " : "", i == 7 ? "at" : (i % 2 ? "the" : "and"));
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_below_avg_threshold", "mean 2.98");
+    /* 2 stop words + 34 ten-letter + 14 eleven-letter words: (6 + 340 + 154) / 50 = 10.0 */
+    for (int extra = 0; extra <= 1; extra++) {
+        sb_reset(&b);
+        sb_add(&b, "the and");
+        for (int i = 0; i < 48; i++) sb_add(&b, " %s", uword(i, i < 34 - extra ? 10 : 11));
+        EXPECT("gopher_quality", NULL, b.s, extra ? "gopher_quality:gopher_above_avg_threshold" : NULL,
+               extra ? "mean 10.02" : "mean 10.00");
+    }
+    free(b.s);
+}
+
+static void test_gopher_quality_symbols(void) {
+    sbuf b = {0};
+    /* '#' is a token of its own: k / (50 + k) > 0.1 from k = 6 */
+    for (int k = 5; k <= 6; k++) {
+        sb_reset(&b);
+        plain_words(&b, 50);
+        for (int i = 0; i < k; i++) sb_add(&b, " #");
+        sb_add(&b, " river");
+        char what[64];
+        snprintf(what, sizeof what, "%d hashes over %d words", k, 51 + k);
+        /* 51 words + k: 5/56 = 0.089 keep, 6/57 = 0.105 drop */
+        EXPECT("gopher_quality", NULL, b.s, k == 6 ? "gopher_quality:gopher_too_many_hashes" : NULL, what);
+    }
+    /* ellipses ("..." and U+2026) inside the line */
+    for (int k = 5; k <= 6; k++) {
+        sb_reset(&b);
+        plain_words(&b, 50);
+        for (int i = 0; i < k; i++) sb_add(&b, i % 2 ? " house\xE2\x80\xA6" : " house...");
+        sb_add(&b, " river");
+        /* words: 51 + k houses + k ellipsis tokens; k / (51 + 2k): 5/61 keep, 6/63 keep */
+        EXPECT("gopher_quality", NULL, b.s, NULL, "ellipsis ratio under 0.1");
+    }
+    sb_reset(&b);
+    plain_words(&b, 50);
+    for (int i = 0; i < 7; i++) sb_add(&b, " ...");
+    sb_add(&b, " river");
+    /* 7 / (51 + 7) = 0.1207 */
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_too_many_ellipsis", "7 ellipses / 58 words");
+    sb_reset(&b);
+    plain_words(&b, 50);
+    for (int i = 0; i < 6; i++) sb_add(&b, " ...");
+    sb_add(&b, " river");
+    /* 6 / 57 = 0.105 */
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_too_many_ellipsis", "6 ellipses / 57 words");
+    sb_reset(&b);
+    plain_words(&b, 50);
+    for (int i = 0; i < 5; i++) sb_add(&b, " ...");
+    sb_add(&b, " river");
+    EXPECT("gopher_quality", NULL, b.s, NULL, "5 ellipses / 56 words");
+    free(b.s);
+}
+
+static void test_gopher_quality_lines(void) {
+    sbuf b = {0};
+    /* bullets: 9 of 10 lines (0.9) keep, 19 of 20 (0.95) drop; "-" and U+2022 both count */
+    for (int total = 10; total <= 20; total += 10) {
+        sb_reset(&b);
+        for (int i = 0; i < total; i++) {
+            sb_add(&b, "%s%s", i ? "\n" : "", i == 0 ? "" : (i % 2 ? "  - " : "\xE2\x80\xA2 "));
+            plain_words(&b, 5);
+        }
+        EXPECT("gopher_quality", NULL, b.s, total == 20 ? "gopher_quality:gopher_too_many_bullets" : NULL,
+               total == 20 ? "19/20 bullet lines" : "9/10 bullet lines");
+    }
+    /* lines ending with an ellipsis: 3 of 10 keep, 4 of 10 drop */
+    for (int k = 3; k <= 4; k++) {
+        sb_reset(&b);
+        for (int i = 0; i < 10; i++) {
+            sb_add(&b, "%s", i ? "\n" : "");
+            plain_words(&b, 10);
+            if (i < k) sb_add(&b, i % 2 ? "\xE2\x80\xA6  " : "...");
+        }
+        EXPECT("gopher_quality", NULL, b.s, k == 4 ? "gopher_quality:gopher_too_many_end_ellipsis" : NULL,
+               k == 4 ? "4/10 ellipsis lines" : "3/10 ellipsis lines");
+    }
+    free(b.s);
+}
+
+static void test_gopher_quality_alpha_and_stop_words(void) {
+    sbuf b = {0};
+    /* 50 words with letters + k numbers: 50 / (50 + k) < 0.8 from k = 13 */
+    for (int k = 12; k <= 13; k++) {
+        sb_reset(&b);
+        plain_words(&b, 50);
+        for (int i = 0; i < k; i++) sb_add(&b, " 1234");
+        EXPECT("gopher_quality", NULL, b.s, k == 13 ? "gopher_quality:gopher_below_alpha_threshold" : NULL,
+               k == 13 ? "alpha 50/63" : "alpha 50/62");
+    }
+    /* stop words are matched case-sensitively: "The" and "OF" do not count */
+    sb_reset(&b);
+    for (int i = 0; i < 50; i++) sb_add(&b, "%s%s", i ? " " : "", i == 3 ? "the" : (i == 9 ? "with" : "house"));
+    EXPECT("gopher_quality", NULL, b.s, NULL, "exactly 2 stop words");
+    sb_reset(&b);
+    for (int i = 0; i < 50; i++) sb_add(&b, "%s%s", i ? " " : "", i == 3 ? "the" : (i == 9 ? "The" : "house"));
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_enough_stop_words", "1 stop word + 'The'");
+    EXPECT("gopher_quality", "min_stop_words=1", b.s, NULL, "1 stop word with min_stop_words=1");
+    free(b.s);
+}
+
+/* ------------------------------------------------------------------ gopher_repetition */
+
+/* 8 distinct paragraphs of 3 five-letter words (17 chars) and a 1-word paragraph of len
+ * letters twice, joined by sep; returns the text length (ASCII). */
+static size_t rep_doc(sbuf *b, const char *sep, int len) {
+    sb_reset(b);
+    for (int p = 0; p < 8; p++) sb_add(b, "%s%s %s %s", p ? sep : "", uword(3 * p, 5), uword(3 * p + 1, 5), uword(3 * p + 2, 5));
+    char *d = malloc((size_t)len + 1);
+    memset(d, 'd', (size_t)len);
+    d[len] = 0;
+    sb_add(b, "%s%s%s%s", sep, d, sep, d);
+    free(d);
+    return b->n;
+}
+
+static void test_gopher_repetition_char_fractions(void) {
+    sbuf b = {0};
+    struct { const char *sep, *reason; } cases[] = {{"\n\n", "gopher_repetition:dup_para_char_frac"},
+                                                    {"\n", "gopher_repetition:dup_line_char_frac"}};
+    for (int c = 0; c < 2; c++) {
+        /* the repeated piece's characters over the text's: find the first length above 0.2 */
+        int len = 4;
+        while ((double)len / (double)rep_doc(&b, cases[c].sep, len) <= 0.2) len++;
+        rep_doc(&b, cases[c].sep, len - 1);
+        char what[96];
+        snprintf(what, sizeof what, "sep %s: %d / %zu", c ? "\\n" : "\\n\\n", len - 1, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, NULL, what);
+        rep_doc(&b, cases[c].sep, len);
+        snprintf(what, sizeof what, "sep %s: %d / %zu", c ? "\\n" : "\\n\\n", len, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, cases[c].reason, what);
+    }
+    free(b.s);
+}
+
+static void test_gopher_repetition_dup_fractions(void) {
+    sbuf b = {0};
+    /* 10 pieces: 3 repeats (0.3) keep, 4 repeats (0.4) drop; pieces are paragraphs or lines */
+    const char *seps[] = {"\n\n", "\n"};
+    const char *reasons[] = {"gopher_repetition:dup_para_frac", "gopher_repetition:dup_line_frac"};
+    for (int c = 0; c < 2; c++)
+        for (int dups = 3; dups <= 4; dups++) {
+            sb_reset(&b);
+            int uniq = 10 - dups - 1;
+            for (int p = 0; p < uniq; p++)
+                sb_add(&b, "%s%s %s %s %s", p ? seps[c] : "", uword(4 * p, 9), uword(4 * p + 1, 9), uword(4 * p + 2, 9),
+                       uword(4 * p + 3, 9));
+            for (int k = 0; k <= dups; k++) sb_add(&b, "%sok", seps[c]);
+            char what[64];
+            snprintf(what, sizeof what, "%d repeated of 10 (sep %s)", dups, c ? "\\n" : "\\n\\n");
+            EXPECT("gopher_repetition", NULL, b.s, dups == 4 ? reasons[c] : NULL, what);
+        }
+    /* leading/trailing newlines: "\n+" keeps empty first/last lines, which repeat each other */
+    free(b.s);
+}
+
+/* A text with one n-word phrase (words of `big` letters at the ends, 1 letter inside) repeated
+ * `times` among distinct 5-letter filler words; pad fillers at the end. */
+static size_t topgram_doc(sbuf *b, int n, int big, int times, int pad) {
+    sb_reset(b);
+    int u = 0;
+    for (int t = 0; t < times; t++) {
+        for (int k = 0; k < n; k++) {
+            int len = (k == 0 || k == n - 1) ? big : 1;
+            if (len == 1) sb_add(b, "%s%c", b->n ? " " : "", 'a' + k);
+            else sb_add(b, "%s%s", b->n ? " " : "", uword(9000 + k, len));
+        }
+        for (int f = 0; f < 3; f++) sb_add(b, " %s", uword(u++, 5));
+    }
+    for (int p = 0; p < pad; p++) sb_add(b, " %s", uword(u++, 5));
+    return b->n;
+}
+
+static void test_gopher_repetition_top_ngrams(void) {
+    sbuf b = {0};
+    const double thr[] = {0, 0, 0.20, 0.18, 0.16};
+    for (int n = 2; n <= 4; n++) {
+        int big = 12, times = 3;
+        size_t gram = (size_t)(2 * big + (n - 2) + (n - 1));   /* chars of the phrase */
+        /* fewest pad words that bring gram*times/len to the threshold or under */
+        int pad = 0;
+        while ((double)(gram * times) / (double)topgram_doc(&b, n, big, times, pad) > thr[n]) pad++;
+        char what[96], reason[64];
+        snprintf(reason, sizeof reason, "gopher_repetition:top_%d_gram", n);
+        topgram_doc(&b, n, big, times, pad);
+        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu", n, gram, times, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, NULL, what);
+        topgram_doc(&b, n, big, times, pad - 1);
+        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu", n, gram, times, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, reason, what);
+    }
+    free(b.s);
+}
+
+/* m distinct n-word phrases (words of 6 letters), each twice (the second time separated by
+ * fillers), plus pad filler words; the repeated characters (no spaces) are m * n * 6. */
+static size_t dupgram_doc(sbuf *b, int n, int m, int pad) {
+    sb_reset(b);
+    int u = 5000;
+    for (int p = 0; p < m; p++)
+        for (int k = 0; k < n; k++) sb_add(b, "%s%s", b->n ? " " : "", uword(100 * p + k, 6));
+    for (int p = 0; p < m; p++) {
+        sb_add(b, " %s", uword(u++, 5));
+        for (int k = 0; k < n; k++) sb_add(b, " %s", uword(100 * p + k, 6));
+    }
+    for (int i = 0; i < pad; i++) sb_add(b, " %s", uword(u++, 5));
+    return b->n;
+}
+
+static void test_gopher_repetition_dup_ngrams(void) {
+    sbuf b = {0};
+    for (int n = 5; n <= 10; n++) {
+        double thr = 0.15 - 0.01 * (n - 5);
+        int m = 6;
+        double dup = (double)(m * n * 6);
+        int pad = 0;
+        while (dup / (double)dupgram_doc(&b, n, m, pad) > thr) pad++;
+        char what[96], reason[64];
+        snprintf(reason, sizeof reason, "gopher_repetition:duplicated_%d_n_grams", n);
+        dupgram_doc(&b, n, m, pad);
+        snprintf(what, sizeof what, "dup %d-grams %.0f / %zu", n, dup, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, NULL, what);
+        dupgram_doc(&b, n, m, pad - 1);
+        snprintf(what, sizeof what, "dup %d-grams %.0f / %zu", n, dup, b.n);
+        EXPECT("gopher_repetition", NULL, b.s, reason, what);
+    }
+    free(b.s);
+}
+
+/* ------------------------------------------------------------------ c4_quality */
+
+static void test_c4_lines(void) {
+    const char *reason;
+    char *out = NULL;
+    char longw[1002];
+    memset(longw, 'x', 1001);
+    longw[1001] = 0;
+    sbuf b = {0};
+    sb_add(&b, "First sentence is here. Second one is here too.\n");
+    sb_add(&b, "No terminal punctuation here\n");
+    sb_add(&b, "Two words.\n");
+    sb_add(&b, "Please enable JavaScript to view this page.\n");
+    sb_add(&b, "Read our Privacy Policy before you go.\n");
+    sb_add(&b, "Trailing ellipsis is not an end...\n");
+    sb_add(&b, "A word that is far too long %s here.\n", longw);
+    sb_add(&b, "  Third line is kept with a citation.[12] Fourth sentence[edit] ends here![citation needed]\n");
+    sb_add(&b, "The fifth sentence is a quote.\"\n");
+    sb_add(&b, "Is the sixth a question?\n");
+    int rc = run_filter("c4_quality", NULL, b.s, &reason, &out);
+    CHECK(rc == 1, "c4: expected keep, got %d %s", rc, reason ? reason : "");
+    const char *want = "First sentence is here. Second one is here too.\n"
+                       "Third line is kept with a citation. Fourth sentence ends here!\n"
+                       "The fifth sentence is a quote.\"\n"
+                       "Is the sixth a question?";
+    CHECK(out && !strcmp(out, want), "c4 output:\n%s\nwanted:\n%s", out ? out : "(null)", want);
+    free(out);
+    /* terminal punctuation rule off (FineWeb): the unpunctuated line stays */
+    rc = run_filter("c4_quality", "filter_no_terminal_punct=0", b.s, &reason, &out);
+    CHECK(rc == 1 && out && strstr(out, "No terminal punctuation here\n"), "c4 without punct rule: %s", out ? out : "");
+    CHECK(out && !strstr(out, "Two words."), "c4: a 2-word line must go: %s", out ? out : "");
+    free(out);
+    /* a 1000-letter word is allowed, 1001 is not */
+    sb_reset(&b);
+    longw[1000] = 0;
+    sb_add(&b, "One. Two. Three. Four. Five %s six.", longw);
+    EXPECT("c4_quality", NULL, b.s, NULL, "1000-letter word");
+    free(b.s);
+}
+
+static void test_c4_document_rules(void) {
+    EXPECT("c4_quality", NULL, "One is here. Two is here. Three is here. Four is here.", "c4_quality:too_few_sentences",
+           "4 sentences");
+    EXPECT("c4_quality", NULL, "One is here. Two is here. Three is here. Four is here. Five is here.", NULL, "5 sentences");
+    EXPECT("c4_quality", NULL, "One is here. Two is here.\nThree is here. Four is here?\nFive is here!", NULL,
+           "5 sentences over 3 lines");
+    EXPECT("c4_quality", NULL, "Mr. Smith went to Washington. He met Dr. Who there. It was fine. Really fine. So fine.", NULL,
+           "abbreviations do not end sentences (5)");
+    EXPECT("c4_quality", NULL, "Mr. Smith went to Washington. He met Dr. Who there. It was fine. Really fine.",
+           "c4_quality:too_few_sentences", "abbreviations do not end sentences (4)");
+    EXPECT("c4_quality", NULL, "One is here. Lorem Ipsum dolor sit amet. Three. Four is here. Five is here.",
+           "c4_quality:lorem_ipsum", "lorem ipsum");
+    EXPECT("c4_quality", NULL, "One is here. Two is here. Three { is here. Four is here. Five is here.",
+           "c4_quality:curly_bracket", "curly bracket");
+    EXPECT("c4_quality", "min_num_sentences=4", "One is here. Two is here. Three is here. Four is here.", NULL,
+           "min_num_sentences=4");
+    /* a curly bracket on a removed line does not drop the page */
+    EXPECT("c4_quality", NULL, "function() { x }\nOne is here. Two is here. Three is here. Four is here. Five is here.",
+           NULL, "bracket on a line without punctuation");
+}
+
+/* ------------------------------------------------------------------ fineweb_quality */
+
+/* n lines; the first `punct` end with '.', `shorts` of them are 20 characters, others 40. */
+static void fw_doc(sbuf *b, int n, int punct, int shorts) {
+    sb_reset(b);
+    for (int i = 0; i < n; i++) {
+        int len = i < shorts ? 20 : 40;
+        /* distinct words: "zXXXX " blocks */
+        sb_add(b, "%s", i ? "\n" : "");
+        int start = (int)b->n;
+        for (int k = 0; (int)b->n - start < len - 7; k++) sb_add(b, "%s%s", k ? " " : "", uword(10 * i + k, 5));
+        while ((int)b->n - start < len - 1) sb_add(b, "x");
+        sb_add(b, "%s", i < punct ? "." : "q");
+    }
+}
+
+static void test_fineweb_quality(void) {
+    sbuf b = {0};
+    fw_doc(&b, 100, 12, 0);
+    EXPECT("fineweb_quality", NULL, b.s, "fineweb_quality:line_punct_ratio", "12/100 lines end with punctuation");
+    fw_doc(&b, 100, 13, 0);
+    EXPECT("fineweb_quality", NULL, b.s, NULL, "13/100 lines end with punctuation");
+    EXPECT("fineweb_quality", "line_punct_thr=0.13", b.s, "fineweb_quality:line_punct_ratio", "13/100 with thr 0.13");
+    fw_doc(&b, 100, 0, 0);
+    EXPECT("fineweb_quality", "line_punct_exclude_zero=1", b.s, NULL, "0 punctuated lines, exclude_zero");
+    fw_doc(&b, 100, 100, 67);
+    EXPECT("fineweb_quality", NULL, b.s, "fineweb_quality:short_line_ratio", "67/100 short lines");
+    fw_doc(&b, 100, 100, 66);
+    EXPECT("fineweb_quality", NULL, b.s, NULL, "66/100 short lines");
+    /* a line of exactly 30 characters is short, 31 is not */
+    fw_doc(&b, 3, 3, 0);
+    sbuf c = {0};
+    sb_add(&c, "%s\n%s", "abcdefghi abcdefghi abcdefghi.", "bcdefghij abcdefghi abcdefghi.");
+    EXPECT("fineweb_quality", NULL, c.s, "fineweb_quality:short_line_ratio", "2 lines of 30 chars");
+    sb_reset(&c);
+    sb_add(&c, "%s\n%s", "abcdefghij abcdefghi abcdefghi.", "bcdefghijk abcdefghi abcdefghi.");
+    EXPECT("fineweb_quality", NULL, c.s, NULL, "2 lines of 31 chars");
+    free(c.s);
+    /* duplicated line characters over non-newline characters: >= 0.01 drops */
+    for (int len = 8; len < 200; len++) {
+        fw_doc(&b, 100, 100, 0);
+        char *line = malloc((size_t)len + 2);
+        for (int i = 0; i < len - 1; i++) line[i] = (char)('a' + i % 26);
+        line[len - 1] = '.';
+        line[len] = 0;
+        sb_add(&b, "\n%s\n%s", line, line);
+        double ratio = (double)len / (double)(b.n - 101);   /* 101 newlines */
+        if (ratio >= 0.01) {
+            char what[64];
+            snprintf(what, sizeof what, "dup chars %d / %zu", len, b.n - 101);
+            EXPECT("fineweb_quality", NULL, b.s, "fineweb_quality:char_dup_ratio", what);
+            fw_doc(&b, 100, 100, 0);
+            line[len - 2] = '.';
+            line[len - 1] = 0;
+            sb_add(&b, "\n%s\n%s", line, line);
+            snprintf(what, sizeof what, "dup chars %d / %zu (%.5f)", len - 1, b.n - 101,
+                     (double)(len - 1) / (double)(b.n - 101));
+            EXPECT("fineweb_quality", NULL, b.s, NULL, what);
+            free(line);
+            break;
+        }
+        free(line);
+    }
+    /* newlines per word: lines of "word word." are 3 tokens; n lines: (n-1) / 3n */
+    sb_reset(&b);
+    for (int i = 0; i < 10; i++) sb_add(&b, "%s%s %s.", i ? "\n" : "", uword(2 * i, 16), uword(2 * i + 1, 16));
+    EXPECT("fineweb_quality", NULL, b.s, NULL, "9 newlines / 30 words");
+    sb_add(&b, "\n%s %s.", uword(50, 16), uword(51, 16));
+    EXPECT("fineweb_quality", NULL, b.s, "fineweb_quality:list_ratio", "10 newlines / 33 words");
+    free(b.s);
+}
+
+/* ------------------------------------------------------------------ pii */
+
+static void test_pii(void) {
+    const char *reason;
+    char *out = NULL;
+    int rc = run_filter("pii", NULL, "mail a.b@c.com or x_y@mail.example.net, then z@q.io; ip 8.8.8.8 and 192.168.1.1 "
+                        "and 1.2.3.4 and 01.2.3.4 and 100.64.1.1 and 192.0.0.9 and 224.0.0.1",
+                        &reason, &out);
+    const char *want = "mail email@example.com or firstname.lastname@example.org, then email@example.com; ip "
+                       "22.214.171.124 and 192.168.1.1 and 126.96.36.199 and 01.2.3.4 and 100.64.1.1 and "
+                       "188.8.131.52 and 184.108.40.206";
+    CHECK(rc == 1 && out && !strcmp(out, want), "pii:\n got %s\nwant %s", out ? out : "(null)", want);
+    free(out);
+    rc = run_filter("pii", "only_remove_public_ips=0,remove_emails=0", "a@b.com 10.0.0.1", &reason, &out);
+    CHECK(rc == 1 && out && !strcmp(out, "a@b.com 22.214.171.124"), "pii private ips: %s", out ? out : "(null)");
+    free(out);
+    /* Python's ipaddress.is_global (Debian's 3.11) for the special ranges */
+    struct { const char *ip; int global; } ips[] = {
+        {"0.1.2.3", 0},     {"10.9.8.7", 0},      {"127.0.0.1", 0},     {"169.254.3.3", 0},  {"172.16.0.1", 0},
+        {"172.32.0.1", 1},  {"192.0.0.8", 0},     {"192.0.0.9", 1},     {"192.0.0.10", 1},   {"192.0.0.170", 0},
+        {"192.0.0.172", 0}, {"192.0.2.5", 0},     {"192.168.9.9", 0},   {"198.18.5.5", 0},   {"198.20.0.1", 1},
+        {"198.51.100.1", 0}, {"203.0.113.9", 0},  {"240.1.1.1", 0},     {"255.255.255.255", 0}, {"100.64.0.0", 0},
+        {"100.128.0.1", 1}, {"224.0.0.1", 1},     {"8.8.4.4", 1},       {"1.1.1.1", 1}};
+    for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++)
+        CHECK(smol_pii_ip_replaceable(ips[i].ip, strlen(ips[i].ip), 1) == ips[i].global, "is_global(%s) should be %d",
+              ips[i].ip, ips[i].global);
+}
+
+/* ------------------------------------------------------------------ url */
+
+static void write_file(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static int url_check(const char *opts, const char *url, const char **reason) {
+    smol_filter *f;
+    smol_error err = {0};
+    if (smol_filter_new("url", opts, &f, &err)) {
+        fprintf(stderr, "url filter: %s\n", err.msg);
+        return -100;
+    }
+    smol_doc d;
+    smol_doc_from_text(&d, "u", "text", 4, NULL);
+    if (url) cJSON_AddStringToObject(smol_doc_metadata(&d), "url", url);
+    int rc = smol_filter_apply(f, &d, reason);
+    smol_doc_free(&d);
+    smol_filter_free(f);
+    return rc;
+}
+
+static void test_url(void) {
+    const char *dom = test_tmp("domains"), *urls = test_tmp("urls"), *words = test_tmp("words"),
+               *soft = test_tmp("soft"), *sub = test_tmp("sub");
+    write_file(dom, "# blocked\nbad.com\nsub.evil.org\n");
+    write_file(urls, "http://ok.com/very/bad/page\n");
+    write_file(words, "Casino\n");
+    write_file(soft, "hot\ndeal\n");
+    write_file(sub, "xyzbad\n");
+    char opts[2048];
+    snprintf(opts, sizeof opts, "domains=%s,urls=%s,banned_words=%s,soft_banned_words=%s,banned_subwords=%s", dom, urls,
+             words, soft, sub);
+    struct { const char *url, *reason; } cases[] = {
+        {"https://www.bad.com/x", "url:domain"},
+        {"http://BAD.com:8080/", "url:domain"},
+        {"http://sub.evil.org/a", "url:subdomain"},
+        {"http://other.evil.org/a", NULL},
+        {"http://ok.com/very/bad/page", "url:url"},
+        {"http://ok.com/casino/page", "url:hard_blacklisted"},
+        {"http://ok.com/hot-deal", "url:soft_blacklisted"},
+        {"http://ok.com/hot-stuff", NULL},
+        {"http://ok.com/hotdeal", NULL},
+        {"http://ok.com/a-xyz-bad", "url:blacklisted_subword"},
+        {"http://ok.com/fine", NULL},
+        {NULL, "url:missing_url"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *reason = NULL;
+        int rc = url_check(opts, cases[i].url, &reason);
+        if (cases[i].reason)
+            CHECK(rc == 0 && reason && !strcmp(reason, cases[i].reason), "url %s: expected %s, got rc=%d %s",
+                  cases[i].url ? cases[i].url : "(none)", cases[i].reason, rc, reason ? reason : "");
+        else CHECK(rc == 1, "url %s: expected keep, got rc=%d %s", cases[i].url, rc, reason ? reason : "");
+    }
+    const char *reason;
+    snprintf(opts, sizeof opts, "soft_banned_words=%s,soft_word_threshold=1", soft);
+    CHECK(url_check(opts, "http://ok.com/hot", &reason) == 0, "soft threshold 1");
+    unlink(dom);
+    unlink(urls);
+    unlink(words);
+    unlink(soft);
+    unlink(sub);
+}
+
+/* ------------------------------------------------------------------ language */
+
+static void test_language(void) {
+    char opts[4200];
+    snprintf(opts, sizeof opts, "model=%s", test_data("fasttext/lid.176.ftz"));
+    smol_filter *f;
+    smol_error err = {0};
+    REQUIRE(smol_filter_new("language", opts, &f, &err) == 0, "%s", err.msg);
+    smol_doc d;
+    const char *en = "The quick brown fox jumps over the lazy dog and then runs\ninto the forest to find its friends.";
+    smol_doc_from_text(&d, "en", en, strlen(en), NULL);
+    const char *reason;
+    int rc = smol_filter_apply(f, &d, &reason);
+    cJSON *m = smol_doc_metadata(&d);
+    cJSON *lang = cJSON_GetObjectItem(m, "language"), *score = cJSON_GetObjectItem(m, "language_score");
+    CHECK(rc == 1, "english text dropped: %s", reason ? reason : "");
+    CHECK(cJSON_IsString(lang) && !strcmp(lang->valuestring, "en"), "language %s", cJSON_IsString(lang) ? lang->valuestring : "?");
+    CHECK(cJSON_IsNumber(score) && score->valuedouble > 0.65 && score->valuedouble <= 1.0, "score %g",
+          cJSON_IsNumber(score) ? score->valuedouble : -1);
+    smol_doc_free(&d);
+    const char *fr = "Le renard brun rapide saute par-dessus le chien paresseux et court dans la foret.";
+    smol_doc_from_text(&d, "fr", fr, strlen(fr), NULL);
+    rc = smol_filter_apply(f, &d, &reason);
+    CHECK(rc == 0 && reason && !strcmp(reason, "language:below_threshold"), "french kept by the en filter: rc=%d", rc);
+    lang = cJSON_GetObjectItem(smol_doc_metadata(&d), "language");
+    CHECK(cJSON_IsString(lang) && !strcmp(lang->valuestring, "fr"), "french labelled %s",
+          cJSON_IsString(lang) ? lang->valuestring : "?");
+    smol_doc_free(&d);
+    smol_filter_free(f);
+    snprintf(opts, sizeof opts, "model=%s,languages=fr+de", test_data("fasttext/lid.176.ftz"));
+    REQUIRE(smol_filter_new("language", opts, &f, &err) == 0, "%s", err.msg);
+    smol_doc_from_text(&d, "fr", fr, strlen(fr), NULL);
+    CHECK(smol_filter_apply(f, &d, &reason) == 1, "french dropped by languages=fr+de");
+    smol_doc_free(&d);
+    smol_filter_free(f);
+    /* a threshold of 1 keeps nothing (scores are never above 1) */
+    snprintf(opts, sizeof opts, "model=%s,threshold=1", test_data("fasttext/lid.176.ftz"));
+    REQUIRE(smol_filter_new("language", opts, &f, &err) == 0, "%s", err.msg);
+    smol_doc_from_text(&d, "en", en, strlen(en), NULL);
+    CHECK(smol_filter_apply(f, &d, &reason) == 0, "threshold=1 kept a document");
+    smol_doc_free(&d);
+    smol_filter_free(f);
+    CHECK(smol_filter_new("language", "model=/nonexistent/lid.ftz", &f, &err) != 0 && strstr(err.msg, "/nonexistent/lid.ftz"),
+          "missing model error: %s", err.msg);
+}
+
+/* ------------------------------------------------------------------ registry, words */
+
+static void test_registry_errors(void) {
+    smol_filter *f;
+    smol_error err = {0};
+    CHECK(smol_filter_new("nope", NULL, &f, &err) == SMOL_EINVAL && strstr(err.msg, "nope"), "unknown filter: %s", err.msg);
+    CHECK(smol_filter_new("gopher_quality", "min_doc_wordz=3", &f, &err) == SMOL_EINVAL && strstr(err.msg, "min_doc_wordz"),
+          "unknown option: %s", err.msg);
+    CHECK(smol_filter_new("gopher_quality", "min_doc_words=abc", &f, &err) == SMOL_EINVAL && strstr(err.msg, "abc"),
+          "bad value: %s", err.msg);
+    CHECK(smol_filter_new("c4_quality", "filter_policy", &f, &err) == SMOL_EINVAL, "no '=': %s", err.msg);
+    const smol_filter_step *r = smol_filter_recipe("fineweb");
+    REQUIRE(r, "no fineweb recipe");
+    const char *order[] = {"language", "gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"};
+    for (int i = 0; i < 5; i++) CHECK(r[i].name && !strcmp(r[i].name, order[i]), "recipe step %d: %s", i, r[i].name);
+    CHECK(r[5].name == NULL, "recipe has more than 5 steps");
+    CHECK(strstr(r[3].options, "filter_no_terminal_punct=0") != NULL, "c4 step options: %s", r[3].options);
+}
+
+static void test_word_tokenize(void) {
+    struct { const char *text, *want; } cases[] = {
+        {"Hello, world.", "Hello|,|world|."},
+        {"I don't know.", "I|do|n't|know|."},
+        {"They'll say \"yes\" (maybe)!", "They|'ll|say|``|yes|''|(|maybe|)|!"},
+        {"Mr. Smith paid $5.50 at 3:30, e.g. today.", "Mr.|Smith|paid|$|5.50|at|3:30|,|e.g.|today|."},
+        {"It costs 1,000 dollars; see www.x.com... Then go.", "It|costs|1,000|dollars|;|see|www.x.com|...|Then|go|."},
+        {"You cannot stop -- ever.", "You|can|not|stop|--|ever|."},
+        {"The dogs' bones.", "The|dogs|'|bones|."},
+        {"\xE2\x80\x9CQuoted\xE2\x80\x9D text", "\xE2\x80\x9C|Quoted|\xE2\x80\x9D|text"},
+        {"Ends a sentence. next word", "Ends|a|sentence|.|next|word"},
+    };
+    smol_spans w = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        smol_word_tokenize(cases[i].text, strlen(cases[i].text), &w);
+        char got[512] = "";
+        for (size_t k = 0; k < w.n; k++) {
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof got - at, "%s%.*s", k ? "|" : "", (int)w.v[k].len, w.v[k].s);
+        }
+        CHECK(!strcmp(got, cases[i].want), "tokenize '%s':\n got %s\nwant %s", cases[i].text, got, cases[i].want);
+    }
+    smol_spans_free(&w);
+    /* splitlines: \r\n, \r, U+2028 break lines; no trailing empty line */
+    smol_spans l = {0};
+    const char *t = "a\r\nb\rc\xE2\x80\xA8" "d\n\ne\n";
+    smol_splitlines(t, strlen(t), &l);
+    CHECK(l.n == 6, "splitlines count %zu", l.n);
+    smol_spans_free(&l);
+    CHECK(smol_count_sentences("One. Two? Three! Four", 21) == 4, "sentences");
+}
+
+int main(void) {
+    RUN(test_gopher_quality_word_counts);
+    RUN(test_gopher_quality_word_length);
+    RUN(test_gopher_quality_symbols);
+    RUN(test_gopher_quality_lines);
+    RUN(test_gopher_quality_alpha_and_stop_words);
+    RUN(test_gopher_repetition_char_fractions);
+    RUN(test_gopher_repetition_dup_fractions);
+    RUN(test_gopher_repetition_top_ngrams);
+    RUN(test_gopher_repetition_dup_ngrams);
+    RUN(test_c4_lines);
+    RUN(test_c4_document_rules);
+    RUN(test_fineweb_quality);
+    RUN(test_pii);
+    RUN(test_url);
+    RUN(test_language);
+    RUN(test_registry_errors);
+    RUN(test_word_tokenize);
+    return check_done();
+}
