@@ -331,6 +331,28 @@ static int parse_args(int argc, char **argv, scan_opts *o, char **files, int *n_
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A .txt file is one document: it is memory-mapped and scanned in place (no copy). */
+static int scan_txt(const scan_opts *o, const char *path, scan_ctx *c, scan_groups *g, smol_pool *pool, int *piece_cap) {
+    smol_error err;
+    smol_map m;
+    flush_batch(c, pool);
+    if (smol_map_open(&m, path, &err)) return cli_fail(NAME, &err);
+    int gi = group_index(g, o->group_by ? "(none)" : path);
+    if (gi < 0 || ensure_tallies(c, g->n) || add_text(c, piece_cap, (const char *)m.data, m.size, gi)) {
+        smol_map_close(&m);
+        smol_fail(&err, SMOL_ENOMEM, "out of memory");
+        return cli_fail(NAME, &err);
+    }
+    flush_batch(c, pool);
+    smol_map_close(&m);
+    return 0;
+}
+
 static int scan_files(const scan_opts *o, char **files, int n_files, scan_ctx *c, scan_groups *g, smol_pool *pool,
                       long *n_docs) {
     smol_doc_opts dopts = {o->field, NULL, SMOL_ON_ERROR_STOP, 0};
@@ -339,6 +361,12 @@ static int scan_files(const scan_opts *o, char **files, int n_files, scan_ctx *c
     for (int fi = 0; fi < n_files; fi++) {
         smol_error err;
         smol_doc_reader *r;
+        if (ends_with(files[fi], ".txt")) {
+            int rc = scan_txt(o, files[fi], c, g, pool, &piece_cap);
+            if (rc) return rc;
+            (*n_docs)++;
+            continue;
+        }
         if (smol_doc_reader_open(files[fi], &dopts, &r, &err)) return cli_fail(NAME, &err);
         int rc;
         for (;;) {
