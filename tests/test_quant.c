@@ -404,6 +404,39 @@ static void test_tile_q_vs_scalar(void) {
     printf("# %d quantized tile outputs compared with scalar\n", checked);
 }
 
+/* The SIMD axpy kernels (attention values) give the scalar kernel's floats bit for bit: each
+ * element is a * v rounded, then added, in every path. Lengths with and without tails. */
+static void test_axpy_vs_scalar(void) {
+    static float v[300], acc0[300], acc1[300];
+    static uint16_t vh[300];
+    const int64_t lens[] = {1, 7, 16, 64, 65, 128, 300};
+    int checked = 0;
+    for (int level = SMOL_SIMD_AVX2; level <= SMOL_SIMD_AVX512; level++)
+        for (int k = 0; k < 2; k++) {
+            uint32_t t = k ? SMOL_F16 : SMOL_F32;
+            smol_axpy_fn simd = smol_get_axpy_level(t, level), ref = smol_get_axpy_level(t, SMOL_SIMD_SCALAR);
+            REQUIRE(ref, "no scalar axpy for %s", smol_dtype_name(t));
+            if (!simd) continue;
+            for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+                int64_t n = lens[li];
+                fill_signal(v, 300, 1);
+                smol_quantize_row(SMOL_F16, v, vh, 300);
+                for (int i = 0; i < 300; i++) acc0[i] = acc1[i] = frand();
+                float a = frand() * 3;
+                const void *src = k ? (const void *)vh : (const void *)v;
+                ref(n, a, src, acc0);
+                simd(n, a, src, acc1);
+                int i = 0;
+                while (i < 300 && acc0[i] == acc1[i]) i++;
+                REQUIRE(i == 300, "%s level %d n=%lld: element %d is %.9g, scalar %.9g", smol_dtype_name(t), level,
+                        (long long)n, i, acc1[i], acc0[i]);
+                checked++;
+            }
+        }
+    CHECK(smol_get_axpy(SMOL_Q8_0) == NULL && smol_get_axpy(SMOL_F16) != NULL, "axpy types");
+    printf("# %d axpy rows compared with scalar\n", checked);
+}
+
 /* The word-wise q4_K scale unpacking of the SIMD kernels equals the per-index one. */
 static void test_k4_scale_unpack(void) {
     for (int rep = 0; rep < 2000; rep++) {
@@ -449,6 +482,7 @@ int main(void) {
     RUN(test_simd_activation_quantizers);
     RUN(test_gemm4_vs_scalar);
     RUN(test_tile_q_vs_scalar);
+    RUN(test_axpy_vs_scalar);
     RUN(test_k4_scale_unpack);
     RUN(test_bad_arguments);
     return check_done();

@@ -18,6 +18,8 @@ int smol_kvcache_init(smol_kvcache *c, uint32_t type, int n_layer, int kv_dim, i
     c->kv_dim = kv_dim;
     c->n_ctx = n_ctx;
     c->elt = type == SMOL_F16 ? 2 : 4;
+    c->dot = smol_get_vec_dot(type);
+    c->axpy = smol_get_axpy(type);
     return SMOL_OK;
 }
 
@@ -81,30 +83,13 @@ static inline float half_to_float(uint16_t h) {
 
 float smol_kvcache_half_to_float(uint16_t h) { return half_to_float(h); }
 
-/* Dot products in 8 independent lanes (summed at the end) so the compiler can vectorize. */
+/* The key of layer at pos dotted with q through the CPU's f16 / f32 kernel (quant.h). */
 float smol_kvcache_dot_k(const smol_kvcache *c, int layer, int pos, int off, const float *q, int n) {
-    float acc[8] = {0};
-    int i = 0;
-    if (c->type == SMOL_F32) {
-        const float *k = (const float *)(c->k + at(c, layer, pos, off));
-        for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++) acc[j] += q[i + j] * k[i + j];
-        for (; i < n; i++) acc[0] += q[i] * k[i];
-    } else {
-        const uint16_t *k = (const uint16_t *)(c->k + at(c, layer, pos, off));
-        for (; i + 8 <= n; i += 8)
-            for (int j = 0; j < 8; j++) acc[j] += q[i + j] * half_to_float(k[i + j]);
-        for (; i < n; i++) acc[0] += q[i] * half_to_float(k[i]);
-    }
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    float out;
+    c->dot(n, &out, c->k + at(c, layer, pos, off), q);
+    return out;
 }
 
 void smol_kvcache_add_v(const smol_kvcache *c, int layer, int pos, int off, float a, float *acc, int n) {
-    if (c->type == SMOL_F32) {
-        const float *v = (const float *)(c->v + at(c, layer, pos, off));
-        for (int i = 0; i < n; i++) acc[i] += a * v[i];
-    } else {
-        const uint16_t *v = (const uint16_t *)(c->v + at(c, layer, pos, off));
-        for (int i = 0; i < n; i++) acc[i] += a * half_to_float(v[i]);
-    }
+    c->axpy(n, a, c->v + at(c, layer, pos, off), acc);
 }

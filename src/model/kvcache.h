@@ -3,6 +3,7 @@
 #ifndef SMOL_MODEL_KVCACHE_H
 #define SMOL_MODEL_KVCACHE_H
 #include "smol.h"
+#include "model/quant.h"
 
 typedef struct smol_kvcache {
     uint32_t type;        /* SMOL_F16 or SMOL_F32 (dtype.h numbering) */
@@ -12,6 +13,8 @@ typedef struct smol_kvcache {
     int len;              /* positions filled */
     size_t elt;           /* bytes per element */
     uint8_t *k, *v;       /* [cap][n_layer][kv_dim] */
+    smol_vec_dot_fn dot;  /* the CPU's dot of a cached row with f32 (quant.h), set by init */
+    smol_axpy_fn axpy;    /* the CPU's acc += a * cached row */
 } smol_kvcache;
 
 /* Sets up an empty cache (no memory yet). type must be SMOL_F16 or SMOL_F32. */

@@ -593,6 +593,16 @@ static void dot_q8_0(int64_t n, float *out, const void *w, const void *x) {
     *out = s;
 }
 
+static void axpy_f32(int64_t n, float a, const void *v, float *acc) {
+    const float *p = v;
+    for (int64_t i = 0; i < n; i++) acc[i] += a * p[i];
+}
+
+static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
+    const uint16_t *p = v;
+    for (int64_t i = 0; i < n; i++) acc[i] += a * H2F(p[i]);
+}
+
 /* Sum over the 16 sub-blocks of 16 of scale[s] * sum(q * y). */
 static int idot_k16(const int *q, const int *scale, const int8_t *y) {
     int total = 0;
@@ -705,6 +715,7 @@ const smol_quant_kernels smol_quant_scalar = {
     },
     .quantize_q8_0 = smol_quantize_q8_0_ref,
     .quantize_q8_K = smol_quantize_q8_K_ref,
+    .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
 };
 
 /* The AVX-512 kernels use VNNI too; CPUs without it take the AVX2 ones. */
@@ -827,6 +838,26 @@ smol_gemm4_fn smol_get_gemm4_level(uint32_t t, int level) {
 smol_gemm4_fn smol_get_gemm4(uint32_t t) {
     for (int level = SMOL_SIMD_AVX512; level > SMOL_SIMD_SCALAR; level--) {
         smol_gemm4_fn fn = smol_get_gemm4_level(t, level);
+        if (fn) return fn;
+    }
+    return NULL;
+}
+
+smol_axpy_fn smol_get_axpy_level(uint32_t t, int level) {
+    if (t >= SMOL_DTYPE_COUNT) return NULL;
+    switch (level) {
+    case SMOL_SIMD_SCALAR: return smol_quant_scalar.axpy[t];
+#if defined(__x86_64__)
+    case SMOL_SIMD_AVX2: return smol_cpu_has_avx2() ? smol_quant_avx2.axpy[t] : NULL;
+    case SMOL_SIMD_AVX512: return has_avx512_vnni() ? smol_quant_avx512.axpy[t] : NULL;
+#endif
+    default: return NULL;
+    }
+}
+
+smol_axpy_fn smol_get_axpy(uint32_t t) {
+    for (int level = SMOL_SIMD_AVX512; level >= SMOL_SIMD_SCALAR; level--) {
+        smol_axpy_fn fn = smol_get_axpy_level(t, level);
         if (fn) return fn;
     }
     return NULL;

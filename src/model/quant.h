@@ -45,6 +45,16 @@ smol_gemm4_fn smol_get_gemm4(uint32_t t);
 /* The tile kernel of one SIMD level (for tests); NULL if none or the CPU lacks that level. */
 smol_gemm4_fn smol_get_gemm4_level(uint32_t t, int level);
 
+/* acc[i] += a * v[i] for i < n, v of type f32 or f16 (the attention's value rows). Rounding
+ * per element is the scalar one's (a * v, then the add) except where the CPU fuses them. */
+typedef void (*smol_axpy_fn)(int64_t n, float a, const void *v, float *acc);
+
+/* The fastest axpy kernel for t (SMOL_F32 or SMOL_F16) on this CPU, or NULL for other types. */
+smol_axpy_fn smol_get_axpy(uint32_t t);
+
+/* The axpy kernel of one SIMD level (for tests); NULL if none or the CPU lacks it. */
+smol_axpy_fn smol_get_axpy_level(uint32_t t, int level);
+
 /* A tile of a matrix product for weight types with q8_0 activations (q8_0, q4_0, q5_0 at the
  * AVX-512 level): y[b * y_stride + r] = dot(w row r, x row b) for r < nr and b < nx (1..4 each),
  * w row r at byte r * w_row_bytes, x row b (q8_0 blocks) at byte b * x_row_bytes. n is a

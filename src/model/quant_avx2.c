@@ -66,6 +66,7 @@ static void dot_f32(int64_t n, float *out, const void *w, const void *x) {
         s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     float s = hsum_ps(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
     *out = s;
@@ -82,6 +83,8 @@ static void dot_f16(int64_t n, float *out, const void *w, const void *x) {
         s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(b + i), s0);
         s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(b + i + 8), s1);
     }
+    for (; i + 8 <= n; i += 8)  /* short rows (attention heads) in lanes too */
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
     float s = hsum_ps(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += H2F(a[i]) * b[i];
     *out = s;
@@ -483,6 +486,26 @@ DEFINE_GEMM4(gemm4_f32, w8_f32, w1_f32, 4)
 DEFINE_GEMM4(gemm4_f16, w8_f16, w1_f16, 2)
 DEFINE_GEMM4(gemm4_bf16, w8_bf16, w1_bf16, 2)
 
+/* ------------------------------------------------------------------ axpy (attention values) */
+
+static void axpy_f32(int64_t n, float a, const void *v, float *acc) {
+    const float *p = v;
+    __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(va, _mm256_loadu_ps(p + i))));
+    for (; i < n; i++) acc[i] += a * p[i];
+}
+
+static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
+    const uint16_t *p = v;
+    __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(va, w8_f16(p + i))));
+    for (; i < n; i++) acc[i] += a * H2F(p[i]);
+}
+
 const smol_quant_kernels smol_quant_avx2 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -494,4 +517,5 @@ const smol_quant_kernels smol_quant_avx2 = {
     .quantize_q8_0 = quantize_q8_0,
     .quantize_q8_K = quantize_q8_K,
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
+    .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
 };

@@ -48,9 +48,11 @@ static void dot_f16(int64_t n, float *out, const void *w, const void *x) {
         s0 = _mm512_fmadd_ps(load_f16x16(a + i), _mm512_loadu_ps(b + i), s0);
         s1 = _mm512_fmadd_ps(load_f16x16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
     }
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    for (; i < n; i++) s += H2F(a[i]) * b[i];
-    *out = s;
+    for (; i < n; i += 16) {  /* the tail in lanes too: short rows (attention heads) sum as a tree */
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i)), _mm512_maskz_loadu_ps(m, b + i), s0);
+    }
+    *out = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
 static void dot_bf16(int64_t n, float *out, const void *w, const void *x) {
@@ -595,6 +597,29 @@ DEFINE_TILE_Q(tile_q8_0, (int)sizeof(block_q8_0), 7, u2_q8_0)
 DEFINE_TILE_Q(tile_q4_0, (int)sizeof(block_q4_0), 3, u2_q4_0)
 DEFINE_TILE_Q(tile_q5_0, (int)sizeof(block_q5_0), 4, u2_q5_0)
 
+/* ------------------------------------------------------------------ axpy (attention values) */
+
+/* acc += a * v, 16 lanes at a time, the tail masked; multiply then add, as scalar. */
+static void axpy_f32(int64_t n, float a, const void *v, float *acc) {
+    const float *p = v;
+    __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 r = _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + i), _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, p + i)));
+        _mm512_mask_storeu_ps(acc + i, m, r);
+    }
+}
+
+static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
+    const uint16_t *p = v;
+    __m512 va = _mm512_set1_ps(a);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __m512 w = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + i));
+        _mm512_mask_storeu_ps(acc + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + i), _mm512_mul_ps(va, w)));
+    }
+}
+
 const smol_quant_kernels smol_quant_avx512 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -607,4 +632,5 @@ const smol_quant_kernels smol_quant_avx512 = {
     .quantize_q8_K = quantize_q8_K,
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
     .tile_q = {[SMOL_Q8_0] = tile_q8_0, [SMOL_Q4_0] = tile_q4_0, [SMOL_Q5_0] = tile_q5_0},
+    .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
 };

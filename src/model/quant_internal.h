@@ -81,6 +81,7 @@ typedef struct smol_quant_kernels {
     smol_quantize_fn quantize_q8_0, quantize_q8_K;
     smol_gemm4_fn gemm4[SMOL_DTYPE_COUNT];  /* float weight types only */
     smol_tile_q_fn tile_q[SMOL_DTYPE_COUNT]; /* q8_0-activation types with a tile kernel */
+    smol_axpy_fn axpy[SMOL_DTYPE_COUNT];     /* f32 and f16 only */
 } smol_quant_kernels;
 
 /* The kernel tables (constant): scalar in quant.c, the others in quant_avx2.c / quant_avx512.c.
