@@ -62,4 +62,27 @@ t_bad_input() {
   [ $rc -eq 1 ] && grep -q "^smol bench: .*none.gguf" "$TMP/err" || fail "missing file: rc $rc: $(cat "$TMP/err")"
 }
 
+# peak_rss_kb CMD...: the peak resident memory (KB) of CMD, from the kernel's rusage of the child.
+peak_rss_kb() {
+  "$PY" -c '
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
+}
+
+# A SmolLM2-135M-shaped Q8_0 model (143 MB), kept in $TMPDIR between runs as test_transformer keeps its f32 twin.
+t_peak_memory_135m_q8_0_2k_context() {
+  local m="${TMPDIR:-/tmp}/smol-test-cache-smollm2-135m-q8_0-seed42.gguf"
+  if [ ! -s "$m" ]; then
+    "$SMOL" make-model --arch smollm2-135m --type q8_0 --seed 42 -o "$m" 2> /dev/null
+  fi
+  local gen bench
+  gen=$(peak_rss_kb "$SMOL" generate -m "$m" --ctx 2048 -n 16 -p "Hello there" -t 2)
+  bench=$(peak_rss_kb "$SMOL" bench -m "$m" -t 2 -p 64 -n 16 -r 1)
+  echo "peak RSS: generate --ctx 2048 -n 16: $gen KB; bench -p 64 -n 16: $bench KB"
+  [ "$gen" -lt 250000 ] || fail "smol generate --ctx 2048 peaked at $gen KB (limit 250000)"
+  [ "$bench" -lt 250000 ] || fail "smol bench peaked at $bench KB (limit 250000)"
+  [ "$gen" -gt 140000 ] || fail "peak $gen KB is below the 143 MB of weights: not measured"
+}
+
 run_tests
