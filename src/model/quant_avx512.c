@@ -9,6 +9,12 @@
 #include <string.h>
 
 #define H2F(h) _cvtsh_ss(h)  /* F16C: exact, as smol_f16_to_f32 */
+#define PF_BYTES 4096      /* how far ahead of their reads the decode kernels prefetch weights */
+
+/* Prefetches the cache lines of [p + PF_BYTES, p + PF_BYTES + bytes) (a weight block ahead). */
+static inline void prefetch_ahead(const void *p, int bytes) {
+    for (int o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + PF_BYTES + o, _MM_HINT_T0);
+}
 
 /* K-quant blocks are combined with the scalar float expression; no fused multiply-adds there. */
 #if defined(__clang__)
@@ -45,6 +51,7 @@ static void dot_f16(int64_t n, float *out, const void *w, const void *x) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        _mm_prefetch((const char *)(a + i) + PF_BYTES, _MM_HINT_T0);
         s0 = _mm512_fmadd_ps(load_f16x16(a + i), _mm512_loadu_ps(b + i), s0);
         s1 = _mm512_fmadd_ps(load_f16x16(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
     }
@@ -320,8 +327,10 @@ static void dot_q4_K(int64_t n, float *out, const void *w, const void *x) {
     const block_q4_K *a = w;
     const block_q8_K *b = x;
     float s = 0;
-    for (int64_t i = 0; i < n / QK_K; i++)
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        prefetch_ahead(&a[i], sizeof a[i]);
         s += dot_k4_block(a[i].scales, a[i].qs, NULL, H2F(a[i].d), H2F(a[i].dmin), &b[i]);
+    }
     *out = s;
 }
 
@@ -329,8 +338,10 @@ static void dot_q5_K(int64_t n, float *out, const void *w, const void *x) {
     const block_q5_K *a = w;
     const block_q8_K *b = x;
     float s = 0;
-    for (int64_t i = 0; i < n / QK_K; i++)
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        prefetch_ahead(&a[i], sizeof a[i]);
         s += dot_k4_block(a[i].scales, a[i].qs, a[i].qh, H2F(a[i].d), H2F(a[i].dmin), &b[i]);
+    }
     *out = s;
 }
 
@@ -340,6 +351,7 @@ static void dot_q6_K(int64_t n, float *out, const void *w, const void *x) {
     const __m512i m15 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3);
     float s = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
+        prefetch_ahead(&a[i], sizeof a[i]);
         int16_t sc[16];
         _mm256_storeu_si256((__m256i *)sc, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a[i].scales)));
         /* q = u - 32: start from -32 * sum(sc * bsum) */
@@ -482,8 +494,6 @@ DEFINE_GEMM4(gemm4_bf16, w16_bf16, w16_bf16_tail, 2)
  * makes each int32 lane the exact sum of 4 products (u - OFF) * x. Block scales are gathered 16
  * blocks at a time, multiplied by the activation scales and spread over each block's 8 lanes. */
 
-#define PF_BYTES 4096  /* how far ahead of its reads a tile prefetches weights */
-
 /* The two 32-byte activation blocks k and k+1 (or k and zeros) in one register. */
 static inline __m512i x2_load(const block_q8_0 *b, int two) {
     __m256i lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
@@ -559,7 +569,7 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
             }
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++) {
-                _mm_prefetch((const char *)(w + r * wrb + (size_t)k * WSIZE + PF_BYTES), _MM_HINT_T0);
+                prefetch_ahead(w + r * wrb + (size_t)k * WSIZE, 1);
                 __m512i u = U2(w + r * wrb, k, two);
 #pragma GCC unroll 4
                 for (int b = 0; b < NX; b++) {
