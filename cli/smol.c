@@ -14,6 +14,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_tokenize,
     &cmd_filter,
     &cmd_dedup,
+    &cmd_decontam,
     &cmd_validate,
     &cmd_parquet,
     &cmd_scan,

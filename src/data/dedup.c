@@ -4,6 +4,7 @@
 #include "base/error.h"
 #include "base/file.h"
 #include "base/jsonl.h"
+#include "data/doc.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -260,20 +261,37 @@ int smol_dd_check_inputs(const char *work_dir, char *const *files, size_t n, smo
 
 /* ---------------------------------------------------------------- records */
 
+/* JSONL files are read line by line, so kept records can be copied byte for byte; other
+ * formats (.json, .txt, .parquet) come through the document reader of data/doc.h and are
+ * written as their JSON serialisation. */
 struct smol_dd_reader {
-    smol_lines *lines;
-    cJSON *json;
+    smol_lines *lines;      /* JSONL */
+    smol_doc_reader *docs;  /* everything else */
+    smol_doc doc;
+    char *doc_line;         /* serialised doc (docs mode) */
+    cJSON *json;            /* lines mode: parsed record; docs mode: owned copy for .txt */
     const char *raw;
     size_t raw_len;
     char field[128];
 };
+
+static int is_jsonl(const char *path) {
+    size_t n = strip_compression(path);
+    return strcmp(path, "-") == 0 || (n >= 6 && strncmp(path + n - 6, ".jsonl", 6) == 0);
+}
 
 int smol_dd_reader_open(const char *path, const char *text_field, smol_dd_reader **out, smol_error *err) {
     *out = NULL;
     smol_dd_reader *r = calloc(1, sizeof *r);
     if (!r) return smol_fail(err, SMOL_ENOMEM, "out of memory");
     snprintf(r->field, sizeof r->field, "%s", text_field && *text_field ? text_field : "text");
-    int rc = smol_lines_open(path, &r->lines, err);
+    int rc;
+    if (is_jsonl(path)) {
+        rc = smol_lines_open(path, &r->lines, err);
+    } else {
+        smol_doc_opts o = {.text_field = r->field};
+        rc = smol_doc_reader_open(path, &o, &r->docs, err);
+    }
     if (rc) {
         free(r);
         return rc;
@@ -282,9 +300,24 @@ int smol_dd_reader_open(const char *path, const char *text_field, smol_dd_reader
     return SMOL_OK;
 }
 
+static int read_doc(smol_dd_reader *r, const char **text, size_t *len, smol_error *err) {
+    smol_doc_free(&r->doc);
+    free(r->doc_line);
+    r->doc_line = NULL;
+    int rc = smol_doc_read(r->docs, &r->doc, err);
+    if (rc != 1) return rc;
+    if (!(r->doc_line = smol_doc_to_json(&r->doc, &r->raw_len)))
+        return smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory", r->doc.path, r->doc.line);
+    r->raw = r->doc_line;
+    *text = r->doc.text;
+    *len = r->doc.text_len;
+    return 1;
+}
+
 int smol_dd_read(smol_dd_reader *r, const char **text, size_t *len, smol_error *err) {
     cJSON_Delete(r->json);
     r->json = NULL;
+    if (r->docs) return read_doc(r, text, len, err);
     for (;;) {
         int rc = smol_lines_next(r->lines, &r->raw, &r->raw_len, err);
         if (rc <= 0) return rc;
@@ -306,68 +339,52 @@ int smol_dd_read(smol_dd_reader *r, const char **text, size_t *len, smol_error *
     return 1;
 }
 
-cJSON *smol_dd_json(smol_dd_reader *r) { return r->json; }
+cJSON *smol_dd_json(smol_dd_reader *r) {
+    if (r->docs && r->doc.json) return r->doc.json;
+    if (r->docs && !r->json) r->json = cJSON_ParseWithLength(r->raw, r->raw_len);
+    return r->json;
+}
 
 const char *smol_dd_raw(const smol_dd_reader *r, size_t *len) {
     *len = r->raw_len;
     return r->raw;
 }
 
-long smol_dd_line(const smol_dd_reader *r) { return (long)smol_lines_lineno(r->lines); }
+long smol_dd_line(const smol_dd_reader *r) { return r->docs ? r->doc.line : (long)smol_lines_lineno(r->lines); }
 
-uint64_t smol_dd_bytes_read(const smol_dd_reader *r) { return smol_lines_bytes_read(r->lines); }
+uint64_t smol_dd_bytes_read(const smol_dd_reader *r) {
+    return r->docs ? smol_doc_reader_bytes_read(r->docs) : smol_lines_bytes_read(r->lines);
+}
 
 void smol_dd_reader_close(smol_dd_reader *r) {
     if (!r) return;
     cJSON_Delete(r->json);
+    smol_doc_free(&r->doc);
+    free(r->doc_line);
+    smol_doc_reader_close(r->docs);
     smol_lines_close(r->lines);
     free(r);
 }
 
-struct smol_dd_writer {
-    smol_atomic_file f;
-};
-
 int smol_dd_writer_open(const char *path, smol_dd_writer **out, smol_error *err) {
-    *out = NULL;
-    if (has_suffix(path, ".gz") || has_suffix(path, ".zst"))
-        return smol_fail(err, SMOL_EUNSUPPORTED, "%s: compressed output is not supported yet; write plain .jsonl", path);
-    smol_dd_writer *w = calloc(1, sizeof *w);
-    if (!w) return smol_fail(err, SMOL_ENOMEM, "out of memory");
-    int rc = smol_atomic_open(&w->f, path, err);
-    if (rc) {
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return SMOL_OK;
+    return smol_doc_writer_open(path, out, err);
 }
 
 int smol_dd_write_line(smol_dd_writer *w, const char *line, size_t len, smol_error *err) {
-    if (fwrite(line, 1, len, w->f.fp) != len || fputc('\n', w->f.fp) == EOF)
-        return smol_fail(err, SMOL_EIO, "%s: write failed: %s", w->f.path, strerror(errno));
-    return SMOL_OK;
+    return smol_doc_write_line(w, line, len, err);
 }
 
 int smol_dd_write_json(smol_dd_writer *w, const cJSON *json, smol_error *err) {
-    char *s = cJSON_PrintUnformatted(json);
-    if (!s) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory serialising a record", w->f.path);
+    char *s = json ? cJSON_PrintUnformatted(json) : NULL;
+    if (!s) return smol_fail(err, SMOL_ENOMEM, "out of memory serialising a record");
     int rc = smol_dd_write_line(w, s, strlen(s), err);
     cJSON_free(s);
     return rc;
 }
 
-int smol_dd_writer_close(smol_dd_writer *w, smol_error *err) {
-    int rc = smol_atomic_commit(&w->f, err);
-    free(w);
-    return rc;
-}
+int smol_dd_writer_close(smol_dd_writer *w, smol_error *err) { return smol_doc_writer_close(w, err); }
 
-void smol_dd_writer_abort(smol_dd_writer *w) {
-    if (!w) return;
-    smol_atomic_abort(&w->f);
-    free(w);
-}
+void smol_dd_writer_abort(smol_dd_writer *w) { smol_doc_writer_abort(w); }
 
 /* ---------------------------------------------------------------- exact dedup */
 

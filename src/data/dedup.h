@@ -7,6 +7,7 @@
 #ifndef SMOL_DATA_DEDUP_H
 #define SMOL_DATA_DEDUP_H
 #include "smol.h"
+#include "data/doc.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -53,7 +54,8 @@ int smol_dd_check_inputs(const char *work_dir, char *const *files, size_t n, smo
 
 typedef struct smol_dd_reader smol_dd_reader;
 
-/* Opens a document file (JSONL: plain, .gz or .zst); text_field NULL means "text". */
+/* Opens a document file: .jsonl (plain, .gz or .zst; records kept byte for byte) or what
+ * data/doc.h reads (.json, .txt, .parquet; records re-serialised). text_field NULL: "text". */
 int smol_dd_reader_open(const char *path, const char *text_field, smol_dd_reader **out, smol_error *err);
 
 /* Reads the next document: 1 with *text and *len set (valid until the next call), 0 at the end,
@@ -71,9 +73,10 @@ uint64_t smol_dd_bytes_read(const smol_dd_reader *r);
 /* Closes r; NULL is a no-op. */
 void smol_dd_reader_close(smol_dd_reader *r);
 
-typedef struct smol_dd_writer smol_dd_writer;
+typedef smol_doc_writer smol_dd_writer;  /* data/doc.h's writer */
 
-/* Opens path for writing JSONL lines; the file appears only on a successful close. */
+/* Opens path for writing JSONL lines (.gz/.zst compressed); the file appears only on a
+ * successful close. */
 int smol_dd_writer_open(const char *path, smol_dd_writer **out, smol_error *err);
 
 /* Writes one line (without '\n'). */
