@@ -41,6 +41,7 @@ extern const smol_cmd cmd_make_model;
 extern const smol_cmd cmd_classify;
 extern const smol_cmd cmd_langid;
 extern const smol_cmd cmd_tokenize;
+extern const smol_cmd cmd_curate;
 extern const smol_cmd cmd_filter;
 extern const smol_cmd cmd_dedup;
 extern const smol_cmd cmd_decontam;

@@ -12,6 +12,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_classify,
     &cmd_langid,
     &cmd_tokenize,
+    &cmd_curate,
     &cmd_filter,
     &cmd_dedup,
     &cmd_decontam,

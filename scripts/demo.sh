@@ -30,4 +30,31 @@ if $smol help generate >/dev/null 2>&1; then
     $smol generate -m "$model" -p "Once upon a time" -n 24 --seed 1
   echo
 fi
+# curate a tiny corpus: a few documents in two shards, filtered, deduplicated, with stats
+mkdir -p "$out/crawl"
+printf '%s\n' '{"id": "a1", "text": "Small language models learn a great deal from carefully filtered web text, and the filters that clean it are simple rules about words, lines and repetition."}' \
+  '{"id": "a2", "text": "too short"}' \
+  '{"id": "a3", "text": "Deduplication removes repeated documents so that a model does not memorise them, and it makes every training token count for more."}' > "$out/crawl/part0.jsonl"
+printf '%s\n' '{"id": "b1", "text": "Deduplication removes repeated documents so that a model does not memorise them, and it makes every training token count for more."}' \
+  '{"id": "b2", "text": "A resumable pipeline writes each shard atomically and marks it done, so a crash costs only the shard that was running when it happened."}' > "$out/crawl/part1.jsonl"
+cat > "$out/curate.toml" <<TOML
+[input]
+paths = ["$out/crawl/*.jsonl"]
+[output]
+dir = "$out/curated"
+compression = "none"
+[[stage]]
+type = "filter"
+name = "min_length"
+[stage.options]
+min_chars = 40
+[[stage]]
+type = "dedup_exact"
+TOML
+if $smol help curate >/dev/null 2>&1; then
+  rm -rf "$out/curated"
+  step "curate two shards (length filter, exact dedup); stats in $out/curated/stats.json" \
+    $smol curate "$out/curate.toml" --quiet
+  step "the kept documents" bash -c "cat '$out'/curated/0000*.jsonl"
+fi
 printf '\ndemo done: files in %s/\n' "$out" >&2
