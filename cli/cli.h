@@ -46,6 +46,7 @@ extern const smol_cmd cmd_filter;
 extern const smol_cmd cmd_dedup;
 extern const smol_cmd cmd_decontam;
 extern const smol_cmd cmd_validate;
+extern const smol_cmd cmd_extract;
 extern const smol_cmd cmd_parquet;
 extern const smol_cmd cmd_scan;
 extern const smol_cmd cmd_bench;

@@ -17,6 +17,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_dedup,
     &cmd_decontam,
     &cmd_validate,
+    &cmd_extract,
     &cmd_parquet,
     &cmd_scan,
     &cmd_bench,
