@@ -2,6 +2,7 @@
  * buckets, clusters, filter) over sharded inputs with completion markers. */
 #include "data/minhash.h"
 #include "base/error.h"
+#include "base/cpu.h"
 #include "base/file.h"
 #include "base/pool.h"
 #include <errno.h>
@@ -114,7 +115,10 @@ static const char k_punct_utf8[] =
 
 static int dt_punct(int32_t c) {
     if ((c >= 0 && c <= 8) || (c >= 11 && c <= 31) || (c >= 127 && c <= 159)) return 1;
-    if (c < 128) return c != 0 && strchr("!/:&(\\#%+^]~';{|[=-`*$,><)?@_.\"}", (int)c) != NULL;
+    if (c < 128) {  /* the string's ASCII members: all 32 ASCII punctuation characters */
+        uint64_t mask = c < 64 ? UINT64_C(0xfc00fffe00000000) : UINT64_C(0x78000001f8000001);
+        return (int)(mask >> (c & 63) & 1);
+    }
     const uint8_t *p = (const uint8_t *)k_punct_utf8;
     utf8proc_ssize_t n = (utf8proc_ssize_t)(sizeof k_punct_utf8 - 1);
     while (n > 0) {
@@ -162,6 +166,8 @@ static int split_contraction(nbuf *b) {
     static const struct { const char *w; int at; } k[] = {
         {"cannot", 3}, {"gimme", 3}, {"gonna", 3}, {"gotta", 3}, {"lemme", 3}, {"wanna", 3}};
     size_t len = b->n - b->word_start;
+    char c0 = b->s[b->word_start];
+    if ((len != 5 && len != 6) || (c0 != 'c' && c0 != 'g' && c0 != 'l' && c0 != 'w')) return 0;
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
         if (len != strlen(k[i].w) || memcmp(b->s + b->word_start, k[i].w, len) != 0) continue;
         if (nb_reserve(b, 1)) return -1;
@@ -306,6 +312,8 @@ int smol_minhash_normalize(const char *text, size_t len, char **out, size_t *out
 
 struct smol_minhash_scratch {
     nbuf nb;
+    uint64_t *hv;  /* shingle hashes */
+    size_t cap_hv;
 };
 
 smol_minhash_scratch *smol_minhash_scratch_new(void) { return calloc(1, sizeof(smol_minhash_scratch)); }
@@ -314,12 +322,45 @@ void smol_minhash_scratch_free(smol_minhash_scratch *s) {
     if (!s) return;
     free(s->nb.s);
     free(s->nb.word);
+    free(s->hv);
     free(s);
 }
+
+/* The AVX-512 paths (minhash_avx512.c; same results). */
+void smol_minhash_sha1x16_avx512(const char *const *msg, const size_t *len, int n, uint64_t *out);
+void smol_minhash_perm_avx512(const uint64_t *h, size_t n_h, const uint64_t *a, const uint64_t *b, int n_hashes,
+                              uint64_t *sig);
 
 static inline uint64_t mod61(uint64_t v) {
     uint64_t r = (v & MERSENNE61) + (v >> 61);
     return r >= MERSENNE61 ? r - MERSENNE61 : r;
+}
+
+/* The SHA-1 hashes of the n_sh shingles of the words in b, 16 at a time with AVX-512. */
+static void shingle_hashes(const nbuf *b, int n_grams, size_t n_sh, int simd, uint64_t *hv) {
+    const char *msg[16];
+    size_t len[16], at[16];
+    int k = 0;
+    for (size_t w = 0; w < n_sh; w++) {
+        size_t start = b->word[w], last = w + (size_t)n_grams;
+        size_t end = last < b->n_words ? b->word[last] - 1 : b->n;
+        if (!simd || end - start > 55) {
+            hv[w] = smol_sha1_64(b->s + start, end - start);
+            continue;
+        }
+        msg[k] = b->s + start, len[k] = end - start, at[k++] = w;
+        if (k == 16) {
+            uint64_t out[16];
+            smol_minhash_sha1x16_avx512(msg, len, k, out);
+            for (int i = 0; i < k; i++) hv[at[i]] = out[i];
+            k = 0;
+        }
+    }
+    if (k) {
+        uint64_t out[16];
+        smol_minhash_sha1x16_avx512(msg, len, k, out);
+        for (int i = 0; i < k; i++) hv[at[i]] = out[i];
+    }
 }
 
 long smol_minhash_signature(const smol_minhash *m, smol_minhash_scratch *s, const char *text, size_t len,
@@ -327,14 +368,22 @@ long smol_minhash_signature(const smol_minhash *m, smol_minhash_scratch *s, cons
     nbuf *b = &s->nb;
     if (normalize_into(b, text, len)) return SMOL_ENOMEM;
     if (b->n_words < (size_t)m->n_grams) return 0;
-    int nh = m->n_hashes;
-    for (int i = 0; i < nh; i++) sig[i] = UINT64_MAX;
     size_t n_sh = b->n_words - (size_t)m->n_grams + 1;
+    if (n_sh > s->cap_hv) {
+        uint64_t *hv = realloc(s->hv, n_sh * sizeof *hv);
+        if (!hv) return SMOL_ENOMEM;
+        s->hv = hv, s->cap_hv = n_sh;
+    }
+    int simd = smol_cpu_has_avx512();
+    shingle_hashes(b, m->n_grams, n_sh, simd, s->hv);
+    int nh = m->n_hashes;
+    if (simd) {
+        smol_minhash_perm_avx512(s->hv, n_sh, m->a, m->b, nh, sig);
+        return (long)n_sh;
+    }
+    for (int i = 0; i < nh; i++) sig[i] = UINT64_MAX;
     for (size_t w = 0; w < n_sh; w++) {
-        size_t start = b->word[w];
-        size_t last = w + (size_t)m->n_grams;
-        size_t end = last < b->n_words ? b->word[last] - 1 : b->n;
-        uint64_t h = smol_sha1_64(b->s + start, end - start);
+        uint64_t h = s->hv[w];
         for (int i = 0; i < nh; i++) {
             uint64_t v = mod61(h * m->a[i] + m->b[i]);
             if (v < sig[i]) sig[i] = v;
