@@ -437,6 +437,57 @@ static void test_axpy_vs_scalar(void) {
     printf("# %d axpy rows compared with scalar\n", checked);
 }
 
+/* The strided-rows kernels (attention scores and values) against the scalar ones: dots within
+ * 1e-5 of the sum of |terms|, value sums bit for bit; head sizes with and without tails, rows
+ * spaced by a stride larger than a row, counts not a multiple of 4. */
+static void test_rows_vs_scalar(void) {
+    enum { STRIDE = 700 };  /* elements between row starts */
+    static float rows32[37 * STRIDE], x[160], out0[37], out1[37], acc0[160], acc1[160], a[37];
+    static uint16_t rows16[37 * STRIDE];
+    const int64_t dims[] = {8, 48, 64, 80, 128, 160};
+    const int64_t counts[] = {1, 3, 4, 37};
+    int checked = 0;
+    fill_signal(rows32, 37 * STRIDE, 1);
+    smol_quantize_row(SMOL_F16, rows32, rows16, 37 * STRIDE);
+    for (int level = SMOL_SIMD_AVX2; level <= SMOL_SIMD_AVX512; level++)
+        for (int k = 0; k < 2; k++) {
+            uint32_t t = k ? SMOL_F16 : SMOL_F32;
+            smol_rows_dot_fn dot = smol_get_rows_dot_level(t, level), dot0 = smol_get_rows_dot_level(t, SMOL_SIMD_SCALAR);
+            smol_rows_axpy_fn ax = smol_get_rows_axpy_level(t, level), ax0 = smol_get_rows_axpy_level(t, SMOL_SIMD_SCALAR);
+            REQUIRE(dot0 && ax0, "no scalar rows kernels for %s", smol_dtype_name(t));
+            if (!dot || !ax) continue;
+            const void *rows = k ? (const void *)rows16 : (const void *)rows32;
+            size_t stride = STRIDE * (k ? 2 : 4);
+            for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+                for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
+                    int64_t n = dims[di], m = counts[ci];
+                    fill_signal(x, n, 0);
+                    dot0(n, m, rows, stride, x, out0);
+                    dot(n, m, rows, stride, x, out1);
+                    for (int64_t p = 0; p < m; p++) {
+                        float w[160];
+                        smol_dequantize_row(t, (const uint8_t *)rows + p * stride, w, n);
+                        double abs_sum = 0;
+                        for (int64_t i = 0; i < n; i++) abs_sum += fabs((double)w[i] * x[i]);
+                        REQUIRE(fabs((double)out0[p] - out1[p]) <= 1e-5 * abs_sum + 1e-30,
+                                "%s level %d n=%lld m=%lld: row %lld dot %.9g, scalar %.9g", smol_dtype_name(t), level,
+                                (long long)n, (long long)m, (long long)p, out1[p], out0[p]);
+                    }
+                    for (int64_t p = 0; p < m; p++) a[p] = frand();
+                    for (int i = 0; i < 160; i++) acc0[i] = acc1[i] = frand();
+                    ax0(n, m, rows, stride, a, acc0);
+                    ax(n, m, rows, stride, a, acc1);
+                    int i = 0;
+                    while (i < 160 && acc0[i] == acc1[i]) i++;
+                    REQUIRE(i == 160, "%s level %d n=%lld m=%lld: value sum element %d is %.9g, scalar %.9g",
+                            smol_dtype_name(t), level, (long long)n, (long long)m, i, acc1[i], acc0[i]);
+                    checked++;
+                }
+        }
+    CHECK(smol_get_rows_dot(SMOL_Q8_0) == NULL && smol_get_rows_axpy(SMOL_F16) != NULL, "rows kernel types");
+    printf("# %d strided-row cases compared with scalar\n", checked);
+}
+
 /* The word-wise q4_K scale unpacking of the SIMD kernels equals the per-index one. */
 static void test_k4_scale_unpack(void) {
     for (int rep = 0; rep < 2000; rep++) {
@@ -483,6 +534,7 @@ int main(void) {
     RUN(test_gemm4_vs_scalar);
     RUN(test_tile_q_vs_scalar);
     RUN(test_axpy_vs_scalar);
+    RUN(test_rows_vs_scalar);
     RUN(test_k4_scale_unpack);
     RUN(test_bad_arguments);
     return check_done();

@@ -20,6 +20,8 @@ int smol_kvcache_init(smol_kvcache *c, uint32_t type, int n_layer, int kv_dim, i
     c->elt = type == SMOL_F16 ? 2 : 4;
     c->dot = smol_get_vec_dot(type);
     c->axpy = smol_get_axpy(type);
+    c->rows_dot = smol_get_rows_dot(type);
+    c->rows_axpy = smol_get_rows_axpy(type);
     return SMOL_OK;
 }
 
@@ -92,4 +94,12 @@ float smol_kvcache_dot_k(const smol_kvcache *c, int layer, int pos, int off, con
 
 void smol_kvcache_add_v(const smol_kvcache *c, int layer, int pos, int off, float a, float *acc, int n) {
     c->axpy(n, a, c->v + at(c, layer, pos, off), acc);
+}
+
+void smol_kvcache_dot_k_all(const smol_kvcache *c, int layer, int n_pos, int off, const float *q, int n, float *out) {
+    c->rows_dot(n, n_pos, c->k + at(c, layer, 0, off), (size_t)c->n_layer * c->kv_dim * c->elt, q, out);
+}
+
+void smol_kvcache_add_v_all(const smol_kvcache *c, int layer, int n_pos, int off, const float *a, float *acc, int n) {
+    c->rows_axpy(n, n_pos, c->v + at(c, layer, 0, off), (size_t)c->n_layer * c->kv_dim * c->elt, a, acc);
 }

@@ -15,6 +15,8 @@ typedef struct smol_kvcache {
     uint8_t *k, *v;       /* [cap][n_layer][kv_dim] */
     smol_vec_dot_fn dot;  /* the CPU's dot of a cached row with f32 (quant.h), set by init */
     smol_axpy_fn axpy;    /* the CPU's acc += a * cached row */
+    smol_rows_dot_fn rows_dot;    /* the same over many positions */
+    smol_rows_axpy_fn rows_axpy;
 } smol_kvcache;
 
 /* Sets up an empty cache (no memory yet). type must be SMOL_F16 or SMOL_F32. */
@@ -34,6 +36,12 @@ float smol_kvcache_dot_k(const smol_kvcache *c, int layer, int pos, int off, con
 
 /* acc[0..n) += a * value of layer at pos, elements [off, off+n). */
 void smol_kvcache_add_v(const smol_kvcache *c, int layer, int pos, int off, float a, float *acc, int n);
+
+/* out[p] = dot(q[n], key of layer at position p, elements [off, off+n)) for p < n_pos. */
+void smol_kvcache_dot_k_all(const smol_kvcache *c, int layer, int n_pos, int off, const float *q, int n, float *out);
+
+/* acc[0..n) += sum over p < n_pos of a[p] * value of layer at p, elements [off, off+n). */
+void smol_kvcache_add_v_all(const smol_kvcache *c, int layer, int n_pos, int off, const float *a, float *acc, int n);
 
 /* IEEE half to float as the cache reads it (exact; exposed for tests). */
 float smol_kvcache_half_to_float(uint16_t h);

@@ -603,6 +603,23 @@ static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
     for (int64_t i = 0; i < n; i++) acc[i] += a * H2F(p[i]);
 }
 
+/* The strided-rows kernels from the single-row ones: the same sums in the same order. */
+static void rows_dot_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    for (int64_t p = 0; p < m; p++) dot_f32(n, &out[p], (const uint8_t *)rows + (size_t)p * stride, x);
+}
+
+static void rows_dot_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    for (int64_t p = 0; p < m; p++) dot_f16(n, &out[p], (const uint8_t *)rows + (size_t)p * stride, x);
+}
+
+static void rows_axpy_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    for (int64_t p = 0; p < m; p++) axpy_f32(n, a[p], (const uint8_t *)rows + (size_t)p * stride, acc);
+}
+
+static void rows_axpy_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    for (int64_t p = 0; p < m; p++) axpy_f16(n, a[p], (const uint8_t *)rows + (size_t)p * stride, acc);
+}
+
 /* Sum over the 16 sub-blocks of 16 of scale[s] * sum(q * y). */
 static int idot_k16(const int *q, const int *scale, const int8_t *y) {
     int total = 0;
@@ -716,6 +733,8 @@ const smol_quant_kernels smol_quant_scalar = {
     .quantize_q8_0 = smol_quantize_q8_0_ref,
     .quantize_q8_K = smol_quantize_q8_K_ref,
     .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
+    .rows_dot = {[SMOL_F32] = rows_dot_f32, [SMOL_F16] = rows_dot_f16},
+    .rows_axpy = {[SMOL_F32] = rows_axpy_f32, [SMOL_F16] = rows_axpy_f16},
 };
 
 /* The AVX-512 kernels use VNNI too; CPUs without it take the AVX2 ones. */
@@ -860,6 +879,32 @@ smol_axpy_fn smol_get_axpy(uint32_t t) {
         smol_axpy_fn fn = smol_get_axpy_level(t, level);
         if (fn) return fn;
     }
+    return NULL;
+}
+
+/* The kernel of table field F for type t at one level (NULL if none or the CPU lacks it). */
+#if defined(__x86_64__)
+#define LEVEL_PICK(F, t, level) \
+    ((t) >= SMOL_DTYPE_COUNT ? NULL : (level) == SMOL_SIMD_SCALAR ? smol_quant_scalar.F[t] \
+     : (level) == SMOL_SIMD_AVX2 ? (smol_cpu_has_avx2() ? smol_quant_avx2.F[t] : NULL) \
+     : (level) == SMOL_SIMD_AVX512 ? (has_avx512_vnni() ? smol_quant_avx512.F[t] : NULL) : NULL)
+#else
+#define LEVEL_PICK(F, t, level) ((t) < SMOL_DTYPE_COUNT && (level) == SMOL_SIMD_SCALAR ? smol_quant_scalar.F[t] : NULL)
+#endif
+
+smol_rows_dot_fn smol_get_rows_dot_level(uint32_t t, int level) { return LEVEL_PICK(rows_dot, t, level); }
+
+smol_rows_axpy_fn smol_get_rows_axpy_level(uint32_t t, int level) { return LEVEL_PICK(rows_axpy, t, level); }
+
+smol_rows_dot_fn smol_get_rows_dot(uint32_t t) {
+    for (int level = SMOL_SIMD_AVX512; level >= SMOL_SIMD_SCALAR; level--)
+        if (smol_get_rows_dot_level(t, level)) return smol_get_rows_dot_level(t, level);
+    return NULL;
+}
+
+smol_rows_axpy_fn smol_get_rows_axpy(uint32_t t) {
+    for (int level = SMOL_SIMD_AVX512; level >= SMOL_SIMD_SCALAR; level--)
+        if (smol_get_rows_axpy_level(t, level)) return smol_get_rows_axpy_level(t, level);
     return NULL;
 }
 

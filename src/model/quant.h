@@ -55,6 +55,20 @@ smol_axpy_fn smol_get_axpy(uint32_t t);
 /* The axpy kernel of one SIMD level (for tests); NULL if none or the CPU lacks it. */
 smol_axpy_fn smol_get_axpy_level(uint32_t t, int level);
 
+/* Strided rows of type f32 or f16 (row p at byte p * stride) against one f32 vector:
+ * rows_dot: out[p] = dot(row p, x) for p < m; rows_axpy: acc[i] += sum over p < m of a[p] * row p[i].
+ * n elements per row. These are the attention's score and value passes over a KV cache. */
+typedef void (*smol_rows_dot_fn)(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out);
+typedef void (*smol_rows_axpy_fn)(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc);
+
+/* The fastest strided-rows kernels for t (SMOL_F32 or SMOL_F16), or NULL for other types. */
+smol_rows_dot_fn smol_get_rows_dot(uint32_t t);
+smol_rows_axpy_fn smol_get_rows_axpy(uint32_t t);
+
+/* The strided-rows kernels of one SIMD level (for tests); NULL if none or the CPU lacks it. */
+smol_rows_dot_fn smol_get_rows_dot_level(uint32_t t, int level);
+smol_rows_axpy_fn smol_get_rows_axpy_level(uint32_t t, int level);
+
 /* A tile of a matrix product for weight types with q8_0 activations (q8_0, q4_0, q5_0 at the
  * AVX-512 level): y[b * y_stride + r] = dot(w row r, x row b) for r < nr and b < nx (1..4 each),
  * w row r at byte r * w_row_bytes, x row b (q8_0 blocks) at byte b * x_row_bytes. n is a

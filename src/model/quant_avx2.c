@@ -506,6 +506,20 @@ static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
     for (; i < n; i++) acc[i] += a * H2F(p[i]);
 }
 
+/* Strided rows (attention) through the single-row kernels. */
+static void rows_dot_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    for (int64_t p = 0; p < m; p++) dot_f32(n, &out[p], (const uint8_t *)rows + (size_t)p * stride, x);
+}
+static void rows_dot_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    for (int64_t p = 0; p < m; p++) dot_f16(n, &out[p], (const uint8_t *)rows + (size_t)p * stride, x);
+}
+static void rows_axpy_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    for (int64_t p = 0; p < m; p++) axpy_f32(n, a[p], (const uint8_t *)rows + (size_t)p * stride, acc);
+}
+static void rows_axpy_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    for (int64_t p = 0; p < m; p++) axpy_f16(n, a[p], (const uint8_t *)rows + (size_t)p * stride, acc);
+}
+
 const smol_quant_kernels smol_quant_avx2 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -518,4 +532,6 @@ const smol_quant_kernels smol_quant_avx2 = {
     .quantize_q8_K = quantize_q8_K,
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
     .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
+    .rows_dot = {[SMOL_F32] = rows_dot_f32, [SMOL_F16] = rows_dot_f16},
+    .rows_axpy = {[SMOL_F32] = rows_axpy_f32, [SMOL_F16] = rows_axpy_f16},
 };

@@ -630,6 +630,78 @@ static void axpy_f16(int64_t n, float a, const void *v, float *acc) {
     }
 }
 
+/* ------------------------------------------------------------------ strided rows (attention) */
+
+/* 16 elements of a row of float type ES (4: f32, 2: f16) as f32, the first `m` lanes only. */
+static inline __m512 row16(const uint8_t *p, __mmask16 m, const int ES) {
+    return ES == 4 ? _mm512_maskz_loadu_ps(m, p) : _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+/* out[p] = dot(row p, x): four rows per pass share each x vector; each row's lanes reduce
+ * to one sum. */
+static inline __attribute__((always_inline)) void rows_dot(int64_t n, int64_t m, const uint8_t *rows, size_t stride,
+                                                           const float *x, float *out, const int ES) {
+    int64_t p = 0;
+    for (; p + 4 <= m; p += 4) {
+        const uint8_t *r0 = rows + (size_t)p * stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < n; i += 16) {
+            __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+            __m512 v = _mm512_maskz_loadu_ps(k, x + i);
+            a0 = _mm512_fmadd_ps(row16(r0 + i * ES, k, ES), v, a0);
+            a1 = _mm512_fmadd_ps(row16(r0 + stride + i * ES, k, ES), v, a1);
+            a2 = _mm512_fmadd_ps(row16(r0 + 2 * stride + i * ES, k, ES), v, a2);
+            a3 = _mm512_fmadd_ps(row16(r0 + 3 * stride + i * ES, k, ES), v, a3);
+        }
+        out[p] = _mm512_reduce_add_ps(a0);
+        out[p + 1] = _mm512_reduce_add_ps(a1);
+        out[p + 2] = _mm512_reduce_add_ps(a2);
+        out[p + 3] = _mm512_reduce_add_ps(a3);
+    }
+    for (; p < m; p++) {
+        const uint8_t *r = rows + (size_t)p * stride;
+        __m512 a = _mm512_setzero_ps();
+        for (int64_t i = 0; i < n; i += 16) {
+            __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+            a = _mm512_fmadd_ps(row16(r + i * ES, k, ES), _mm512_maskz_loadu_ps(k, x + i), a);
+        }
+        out[p] = _mm512_reduce_add_ps(a);
+    }
+}
+
+/* acc += sum_p a[p] * row p, 64 elements of acc held in registers across all rows. */
+static inline __attribute__((always_inline)) void rows_axpy(int64_t n, int64_t m, const uint8_t *rows, size_t stride,
+                                                            const float *a, float *acc, const int ES) {
+    for (int64_t i = 0; i < n; i += 64) {
+        __mmask16 k[4];
+        __m512 c[4];
+        for (int j = 0; j < 4; j++) {
+            int64_t left = n - i - 16 * j;
+            k[j] = left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+            c[j] = _mm512_maskz_loadu_ps(k[j], acc + i + 16 * j);
+        }
+        for (int64_t p = 0; p < m; p++) {
+            const uint8_t *r = rows + (size_t)p * stride + i * ES;
+            __m512 w = _mm512_set1_ps(a[p]);
+            for (int j = 0; j < 4; j++) c[j] = _mm512_add_ps(c[j], _mm512_mul_ps(w, row16(r + 16 * j * ES, k[j], ES)));
+        }
+        for (int j = 0; j < 4; j++) _mm512_mask_storeu_ps(acc + i + 16 * j, k[j], c[j]);
+    }
+}
+
+static void rows_dot_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    rows_dot(n, m, rows, stride, x, out, 4);
+}
+static void rows_dot_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *x, float *out) {
+    rows_dot(n, m, rows, stride, x, out, 2);
+}
+static void rows_axpy_f32(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    rows_axpy(n, m, rows, stride, a, acc, 4);
+}
+static void rows_axpy_f16(int64_t n, int64_t m, const void *rows, size_t stride, const float *a, float *acc) {
+    rows_axpy(n, m, rows, stride, a, acc, 2);
+}
+
 const smol_quant_kernels smol_quant_avx512 = {
     .vec_dot = {
         [SMOL_F32] = dot_f32, [SMOL_F16] = dot_f16, [SMOL_BF16] = dot_bf16,
@@ -643,4 +715,6 @@ const smol_quant_kernels smol_quant_avx512 = {
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
     .tile_q = {[SMOL_Q8_0] = tile_q8_0, [SMOL_Q4_0] = tile_q4_0, [SMOL_Q5_0] = tile_q5_0},
     .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
+    .rows_dot = {[SMOL_F32] = rows_dot_f32, [SMOL_F16] = rows_dot_f16},
+    .rows_axpy = {[SMOL_F32] = rows_axpy_f32, [SMOL_F16] = rows_axpy_f16},
 };

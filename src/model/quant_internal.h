@@ -82,6 +82,8 @@ typedef struct smol_quant_kernels {
     smol_gemm4_fn gemm4[SMOL_DTYPE_COUNT];  /* float weight types only */
     smol_tile_q_fn tile_q[SMOL_DTYPE_COUNT]; /* q8_0-activation types with a tile kernel */
     smol_axpy_fn axpy[SMOL_DTYPE_COUNT];     /* f32 and f16 only */
+    smol_rows_dot_fn rows_dot[SMOL_DTYPE_COUNT];    /* f32 and f16 only */
+    smol_rows_axpy_fn rows_axpy[SMOL_DTYPE_COUNT];  /* f32 and f16 only */
 } smol_quant_kernels;
 
 /* The kernel tables (constant): scalar in quant.c, the others in quant_avx2.c / quant_avx512.c.

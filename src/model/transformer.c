@@ -46,8 +46,9 @@ void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_di
                          float *scores, float *out) {
     int off = kvh * head_dim;
     float scale = 1.0f / sqrtf((float)head_dim), max = -INFINITY;
+    smol_kvcache_dot_k_all(kv, layer, n_pos, off, q, head_dim, scores);
     for (int p = 0; p < n_pos; p++) {
-        scores[p] = smol_kvcache_dot_k(kv, layer, p, off, q, head_dim) * scale;
+        scores[p] *= scale;
         if (scores[p] > max) max = scores[p];
     }
     double sum = 0;
@@ -56,7 +57,7 @@ void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_di
         sum += scores[p];
     }
     memset(out, 0, (size_t)head_dim * sizeof(float));
-    for (int p = 0; p < n_pos; p++) smol_kvcache_add_v(kv, layer, p, off, scores[p], out, head_dim);
+    smol_kvcache_add_v_all(kv, layer, n_pos, off, scores, out, head_dim);
     float inv = (float)(1.0 / sum);
     for (int i = 0; i < head_dim; i++) out[i] *= inv;
 }
