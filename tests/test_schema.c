@@ -250,6 +250,82 @@ static void run_suite(int report) {
 
 static void test_suite_schemas(void) { run_suite(0); }
 
+/* Walks text through a matcher token by token (tokens of tok, no BOS), each token checked
+ * against the mask computed before it: 1 if every token is allowed and the grammar can end. */
+static int tokens_accepted(const smol_grammar *gr, const smol_token_index *ti, const smol_tokenizer *tok,
+                           const char *text, uint32_t *bits) {
+    smol_tokens tk = {0};
+    if (smol_tokenize(tok, text, strlen(text), 0, &tk, NULL)) return -1;
+    smol_matcher *m;
+    if (smol_matcher_new(gr, ti, &m, NULL)) return free(tk.ids), -1;
+    int ok = 1;
+    for (size_t i = 0; i < tk.n && ok; i++) {
+        int32_t t = tk.ids[i];
+        ok = smol_matcher_mask(m, bits) >= 0 && (bits[t / 32] >> (t % 32) & 1u) && smol_matcher_accept_token(m, t) == 0;
+    }
+    ok = ok && smol_matcher_can_end(m);
+    smol_matcher_free(m);
+    free(tk.ids);
+    return ok;
+}
+
+/* Suite schemas of a few files through real vocabularies (SmolLM2, Llama-3): token masks at
+ * every step must let exactly the valid instances through. */
+static void test_suite_with_tokenizers(void) {
+    static const char *const toks[] = {"tokenizers/SmolLM2-135M-Instruct/tokenizer.json",
+                                       "tokenizers/llama3-8b-instruct-hf/tokenizer.json"};
+    static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
+                                        "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json"};
+    for (int k = 0; k < 2; k++) {
+        smol_tokenizer *tok;
+        smol_token_index *ti;
+        smol_error err;
+        REQUIRE(smol_tokenizer_load(test_data(toks[k]), &tok, &err) == 0, "%s: %s", toks[k], err.msg);
+        REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+        uint32_t *bits = calloc(((size_t)smol_token_index_n_vocab(ti) + 31) / 32, sizeof *bits);
+        int n_cases = 0, agree = 0;
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            char path[600], *text;
+            size_t n;
+            snprintf(path, sizeof path, "json-schema-test-suite/draft2020-12/%s", files[f]);
+            REQUIRE(smol_read_file(test_data(path), &text, &n, NULL) == 0, "%s", path);
+            cJSON *doc = cJSON_ParseWithLength(text, n), *group;
+            free(text);
+            cJSON_ArrayForEach(group, doc) {
+                buf sj = {0};
+                dump(&sj, cJSON_GetObjectItem(group, "schema"));
+                char *g = compile(sj.p, 0, &err);
+                free(sj.p);
+                smol_grammar *gr = NULL;
+                if (!g || smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err)) {
+                    free(g);
+                    continue;
+                }
+                cJSON *t;
+                cJSON_ArrayForEach(t, cJSON_GetObjectItem(group, "tests")) {
+                    buf b = {0};
+                    dump(&b, cJSON_GetObjectItem(t, "data"));
+                    int want = cJSON_IsTrue(cJSON_GetObjectItem(t, "valid"));
+                    int got = tokens_accepted(gr, ti, tok, b.p, bits);
+                    n_cases++;
+                    agree += got == want;
+                    CHECK(got == want, "%s: %s / '%s': %s expected %s", toks[k], files[f],
+                          cJSON_GetObjectItem(group, "description")->valuestring, b.p, want ? "accept" : "reject");
+                    free(b.p);
+                }
+                smol_grammar_free(gr);
+                free(g);
+            }
+            cJSON_Delete(doc);
+        }
+        printf("%s: masks agree on %d/%d suite instances\n", toks[k], agree, n_cases);
+        CHECK(n_cases > 100, "only %d cases", n_cases);
+        free(bits);
+        smol_token_index_free(ti);
+        smol_tokenizer_free(tok);
+    }
+}
+
 /* ---------------------------------------------------------------- ranges */
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
@@ -498,6 +574,7 @@ int main(int argc, char **argv) {
         return check_done();
     }
     RUN(test_suite_schemas);
+    RUN(test_suite_with_tokenizers);
     RUN(test_integer_ranges);
     RUN(test_number_bounds);
     RUN(test_formats_match_validator);
