@@ -232,9 +232,10 @@ static int doc_from_record(smol_doc_reader *r, cJSON *j, long line, smol_doc *do
     size_t n = strlen(t->valuestring);
     size_t bad = utf8_bad_offset(t->valuestring, n);
     if (bad < n) {
+        unsigned char byte = (unsigned char)t->valuestring[bad];
         smol_doc_free(doc);
         return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" is not valid UTF-8 (byte %zu of the text is 0x%02x)",
-                         r->path, line, r->text_field, bad, (unsigned char)t->valuestring[bad]);
+                         r->path, line, r->text_field, bad, byte);
     }
     int rc = smol_doc_set_text(doc, t->valuestring, n, err);
     cJSON *id = cJSON_GetObjectItemCaseSensitive(j, r->id_field);

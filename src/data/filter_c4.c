@@ -11,7 +11,9 @@ typedef struct c4_state {
     long min_num_sentences, min_words_per_line, max_word_length;
     char *out;          /* the rewritten text */
     size_t out_cap;
+    int doc_lorem, doc_js, doc_policy;   /* the phrases occur somewhere in the document */
     char *line;         /* one line with citations removed */
+    char *lower;        /* the line lowercased (ASCII) for phrase search */
     size_t line_cap;
 } c4_state;
 
@@ -44,17 +46,34 @@ static int c4_option(smol_filter *f, const char *key, const char *v, smol_error 
     return filter_unknown_option(f, key, err);
 }
 
-/* 1 if needle (lowercase ASCII) occurs in hay, compared ignoring ASCII case. */
-static int ci_contains(const char *hay, size_t n, const char *needle) {
-    size_t m = strlen(needle);
-    if (m > n) return 0;
-    for (size_t i = 0; i + m <= n; i++) {
-        if ((hay[i] | 0x20) != needle[0]) continue;
-        size_t k = 1;
-        while (k < m && ((hay[i + k] >= 'A' && hay[i + k] <= 'Z') ? hay[i + k] + 32 : hay[i + k]) == needle[k]) k++;
-        if (k == m) return 1;
+/* 1 if needle (lowercase ASCII, m bytes) occurs in lower (an ASCII-lowercased line). */
+static int has(const char *lower, size_t n, const char *needle, size_t m) {
+    return n >= m && memmem(lower, n, needle, m) != NULL;
+}
+#define HAS(lower, n, lit) has(lower, n, lit, sizeof lit - 1)
+
+/* Words (runs of non-whitespace, as str.split()) in l and the longest one's length in code points. */
+static long line_words(const char *l, size_t n, long *longest) {
+    long words = 0, best = 0, cur = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)l[i];
+        size_t sp = c < 0x80 ? (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) : 0;
+        if (c >= 0x80 && (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3)) {
+            size_t j = i;
+            if (smol_cp_is_space(smol_utf8_next(l, n, &j))) sp = j - i;
+        }
+        if (sp) {
+            if (cur > best) best = cur;
+            cur = 0;
+            i += sp;
+            continue;
+        }
+        if (cur == 0) words++;
+        cur += (c & 0xC0) != 0x80;
+        i++;
     }
-    return 0;
+    *longest = cur > best ? cur : best;
+    return words;
 }
 
 /* Copies line to dst without Wikipedia citations: [digits], [edit], [citation needed]. */
@@ -83,14 +102,12 @@ static int ends_with(const char *l, size_t n, const char *suf) {
 /* Applies the line rules to one stripped line: 1 keep (text in *kept, *kept_len), 0 remove,
  * or 2/3 drop the document (lorem ipsum / curly bracket). */
 static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const char **kept, size_t *kept_len) {
-    if (smol_split_ws(l, n, &f->words)) return -1;
-    if (s->max_word_length != -1)
-        for (size_t i = 0; i < f->words.n; i++)
-            if ((long)f->words.v[i].chars > s->max_word_length) {
-                filter_count(f, "line-filter-too_long_word", 1);
-                return 0;
-            }
-    if (s->remove_citations) {
+    long longest, words = line_words(l, n, &longest);
+    if (s->max_word_length != -1 && longest > s->max_word_length) {
+        filter_count(f, "line-filter-too_long_word", 1);
+        return 0;
+    }
+    if (s->remove_citations && memchr(l, '[', n)) {
         n = strip_citations(l, n, s->line);
         l = s->line;
     }
@@ -101,19 +118,22 @@ static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const c
             return 0;
         }
     }
-    if ((long)f->words.n < s->min_words_per_line) {
+    if (words < s->min_words_per_line) {
         filter_count(f, "line-filter-too_few_words", 1);
         return 0;
     }
-    if (s->filter_lorem_ipsum && ci_contains(l, n, "lorem ipsum")) return 2;
-    if (s->filter_javascript && ci_contains(l, n, "javascript")) {
+    char *low = s->lower;
+    if (s->doc_lorem || s->doc_js || s->doc_policy)
+        for (size_t i = 0; i < n; i++) low[i] = (char)(l[i] >= 'A' && l[i] <= 'Z' ? l[i] + 32 : l[i]);
+    if (s->filter_lorem_ipsum && s->doc_lorem && HAS(low, n, "lorem ipsum")) return 2;
+    if (s->filter_javascript && s->doc_js && HAS(low, n, "javascript")) {
         filter_count(f, "line-filter-javascript", 1);
         return 0;
     }
     if (s->filter_curly_bracket && memchr(l, '{', n)) return 3;
-    if (s->filter_policy)
+    if (s->filter_policy && s->doc_policy && (HAS(low, n, "polic") || HAS(low, n, "cookie") || HAS(low, n, "terms of use")))
         for (size_t k = 0; k < sizeof k_policy / sizeof k_policy[0]; k++)
-            if (ci_contains(l, n, k_policy[k])) {
+            if (has(low, n, k_policy[k], strlen(k_policy[k]))) {
                 filter_count(f, "line-filter-policy", 1);
                 return 0;
             }
@@ -125,13 +145,22 @@ static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const c
 static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     c4_state *s = f->state;
     size_t n = doc->text_len;
-    if (n + 1 > s->out_cap || n + 1 > s->line_cap) {
-        char *o = realloc(s->out, n + 1), *l = o ? realloc(s->line, n + 1) : NULL;
+    if (n + 1 > s->out_cap) {
+        char *o = realloc(s->out, n + 1), *l = o ? realloc(s->line, n + 1) : NULL, *w = l ? realloc(s->lower, n + 1) : NULL;
         if (o) s->out = o;
         if (l) s->line = l;
-        if (!o || !l) goto oom;
+        if (w) s->lower = w;
+        if (!o || !l || !w) goto oom;
         s->out_cap = s->line_cap = n + 1;
     }
+    /* which phrases occur anywhere (lines are searched only for those) */
+    for (size_t i = 0; i < n; i++) {
+        char c = doc->text[i];
+        s->lower[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    s->doc_lorem = HAS(s->lower, n, "lorem ipsum");
+    s->doc_js = HAS(s->lower, n, "javascript");
+    s->doc_policy = HAS(s->lower, n, "polic") || HAS(s->lower, n, "cookie") || HAS(s->lower, n, "terms of use");
     if (smol_splitlines(doc->text, n, &f->lines)) goto oom;
     long sentences = 0;
     size_t o = 0;
@@ -159,7 +188,8 @@ static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     }
     const char *t = s->out;
     smol_strip(&t, &o);
-    if (smol_doc_set_text(doc, t, o, NULL)) goto oom;
+    /* unchanged text keeps the document's cached analysis */
+    if ((o != n || memcmp(t, doc->text, n)) && smol_doc_set_text(doc, t, o, NULL)) goto oom;
     return 1;
 oom:
     *reason = "c4_quality: out of memory";
@@ -171,6 +201,7 @@ static void c4_free(smol_filter *f) {
     if (!s) return;
     free(s->out);
     free(s->line);
+    free(s->lower);
     free(s);
 }
 

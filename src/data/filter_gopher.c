@@ -16,8 +16,11 @@ typedef struct rep_state {
     uint64_t *hs, *hc;         /* per start word: hash of the current n-gram joined by ' ' / by nothing */
     size_t cap_words;
     uint64_t *tkey;            /* n-gram hash table: key 0 = empty (keys are forced odd) */
-    uint32_t *tcount, *tfirst;
+    uint32_t *tcount, *tfirst, *tstamp;   /* a slot is in use when its stamp is the pass's */
+    uint32_t stamp;
     size_t tcap;
+    size_t tsize;              /* slots in use for this document (a power of two <= tcap) */
+    uint64_t pow[65];          /* B^0 .. B^64 */
 } rep_state;
 
 #define HASH_B 0x9E3779B97F4A7C15ull   /* odd, so every power is too */
@@ -42,6 +45,8 @@ static int rep_init(smol_filter *f, smol_error *err) {
     s->top_frac[3] = 0.18;
     s->top_frac[4] = 0.16;
     for (int n = 5; n <= 10; n++) s->dup_frac[n] = 0.15 - 0.01 * (n - 5);
+    s->pow[0] = 1;
+    for (int i = 1; i <= 64; i++) s->pow[i] = s->pow[i - 1] * HASH_B;
     return SMOL_OK;
 }
 
@@ -73,15 +78,19 @@ static int rep_grow(rep_state *s, size_t words) {
     }
     size_t need = 64;
     while (need < words * 2) need *= 2;
+    s->tsize = need;
     if (need > s->tcap) {
         free(s->tkey);
         free(s->tcount);
         free(s->tfirst);
+        free(s->tstamp);
         s->tkey = malloc(need * sizeof *s->tkey);
         s->tcount = malloc(need * sizeof *s->tcount);
         s->tfirst = malloc(need * sizeof *s->tfirst);
+        s->tstamp = calloc(need, sizeof *s->tstamp);
+        s->stamp = 0;
         s->tcap = need;
-        if (!s->tkey || !s->tcount || !s->tfirst) {
+        if (!s->tkey || !s->tcount || !s->tfirst || !s->tstamp) {
             s->tcap = 0;
             return -1;
         }
@@ -108,18 +117,26 @@ static uint64_t table_key(uint64_t h) {
     return h | 1;
 }
 
-/* Finds or inserts key into the table (mask = tcap-1); returns its slot. */
+/* Empties the table for a new pass (by moving to a new stamp). */
+static void table_clear(rep_state *s) {
+    if (++s->stamp == 0) {
+        memset(s->tstamp, 0, s->tcap * sizeof *s->tstamp);
+        s->stamp = 1;
+    }
+}
+
+/* Finds key in the table (mask = tsize-1): returns its slot, or the free slot to put it in. */
 static size_t table_slot(rep_state *s, uint64_t key, size_t mask, int *found) {
     size_t k = (size_t)(key >> 7) & mask;
-    while (s->tkey[k] && s->tkey[k] != key) k = (k + 1) & mask;
-    *found = s->tkey[k] == key;
+    while (s->tstamp[k] == s->stamp && s->tkey[k] != key) k = (k + 1) & mask;
+    *found = s->tstamp[k] == s->stamp;
     return k;
 }
 
 /* Characters of the most frequent n-gram (the first seen among ties) times its count. */
 static double top_ngram_chars(rep_state *s, const smol_spans *w, int n) {
-    size_t count = w->n - (size_t)n + 1, mask = s->tcap - 1;
-    memset(s->tkey, 0, s->tcap * sizeof *s->tkey);
+    size_t count = w->n - (size_t)n + 1, mask = s->tsize - 1;
+    table_clear(s);
     uint32_t best_c = 0, best_first = 0;
     for (size_t i = 0; i < count; i++) {
         int found;
@@ -127,6 +144,7 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n) {
         size_t k = table_slot(s, key, mask, &found);
         if (!found) {
             s->tkey[k] = key;
+            s->tstamp[k] = s->stamp;
             s->tcount[k] = 0;
             s->tfirst[k] = (uint32_t)i;
         }
@@ -144,8 +162,8 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n) {
 /* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
  * skipping n words past each repeat. */
 static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
-    size_t mask = s->tcap - 1;
-    memset(s->tkey, 0, s->tcap * sizeof *s->tkey);
+    size_t mask = s->tsize - 1;
+    table_clear(s);
     double rep = 0;
     size_t i = 0;
     while (i + (size_t)n <= w->n) {
@@ -157,6 +175,7 @@ static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
             i += (size_t)n;
         } else {
             s->tkey[k] = key;
+            s->tstamp[k] = s->stamp;
             i++;
         }
     }
@@ -195,10 +214,11 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     if (!w || rep_grow(s, w->n)) goto oom;
     for (size_t i = 0; i < w->n; i++) {
         uint64_t h = 0, p = 1;
-        for (uint32_t k = 0; k < w->v[i].len; k++) {
-            h = h * HASH_B + (unsigned char)w->v[i].s[k];
-            p *= HASH_B;
-        }
+        uint32_t len = w->v[i].len;
+        const unsigned char *c = (const unsigned char *)w->v[i].s;
+        for (uint32_t k = 0; k < len; k++) h = h * HASH_B + c[k];
+        if (len <= 64) p = s->pow[len];
+        else for (uint32_t k = 0; k < len; k++) p *= HASH_B;
         s->hw[i] = s->hs[i] = s->hc[i] = h;
         s->pw[i] = p;
     }
@@ -233,6 +253,7 @@ static void rep_free(smol_filter *f) {
     free(s->tkey);
     free(s->tcount);
     free(s->tfirst);
+    free(s->tstamp);
     free(s);
 }
 
@@ -248,7 +269,6 @@ typedef struct qual_state {
     long min_stop_words;
 } qual_state;
 
-static const char *const k_stop_words[] = {"the", "be", "to", "of", "and", "that", "have", "with"};
 
 static int qual_init(smol_filter *f, smol_error *err) {
     qual_state *s = calloc(1, sizeof *s);
@@ -282,16 +302,24 @@ static int qual_option(smol_filter *f, const char *key, const char *v, smol_erro
     return filter_unknown_option(f, key, err);
 }
 
-/* Non-overlapping occurrences of pat in t (str.count). */
-static long count_sub(const char *t, size_t n, const char *pat) {
-    size_t m = strlen(pat);
-    long c = 0;
-    const char *p = t, *end = t + n;
-    while ((size_t)(end - p) >= m && (p = memmem(p, (size_t)(end - p), pat, m)) != NULL) {
-        c++;
-        p += m;
+/* Occurrences of byte c in t. */
+static long count_byte(const char *t, size_t n, char c) {
+    long k = 0;
+    for (const char *p = t, *end = t + n; (p = memchr(p, c, (size_t)(end - p))) != NULL; p++) k++;
+    return k;
+}
+
+/* Non-overlapping "..." (as str.count) plus U+2026 in t. */
+static long count_ellipses(const char *t, size_t n) {
+    long k = 0;
+    const char *end = t + n;
+    for (const char *p = t; (p = memchr(p, '.', (size_t)(end - p))) != NULL;) {
+        if (end - p >= 3 && p[1] == '.' && p[2] == '.') { k++; p += 3; }
+        else p++;
     }
-    return c;
+    for (const char *p = t; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 3 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xA6) k++;
+    return k;
 }
 
 static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
@@ -304,10 +332,22 @@ static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
 }
 
 static int is_stop_word(const smol_span *w) {
-    if (w->len < 2 || w->len > 4) return 0;
-    for (size_t k = 0; k < sizeof k_stop_words / sizeof k_stop_words[0]; k++)
-        if (strlen(k_stop_words[k]) == w->len && !memcmp(k_stop_words[k], w->s, w->len)) return 1;
-    return 0;
+    /* the stop words packed as little-endian integers by length: "to" "of" "be" / "the" "and" / "that" "have" "with" */
+    uint32_t v = 0;
+    switch (w->len) {
+    case 2:
+        memcpy(&v, w->s, 2);
+        return v == ('t' | 'o' << 8) || v == ('o' | 'f' << 8) || v == ('b' | 'e' << 8);
+    case 3:
+        memcpy(&v, w->s, 3);
+        return v == ('t' | 'h' << 8 | 'e' << 16) || v == ('a' | 'n' << 8 | 'd' << 16);
+    case 4:
+        memcpy(&v, w->s, 4);
+        return v == ('t' | 'h' << 8 | 'a' << 16 | (uint32_t)'t' << 24) || v == ('h' | 'a' << 8 | 'v' << 16 | (uint32_t)'e' << 24) ||
+               v == ('w' | 'i' << 8 | 't' << 16 | (uint32_t)'h' << 24);
+    default:
+        return 0;
+    }
 }
 
 /* Line-based checks: bullets ("•" or "-" after leading whitespace) and ellipsis endings. */
@@ -380,12 +420,12 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         }
     }
     double nw = n_words > 0 ? (double)n_words : 1;
-    if (s->max_symbol_word_ratio > 0 && (double)count_sub(t, n, "#") / nw > s->max_symbol_word_ratio) {
+    if (s->max_symbol_word_ratio > 0 && (double)count_byte(t, n, '#') / nw > s->max_symbol_word_ratio) {
         *reason = "gopher_quality:gopher_too_many_hashes";
         return 0;
     }
     if (s->max_symbol_word_ratio > 0 &&
-        (double)(count_sub(t, n, "...") + count_sub(t, n, "\xE2\x80\xA6")) / nw > s->max_symbol_word_ratio) {
+        (double)count_ellipses(t, n) / nw > s->max_symbol_word_ratio) {
         *reason = "gopher_quality:gopher_too_many_ellipsis";
         return 0;
     }

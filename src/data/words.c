@@ -124,7 +124,13 @@ static size_t line_break_at(const char *text, size_t len, size_t i) {
 int smol_splitlines(const char *text, size_t len, smol_spans *out) {
     out->n = 0;
     size_t start = 0;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (size_t i = 0; i < len;) {
+        if (i + 8 <= len) {   /* skip 8 bytes at once when none is a control byte or non-ASCII */
+            uint64_t w;
+            memcpy(&w, text + i, 8);
+            if (!(((w - ones * 0x1F) | w) & highs)) { i += 8; continue; }
+        }
         unsigned char c = (unsigned char)text[i];
         size_t br = (c > 0x1E && c != 0xC2 && c != 0xE2) ? 0 : line_break_at(text, len, i);
         if (!br) { i++; continue; }
@@ -169,7 +175,7 @@ int smol_split_newline_runs(const char *text, size_t len, int min_run, smol_span
 /* Bytes of whitespace at text[i] (0 if not whitespace). */
 static size_t space_at(const char *text, size_t len, size_t i) {
     unsigned char c = (unsigned char)text[i];
-    if (c < 0x80) return smol_cp_is_space(c) ? 1 : 0;
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
     if (c != 0xC2 && c != 0xE1 && c != 0xE2 && c != 0xE3) return 0;
     size_t j = i;
     return smol_cp_is_space(smol_utf8_next(text, len, &j)) ? j - i : 0;
@@ -192,6 +198,12 @@ int smol_split_ws(const char *text, size_t len, smol_spans *out) {
 /* ------------------------------------------------------------------ word tokenizer */
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* 1 for the opening marks skipped before a word: " ' ( [ { < ` */
+static int is_opener(char c) { return c == '"' || c == '\'' || c == '(' || c == '[' || c == '{' || c == '<' || c == '`'; }
+
+/* 1 for the closing marks after a sentence end: " ' ) ] } */
+static int is_closer(char c) { return c == '"' || c == '\'' || c == ')' || c == ']' || c == '}'; }
 static int lower(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 /* 1 if chunk (the token before a final '.') is an abbreviation Punkt would not end a sentence on. */
@@ -200,7 +212,7 @@ static int is_abbrev(const char *w, size_t n) {
                                          "ltd", "co", "corp", "fig", "vol", "no", "gen", "gov", "sen", "rep",
                                          "rev", "mt", "col", "lt", "sgt", "capt", "dept", "approx", "est", "jan",
                                          "feb", "aug", "sept", "oct", "nov", "dec"};
-    while (n && strchr("\"'([{<`", w[0])) { w++; n--; }
+    while (n && is_opener(w[0])) { w++; n--; }
     if (n == 0) return 0;
     if (n == 1 && ((w[0] | 0x20) >= 'a' && (w[0] | 0x20) <= 'z')) return 1;   /* an initial */
     if (memchr(w, '.', n)) return 1;                                         /* e.g, U.S */
@@ -225,7 +237,7 @@ static int all_digits(const char *w, size_t n) {
 /* 1 if the chunk after a period starts (past opening quotes/brackets) with a lowercase letter. */
 static int starts_lower(const char *s, size_t n) {
     size_t i = 0;
-    while (i < n && strchr("\"'([{<`", s[i])) i++;
+    while (i < n && is_opener(s[i])) i++;
     if (i >= n) return 0;
     size_t j = i;
     uint32_t cp = smol_utf8_next(s, n, &j);
@@ -456,33 +468,53 @@ int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
     return 0;
 }
 
+/* Start of the whitespace-separated chunk that ends at text[end-1]. */
+static size_t chunk_start(const char *text, size_t end) {
+    size_t i = end;
+    while (i > 0) {
+        unsigned char c = (unsigned char)text[i - 1];
+        if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) break;
+        if (c >= 0x80) {   /* a multi-byte space ends the chunk too */
+            size_t k = i - 1;
+            while (k > 0 && ((unsigned char)text[k] & 0xC0) == 0x80) k--;
+            if (space_at(text, end, k)) break;
+            i = k;
+            continue;
+        }
+        i--;
+    }
+    return i;
+}
+
 int smol_count_sentences(const char *text, size_t len) {
-    int count = 0, open = 0;
-    size_t i = 0, sp;
-    while (i < len) {
-        while (i < len && (sp = space_at(text, len, i))) i += sp;
-        if (i >= len) break;
-        size_t start = i;
-        while (i < len && !space_at(text, len, i)) i++;
-        size_t end = i;
-        open = 1;
-        while (end > start && strchr("\"')]}", text[end - 1])) end--;
-        if (end == start) continue;
-        char c = text[end - 1];
-        if (c == '?' || c == '!') { count++; open = 0; continue; }
-        if (c != '.') continue;
-        size_t j = i;
-        while (j < len && (sp = space_at(text, len, j))) j += sp;
+    int count = 0;
+    size_t last_break = 0;   /* text after the last sentence end */
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c != '.' && c != '?' && c != '!') continue;
+        /* a candidate end: the mark (and closing quotes/brackets) ends its chunk */
+        size_t e = i + 1;
+        while (e < len && (text[e] == '.' || text[e] == '?' || text[e] == '!')) e++;
+        size_t mark_end = e;
+        while (e < len && is_closer(text[e])) e++;
+        if (e < len && !space_at(text, len, e)) { i = mark_end - 1; continue; }
+        size_t start = chunk_start(text, i);
+        char last = text[mark_end - 1];
+        size_t j = skip_space(text, len, e);
         size_t k = j;
         while (k < len && !space_at(text, len, k)) k++;
         const char *next = j < len ? text + j : NULL;
-        int is_ellipsis = end - start >= 3 && text[end - 2] == '.' && text[end - 3] == '.';
-        int brk = is_ellipsis ? (!next || !starts_lower(next, k - j))
-                              : period_ends_sentence(text + start, end - 1 - start, next, k - j);
-        if (next && !is_ellipsis && is_abbrev(text + start, end - 1 - start)) brk = 0;
-        if (brk) { count++; open = 0; }
+        int brk;
+        if (last == '?' || last == '!') brk = 1;
+        else if (mark_end - i >= 3) brk = !next || !starts_lower(next, k - j);   /* an ellipsis */
+        else brk = period_ends_sentence(text + start, mark_end - 1 - start, next, k - j);
+        if (brk) {
+            count++;
+            last_break = e;
+        }
+        i = e > i ? e - 1 : i;
     }
-    return count + open;
+    return count + (skip_space(text, len, last_break) < len);
 }
 
 static void free_words_cache(void *p) {
