@@ -25,7 +25,7 @@ LLAMA_BENCH=${LLAMA_BENCH:-$PEERS_DIR/llama.cpp/build/bin/llama-bench}
 PY=${PY:-/usr/bin/python3}
 MEMBW_FILE=${MEMBW_FILE:-$PEERS_DIR/membw.txt}
 
-threads="1 2"; n_prompt=512; n_gen=128; reps=3; outdir=""; run_smol=1; run_llama=1; remeasure_bw=0
+threads="1 2"; n_prompt=512; n_gen=128; reps=3; outdir=""; run_smol=1; run_llama=1; remeasure_bw=0; make_models=0
 idle_wait=${IDLE_WAIT:-120}  # seconds to wait, before each run, for other processes to leave the CPUs
 niceness=0                   # scheduling niceness of the measured programs (negative: ahead of others)
 
@@ -43,6 +43,9 @@ options:
   --smol-only     skip llama-bench
   --llama-only    skip smol bench
   --remeasure-bw  measure memory bandwidth again instead of reusing $MEMBW_FILE
+  --make-models   first write the missing benchmark models into $PEERS_DIR/models: SmolLM2-135M and
+                  -360M shapes in f32 by 'smol make-model' (SmolLM2 tokenizer, seed 42), then
+                  q8_0, q4_0, q4_k_m and f16 by llama-quantize (by 'smol quantize' without it)
   -N NICE         run the measured programs under 'nice -n NICE' (default: 0; a negative value,
                   for root only, puts them ahead of other work on a shared machine)
   -w SECONDS      before each run, wait up to this long for the CPUs to be idle (default: $idle_wait;
@@ -75,12 +78,39 @@ while [ $# -gt 0 ]; do
         --smol-only) run_llama=0; shift ;;
         --llama-only) run_smol=0; shift ;;
         --remeasure-bw) remeasure_bw=1; shift ;;
+        --make-models) make_models=1; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) die_usage "unknown option '$1'" ;;
         *) models+=("$1"); shift ;;
     esac
 done
 [ -n "$threads" ] || die_usage "-t needs at least one thread count"
+
+# make_bench_models: the f32 models from smol make-model and their quantizations (llama.cpp's own
+# when llama-quantize is built; smol quantize gives the same tensors for q8_0, q4_0 and f16).
+make_bench_models() {
+    local dir=$PEERS_DIR/models tok=${SMOL_TEST_DATA:-$REPO/../shared/data}/tokenizers/SmolLM2-135M-Instruct/tokenizer.json
+    local quantize=$PEERS_DIR/llama.cpp/build/bin/llama-quantize a t lower
+    mkdir -p "$dir" || die "cannot create $dir"
+    [ -r "$tok" ] || die "no SmolLM2 tokenizer at $tok (set SMOL_TEST_DATA)"
+    for a in smollm2-135m smollm2-360m; do
+        if [ ! -s "$dir/$a-f32.gguf" ]; then
+            log "making $dir/$a-f32.gguf"
+            "$SMOL" make-model --arch "$a" --type f32 --seed 42 --tokenizer "$tok" -o "$dir/$a-f32.gguf" || die "make-model failed"
+        fi
+        for t in Q8_0 Q4_0 Q4_K_M F16; do
+            lower=$(echo "$t" | tr A-Z a-z)
+            [ -s "$dir/$a-$lower.gguf" ] && continue
+            log "quantizing $dir/$a-$lower.gguf"
+            if [ -x "$quantize" ]; then
+                "$quantize" "$dir/$a-f32.gguf" "$dir/$a-$lower.gguf" "$t" >/dev/null 2>&1 || die "llama-quantize $t failed"
+            else
+                "$SMOL" quantize "$dir/$a-f32.gguf" "$dir/$a-$lower.gguf" "$lower" 2>/dev/null || die "smol quantize $t failed"
+            fi
+        done
+    done
+}
+[ $make_models = 1 ] && make_bench_models
 if [ ${#models[@]} -eq 0 ]; then
     shopt -s nullglob
     models=("$PEERS_DIR"/models/*.gguf)
