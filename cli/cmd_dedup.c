@@ -74,9 +74,10 @@ static int parse(int argc, char **argv, int first, dedup_args *a) {
 }
 
 static void print_stats(const smol_minhash_stats *s) {
-    printf("docs\t%llu\nsigned\t%llu\npairs\t%llu\nclustered\t%llu\nclusters\t%llu\nto_remove\t%llu\n"
+    printf("docs\t%llu\nbytes\t%llu\nsigned\t%llu\npairs\t%llu\nclustered\t%llu\nclusters\t%llu\nto_remove\t%llu\n"
            "removed\t%llu\nkept\t%llu\nskipped\t%llu\n",
-           (unsigned long long)s->docs, (unsigned long long)s->signed_docs, (unsigned long long)s->pairs,
+           (unsigned long long)s->docs, (unsigned long long)s->bytes, (unsigned long long)s->signed_docs,
+           (unsigned long long)s->pairs,
            (unsigned long long)s->clustered, (unsigned long long)s->clusters, (unsigned long long)s->to_remove,
            (unsigned long long)s->removed,
            (unsigned long long)s->kept, (unsigned long long)s->skipped);
