@@ -1,7 +1,8 @@
 /* test_parquet.c: the Parquet reader and the Snappy decompressor. Files are made by
  * tests/ref/parquet_write.py (an independent writer from the format specification) from JSONL
  * rows written here, for every codec, page version and encoding; the rows read back must equal
- * the rows written. Corrupt and truncated files must give errors naming the file, the row group
+ * the rows written. Files from Apache Arrow's Rust writer (tests/data/parquet/) are checked the
+ * same way. Corrupt and truncated files must give errors naming the file, the row group
  * and the column. */
 #include "check.h"
 #include "smol.h"
@@ -294,6 +295,62 @@ static void test_many_columns(void) {
     remove(pq);
 }
 
+/* Files written by Apache Arrow's Rust Parquet writer (tests/ref/parquet_arrow_write.mjs):
+ * every field of every row must equal tests/data/parquet/rows.jsonl, the rows it was given. */
+static void test_arrow_writer_files(void) {
+    static const char *const files[] = {"arrow_snappy_v1_dict.parquet", "arrow_zstd_v2_dict.parquet",
+                                        "arrow_gzip_v1_plain.parquet", "arrow_none_v1_dict.parquet"};
+    for (int fi = 0; fi < 4; fi++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/data/parquet/%s", files[fi]);
+        FILE *want = fopen("tests/data/parquet/rows.jsonl", "r");
+        REQUIRE(want, "no tests/data/parquet/rows.jsonl (run from the repository root)");
+        smol_error err;
+        smol_parquet *p;
+        int rc = smol_parquet_open(path, &p, &err);
+        CHECK(rc == SMOL_OK, "%s", err.msg);
+        if (rc) {
+            fclose(want);
+            continue;
+        }
+        CHECK(smol_parquet_num_rows(p) == 500 && smol_parquet_num_columns(p) == 7, "%s: %lld rows, %d columns", path,
+              (long long)smol_parquet_num_rows(p), smol_parquet_num_columns(p));
+        char *line = NULL;
+        size_t cap = 0, len;
+        const char *json;
+        int row = 0, bad = 0;
+        while (!bad && (rc = smol_parquet_next_json(p, &json, &len, &err)) == 1) {
+            if (getline(&line, &cap, want) <= 0) {
+                CHECK(0, "%s: more rows than written", path);
+                break;
+            }
+            cJSON *w = cJSON_Parse(line), *g = cJSON_Parse(json);
+            const cJSON *item;
+            bad = !g;
+            cJSON_ArrayForEach(item, w) {
+                const cJSON *gi = cJSON_GetObjectItemCaseSensitive(g, item->string);
+                int ok = gi && (cJSON_IsNull(item) ? cJSON_IsNull(gi)
+                              : cJSON_IsString(item) ? cJSON_IsString(gi) && strcmp(item->valuestring, gi->valuestring) == 0
+                              : cJSON_IsBool(item) ? cJSON_IsBool(gi) && cJSON_IsTrue(item) == cJSON_IsTrue(gi)
+                              : cJSON_IsNumber(gi) && (strcmp(item->string, "f32") == 0
+                                                          ? (float)item->valuedouble == (float)gi->valuedouble
+                                                          : item->valuedouble == gi->valuedouble));
+                if (!ok && !bad) {
+                    CHECK(0, "%s: row %d field '%s' differs: got %.200s, want %.200s", path, row, item->string, json, line);
+                    bad = 1;
+                }
+            }
+            cJSON_Delete(w);
+            cJSON_Delete(g);
+            row++;
+        }
+        CHECK(bad || (rc == 0 && row == 500), "%s: %d rows, rc %d: %s", path, row, rc, rc < 0 ? err.msg : "");
+        free(line);
+        fclose(want);
+        smol_parquet_close(p);
+    }
+}
+
 static void test_snappy_vectors(void) {
     /* hand-assembled blocks: literal "abcd", 1-byte-offset copy of 8 (overlapping), 2-byte and 4-byte copies */
     static const uint8_t blk[] = {17, 3 << 2, 'a', 'b', 'c', 'd', 1 | (4 << 2), 4, (2 << 2) | 2, 12, 0, (1 << 2) | 3, 2, 0, 0, 0};
@@ -314,6 +371,7 @@ static void test_snappy_vectors(void) {
 
 int main(void) {
     RUN(test_snappy_vectors);
+    RUN(test_arrow_writer_files);
     RUN(test_roundtrip_matrix);
     RUN(test_war_and_peace);
     RUN(test_invalid_utf8_and_int64);

@@ -27,6 +27,9 @@ enum { PQ_PAGE_DATA = 0, PQ_PAGE_INDEX = 1, PQ_PAGE_DICTIONARY = 2, PQ_PAGE_DATA
 #define PQ_MAX_PAGE ((size_t)1 << 30)   /* largest uncompressed page accepted */
 #define PQ_MAX_SCHEMA_DEPTH 64
 
+static const char *const k_encoding_names[] = {"PLAIN", "GROUP_VAR_INT", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
+                                              "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY",
+                                              "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
 static const char *const k_codec_names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
 
 typedef struct {            /* one decoded value */
@@ -588,7 +591,8 @@ static int start_values(smol_parquet *p, pq_cursor *c, const uint8_t *v, const u
         c->rle_bool = 1;
         return SMOL_OK;
     }
-    return col_fail(p, c, err, SMOL_EUNSUPPORTED, "value encoding %d is not supported (PLAIN and dictionary are)", enc);
+    return col_fail(p, c, err, SMOL_EUNSUPPORTED, "value encoding %s is not supported (PLAIN and dictionary are)",
+                    enc >= 0 && enc <= 9 ? k_encoding_names[enc] : "(unknown)");
 }
 
 typedef struct {
