@@ -460,12 +460,6 @@ static void test_on_error(void) {
     smol_pipeline_free(pl);
 }
 
-#if defined(__has_include)
-#if __has_include("data/decontam.h")
-#define HAVE_DECONTAM 1
-#endif
-#endif
-#ifdef HAVE_DECONTAM
 static void test_decontam_stage(void) {
     char dir[1024], path[2048], bench[2048], text[8192];
     snprintf(dir, sizeof dir, "%.900s/dc", g_dir);
@@ -505,7 +499,6 @@ static void test_decontam_stage(void) {
     CHECK(!pl && strstr(e.msg, "p.toml:5: stage 'decontam'") && strstr(e.msg, "nosuch.jsonl"), "missing bench: %s", e.msg);
     smol_pipeline_free(pl);
 }
-#endif
 
 static void test_recipe(void) {
     const char *in[] = {"a \"quoted\".jsonl", "b.jsonl"};
@@ -543,9 +536,7 @@ int main(void) {
     RUN(test_rerun_skips_and_resumes);
     RUN(test_ranks_and_threads_same_bytes);
     RUN(test_on_error);
-#ifdef HAVE_DECONTAM
     RUN(test_decontam_stage);
-#endif
     RUN(test_recipe);
     if (check_done() == 0) rm_rf(g_dir);
     return check_done();

@@ -2,16 +2,7 @@
  * registry (built-in stages, filters, dedup stages) and the runner: shards, atomic outputs,
  * completion markers, exclusions, per-shard stats merged into stats.json, progress. */
 #include "data/pipeline.h"
-#if defined(__has_include)
-#if __has_include("data/decontam.h")
 #include "data/decontam.h"
-#define PL_HAVE_DECONTAM 1
-#endif
-#endif
-#ifndef PL_HAVE_DECONTAM
-typedef struct smol_decontam smol_decontam;
-typedef struct smol_decontam_scratch smol_decontam_scratch;
-#endif
 #include "data/dedup.h"
 #include "data/doc.h"
 #include "data/filters.h"
@@ -70,9 +61,7 @@ static const struct { const char *type; int kind; int needs_name; } k_types[] = 
     {"formatter", SMOL_STAGE_DOC, 1},
     {"dedup_exact", SMOL_STAGE_CORPUS, 0},
     {"dedup_minhash", SMOL_STAGE_CORPUS, 0},
-#ifdef PL_HAVE_DECONTAM
     {"decontam", SMOL_STAGE_DOC, 0},
-#endif
 };
 
 static int cfg_err(smol_error *err, const char *file, int line, const char *fmt, const char *a, const char *b) {
@@ -417,7 +406,6 @@ static int init_sample(pl_doc_stage *s, const smol_stage_spec *sp, smol_error *e
     return SMOL_OK;
 }
 
-#ifdef PL_HAVE_DECONTAM
 /* Builds the benchmark index of a decontam stage: options bench (a file or a list), ngram,
  * threshold, bench_field. */
 static int decontam_new(const smol_stage_spec *sp, const char *text_field, smol_decontam **out, smol_error *err) {
@@ -444,13 +432,11 @@ static int decontam_new(const smol_stage_spec *sp, const char *text_field, smol_
     if (n == 0) return smol_fail(err, SMOL_EINVAL, "decontam needs [stage.options] bench = [\"benchmark.jsonl\", ...]");
     return smol_decontam_new(files, n, &o, out, err);
 }
-#endif
 
 static int pl_doc_stage_init(pl_doc_stage *s, const smol_stage_spec *sp, const smol_decontam *shared,
                              smol_error *err) {
     memset(s, 0, sizeof *s);
     s->spec = sp;
-#ifdef PL_HAVE_DECONTAM
     if (strcmp(sp->type, "decontam") == 0) {
         s->kind = DOC_DECONTAM;
         int rc = shared ? SMOL_OK : decontam_new(sp, NULL, &s->own_dc, err);
@@ -458,9 +444,6 @@ static int pl_doc_stage_init(pl_doc_stage *s, const smol_stage_spec *sp, const s
         if (rc == SMOL_OK && !(s->dcs = smol_decontam_scratch_new(s->dc))) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
         return rc;
     }
-#else
-    (void)shared;
-#endif
     if (strcmp(sp->name, "min_length") == 0) {
         s->kind = DOC_MIN_LENGTH;
         return init_min_length(s, sp, err);
@@ -478,10 +461,8 @@ static int pl_doc_stage_init(pl_doc_stage *s, const smol_stage_spec *sp, const s
 
 static void pl_doc_stage_free(pl_doc_stage *s) {
     smol_filter_free(s->filter);
-#ifdef PL_HAVE_DECONTAM
     smol_decontam_scratch_free(s->dcs);
     smol_decontam_free(s->own_dc);
-#endif
     s->dcs = NULL;
     s->own_dc = NULL;
     smol_doc_writer_abort(s->excl);
@@ -509,7 +490,6 @@ static int doc_stage_apply(pl_doc_stage *s, smol_doc *d, const char **reason, sm
         if (s->max_chars && chars > s->max_chars) { *reason = "min_length:too_long"; return 0; }
         return 1;
     }
-#ifdef PL_HAVE_DECONTAM
     if (s->kind == DOC_DECONTAM) {
         smol_decontam_match m;
         int rc = smol_decontam_check(s->dc, s->dcs, d->text, d->text_len, &m);
@@ -525,7 +505,6 @@ static int doc_stage_apply(pl_doc_stage *s, smol_doc *d, const char **reason, sm
         *reason = "decontam:contaminated";
         return 0;
     }
-#endif
     if (s->kind == DOC_SAMPLE) {
         double u = (double)(text_hash(d->text, d->text_len, s->seed) >> 11) * (1.0 / 9007199254740992.0);
         if (u < s->rate) return 1;
@@ -1315,10 +1294,8 @@ int smol_pipeline_run(const smol_pipeline *pl, const smol_run_opts *opts, smol_r
     r->todo = calloc((size_t)pl->n_inputs + 1, sizeof *r->todo);
     smol_pool *pool = rc == SMOL_OK ? smol_pool_new(opts->n_threads > 0 ? opts->n_threads : 1) : NULL;
     if (rc == SMOL_OK && (!r->todo || !pool)) rc = smol_fail(err, SMOL_ENOMEM, "out of memory (threads)");
-#ifdef PL_HAVE_DECONTAM
     for (int i = 0; i < pl->n_stages && rc == SMOL_OK; i++)
         if (strcmp(pl->stages[i].type, "decontam") == 0) rc = decontam_new(&pl->stages[i], pl->text_field, &r->dc[i], err);
-#endif
     r->prog.n_phases = r->n_ph;
     for (int p = 0; p < r->n_ph && rc == SMOL_OK; p++)
         rc = r->ph[p].corpus ? run_corpus_phase(r, p, err) : run_doc_phase(r, pool, p, err);
@@ -1331,9 +1308,7 @@ int smol_pipeline_run(const smol_pipeline *pl, const smol_run_opts *opts, smol_r
         if (all && (rc = write_merged_stats(r, err)) == SMOL_OK) res->stats_written = 1;
     }
     smol_pool_free(pool);
-#ifdef PL_HAVE_DECONTAM
     for (int i = 0; i < pl->n_stages; i++) smol_decontam_free(r->dc[i]);
-#endif
     free(r->todo);
     free(r);
     return rc;
