@@ -234,7 +234,9 @@ static void write_svg(FILE *f, const smol_scan *s, const scan_groups *g, const i
     for (int t = 0; t <= 4; t++) {
         double y = top + h - h * t / 4.0;
         fprintf(f, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", left, y, left + w, y);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", left - 4, y + 4, ymax * t / 4.0);
+        double tick = ymax * t / 4.0;
+        fprintf(f, tick >= 100 ? "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n"
+                               : "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", left - 4, y + 4, tick);
     }
     double step = g->n > 1 ? w / (g->n - 1) : 0, x0 = g->n > 1 ? left : left + w / 2;
     for (int k = 0; k < g->n; k++) {
