@@ -197,6 +197,48 @@ print(f"{st[0]['stats']['documents']} read, {prev} kept")
 EOF
 }
 
+# Parquet shards (four files with the same 500 rows, 100 with a null text): nulls skipped and
+# counted, min_length, exact dedup keeping the first file's copies; checked against rows.jsonl.
+t_parquet_inputs_skip_and_dedup() {
+  pq="$(cd "$(dirname "$0")/../data/parquet" && pwd)"
+  cat > "$TMP/pq.toml" <<EOF
+[input]
+paths = ["$pq/arrow_*.parquet"]
+on_error = "skip"
+[output]
+dir = "$TMP/pq"
+compression = "none"
+[[stage]]
+type = "filter"
+name = "min_length"
+[stage.options]
+min_chars = 10
+[[stage]]
+type = "dedup_exact"
+EOF
+  "$SMOL" curate "$TMP/pq.toml" -t 2 --quiet > /dev/null 2> "$TMP/pq.err"
+  $PY - "$pq/rows.jsonl" "$TMP/pq" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+seen, want = set(), []
+for r in rows:
+    t = r['text']
+    if isinstance(t, str) and len(t) >= 10 and t not in seen:
+        seen.add(t); want.append(r['id'])
+got = [json.loads(l)['id'] for l in open(sys.argv[2] + '/00000.jsonl')]
+if got != want:
+    k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    sys.exit(f'file 0: {len(got)} ids, expected {len(want)}; first difference at document {k}')
+for i in range(1, 4):
+    if open(f'{sys.argv[2]}/{i:05d}.jsonl').read(): sys.exit(f'file {i} should be empty (all duplicates)')
+st = {e['name']: e['stats'] for e in json.load(open(sys.argv[2] + '/stats.json'))}
+nulls = sum(1 for r in rows if not isinstance(r['text'], str))
+if st['reader']['skipped_errors'] != 4 * nulls or st['reader']['documents'] != 4 * (len(rows) - nulls):
+    sys.exit(f"reader stats {st['reader']}")
+print(f'{len(want)} documents kept of {4 * len(rows)} rows')
+EOF
+}
+
 t_usage_and_config_errors() {
   rc=0; "$SMOL" curate 2> "$TMP/e.txt" || rc=$?
   [ $rc -eq 2 ] && grep -q 'a pipeline file is needed' "$TMP/e.txt"
