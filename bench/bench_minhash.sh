@@ -69,7 +69,7 @@ for stage in buckets clusters filter; do
   echo "$stage: $best s CPU"
   "$SMOL" dedup minhash $stage "$WORK/in" --work "$WORK/ws" -o "$WORK/os" -q >> "$WORK/stage.txt"
 done
-awk -F'\t' '$1 ~ /^(pairs|clusters|to_remove|kept)$/ && $2 > 0 {printf "%s %s  ", $1, $2} END {print ""}' "$WORK/stage.txt"
+awk -F'\t' '$1 ~ /^(pairs|clusters|to_remove|kept)$/ && $2 > 0 && !seen[$1]++ {printf "%s %s  ", $1, $2} END {print ""}' "$WORK/stage.txt"
 t0=$(date +%s.%N)
 "$SMOL" dedup minhash all "$WORK/in" -o "$WORK/oa" -t "$(nproc)" -q > /dev/null
 t1=$(date +%s.%N)
