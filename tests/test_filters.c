@@ -670,6 +670,70 @@ static void test_word_tokenize(void) {
     CHECK(smol_count_sentences("One. Two? Three! Four", 21) == 4, "sentences");
 }
 
+/* The word splitter against NLTK's Treebank word tokenizer (python3-nltk, when installed) on
+ * War and Peace lines that hold one sentence (no sentence end inside, so Punkt would not split
+ * them): at least 99.5% of lines must give identical tokens. */
+static void test_word_tokenize_vs_nltk(void) {
+    if (system("/usr/bin/python3 -c 'import nltk.tokenize' 2>/dev/null") != 0) {
+        printf("skip test_word_tokenize_vs_nltk: python3-nltk is not installed\n");
+        return;
+    }
+    FILE *in = fopen(test_data("corpora/war-and-peace.txt"), "r");
+    REQUIRE(in, "cannot open war-and-peace.txt");
+    const char *lines_path = test_tmp("wp_lines.txt"), *nltk_path = test_tmp("wp_nltk.txt");
+    FILE *out = fopen(lines_path, "w");
+    char line[4096];
+    int n = 0;
+    while (n < 6000 && fgets(line, sizeof line, in)) {
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        int inner_end = 0;
+        for (size_t i = 0; i + 1 < len && !inner_end; i++)
+            if (strchr(".?!", line[i])) {
+                size_t j = i + 1;
+                while (j < len && strchr("\"')]", line[j])) j++;
+                inner_end = j < len && line[j] == ' ';
+            }
+        if (!len || inner_end) continue;
+        fprintf(out, "%s\n", line);
+        n++;
+    }
+    fclose(in);
+    fclose(out);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys\nfrom nltk.tokenize import NLTKWordTokenizer\nt = NLTKWordTokenizer()\n"
+             "for l in open(sys.argv[1], encoding='utf-8'): print(chr(1).join(t.tokenize(l.rstrip(chr(10)))))\" %s > %s",
+             lines_path, nltk_path);
+    REQUIRE(system(cmd) == 0, "nltk run failed: %s", cmd);
+    FILE *a = fopen(lines_path, "r"), *b = fopen(nltk_path, "r");
+    REQUIRE(a && b, "cannot read back");
+    smol_spans w = {0};
+    char want[8192], got[8192];
+    int same = 0, total = 0, shown = 0;
+    while (fgets(line, sizeof line, a) && fgets(want, sizeof want, b)) {
+        size_t len = strlen(line);
+        line[--len] = 0;
+        want[strcspn(want, "\n")] = 0;
+        smol_word_tokenize(line, len, &w);
+        got[0] = 0;
+        for (size_t k = 0; k < w.n; k++) {
+            size_t at = strlen(got);
+            snprintf(got + at, sizeof got - at, "%s%.*s", k ? "\x01" : "", (int)w.v[k].len, w.v[k].s);
+        }
+        total++;
+        if (!strcmp(got, want)) same++;
+        else if (shown++ < 3) fprintf(stderr, "  differs from NLTK: '%s'\n", line);
+    }
+    fclose(a);
+    fclose(b);
+    smol_spans_free(&w);
+    unlink(lines_path);
+    unlink(nltk_path);
+    printf("word splitter vs NLTK Treebank: %d of %d lines identical\n", same, total);
+    CHECK(total > 1000 && same >= total * 0.995, "only %d of %d lines match NLTK", same, total);
+}
+
 int main(void) {
     RUN(test_gopher_quality_word_counts);
     RUN(test_gopher_quality_word_length);
@@ -688,5 +752,6 @@ int main(void) {
     RUN(test_language);
     RUN(test_registry_errors);
     RUN(test_word_tokenize);
+    RUN(test_word_tokenize_vs_nltk);
     return check_done();
 }

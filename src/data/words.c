@@ -256,7 +256,7 @@ static int period_ends_sentence(const char *w, size_t n, const char *next, size_
 static const char k_open_q[] = "``", k_close_q[] = "''";
 
 static int is_always_split(char c) {
-    return c == ';' || c == '@' || c == '#' || c == '$' || c == '%' || c == '&' || c == '?' || c == '!' ||
+    return c == ';' || c == '@' || c == '#' || c == '$' || c == '%' || c == '&' || c == '?' || c == '!' || c == '*' ||
            c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == '<' || c == '>';
 }
 
@@ -336,12 +336,6 @@ static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *
         if ((c == ',' || c == ':') && (a + 1 >= b || !is_digit(s[a + 1]))) { if (push(out, s + a, 1)) return -1; a++; continue; }
         if (c == '-' && a + 1 < b && s[a + 1] == '-') { if (push(out, s + a, 2)) return -1; a += 2; continue; }
         if (c == '.' && a + 2 < b && s[a + 1] == '.' && s[a + 2] == '.') { if (push(out, s + a, 3)) return -1; a += 3; continue; }
-        if (c == '\'' && a + 1 < b) {
-            char d = (char)lower(s[a + 1]);
-            int contr = strchr("mtsdn", d) != NULL || (a + 2 < b && ((d == 'r' && lower(s[a + 2]) == 'e') ||
-                        (d == 'v' && lower(s[a + 2]) == 'e') || (d == 'l' && lower(s[a + 2]) == 'l')));
-            if (!contr && ((d >= 'a' && d <= 'z') || is_digit(d))) { if (push(out, s + a, 1)) return -1; a++; continue; }
-        }
         break;
     }
     /* trailing marks, collected from the end and emitted after the core */
@@ -357,7 +351,11 @@ static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *
         else if ((q = uquote_at(s, b, b >= 2 ? b - 2 : 0, 0)) == 2 && b >= 2 + a) len = 2;
         else if (b >= a + 3 && (q = uquote_at(s, b, b - 3, 0)) == 3) len = 3;
         else if (c == ',' || c == ':') len = 1;
-        else if (c == '.' && b >= a + 3 && s[b - 2] == '.' && s[b - 3] == '.') len = 3;
+        else if (c == '.' && b >= a + 3 && s[b - 2] == '.' && s[b - 3] == '.') {
+            len = 3;
+            while (b - len > a && s[b - len - 1] == '.') len++;   /* "...." is one token */
+        }
+        else if (c == '\'' && b >= a + 2 && s[b - 2] != '\'') len = 1;
         else if (c == '-' && b >= a + 2 && s[b - 2] == '-') len = 2;
         else if (c == '.' && !period_done && b >= a + 2 && s[b - 2] != '.') {
             period_done = 1;
@@ -384,7 +382,7 @@ static const unsigned char *byte_classes(void) {
         [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0x1F] = 1,
         [';'] = 2, ['@'] = 2, ['#'] = 2, ['$'] = 2, ['%'] = 2, ['&'] = 2, ['?'] = 2, ['!'] = 2, ['('] = 2, [')'] = 2,
         ['['] = 2, [']'] = 2, ['{'] = 2, ['}'] = 2, ['<'] = 2, ['>'] = 2, ['"'] = 2, ['`'] = 2, ['\''] = 2, [','] = 2,
-        [':'] = 2, ['.'] = 2, ['-'] = 2,
+        [':'] = 2, ['.'] = 2, ['-'] = 2, ['*'] = 2,
         [0x80] = 2, [0x81] = 2, [0x82] = 2, [0x83] = 2, [0x84] = 2, [0x85] = 2, [0x86] = 2, [0x87] = 2,
         [0x88] = 2, [0x89] = 2, [0x8A] = 2, [0x8B] = 2, [0x8C] = 2, [0x8D] = 2, [0x8E] = 2, [0x8F] = 2,
         [0x90] = 2, [0x91] = 2, [0x92] = 2, [0x93] = 2, [0x94] = 2, [0x95] = 2, [0x96] = 2, [0x97] = 2,

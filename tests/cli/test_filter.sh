@@ -154,6 +154,16 @@ t_bad_records_stop_or_skip() {
   $PY -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['skipped_bad_records']==1 and s['kept']==2, s" "$TMP/s.json"
 }
 
+t_parquet_input_same_as_jsonl() {
+  make_docs "$TMP/in.jsonl" 400
+  $PY "$(dirname "$0")/../ref/parquet_write.py" --schema id:string,text:string,url:string --codec snappy \
+    --group-rows 150 --page-rows 64 "$TMP/in.jsonl" "$TMP/in.parquet"
+  "$SMOL" filter --filters gopher_repetition,fineweb_quality -q "$TMP/in.jsonl" -o "$TMP/j.jsonl"
+  "$SMOL" filter --filters gopher_repetition,fineweb_quality -q "$TMP/in.parquet" -o "$TMP/p.jsonl"
+  cmp "$TMP/j.jsonl" "$TMP/p.jsonl"
+  [ "$(wc -l < "$TMP/p.jsonl")" -gt 10 ]
+}
+
 t_usage_errors() {
   echo '{"text":"x"}' > "$TMP/in.jsonl"
   for args in "--filters nope $TMP/in.jsonl -o $TMP/o" "--filters pii $TMP/in.jsonl" \
