@@ -449,6 +449,9 @@ static void test_on_error(void) {
     int rc = smol_pipeline_run(pl, &o, &res, &e);
     CHECK(rc == SMOL_EFORMAT && strstr(e.msg, "b.jsonl:2"), "stop: %d %s", rc, e.msg);
     o.on_error = SMOL_ON_ERROR_SKIP;
+    rc = smol_pipeline_run(pl, &o, &res, &e);   /* the failed run recorded on_error stop */
+    CHECK(rc == SMOL_EINVAL && strstr(e.msg, "different pipeline"), "changed on_error: %d %s", rc, e.msg);
+    rm_rf(out);
     rc = smol_pipeline_run(pl, &o, &res, &e);
     CHECK(rc == 0 && res.docs_in == 2 && res.docs_out == 2, "skip: %d %s (%lld docs)", rc, e.msg, (long long)res.docs_in);
     snprintf(path, sizeof path, "%s/stats.json", out);

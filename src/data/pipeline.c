@@ -1241,8 +1241,17 @@ static int check_identity(runner *r, smol_error *err) {
     size_t k = 0;
     for (int i = 0; i < pl->n_inputs; i++) k += (size_t)sprintf(list + k, "%s\n", pl->inputs[i]);
     list[k] = 0;
-    int rc = check_same_run(r, "pipeline.toml", pl->text, err);
+    /* the stored pipeline ends with the on_error in effect (a command-line override counts) */
+    size_t tn = strlen(pl->text);
+    char *text = malloc(tn + 64);
+    if (!text) {
+        free(list);
+        return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    }
+    snprintf(text, tn + 64, "%s\n# on_error in effect: %s\n", pl->text, r->on_error == SMOL_ON_ERROR_SKIP ? "skip" : "stop");
+    int rc = check_same_run(r, "pipeline.toml", text, err);
     if (rc == SMOL_OK) rc = check_same_run(r, "inputs.list", list, err);
+    free(text);
     free(list);
     return rc;
 }
