@@ -45,6 +45,18 @@ extern const smol_cmd cmd_curate;
 extern const smol_cmd cmd_filter;
 extern const smol_cmd cmd_dedup;
 extern const smol_cmd cmd_decontam;
+extern const smol_cmd cmd_grammar_check;
+
+/* Structured generation for `smol generate` (cmd_grammar_check.c): cli_constraint_new compiles
+ * one of a GBNF file, a regex, a '|'-separated choice list or a JSON Schema file (errors: exit 2);
+ * cli_constraint_attach sets sp's filter to keep sequence 0 of c on it. */
+typedef struct cli_constraint cli_constraint;
+int cli_constraint_new(const char *grammar, const char *regex, const char *choice, const char *schema,
+                       cli_constraint **out, smol_error *err);
+int cli_constraint_attach(cli_constraint *k, const smol_tokenizer *tok, const smol_ctx *c, smol_sampler_params *sp,
+                          smol_error *err);
+void cli_constraint_free(cli_constraint *k);
+
 extern const smol_cmd cmd_validate;
 extern const smol_cmd cmd_extract;
 extern const smol_cmd cmd_parquet;

@@ -9,6 +9,7 @@
 
 typedef struct gen_opts {
     const char *model, *tokenizer, *prompt, *prompt_file;
+    const char *grammar, *regex, *choice, *schema;   /* structured generation (one at most) */
     const char *stops[16];
     int n_stops;
     long long n_predict, threads, ctx, batch;
@@ -70,7 +71,9 @@ static int parse(int argc, char **argv, gen_opts *o) {
         if (cli_opt(argc, argv, &i, "-m", &o->model, &bad) || cli_opt(argc, argv, &i, "--model", &o->model, &bad) ||
             cli_opt(argc, argv, &i, "-p", &o->prompt, &bad) || cli_opt(argc, argv, &i, "--prompt", &o->prompt, &bad) ||
             cli_opt(argc, argv, &i, "-f", &o->prompt_file, &bad) ||
-            cli_opt(argc, argv, &i, "--tokenizer", &o->tokenizer, &bad)) {
+            cli_opt(argc, argv, &i, "--tokenizer", &o->tokenizer, &bad) ||
+            cli_opt(argc, argv, &i, "--grammar", &o->grammar, &bad) || cli_opt(argc, argv, &i, "--regex", &o->regex, &bad) ||
+            cli_opt(argc, argv, &i, "--choice", &o->choice, &bad) || cli_opt(argc, argv, &i, "--json-schema", &o->schema, &bad)) {
             if (bad) return 2;
         } else if (cli_opt(argc, argv, &i, "-n", &v, &bad)) {
             if (bad || !cli_int(cmd, "-n", v, -1, 1 << 30, &o->n_predict)) return 2;
@@ -96,6 +99,8 @@ static int parse(int argc, char **argv, gen_opts *o) {
     }
     if (!o->model) return cli_usage_error(cmd, "-m MODEL is required");
     if (o->prompt && o->prompt_file) return cli_usage_error(cmd, "give -p or -f, not both");
+    if (!!o->grammar + !!o->regex + !!o->choice + !!o->schema > 1)
+        return cli_usage_error(cmd, "give at most one of --grammar, --regex, --choice, --json-schema");
     return 0;
 }
 
@@ -138,9 +143,16 @@ static int run(int argc, char **argv) {
     smol_model *m = NULL;
     smol_tokenizer *tok = NULL;
     smol_ctx *c = NULL;
+    cli_constraint *k = NULL;
+    if ((o.grammar || o.regex || o.choice || o.schema) && (rc = cli_constraint_new(o.grammar, o.regex, o.choice, o.schema, &k, &err))) {
+        fprintf(stderr, "smol %s: %s\n", argv[0], err.msg);
+        free(prompt);
+        return rc == SMOL_EIO || rc == SMOL_ENOMEM ? 1 : 2;
+    }
     rc = open_all(&o, &m, &tok, &c, &err);
     smol_gen_params gp = smol_gen_default_params();
     gp.n_predict = (int)o.n_predict;
+    if (!rc && k) rc = cli_constraint_attach(k, tok, c, &o.sp, &err);
     gp.sampling = o.sp;
     gp.stop = o.stops;
     gp.n_stop = o.n_stops;
@@ -148,6 +160,7 @@ static int run(int argc, char **argv) {
     if (!rc) rc = smol_generate(c, tok, prompt ? prompt : o.prompt ? o.prompt : "", &gp, write_text, NULL, &res, &err);
     fflush(stdout);
     if (!rc) report(&o, m, &res);
+    cli_constraint_free(k);
     smol_ctx_free(c);
     smol_tokenizer_free(tok);
     smol_model_free(m);
@@ -183,10 +196,16 @@ const smol_cmd cmd_generate = {
     "  --batch N             prompt tokens per forward pass (default 256)\n"
     "  --kv f16|f32          KV cache type (default f16)\n"
     "  -v, --verbose         print the model's shape and the seed on stderr\n"
+    "  --grammar FILE        constrain the output to a GBNF grammar (llama.cpp syntax, rule root)\n"
+    "  --regex R             constrain the output to match regular expression R\n"
+    "  --choice 'A|B|C'      constrain the output to one of the texts\n"
+    "  --json-schema FILE    constrain the output to JSON valid under a JSON Schema\n"
+    "                        (generation ends when the constraint is complete and only the end token fits)\n"
     "\n"
     "examples:\n"
     "  smol generate -m stories260K.gguf -n 200 --temp 0\n"
     "  smol generate -m SmolLM2-135M -p 'The capital of France is' -n 32 --temp 0.7 --seed 1\n"
-    "  smol generate -m stories260K.gguf -n 256 --temp 1 --top-p 0.9 --seed 133742 --sampler llama2c\n",
+    "  smol generate -m stories260K.gguf -n 256 --temp 1 --top-p 0.9 --seed 133742 --sampler llama2c\n"
+    "  smol generate -m SmolLM2-135M -p 'Answer yes or no:' --choice 'yes|no' --temp 0\n",
     run,
 };

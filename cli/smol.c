@@ -16,6 +16,7 @@ static const smol_cmd *const k_cmds[] = {
     &cmd_filter,
     &cmd_dedup,
     &cmd_decontam,
+    &cmd_grammar_check,
     &cmd_validate,
     &cmd_extract,
     &cmd_parquet,

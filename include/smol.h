@@ -468,6 +468,8 @@ typedef struct smol_gen_params {
     int n_stop;
     bool parse_special;     /* special-token texts in the prompt become those tokens (default true) */
     bool ignore_eog;        /* keep going past end-of-generation tokens (default false) */
+    void *const *filter_users;     /* when not NULL, sequence i's constraint filter gets filter_users[i]
+                                      as its user pointer (one grammar matcher per sequence) */
 } smol_gen_params;
 
 typedef struct smol_gen_result {

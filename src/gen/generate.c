@@ -168,6 +168,7 @@ static int start_seq(smol_ctx *c, const smol_tokenizer *tok, const char *prompt,
     const smol_model_info *info = smol_model_get_info(smol_ctx_model(c));
     smol_sampler_params sp = p->sampling;
     sp.seed += (uint64_t)i;
+    if (p->filter_users) sp.filter_user = p->filter_users[i];
     int rc = smol_sampler_new(&sp, info->n_vocab, &s->sampler, err);
     if (!rc) rc = tokenize_prompt(tok, info, prompt, p, s, err);
     if (rc) return rc;

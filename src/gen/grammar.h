@@ -82,4 +82,28 @@ smol_matcher *smol_matcher_clone(const smol_matcher *m);
 /* Frees m; NULL is a no-op. */
 void smol_matcher_free(smol_matcher *m);
 
+/* Generation under a grammar: a sampler filter (smol_token_filter_fn) keeping sequence seq of
+ * context c on matcher m. At each call it first accepts the tokens the sequence gained since the
+ * last call (the sampled ones), then clears mask[t] for every token m does not allow (tokens
+ * past the tokenizer's vocabulary included). Once the grammar is complete and nothing else may
+ * follow, only end-of-generation tokens remain, so generation ends there. */
+typedef struct smol_grammar_filter {
+    smol_matcher *m;          /* not owned */
+    const smol_ctx *c;
+    int seq;
+    int base;                 /* sequence length at the first call (the prompt), -1 before */
+    uint32_t *bits;           /* the matcher's mask */
+    int status;               /* the first failure, 0 if none */
+} smol_grammar_filter;
+
+/* Sets up f (f->bits is allocated: release with smol_grammar_filter_free). */
+int smol_grammar_filter_init(smol_grammar_filter *f, smol_matcher *m, const smol_ctx *c, int seq, smol_error *err);
+
+/* The filter function: pass it as smol_sampler_params.filter with the smol_grammar_filter as
+ * filter_user (or one per sequence in smol_gen_params.filter_users). */
+int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab);
+
+/* Frees f's mask buffer (not the matcher). */
+void smol_grammar_filter_free(smol_grammar_filter *f);
+
 #endif

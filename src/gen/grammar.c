@@ -1,0 +1,1388 @@
+/* grammar.c: GBNF text -> grammar (rules of elements: character classes, rule references,
+ * alternative ends; groups and repetitions become generated rules), the checks a grammar must
+ * pass (defined rules, finite derivations, no left recursion), and the matcher.
+ *
+ * The matcher is a pushdown automaton run as a lazily built DFA. A stack is an interned node
+ * (position in a rule, parent node); a parser state is an interned, sorted set of stacks whose
+ * tops are all character classes (or the accept node 0). A DFA state is a parser state plus a
+ * partial UTF-8 character; its 256 byte transitions are computed on first use and kept. A token
+ * mask is a preorder walk of the token trie advancing DFA states, skipping a whole subtree as
+ * soon as a prefix is rejected; masks are cached per DFA state. */
+#include "gen/grammar.h"
+#include "gen/regex.h"
+#include "gen/tokindex.h"
+#include "base/error.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ================================================================ grammar representation */
+
+enum { EL_END = 0, EL_CHAR = 1, EL_REF = 2 };
+
+typedef struct gr_elem {
+    uint32_t kind : 2;
+    uint32_t arg : 30;       /* EL_CHAR: class index; EL_REF: rule index */
+} gr_elem;
+
+typedef struct gr_range {
+    uint32_t lo, hi;         /* code points, inclusive */
+} gr_range;
+
+typedef struct gr_class {
+    uint32_t first, n;       /* ranges rg[first .. first + n), sorted and disjoint */
+} gr_class;
+
+typedef struct gr_rule {
+    char *name;
+    uint32_t *alts;          /* start of each alternative in el[] */
+    uint32_t n_alts, cap_alts;
+    int defined;
+    uint32_t use_line, use_col;   /* first reference, for "undefined rule" messages */
+} gr_rule;
+
+struct smol_grammar {
+    gr_elem *el;
+    uint32_t n_el, cap_el;
+    gr_range *rg;
+    uint32_t n_rg, cap_rg;
+    gr_class *cls;
+    uint32_t n_cls, cap_cls;
+    gr_rule *rules;
+    uint32_t n_rules, cap_rules;
+    uint32_t root;
+};
+
+#define MAX_CP 0x10FFFFu
+#define MAX_REPEAT 1000
+#define MAX_ELEMENTS (1u << 22)
+
+/* Grows *p (of *cap elements of size sz) to hold at least need; 0 or SMOL_ENOMEM. */
+static int grow(void **p, uint32_t *cap, uint32_t need, size_t sz) {
+    if (need <= *cap) return 0;
+    uint32_t nc = *cap ? *cap : 16;
+    while (nc < need) {
+        if (nc > UINT32_MAX / 2) return SMOL_ENOMEM;
+        nc *= 2;
+    }
+    void *q = realloc(*p, (size_t)nc * sz);
+    if (!q) return SMOL_ENOMEM;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+void smol_grammar_free(smol_grammar *g) {
+    if (!g) return;
+    for (uint32_t i = 0; i < g->n_rules; i++) {
+        free(g->rules[i].name);
+        free(g->rules[i].alts);
+    }
+    free(g->rules);
+    free(g->el);
+    free(g->rg);
+    free(g->cls);
+    free(g);
+}
+
+int smol_grammar_n_rules(const smol_grammar *g) { return g ? (int)g->n_rules : 0; }
+
+/* ================================================================ GBNF parser */
+
+/* A sequence of elements under construction. */
+typedef struct seq {
+    gr_elem *el;
+    uint32_t n, cap;
+} seq;
+
+typedef struct parser {
+    const char *s, *end, *p;
+    smol_grammar *g;
+    smol_error *err;
+    int rc;
+    int depth;
+} parser;
+
+static void pos_of(const parser *ps, const char *at, uint32_t *line, uint32_t *col) {
+    uint32_t l = 1, c = 1;
+    for (const char *q = ps->s; q < at && q < ps->end; q++) {
+        if (*q == '\n') l++, c = 1;
+        else if (((unsigned char)*q & 0xC0) != 0x80) c++;
+    }
+    *line = l, *col = c;
+}
+
+static uint32_t pos_line(const parser *ps, const char *at) {
+    uint32_t l, c;
+    pos_of(ps, at, &l, &c);
+    return l;
+}
+
+static uint32_t pos_col(const parser *ps, const char *at) {
+    uint32_t l, c;
+    pos_of(ps, at, &l, &c);
+    return c;
+}
+
+/* Records a syntax error at position at (only the first one counts); returns the status. */
+static int perr(parser *ps, const char *at, const char *fmt, ...) SMOL_PRINTF(3, 4);
+static int perr(parser *ps, const char *at, const char *fmt, ...) {
+    if (ps->rc) return ps->rc;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uint32_t line, col;
+    pos_of(ps, at, &line, &col);
+    ps->rc = smol_fail(ps->err, SMOL_EFORMAT, "malformed GBNF at %u:%u: %s", line, col, msg);
+    return ps->rc;
+}
+
+static int oom(parser *ps) {
+    if (!ps->rc) ps->rc = smol_fail(ps->err, SMOL_ENOMEM, "GBNF: out of memory");
+    return ps->rc;
+}
+
+static int seq_push(parser *ps, seq *q, uint32_t kind, uint32_t arg) {
+    if (q->n >= MAX_ELEMENTS) {
+        if (!ps->rc) ps->rc = smol_fail(ps->err, SMOL_ERANGE, "GBNF: grammar too large (over %u elements after expanding repetitions)", MAX_ELEMENTS);
+        return ps->rc;
+    }
+    if (grow((void **)&q->el, &q->cap, q->n + 1, sizeof *q->el)) return oom(ps);
+    q->el[q->n].kind = kind;
+    q->el[q->n].arg = arg;
+    q->n++;
+    return 0;
+}
+
+static int seq_append(parser *ps, seq *q, const seq *src) {
+    for (uint32_t i = 0; i < src->n; i++)
+        if (seq_push(ps, q, src->el[i].kind, src->el[i].arg)) return ps->rc;
+    return 0;
+}
+
+static int is_word(int c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* Skips spaces, tabs and comments; newlines too when newline_ok. */
+static void skip_space(parser *ps, int newline_ok) {
+    while (ps->p < ps->end) {
+        char c = *ps->p;
+        if (c == ' ' || c == '\t') ps->p++;
+        else if (c == '#') {
+            while (ps->p < ps->end && *ps->p != '\n' && *ps->p != '\r') ps->p++;
+        } else if (newline_ok && (c == '\n' || c == '\r')) ps->p++;
+        else break;
+    }
+}
+
+/* Finds or adds the rule called name[0..n). Returns its index or -1 (error set). */
+static int32_t rule_get(parser *ps, const char *name, size_t n) {
+    smol_grammar *g = ps->g;
+    for (uint32_t i = 0; i < g->n_rules; i++)
+        if (strlen(g->rules[i].name) == n && memcmp(g->rules[i].name, name, n) == 0) return (int32_t)i;
+    if (g->n_rules >= (1u << 29) || grow((void **)&g->rules, &g->cap_rules, g->n_rules + 1, sizeof *g->rules))
+        return oom(ps), -1;
+    gr_rule *r = &g->rules[g->n_rules];
+    memset(r, 0, sizeof *r);
+    r->name = malloc(n + 1);
+    if (!r->name) return oom(ps), -1;
+    memcpy(r->name, name, n);
+    r->name[n] = 0;
+    return (int32_t)g->n_rules++;
+}
+
+/* A new generated rule named BASE-N. */
+static int32_t rule_new_generated(parser *ps, uint32_t base) {
+    char name[300];
+    snprintf(name, sizeof name, "%.200s-%u", ps->g->rules[base].name, ps->g->n_rules);
+    int32_t r = rule_get(ps, name, strlen(name));
+    if (r >= 0) ps->g->rules[r].defined = 1;
+    return r;
+}
+
+/* Appends alternative q (plus its end) to rule r. */
+static int rule_add_alt(parser *ps, uint32_t r, const seq *q) {
+    smol_grammar *g = ps->g;
+    if (g->n_el + q->n + 1 > MAX_ELEMENTS) {
+        if (!ps->rc) ps->rc = smol_fail(ps->err, SMOL_ERANGE, "GBNF: grammar too large (over %u elements after expanding repetitions)", MAX_ELEMENTS);
+        return ps->rc;
+    }
+    if (grow((void **)&g->el, &g->cap_el, g->n_el + q->n + 1, sizeof *g->el)) return oom(ps);
+    gr_rule *ru = &g->rules[r];
+    if (grow((void **)&ru->alts, &ru->cap_alts, ru->n_alts + 1, sizeof *ru->alts)) return oom(ps);
+    ru->alts[ru->n_alts++] = g->n_el;
+    if (q->n) memcpy(g->el + g->n_el, q->el, q->n * sizeof *q->el);
+    g->n_el += q->n;
+    g->el[g->n_el].kind = EL_END;
+    g->el[g->n_el].arg = 0;
+    g->n_el++;
+    return 0;
+}
+
+static int cmp_range(const void *a, const void *b) {
+    const gr_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Adds a class from n ranges (any order, may overlap), negated if neg; returns its index or -1. */
+static int32_t class_add(parser *ps, gr_range *r, uint32_t n, int neg) {
+    qsort(r, n, sizeof *r, cmp_range);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (m && r[i].lo <= r[m - 1].hi + 1) {
+            if (r[i].hi > r[m - 1].hi) r[m - 1].hi = r[i].hi;
+        } else r[m++] = r[i];
+    }
+    smol_grammar *g = ps->g;
+    if (grow((void **)&g->rg, &g->cap_rg, g->n_rg + m + 1, sizeof *g->rg) ||
+        grow((void **)&g->cls, &g->cap_cls, g->n_cls + 1, sizeof *g->cls))
+        return oom(ps), -1;
+    uint32_t first = g->n_rg;
+    if (!neg) {
+        if (m) memcpy(g->rg + g->n_rg, r, m * sizeof *r);
+        g->n_rg += m;
+    } else {
+        uint32_t next = 0;
+        for (uint32_t i = 0; i < m; i++) {
+            if (r[i].lo > next) g->rg[g->n_rg++] = (gr_range){next, r[i].lo - 1};
+            next = r[i].hi + 1;
+        }
+        if (next <= MAX_CP) g->rg[g->n_rg++] = (gr_range){next, MAX_CP};
+    }
+    g->cls[g->n_cls] = (gr_class){first, g->n_rg - first};
+    return (int32_t)g->n_cls++;
+}
+
+static int hexval(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one UTF-8 character at ps->p (advancing); -1 on invalid UTF-8. */
+static int32_t utf8_next(parser *ps) {
+    const unsigned char *p = (const unsigned char *)ps->p, *e = (const unsigned char *)ps->end;
+    uint32_t c = p[0], n = c < 0x80 ? 0 : c >= 0xF0 && c <= 0xF4 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 && c < 0xE0 ? 1 : 9;
+    if (n == 9 || p + n >= e + (n ? 0 : 1)) return -1;
+    if (n == 0) {
+        ps->p++;
+        return (int32_t)c;
+    }
+    c &= 0x3F >> n;
+    for (uint32_t i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return -1;
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    ps->p += n + 1;
+    return (int32_t)c;
+}
+
+/* Parses one character of a literal or class (escapes included). -1 on error (set). */
+static int32_t parse_char(parser *ps) {
+    const char *at = ps->p;
+    if (ps->p >= ps->end) return perr(ps, at, "unexpected end of text"), -1;
+    if (*ps->p != '\\') {
+        int32_t c = utf8_next(ps);
+        if (c < 0) perr(ps, at, "invalid UTF-8");
+        return c;
+    }
+    ps->p++;
+    if (ps->p >= ps->end) return perr(ps, at, "unfinished escape"), -1;
+    char e = *ps->p++;
+    int digits = 0;
+    switch (e) {
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case '\\': case '"': case '[': case ']': case '-': case '\'': case '^': case '/': return e;
+    case 'x': digits = 2; break;
+    case 'u': digits = 4; break;
+    case 'U': digits = 8; break;
+    default: return perr(ps, at, "unknown escape '\\%c'", e), -1;
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < digits; i++) {
+        int h = ps->p < ps->end ? hexval((unsigned char)*ps->p) : -1;
+        if (h < 0) return perr(ps, ps->p, "expected %d hex digits after '\\%c'", digits, e), -1;
+        v = v << 4 | (uint32_t)h;
+        ps->p++;
+    }
+    if (v > MAX_CP) return perr(ps, at, "code point U+%X is past U+10FFFF", v), -1;
+    return (int32_t)v;
+}
+
+/* "..." into q: one single-character class per character. */
+static int parse_literal(parser *ps, seq *q) {
+    const char *at = ps->p++;
+    while (ps->p < ps->end && *ps->p != '"') {
+        if (*ps->p == '\n' || *ps->p == '\r') return perr(ps, ps->p, "newline inside a string (use \\n)");
+        int32_t c = parse_char(ps);
+        if (c < 0) return ps->rc;
+        gr_range r = {(uint32_t)c, (uint32_t)c};
+        int32_t k = class_add(ps, &r, 1, 0);
+        if (k < 0 || seq_push(ps, q, EL_CHAR, (uint32_t)k)) return ps->rc;
+    }
+    if (ps->p >= ps->end) return perr(ps, at, "unterminated string");
+    ps->p++;
+    return 0;
+}
+
+/* [...] into q as one class. */
+static int parse_class(parser *ps, seq *q) {
+    const char *at = ps->p++;
+    int neg = 0;
+    if (ps->p < ps->end && *ps->p == '^') neg = 1, ps->p++;
+    gr_range *r = NULL;
+    uint32_t n = 0, cap = 0;
+    while (ps->p < ps->end && *ps->p != ']') {
+        if (*ps->p == '\n' || *ps->p == '\r') {
+            free(r);
+            return perr(ps, ps->p, "newline inside a character class");
+        }
+        int32_t lo = parse_char(ps), hi = lo;
+        if (lo >= 0 && ps->p + 1 < ps->end && ps->p[0] == '-' && ps->p[1] != ']') {
+            ps->p++;
+            const char *hat = ps->p;
+            hi = parse_char(ps);
+            if (hi >= 0 && hi < lo) perr(ps, hat, "range end U+%04X is below its start U+%04X", (unsigned)hi, (unsigned)lo);
+        }
+        if (ps->rc || grow((void **)&r, &cap, n + 1, sizeof *r)) {
+            free(r);
+            return ps->rc ? ps->rc : oom(ps);
+        }
+        r[n++] = (gr_range){(uint32_t)lo, (uint32_t)hi};
+    }
+    if (ps->p >= ps->end) {
+        free(r);
+        return perr(ps, at, "unterminated character class");
+    }
+    ps->p++;
+    int32_t k = class_add(ps, r ? r : &(gr_range){0, 0}, n, neg);
+    free(r);
+    if (k < 0) return ps->rc;
+    return seq_push(ps, q, EL_CHAR, (uint32_t)k);
+}
+
+static int parse_alternatives(parser *ps, uint32_t rule, int nested);
+
+/* Parses "{m}", "{m,}", "{m,n}" at ps->p; *n_max = -1 for no upper bound. */
+static int parse_braces(parser *ps, long *n_min, long *n_max) {
+    const char *at = ps->p++;
+    long v[2] = {-1, -1};
+    int k = 0, comma = 0;
+    for (;;) {
+        skip_space(ps, 0);
+        if (ps->p >= ps->end) return perr(ps, at, "unterminated '{'");
+        char c = *ps->p;
+        if (c >= '0' && c <= '9') {
+            long x = 0;
+            while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
+                x = x * 10 + (*ps->p++ - '0');
+                if (x > MAX_REPEAT) return perr(ps, at, "repetition count above %d", MAX_REPEAT);
+            }
+            if (v[k] >= 0) return perr(ps, ps->p, "expected ',' or '}'");
+            v[k] = x;
+        } else if (c == ',' && !comma) {
+            comma = 1, k = 1, ps->p++;
+        } else if (c == '}') {
+            ps->p++;
+            break;
+        } else return perr(ps, ps->p, "expected a number, ',' or '}' in a repetition");
+    }
+    if (v[0] < 0) return perr(ps, at, "repetition without a minimum count");
+    *n_min = v[0];
+    *n_max = comma ? v[1] : v[0];
+    if (*n_max >= 0 && *n_max < *n_min) return perr(ps, at, "repetition {%ld,%ld}: maximum below minimum", v[0], v[1]);
+    return 0;
+}
+
+/* Appends atom repeated n_min..n_max times (n_max -1: unbounded) to q via generated rules. */
+static int apply_repeat(parser *ps, uint32_t rule, seq *q, const seq *atom, long n_min, long n_max) {
+    for (long i = 0; i < n_min; i++)
+        if (seq_append(ps, q, atom)) return ps->rc;
+    seq tmp = {0};
+    seq empty = {0};
+    if (n_max < 0) {                         /* R ::= atom R | (empty) */
+        int32_t r = rule_new_generated(ps, rule);
+        if (r < 0) return ps->rc;
+        if (!seq_append(ps, &tmp, atom) && !seq_push(ps, &tmp, EL_REF, (uint32_t)r) && !rule_add_alt(ps, (uint32_t)r, &tmp))
+            rule_add_alt(ps, (uint32_t)r, &empty);
+        free(tmp.el);
+        return ps->rc ? ps->rc : seq_push(ps, q, EL_REF, (uint32_t)r);
+    }
+    int32_t inner = -1;                      /* O_k ::= atom O_(k-1) | (empty) */
+    for (long k = 0; k < n_max - n_min; k++) {
+        int32_t r = rule_new_generated(ps, rule);
+        if (r < 0) break;
+        tmp.n = 0;
+        if (seq_append(ps, &tmp, atom) || (inner >= 0 && seq_push(ps, &tmp, EL_REF, (uint32_t)inner))) break;
+        if (rule_add_alt(ps, (uint32_t)r, &tmp) || rule_add_alt(ps, (uint32_t)r, &empty)) break;
+        inner = r;
+    }
+    free(tmp.el);
+    if (ps->rc) return ps->rc;
+    return inner >= 0 ? seq_push(ps, q, EL_REF, (uint32_t)inner) : 0;
+}
+
+/* One item (with its quantifier) of a sequence into q. */
+static int parse_item(parser *ps, uint32_t rule, seq *q, int nested) {
+    seq atom = {0};
+    const char *at = ps->p;
+    char c = *ps->p;
+    if (c == '"') {
+        parse_literal(ps, &atom);
+    } else if (c == '[') {
+        parse_class(ps, &atom);
+    } else if (c == '.') {
+        ps->p++;
+        gr_range r = {0, MAX_CP};
+        int32_t k = class_add(ps, &r, 1, 0);
+        if (k >= 0) seq_push(ps, &atom, EL_CHAR, (uint32_t)k);
+    } else if (c == '(') {
+        if (++ps->depth > 200) return free(atom.el), perr(ps, at, "groups nested too deeply");
+        ps->p++;
+        skip_space(ps, 1);
+        int32_t r = rule_new_generated(ps, rule);
+        if (r >= 0 && !parse_alternatives(ps, (uint32_t)r, 1)) {
+            if (ps->p >= ps->end || *ps->p != ')') perr(ps, ps->p, "expected ')' to close the group opened at %u:%u", pos_line(ps, at), pos_col(ps, at));
+            else ps->p++, seq_push(ps, &atom, EL_REF, (uint32_t)r);
+        }
+        ps->depth--;
+    } else if (is_word((unsigned char)c)) {
+        const char *s = ps->p;
+        while (ps->p < ps->end && is_word((unsigned char)*ps->p)) ps->p++;
+        int32_t r = rule_get(ps, s, (size_t)(ps->p - s));
+        if (r >= 0) {
+            gr_rule *ru = &ps->g->rules[r];
+            if (!ru->use_line) pos_of(ps, s, &ru->use_line, &ru->use_col);
+            seq_push(ps, &atom, EL_REF, (uint32_t)r);
+        }
+    } else {
+        free(atom.el);
+        return perr(ps, at, "expected a string, a [class], a rule name, '(' or '.', got '%c'", c);
+    }
+    if (ps->rc) return free(atom.el), ps->rc;
+    skip_space(ps, nested);
+    long n_min = 1, n_max = 1;
+    if (ps->p < ps->end) {
+        char qc = *ps->p;
+        if (qc == '*') n_min = 0, n_max = -1, ps->p++;
+        else if (qc == '+') n_min = 1, n_max = -1, ps->p++;
+        else if (qc == '?') n_min = 0, n_max = 1, ps->p++;
+        else if (qc == '{' && parse_braces(ps, &n_min, &n_max)) return free(atom.el), ps->rc;
+    }
+    if (n_min == 1 && n_max == 1) seq_append(ps, q, &atom);
+    else apply_repeat(ps, rule, q, &atom, n_min, n_max);
+    free(atom.el);
+    skip_space(ps, nested);
+    return ps->rc;
+}
+
+/* Alternatives separated by '|' into rule, up to ')' (nested) or the end of the line. */
+static int parse_alternatives(parser *ps, uint32_t rule, int nested) {
+    seq q = {0};
+    for (;;) {
+        q.n = 0;
+        while (ps->p < ps->end) {
+            char c = *ps->p;
+            if (c == '|' || c == ')' || (!nested && (c == '\n' || c == '\r'))) break;
+            if (parse_item(ps, rule, &q, nested)) return free(q.el), ps->rc;
+        }
+        if (rule_add_alt(ps, rule, &q)) break;
+        if (ps->p < ps->end && *ps->p == '|') {
+            ps->p++;
+            skip_space(ps, 1);
+            continue;
+        }
+        if (!nested && ps->p < ps->end && *ps->p == ')') perr(ps, ps->p, "unmatched ')'");
+        break;
+    }
+    free(q.el);
+    return ps->rc;
+}
+
+static int parse_rule(parser *ps) {
+    const char *at = ps->p, *s = ps->p;
+    while (ps->p < ps->end && is_word((unsigned char)*ps->p)) ps->p++;
+    if (ps->p == s) return perr(ps, at, "expected a rule name");
+    size_t n = (size_t)(ps->p - s);
+    skip_space(ps, 0);
+    if (ps->end - ps->p < 3 || memcmp(ps->p, "::=", 3) != 0) return perr(ps, ps->p, "expected '::=' after rule name '%.*s'", (int)n, s);
+    ps->p += 3;
+    int32_t r = rule_get(ps, s, n);
+    if (r < 0) return ps->rc;
+    if (ps->g->rules[r].defined) return perr(ps, at, "rule '%.*s' is defined twice", (int)n, s);
+    ps->g->rules[r].defined = 1;
+    skip_space(ps, 1);
+    return parse_alternatives(ps, (uint32_t)r, 0);
+}
+
+/* ================================================================ grammar checks */
+
+/* Marks rules that derive some finite string (prod) and rules that can derive the empty string
+ * (nullable) by fixed-point iteration. */
+static void derive_sets(const smol_grammar *g, uint8_t *prod, uint8_t *nullable) {
+    memset(prod, 0, g->n_rules);
+    memset(nullable, 0, g->n_rules);
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t r = 0; r < g->n_rules; r++) {
+            for (uint32_t a = 0; a < g->rules[r].n_alts; a++) {
+                int p_ok = 1, n_ok = 1;
+                for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind != EL_END; e++) {
+                    if (e->kind == EL_CHAR) n_ok = 0;
+                    else {
+                        if (!prod[e->arg]) p_ok = 0;
+                        if (!nullable[e->arg]) n_ok = 0;
+                    }
+                }
+                if (p_ok && !prod[r]) prod[r] = 1, changed = 1;
+                if (n_ok && !nullable[r]) nullable[r] = 1, changed = 1;
+            }
+        }
+    }
+}
+
+/* Depth-first search for a cycle of left-edge references (0 white, 1 on path, 2 done). */
+static int32_t left_cycle(const smol_grammar *g, const uint8_t *nullable, uint8_t *color, uint32_t r, uint32_t *path,
+                          uint32_t depth, uint32_t *path_len) {
+    color[r] = 1;
+    path[depth] = r;
+    for (uint32_t a = 0; a < g->rules[r].n_alts; a++) {
+        for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind == EL_REF; e++) {
+            if (color[e->arg] == 1) {
+                *path_len = depth + 1;
+                return (int32_t)e->arg;
+            }
+            if (color[e->arg] == 0) {
+                int32_t c = left_cycle(g, nullable, color, e->arg, path, depth + 1, path_len);
+                if (c >= 0) return c;
+            }
+            if (!nullable[e->arg]) break;
+        }
+    }
+    color[r] = 2;
+    return -1;
+}
+
+static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
+    for (uint32_t r = 0; r < g->n_rules; r++)
+        if (!g->rules[r].defined)
+            return smol_fail(err, SMOL_EFORMAT, "GBNF: undefined rule '%s' (used at %u:%u)", g->rules[r].name,
+                             g->rules[r].use_line, g->rules[r].use_col);
+    int found = 0;
+    for (uint32_t r = 0; r < g->n_rules; r++)
+        if (strcmp(g->rules[r].name, root) == 0) g->root = r, found = 1;
+    if (!found) return smol_fail(err, SMOL_EFORMAT, "GBNF: no start rule '%s'", root);
+    uint8_t *prod = malloc(g->n_rules * 3 + 1);
+    uint32_t *path = malloc((g->n_rules + 1) * sizeof *path);
+    if (!prod || !path) {
+        free(prod), free(path);
+        return smol_fail(err, SMOL_ENOMEM, "GBNF: out of memory");
+    }
+    uint8_t *nullable = prod + g->n_rules, *color = nullable + g->n_rules;
+    derive_sets(g, prod, nullable);
+    int rc = 0;
+    int32_t bad = -1;                /* prefer naming a rule every alternative of which refers to itself */
+    for (uint32_t r = 0; r < g->n_rules; r++) {
+        if (prod[r]) continue;
+        int self_all = 1;
+        for (uint32_t a = 0; a < g->rules[r].n_alts && self_all; a++) {
+            int self = 0;
+            for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind != EL_END; e++)
+                if (e->kind == EL_REF && e->arg == r) self = 1;
+            self_all = self;
+        }
+        if (bad < 0 || self_all) bad = (int32_t)r;
+        if (self_all) break;
+    }
+    for (uint32_t r = (uint32_t)(bad < 0 ? 0 : bad); bad >= 0 && r == (uint32_t)bad && !rc; r++)
+        if (!prod[r])
+            rc = smol_fail(err, SMOL_EFORMAT, "GBNF: rule '%s' has no finite derivation (every alternative recurses)",
+                           g->rules[r].name);
+    memset(color, 0, g->n_rules);
+    for (uint32_t r = 0; r < g->n_rules && !rc; r++) {
+        uint32_t n = 0;
+        int32_t c = color[r] ? -1 : left_cycle(g, nullable, color, r, path, 0, &n);
+        if (c < 0) continue;
+        char msg[600];
+        size_t k = 0;
+        msg[0] = 0;
+        uint32_t i = 0;
+        while (i < n && path[i] != (uint32_t)c) i++;
+        for (; i < n && k < 400; i++) k += (size_t)snprintf(msg + k, sizeof msg - k, "%s -> ", g->rules[path[i]].name);
+        snprintf(msg + k, sizeof msg - k, "%s", g->rules[c].name);
+        rc = smol_fail(err, SMOL_EFORMAT, "GBNF: left recursion (%s): a rule reaches itself before any character", msg);
+    }
+    free(prod);
+    free(path);
+    return rc;
+}
+
+int smol_grammar_from_gbnf(const char *text, size_t len, const char *root, smol_grammar **out, smol_error *err) {
+    *out = NULL;
+    if (!text) return smol_fail(err, SMOL_EINVAL, "GBNF: no text");
+    smol_grammar *g = calloc(1, sizeof *g);
+    if (!g) return smol_fail(err, SMOL_ENOMEM, "GBNF: out of memory");
+    parser ps = {.s = text, .end = text + len, .p = text, .g = g, .err = err};
+    for (;;) {
+        skip_space(&ps, 1);
+        if (ps.p >= ps.end) break;
+        if (parse_rule(&ps)) break;
+    }
+    int rc = ps.rc;
+    if (!rc && g->n_rules == 0) rc = smol_fail(err, SMOL_EFORMAT, "GBNF: no rules");
+    if (!rc) rc = check_grammar(g, root ? root : "root", err);
+    if (rc) {
+        smol_grammar_free(g);
+        return rc;
+    }
+    *out = g;
+    return SMOL_OK;
+}
+
+int smol_grammar_from_regex(const char *regex, smol_grammar **out, smol_error *err) {
+    *out = NULL;
+    char *text = NULL;
+    int rc = smol_regex_to_gbnf(regex, "root", &text, err);
+    if (rc) return rc;
+    rc = smol_grammar_from_gbnf(text, strlen(text), "root", out, err);
+    free(text);
+    return rc;
+}
+
+int smol_grammar_from_choice(const char *const *choices, int n, smol_grammar **out, smol_error *err) {
+    *out = NULL;
+    if (n <= 0) return smol_fail(err, SMOL_EINVAL, "choice: no choices");
+    smol_grammar *g = calloc(1, sizeof *g);
+    if (!g) return smol_fail(err, SMOL_ENOMEM, "choice: out of memory");
+    parser ps = {.s = "", .end = "", .p = "", .g = g, .err = err};
+    int32_t r = rule_get(&ps, "root", 4);
+    seq q = {0};
+    for (int i = 0; i < n && r >= 0 && !ps.rc; i++) {
+        q.n = 0;
+        parser cs = {.s = choices[i], .end = choices[i] + strlen(choices[i]), .p = choices[i], .g = g, .err = err};
+        while (cs.p < cs.end && !cs.rc) {
+            const char *at = cs.p;
+            int32_t c = utf8_next(&cs);
+            if (c < 0) {
+                cs.rc = smol_fail(err, SMOL_EINVAL, "choice %d: invalid UTF-8 at byte %d", i + 1, (int)(at - cs.s));
+                break;
+            }
+            gr_range rg = {(uint32_t)c, (uint32_t)c};
+            int32_t k = class_add(&cs, &rg, 1, 0);
+            if (k < 0 || seq_push(&cs, &q, EL_CHAR, (uint32_t)k)) break;
+        }
+        ps.rc = cs.rc;
+        if (!ps.rc) rule_add_alt(&ps, (uint32_t)r, &q);
+    }
+    free(q.el);
+    int rc = ps.rc;
+    if (!rc) {
+        g->rules[0].defined = 1;
+        rc = check_grammar(g, "root", err);
+    }
+    if (rc) {
+        smol_grammar_free(g);
+        return rc;
+    }
+    *out = g;
+    return SMOL_OK;
+}
+
+/* ================================================================ matcher runtime */
+
+#define ST_DEAD (-1)
+#define ST_OOM (-2)
+#define ST_UNKNOWN (-3)
+#define ST_DONE (-4)        /* in a matcher's history: an end-of-generation token was accepted */
+
+/* Reserved nodes: the empty stack (the output is complete), the bottom of a truncated stack
+ * (reached with nothing consumed past it) and "something was consumed past the bottom". */
+#define N_ACCEPT 0u
+#define N_BOTTOM 1u
+#define N_UNSURE 2u
+
+/* Masks are computed for states whose stacks are cut to this many frames (shared by every state
+ * with the same top frames); tokens that reach past the cut are checked against the full state. */
+#define TRUNC_DEPTH 4
+
+typedef struct node {
+    uint32_t pos, parent;   /* next element of the alternative; the stack below (0: none) */
+} node;
+
+typedef struct dstate {
+    uint32_t set;           /* parser state: interned set of nodes */
+    uint32_t acc;           /* partial UTF-8 character: bits so far */
+    uint8_t need;           /* continuation bytes still to come */
+    uint8_t can_end;
+    uint8_t has_real;       /* some member is a real stack or the empty one (not a truncation marker) */
+    uint8_t bottom;         /* holds N_BOTTOM: a truncated stack was emptied exactly here */
+    int32_t trunc;          /* the state with stacks cut to TRUNC_DEPTH frames, -1 unknown */
+    uint32_t *unsure;       /* with mask (truncated states): trie subtrees the cut left open */
+    uint32_t n_unsure;
+    int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
+    uint32_t *mask;         /* cached token mask, or NULL */
+    int32_t n_allowed;
+} dstate;
+
+/* Open-addressing hash table from a 64-bit key to a uint32 value. */
+typedef struct htab {
+    uint64_t *keys;         /* key + 1; 0 empty */
+    uint32_t *vals;
+    uint64_t cap, n;
+} htab;
+
+typedef struct runtime {
+    const smol_grammar *g;
+    const smol_token_index *ti;
+    int refs;
+    node *nodes;
+    uint32_t n_nodes, cap_nodes;
+    htab node_map;
+    uint32_t *closure;      /* [n_nodes] set id + 1 of the node's closure, 0 unknown */
+    uint32_t cap_closure;
+    uint32_t *pool;         /* set members */
+    uint32_t n_pool, cap_pool;
+    uint32_t *set_off, *set_len;
+    uint32_t n_sets, cap_sets, cap_sets2;
+    htab set_map;           /* hash of members -> set ids chained by probing */
+    dstate *ds;
+    uint32_t n_ds, cap_ds;
+    htab ds_map;
+    uint32_t *scratch;      /* set building */
+    uint32_t n_scratch, cap_scratch;
+    int32_t *mask_ring;     /* states holding a cached mask, oldest first */
+    uint32_t n_ring, ring_head, max_masks;
+    int32_t *walk;          /* per-depth states of the trie walk */
+    uint32_t *trunc;        /* [cap_trunc] node id + 1 of each node's truncated stack, 0 unknown */
+    uint32_t cap_trunc;
+    uint32_t *unsure_buf;   /* trie subtrees a truncated walk left open */
+    uint32_t n_unsure, cap_unsure;
+    int32_t start;
+} runtime;
+
+struct smol_matcher {
+    runtime *rt;
+    int32_t *hist;          /* hist[0] the start, hist[n_steps] the current state */
+    uint32_t n_hist, cap_hist;
+};
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static int htab_grow(htab *h) {
+    uint64_t nc = h->cap ? h->cap * 2 : 1024;
+    uint64_t *nk = calloc(nc, sizeof *nk);
+    uint32_t *nv = malloc(nc * sizeof *nv);
+    if (!nk || !nv) return free(nk), free(nv), SMOL_ENOMEM;
+    for (uint64_t i = 0; i < h->cap; i++) {
+        if (!h->keys[i]) continue;
+        uint64_t j = mix64(h->keys[i] - 1) & (nc - 1);
+        while (nk[j]) j = (j + 1) & (nc - 1);
+        nk[j] = h->keys[i], nv[j] = h->vals[i];
+    }
+    free(h->keys), free(h->vals);
+    h->keys = nk, h->vals = nv, h->cap = nc;
+    return 0;
+}
+
+/* The slot of key (found, or empty where it would go); grows first when needed. -1 on OOM. */
+static int64_t htab_slot(htab *h, uint64_t key) {
+    if ((h->n + 1) * 2 > h->cap && htab_grow(h)) return -1;
+    uint64_t j = mix64(key) & (h->cap - 1);
+    while (h->keys[j] && h->keys[j] != key + 1) j = (j + 1) & (h->cap - 1);
+    return (int64_t)j;
+}
+
+static void htab_free(htab *h) {
+    free(h->keys), free(h->vals);
+}
+
+/* The id of node (pos, parent), interned; -1 on OOM. */
+static int64_t node_id(runtime *rt, uint32_t pos, uint32_t parent) {
+    uint64_t key = (uint64_t)pos << 32 | parent;
+    int64_t s = htab_slot(&rt->node_map, key);
+    if (s < 0) return -1;
+    if (rt->node_map.keys[s]) return rt->node_map.vals[s];
+    if (grow((void **)&rt->nodes, &rt->cap_nodes, rt->n_nodes + 1, sizeof *rt->nodes)) return -1;
+    uint32_t id = rt->n_nodes++;
+    rt->nodes[id] = (node){pos, parent};
+    rt->node_map.keys[s] = key + 1;
+    rt->node_map.vals[s] = id;
+    rt->node_map.n++;
+    return id;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Interns the sorted, deduplicated members m[0..n) as a set; returns its id or -1. */
+static int64_t set_id(runtime *rt, const uint32_t *m, uint32_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    for (uint32_t i = 0; i < n; i++) h = mix64(h ^ m[i]) + i;
+    h &= 0x7FFFFFFFFFFFFFFFull;
+    for (;;) {                               /* probe by rehashing on a collision of contents */
+        int64_t s = htab_slot(&rt->set_map, h);
+        if (s < 0) return -1;
+        if (!rt->set_map.keys[s]) break;
+        uint32_t id = rt->set_map.vals[s];
+        if (rt->set_len[id] == n && memcmp(rt->pool + rt->set_off[id], m, n * sizeof *m) == 0) return id;
+        h = (h * 31 + 7) & 0x7FFFFFFFFFFFFFFFull;
+    }
+    if (grow((void **)&rt->pool, &rt->cap_pool, rt->n_pool + n, sizeof *rt->pool)) return -1;
+    if (grow((void **)&rt->set_off, &rt->cap_sets, rt->n_sets + 1, sizeof *rt->set_off) ||
+        grow((void **)&rt->set_len, &rt->cap_sets2, rt->n_sets + 1, sizeof *rt->set_len))
+        return -1;
+    int64_t s = htab_slot(&rt->set_map, h);
+    if (s < 0) return -1;
+    uint32_t id = rt->n_sets++;
+    if (n) memcpy(rt->pool + rt->n_pool, m, n * sizeof *m);
+    rt->set_off[id] = rt->n_pool;
+    rt->set_len[id] = n;
+    rt->n_pool += n;
+    rt->set_map.keys[s] = h + 1;
+    rt->set_map.vals[s] = id;
+    rt->set_map.n++;
+    return id;
+}
+
+static int scratch_push(runtime *rt, uint32_t v) {
+    if (grow((void **)&rt->scratch, &rt->cap_scratch, rt->n_scratch + 1, sizeof *rt->scratch)) return -1;
+    rt->scratch[rt->n_scratch++] = v;
+    return 0;
+}
+
+/* Sorts and deduplicates scratch[from..] and interns it; the scratch is cut back to from. */
+static int64_t scratch_set(runtime *rt, uint32_t from) {
+    uint32_t *m = rt->scratch + from, n = rt->n_scratch - from, k = 0;
+    qsort(m, n, sizeof *m, cmp_u32);
+    for (uint32_t i = 0; i < n; i++)
+        if (!k || m[i] != m[k - 1]) m[k++] = m[i];
+    int64_t id = set_id(rt, m, k);
+    rt->n_scratch = from;
+    return id;
+}
+
+/* The set of stacks node n expands to (tops are classes, or 0 for "complete"); -1 on OOM. */
+static int64_t closure_of(runtime *rt, uint32_t n) {
+    if (n < rt->cap_closure && rt->closure[n]) return rt->closure[n] - 1;
+    const smol_grammar *g = rt->g;
+    uint32_t from = rt->n_scratch;
+    node nd = rt->nodes[n];
+    gr_elem e = g->el[nd.pos];
+    if (e.kind == EL_CHAR) {
+        if (scratch_push(rt, n)) return -1;
+    } else if (e.kind == EL_END) {
+        if (nd.parent <= N_BOTTOM) {        /* complete, or past the bottom of a truncated stack */
+            if (scratch_push(rt, nd.parent)) return -1;
+        } else {
+            int64_t c = closure_of(rt, nd.parent);
+            if (c < 0) return -1;
+            for (uint32_t i = 0; i < rt->set_len[c]; i++)
+                if (scratch_push(rt, rt->pool[rt->set_off[c] + i])) return -1;
+        }
+    } else {
+        /* a reference last in its alternative returns straight to the parent (tail call): right
+         * recursion such as repetitions keeps a constant stack depth */
+        int64_t cont = g->el[nd.pos + 1].kind == EL_END ? nd.parent : node_id(rt, nd.pos + 1, nd.parent);
+        if (cont < 0) return -1;
+        const gr_rule *ru = &g->rules[e.arg];
+        for (uint32_t a = 0; a < ru->n_alts; a++) {
+            int64_t child = node_id(rt, ru->alts[a], (uint32_t)cont);
+            int64_t c = child < 0 ? -1 : closure_of(rt, (uint32_t)child);
+            if (c < 0) return -1;
+            for (uint32_t i = 0; i < rt->set_len[c]; i++)
+                if (scratch_push(rt, rt->pool[rt->set_off[c] + i])) return -1;
+        }
+    }
+    int64_t id = scratch_set(rt, from);
+    if (id < 0) return -1;
+    uint32_t old_cap = rt->cap_closure;
+    if (grow((void **)&rt->closure, &rt->cap_closure, n + 1, sizeof *rt->closure)) return -1;
+    memset(rt->closure + old_cap, 0, (rt->cap_closure - old_cap) * sizeof *rt->closure);
+    rt->closure[n] = (uint32_t)id + 1;
+    return id;
+}
+
+static int class_has(const smol_grammar *g, uint32_t k, uint32_t lo, uint32_t hi) {
+    const gr_class *c = &g->cls[k];
+    for (uint32_t i = 0; i < c->n; i++) {
+        const gr_range *r = &g->rg[c->first + i];
+        if (r->lo > hi) return 0;
+        if (r->hi >= lo) return 1;
+    }
+    return 0;
+}
+
+/* The parser state after code point cp from set s: set id, ST_DEAD or ST_OOM. */
+static int64_t step_cp(runtime *rt, uint32_t s, uint32_t cp) {
+    uint32_t from = rt->n_scratch;
+    for (uint32_t i = 0; i < rt->set_len[s]; i++) {
+        uint32_t n = rt->pool[rt->set_off[s] + i];
+        if (n == N_ACCEPT) continue;
+        if (n == N_BOTTOM || n == N_UNSURE) {   /* truncated: what follows is not known here */
+            if (scratch_push(rt, N_UNSURE)) return rt->n_scratch = from, ST_OOM;
+            continue;
+        }
+        node nd = rt->nodes[n];
+        if (!class_has(rt->g, rt->g->el[nd.pos].arg, cp, cp)) continue;
+        int64_t next = node_id(rt, nd.pos + 1, nd.parent);
+        int64_t c = next < 0 ? -1 : closure_of(rt, (uint32_t)next);
+        if (c < 0) return rt->n_scratch = from, ST_OOM;
+        for (uint32_t j = 0; j < rt->set_len[c]; j++)
+            if (scratch_push(rt, rt->pool[rt->set_off[c] + j])) return rt->n_scratch = from, ST_OOM;
+    }
+    if (rt->n_scratch == from) return ST_DEAD;
+    int64_t id = scratch_set(rt, from);
+    return id < 0 ? ST_OOM : id;
+}
+
+/* The DFA state (set, acc, need), interned: its id or ST_OOM. */
+static int32_t dstate_id(runtime *rt, uint32_t set, uint32_t acc, uint32_t need) {
+    uint64_t key = (uint64_t)set << 32 | (acc << 2 | need);
+    int64_t s = htab_slot(&rt->ds_map, key);
+    if (s < 0) return ST_OOM;
+    if (rt->ds_map.keys[s]) return (int32_t)rt->ds_map.vals[s];
+    if (rt->n_ds >= INT32_MAX / 2 || grow((void **)&rt->ds, &rt->cap_ds, rt->n_ds + 1, sizeof *rt->ds)) return ST_OOM;
+    uint32_t id = rt->n_ds++;
+    dstate *d = &rt->ds[id];
+    memset(d, 0, sizeof *d);
+    d->set = set, d->acc = acc, d->need = (uint8_t)need;
+    d->trunc = -1;
+    for (uint32_t i = 0; i < rt->set_len[set]; i++) {
+        uint32_t n = rt->pool[rt->set_off[set] + i];
+        if (n == N_ACCEPT && need == 0) d->can_end = 1;
+        if (n == N_BOTTOM) d->bottom = 1;
+        if (n == N_ACCEPT || n > N_UNSURE) d->has_real = 1;
+    }
+    rt->ds_map.keys[s] = key + 1;
+    rt->ds_map.vals[s] = id;
+    rt->ds_map.n++;
+    return (int32_t)id;
+}
+
+/* Could some stack of set s take a code point in [lo, hi]? */
+static int set_can_take(runtime *rt, uint32_t s, uint32_t lo, uint32_t hi) {
+    for (uint32_t i = 0; i < rt->set_len[s]; i++) {
+        uint32_t n = rt->pool[rt->set_off[s] + i];
+        if (n == N_BOTTOM || n == N_UNSURE) return 1;
+        if (n > N_UNSURE && class_has(rt->g, rt->g->el[rt->nodes[n].pos].arg, lo, hi)) return 1;
+    }
+    return 0;
+}
+
+/* Computes the transition of state d on byte b (UTF-8 decoding, then the parser step). */
+static int32_t compute_trans(runtime *rt, int32_t d, uint32_t b) {
+    dstate st = rt->ds[d];
+    uint32_t acc, need, min_cp = 0;
+    if (st.need == 0) {
+        if (b < 0x80) acc = b, need = 0;
+        else if (b >= 0xC2 && b <= 0xDF) acc = b & 0x1F, need = 1;
+        else if (b >= 0xE0 && b <= 0xEF) acc = b & 0x0F, need = 2;
+        else if (b >= 0xF0 && b <= 0xF4) acc = b & 0x07, need = 3;
+        else return ST_DEAD;
+    } else {
+        if ((b & 0xC0) != 0x80) return ST_DEAD;
+        acc = st.acc << 6 | (b & 0x3F), need = st.need - 1u;
+    }
+    if (need == 0) {
+        if (acc > MAX_CP || (acc >= 0xD800 && acc <= 0xDFFF)) return ST_DEAD;
+        int64_t s = step_cp(rt, st.set, acc);
+        if (s < 0) return (int32_t)s;
+        return dstate_id(rt, (uint32_t)s, 0, 0);
+    }
+    uint32_t lo = acc << (6 * need), hi = lo | ((1u << (6 * need)) - 1);
+    if (st.need == 0) min_cp = need == 1 ? 0x80 : need == 2 ? 0x800 : 0x10000;   /* no overlong forms */
+    if (lo < min_cp) lo = min_cp;
+    if (lo > hi || lo > MAX_CP || !set_can_take(rt, st.set, lo, hi < MAX_CP ? hi : MAX_CP)) return ST_DEAD;
+    return dstate_id(rt, st.set, acc, need);
+}
+
+/* The next state from d on byte b (cached): a state id, ST_DEAD or ST_OOM. */
+static inline int32_t trans(runtime *rt, int32_t d, uint8_t b) {
+    int32_t *t = rt->ds[d].trans;
+    if (t && t[b] != ST_UNKNOWN) return t[b];
+    if (!t) {
+        t = malloc(256 * sizeof *t);
+        if (!t) return ST_OOM;
+        for (int i = 0; i < 256; i++) t[i] = ST_UNKNOWN;
+        rt->ds[d].trans = t;
+    }
+    int32_t r = compute_trans(rt, d, b);
+    if (r == ST_OOM) return r;
+    rt->ds[d].trans[b] = r;      /* ds may have moved */
+    return r;
+}
+
+static void runtime_free(runtime *rt) {
+    if (!rt || --rt->refs > 0) return;
+    for (uint32_t i = 0; i < rt->n_ds; i++) free(rt->ds[i].trans), free(rt->ds[i].mask), free(rt->ds[i].unsure);
+    free(rt->trunc);
+    free(rt->unsure_buf);
+    free(rt->ds);
+    htab_free(&rt->ds_map);
+    free(rt->nodes);
+    htab_free(&rt->node_map);
+    free(rt->closure);
+    free(rt->pool);
+    free(rt->set_off);
+    free(rt->set_len);
+    htab_free(&rt->set_map);
+    free(rt->scratch);
+    free(rt->mask_ring);
+    free(rt->walk);
+    free(rt);
+}
+
+/* Builds the runtime and its start state. */
+static int runtime_new(const smol_grammar *g, const smol_token_index *ti, runtime **out, smol_error *err) {
+    runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) return smol_fail(err, SMOL_ENOMEM, "grammar matcher: out of memory");
+    rt->g = g, rt->ti = ti, rt->refs = 1;
+    int rc = SMOL_ENOMEM;
+    if (node_id(rt, UINT32_MAX, 0) != N_ACCEPT || node_id(rt, UINT32_MAX - 1, 0) != N_BOTTOM ||
+        node_id(rt, UINT32_MAX - 2, 0) != N_UNSURE)
+        goto fail;
+    uint32_t from = rt->n_scratch;
+    const gr_rule *root = &g->rules[g->root];
+    for (uint32_t a = 0; a < root->n_alts; a++) {
+        int64_t n = node_id(rt, root->alts[a], 0);
+        int64_t c = n < 0 ? -1 : closure_of(rt, (uint32_t)n);
+        if (c < 0) goto fail;
+        for (uint32_t i = 0; i < rt->set_len[c]; i++)
+            if (scratch_push(rt, rt->pool[rt->set_off[c] + i])) goto fail;
+    }
+    int64_t s = scratch_set(rt, from);
+    if (s < 0) goto fail;
+    rt->start = dstate_id(rt, (uint32_t)s, 0, 0);
+    if (rt->start < 0) goto fail;
+    if (ti) {
+        size_t words = ((size_t)ti->n_vocab + 31) / 32;
+        rt->max_masks = (uint32_t)((64u << 20) / (words * 4 + 1));
+        if (rt->max_masks < 4) rt->max_masks = 4;
+        if (rt->max_masks > 4096) rt->max_masks = 4096;
+        rt->mask_ring = malloc(rt->max_masks * sizeof *rt->mask_ring);
+        rt->walk = malloc(((size_t)ti->max_depth + 1) * sizeof *rt->walk);
+        if (!rt->mask_ring || !rt->walk) goto fail;
+    }
+    *out = rt;
+    return SMOL_OK;
+fail:
+    runtime_free(rt);
+    return smol_fail(err, rc, "grammar matcher: out of memory");
+}
+
+static int push_state(smol_matcher *m, int32_t s) {
+    if (grow((void **)&m->hist, &m->cap_hist, m->n_hist + 1, sizeof *m->hist)) return SMOL_ENOMEM;
+    m->hist[m->n_hist++] = s;
+    return SMOL_OK;
+}
+
+int smol_matcher_new(const smol_grammar *g, const smol_token_index *ti, smol_matcher **out, smol_error *err) {
+    *out = NULL;
+    if (!g) return smol_fail(err, SMOL_EINVAL, "grammar matcher: no grammar");
+    smol_matcher *m = calloc(1, sizeof *m);
+    if (!m) return smol_fail(err, SMOL_ENOMEM, "grammar matcher: out of memory");
+    int rc = runtime_new(g, ti, &m->rt, err);
+    if (!rc && push_state(m, m->rt->start)) rc = smol_fail(err, SMOL_ENOMEM, "grammar matcher: out of memory");
+    if (rc) {
+        smol_matcher_free(m);
+        return rc;
+    }
+    *out = m;
+    return SMOL_OK;
+}
+
+void smol_matcher_free(smol_matcher *m) {
+    if (!m) return;
+    runtime_free(m->rt);
+    free(m->hist);
+    free(m);
+}
+
+smol_matcher *smol_matcher_clone(const smol_matcher *m) {
+    smol_matcher *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->hist = malloc(m->cap_hist * sizeof *c->hist);
+    if (!c->hist) return free(c), NULL;
+    memcpy(c->hist, m->hist, m->n_hist * sizeof *c->hist);
+    c->n_hist = m->n_hist, c->cap_hist = m->cap_hist;
+    c->rt = m->rt;
+    c->rt->refs++;
+    return c;
+}
+
+static int32_t cur(const smol_matcher *m) { return m->hist[m->n_hist - 1]; }
+
+int smol_matcher_can_end(const smol_matcher *m) {
+    int32_t s = cur(m);
+    return s == ST_DONE || m->rt->ds[s].can_end;
+}
+
+int smol_matcher_is_done(const smol_matcher *m) { return cur(m) == ST_DONE; }
+
+int smol_matcher_n_steps(const smol_matcher *m) { return (int)m->n_hist - 1; }
+
+/* The state after bytes b[0..n) from s: a state id, ST_DEAD or ST_OOM. */
+static int32_t run_bytes(runtime *rt, int32_t s, const char *b, size_t n) {
+    for (size_t i = 0; i < n && s >= 0; i++) s = trans(rt, s, (uint8_t)b[i]);
+    return s;
+}
+
+int smol_matcher_accept_bytes(smol_matcher *m, const char *bytes, size_t n) {
+    int32_t s = cur(m);
+    if (s == ST_DONE) return SMOL_EINVAL;
+    s = run_bytes(m->rt, s, bytes, n);
+    if (s == ST_OOM) return SMOL_ENOMEM;
+    if (s < 0) return SMOL_EINVAL;
+    return push_state(m, s);
+}
+
+int smol_matcher_accept_token(smol_matcher *m, int32_t id) {
+    const smol_token_index *ti = m->rt->ti;
+    if (!ti || id < 0 || id >= ti->n_vocab || cur(m) == ST_DONE) return SMOL_EINVAL;
+    if (ti->kind[id] == SMOL_TI_EOG) return smol_matcher_can_end(m) ? push_state(m, ST_DONE) : SMOL_EINVAL;
+    if (ti->kind[id] != SMOL_TI_TEXT) return SMOL_EINVAL;
+    return smol_matcher_accept_bytes(m, ti->bytes[id], ti->len[id]);
+}
+
+int smol_matcher_rollback(smol_matcher *m, int n_tokens) {
+    if (n_tokens < 0 || (uint32_t)n_tokens >= m->n_hist) return SMOL_ERANGE;
+    m->n_hist -= (uint32_t)n_tokens;
+    return SMOL_OK;
+}
+
+static int unsure_push(runtime *rt, uint32_t i) {
+    if (grow((void **)&rt->unsure_buf, &rt->cap_unsure, rt->n_unsure + 1, sizeof *rt->unsure_buf)) return ST_OOM;
+    rt->unsure_buf[rt->n_unsure++] = i;
+    return 0;
+}
+
+static inline void set_tokens(const smol_token_index *ti, uint32_t i, uint32_t *allowed) {
+    for (uint32_t k = ti->tok_off[i]; k < ti->tok_off[i + 1]; k++) {
+        int32_t id = ti->toks[k];
+        allowed[id >> 5] |= 1u << (id & 31);
+    }
+}
+
+/* Walks trie nodes [i0, i1) (a run of whole subtrees whose parents are at depth base) from state
+ * s, setting the bit of every token whose bytes are accepted. In a truncated state, subtrees
+ * whose outcome depends on the frames cut off are listed in rt->unsure_buf. 0 or ST_OOM. */
+static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t base, uint32_t *allowed) {
+    const smol_token_index *ti = rt->ti;
+    const uint8_t *byte = ti->byte;
+    const uint16_t *depth = ti->depth;
+    const uint32_t *end = ti->end;
+    int32_t *walk = rt->walk;
+    walk[base] = s;
+    for (uint32_t i = i0; i < i1;) {
+        int32_t p = walk[depth[i] - 1], t;
+        const int32_t *tr = rt->ds[p].trans;
+        if (tr && tr[byte[i]] != ST_UNKNOWN) t = tr[byte[i]];
+        else if ((t = trans(rt, p, byte[i])) == ST_OOM) return ST_OOM;
+        if (t < 0) {
+            i = end[i];
+            continue;
+        }
+        const dstate *d = &rt->ds[t];
+        if (!d->has_real) {
+            if (d->bottom && d->need == 0) {        /* the cut stack emptied exactly here */
+                set_tokens(ti, i, allowed);
+                for (uint32_t j = i + 1; j < end[i]; j = end[j])
+                    if (unsure_push(rt, j)) return ST_OOM;
+            } else if (unsure_push(rt, i)) return ST_OOM;
+            i = end[i];
+            continue;
+        }
+        walk[depth[i]] = t;
+        set_tokens(ti, i, allowed);
+        i++;
+    }
+    return 0;
+}
+
+/* The node of n's stack cut to TRUNC_DEPTH frames (its bottom frame's parent is N_BOTTOM). */
+static int64_t trunc_node(runtime *rt, uint32_t n) {
+    if (n <= N_UNSURE) return n;
+    if (n < rt->cap_trunc && rt->trunc[n]) return rt->trunc[n] - 1;
+    uint32_t pos[TRUNC_DEPTH], k = 0, m = n;
+    while (k < TRUNC_DEPTH && m > N_UNSURE) pos[k++] = rt->nodes[m].pos, m = rt->nodes[m].parent;
+    int64_t r = n;
+    if (m > N_UNSURE) {                          /* deeper than the cut: rebuild on N_BOTTOM */
+        r = N_BOTTOM;
+        while (k > 0 && r >= 0) r = node_id(rt, pos[--k], (uint32_t)r);
+        if (r < 0) return -1;
+    }
+    uint32_t old = rt->cap_trunc;
+    if (grow((void **)&rt->trunc, &rt->cap_trunc, n + 1, sizeof *rt->trunc)) return -1;
+    memset(rt->trunc + old, 0, (rt->cap_trunc - old) * sizeof *rt->trunc);
+    rt->trunc[n] = (uint32_t)r + 1;
+    return r;
+}
+
+/* The truncated form of DFA state s (s itself when no stack is deeper than the cut). */
+static int32_t trunc_state(runtime *rt, int32_t s) {
+    if (rt->ds[s].trunc >= 0) return rt->ds[s].trunc;
+    uint32_t set = rt->ds[s].set, from = rt->n_scratch;
+    for (uint32_t i = 0; i < rt->set_len[set]; i++) {
+        int64_t t = trunc_node(rt, rt->pool[rt->set_off[set] + i]);
+        if (t < 0 || scratch_push(rt, (uint32_t)t)) return rt->n_scratch = from, ST_OOM;
+    }
+    int64_t ts = scratch_set(rt, from);
+    if (ts < 0) return ST_OOM;
+    int32_t r = ts == set ? s : dstate_id(rt, (uint32_t)ts, rt->ds[s].acc, rt->ds[s].need);
+    if (r >= 0) rt->ds[s].trunc = r;
+    return r;
+}
+
+/* Keeps a copy of the mask (and open subtrees) of state s, evicting the oldest when full. */
+static void cache_mask(runtime *rt, int32_t s, const uint32_t *allowed, size_t words, const uint32_t *unsure,
+                       uint32_t n_unsure) {
+    uint32_t *copy, *u = NULL;
+    if (n_unsure && !(u = malloc(n_unsure * sizeof *u))) return;
+    if (rt->n_ring == rt->max_masks) {
+        int32_t old = rt->mask_ring[rt->ring_head];
+        copy = rt->ds[old].mask;
+        free(rt->ds[old].unsure);
+        rt->ds[old].mask = NULL, rt->ds[old].unsure = NULL, rt->ds[old].n_unsure = 0;
+        rt->mask_ring[rt->ring_head] = s;
+        rt->ring_head = (rt->ring_head + 1) % rt->max_masks;
+    } else {
+        copy = malloc(words * sizeof *copy);
+        if (!copy) return free(u);
+        rt->mask_ring[rt->n_ring++] = s;
+    }
+    memcpy(copy, allowed, words * sizeof *copy);
+    if (n_unsure) memcpy(u, unsure, n_unsure * sizeof *u);
+    rt->ds[s].mask = copy;
+    rt->ds[s].unsure = u;
+    rt->ds[s].n_unsure = n_unsure;
+}
+
+/* Checks the subtree at trie node j from the full state s (its path bytes first). */
+static int recheck(runtime *rt, int32_t s, uint32_t j, uint32_t *allowed) {
+    const smol_token_index *ti = rt->ti;
+    uint8_t path[65536];
+    uint32_t n = 0;
+    for (uint32_t a = ti->parent[j]; a != UINT32_MAX; a = ti->parent[a]) path[n++] = ti->byte[a];
+    while (n > 0 && s >= 0) s = trans(rt, s, path[--n]);
+    if (s == ST_OOM) return ST_OOM;
+    if (s < 0) return 0;
+    return walk_trie(rt, s, j, ti->end[j], ti->depth[j] - 1u, allowed);
+}
+
+static int32_t popcount_words(const uint32_t *w, size_t n) {
+    int32_t c = 0;
+    for (size_t i = 0; i < n; i++) c += __builtin_popcount(w[i]);
+    return c;
+}
+
+int smol_matcher_mask(smol_matcher *m, uint32_t *allowed) {
+    runtime *rt = m->rt;
+    const smol_token_index *ti = rt->ti;
+    if (!ti) return SMOL_EINVAL;
+    size_t words = ((size_t)ti->n_vocab + 31) / 32;
+    int32_t s = cur(m);
+    if (s == ST_DONE) {
+        memset(allowed, 0, words * sizeof *allowed);
+        return 0;
+    }
+    if (rt->ds[s].mask) {
+        memcpy(allowed, rt->ds[s].mask, words * sizeof *allowed);
+        return rt->ds[s].n_allowed;
+    }
+    int32_t t = trunc_state(rt, s);
+    if (t < 0) return SMOL_ENOMEM;
+    if (t != s && !rt->ds[t].mask) {               /* the shared part, cached for every deeper state */
+        memset(allowed, 0, words * sizeof *allowed);
+        rt->n_unsure = 0;
+        if (walk_trie(rt, t, 0, ti->n_nodes, 0, allowed)) return SMOL_ENOMEM;
+        cache_mask(rt, t, allowed, words, rt->unsure_buf, rt->n_unsure);
+        if (!rt->ds[t].mask) return SMOL_ENOMEM;
+    }
+    if (t != s) {
+        memcpy(allowed, rt->ds[t].mask, words * sizeof *allowed);
+        uint32_t nu = rt->ds[t].n_unsure;
+        const uint32_t *u = rt->ds[t].unsure;
+        for (uint32_t k = 0; k < nu; k++) {
+            rt->n_unsure = 0;
+            if (recheck(rt, s, u[k], allowed)) return SMOL_ENOMEM;
+        }
+    } else {
+        memset(allowed, 0, words * sizeof *allowed);
+        rt->n_unsure = 0;
+        if (walk_trie(rt, s, 0, ti->n_nodes, 0, allowed)) return SMOL_ENOMEM;
+    }
+    if (rt->ds[s].can_end)
+        for (int i = 0; i < ti->n_eog; i++) allowed[ti->eog[i] >> 5] |= 1u << (ti->eog[i] & 31);
+    int32_t n = popcount_words(allowed, words);
+    cache_mask(rt, s, allowed, words, NULL, 0);
+    rt->ds[s].n_allowed = n;
+    return n;
+}
+
+size_t smol_matcher_forced(smol_matcher *m, char *buf, size_t cap) {
+    runtime *rt = m->rt;
+    int32_t s = cur(m);
+    size_t n = 0, whole = 0;
+    while (s >= 0 && n < cap && !rt->ds[s].can_end) {
+        int32_t next = ST_DEAD, count = 0;
+        uint8_t only = 0;
+        for (int b = 0; b < 256 && count < 2; b++) {
+            int32_t t = trans(rt, s, (uint8_t)b);
+            if (t == ST_OOM) return whole;
+            if (t >= 0) next = t, only = (uint8_t)b, count++;
+        }
+        if (count != 1) break;
+        buf[n++] = (char)only;
+        s = next;
+        if (rt->ds[s].need == 0) whole = n;
+    }
+    return whole;
+}
+
+/* ================================================================ generation filter */
+
+int smol_grammar_filter_init(smol_grammar_filter *f, smol_matcher *m, const smol_ctx *c, int seq, smol_error *err) {
+    memset(f, 0, sizeof *f);
+    if (!m->rt->ti) return smol_fail(err, SMOL_EINVAL, "grammar filter: the matcher has no token index");
+    f->m = m, f->c = c, f->seq = seq, f->base = -1;
+    f->bits = malloc(((size_t)m->rt->ti->n_vocab + 31) / 32 * sizeof *f->bits);
+    if (!f->bits) return smol_fail(err, SMOL_ENOMEM, "grammar filter: out of memory");
+    return SMOL_OK;
+}
+
+int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab) {
+    smol_grammar_filter *f = user;
+    if (f->status) return f->status;
+    const int32_t *toks;
+    int len = smol_seq_tokens(f->c, f->seq, &toks);
+    if (f->base < 0) f->base = len;
+    if (len < f->base + smol_matcher_n_steps(f->m)) return f->status = SMOL_EINVAL;
+    for (int i = f->base + smol_matcher_n_steps(f->m); i < len; i++)
+        if (smol_matcher_accept_token(f->m, toks[i])) return f->status = SMOL_EINVAL;   /* not sampled under the mask */
+    int n = smol_matcher_mask(f->m, f->bits);
+    if (n < 0) return f->status = n;
+    int32_t nv = f->m->rt->ti->n_vocab;
+    for (int t = 0; t < n_vocab; t++)
+        if (t >= nv || !(f->bits[t >> 5] >> (t & 31) & 1)) mask[t] = 0;
+    return 0;
+}
+
+void smol_grammar_filter_free(smol_grammar_filter *f) {
+    free(f->bits);
+    f->bits = NULL;
+}

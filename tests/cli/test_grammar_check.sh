@@ -1,0 +1,129 @@
+# test_grammar_check.sh: `smol grammar-check`: JSON texts against json.gbnf with Python's json
+# module as the oracle, regexes against re.fullmatch, choices, --stats, and error exits.
+source "$(dirname "$0")/lib.sh"
+TOK="$SMOL_TEST_DATA/tokenizers/SmolLM2-135M-Instruct/tokenizer.json"
+GR="$SMOL_TEST_DATA/llama.cpp-grammars"
+PY=/usr/bin/python3
+
+t_json_vs_python() {
+  "$PY" - "$TMP/docs.jsonl" "$TMP/expect.txt" <<'PYEOF'
+import json, random, sys
+random.seed(3)
+def val(d):
+    r = random.random()
+    if d > 3 or r < 0.35:
+        return random.choice([0, -7, 123456789, round(random.uniform(0.01, 999), 3), True, False, None,
+                              "plain", "caf\u00e9 \u4e2d\u6587", "quote \" and \\ and \n", ""])
+    if r < 0.7:
+        return {"k%d" % i: val(d + 1) for i in range(random.randint(0, 3))}
+    return [val(d + 1) for _ in range(random.randint(0, 3))]
+texts = []
+for i in range(40):
+    t = json.dumps({"id": i, "v": val(0)}, ensure_ascii=(i % 2 == 0))
+    texts.append(t)
+    if i % 3 == 0: texts.append(t[:-1])                     # truncated
+    if i % 5 == 0: texts.append(t.replace(":", "", 1))      # broken
+texts += ["[1, 2]", "{\"a\": 01}", "{\"a\": tru}", "{}", "{\"a\": \"\\u00e9\"}"]
+with open(sys.argv[1], "w") as f, open(sys.argv[2], "w") as e:
+    for t in texts:
+        f.write(json.dumps({"text": t}) + "\n")
+        try: ok = isinstance(json.loads(t), dict)
+        except ValueError: ok = False
+        e.write(("accept" if ok else "reject") + "\n")
+PYEOF
+  "$SMOL" grammar-check -m "$TOK" --grammar "$GR/json.gbnf" --jsonl "$TMP/docs.jsonl" > "$TMP/got.txt"
+  diff "$TMP/expect.txt" "$TMP/got.txt" > "$TMP/diff" || fail "differs from Python's json: $(head -5 "$TMP/diff")"
+  grep -q accept "$TMP/got.txt" && grep -q reject "$TMP/got.txt" || fail "one-sided results"
+}
+t_regex_vs_python() {
+  re='[A-Z][a-z]+ \d{1,3}(\.\d+)?'
+  printf '%s\n' '{"text": "Hello 12"}' '{"text": "Hello 12.5"}' '{"text": "hello 12"}' '{"text": "Hello 1234"}' \
+    '{"text": "Hi 7."}' '{"text": "Über 1"}' > "$TMP/r.jsonl"
+  "$SMOL" grammar-check -m "$TOK" --regex "$re" --jsonl "$TMP/r.jsonl" > "$TMP/got.txt"
+  "$PY" -c 'import json,re,sys
+for l in open(sys.argv[2]): print("accept" if re.fullmatch(sys.argv[1], json.loads(l)["text"], re.ASCII) else "reject")' \
+    "$re" "$TMP/r.jsonl" > "$TMP/expect.txt"
+  diff "$TMP/expect.txt" "$TMP/got.txt" || fail "differs from re.fullmatch"
+}
+t_choice_and_stats() {
+  printf '%s\n' '{"text": "red"}' '{"text": "green"}' '{"text": "gree"}' '{"text": "blue!"}' > "$TMP/c.jsonl"
+  "$SMOL" grammar-check -m "$TOK" --choice 'red|green|blue' --jsonl "$TMP/c.jsonl" --stats > "$TMP/out.txt"
+  [ "$(head -4 "$TMP/out.txt" | tr '\n' ' ')" = "accept accept reject reject " ] || fail "got $(cat "$TMP/out.txt")"
+  tail -1 "$TMP/out.txt" | "$PY" -c 'import json,sys
+s = json.load(sys.stdin); m = s["mask_us"]
+assert s["compile_us"] > 0 and m["n"] >= 4 and 0 <= m["p50"] <= m["p90"] <= m["p99"] <= m["max"], s' || fail "stats line"
+}
+t_compile_errors_exit_2() {
+  printf 'root ::= "a" (\n' > "$TMP/bad.gbnf"
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --grammar "$TMP/bad.gbnf" 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "exit $rc"
+  grep -q "bad.gbnf: malformed GBNF at 2:1: expected ')'" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --regex '(a' 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" -eq 2 ] && grep -q "regex at offset" "$TMP/err" || fail "regex: exit $rc $(cat "$TMP/err")"
+}
+t_usage_errors() {
+  set +e
+  "$SMOL" grammar-check -m "$TOK" 2> "$TMP/err"; rc1=$?
+  "$SMOL" grammar-check -m "$TOK" --regex a --choice b 2>> "$TMP/err"; rc2=$?
+  "$SMOL" grammar-check --regex a 2>> "$TMP/err"; rc3=$?
+  "$SMOL" grammar-check -m "$TOK" --regex a --bogus 2>> "$TMP/err"; rc4=$?
+  "$SMOL" grammar-check -m "$TOK" --regex a --jsonl "$TMP/missing.jsonl" 2>> "$TMP/err"; rc5=$?
+  set -e
+  [ "$rc1$rc2$rc3$rc4$rc5" = "22221" ] || fail "exits $rc1 $rc2 $rc3 $rc4 $rc5: $(cat "$TMP/err")"
+  "$SMOL" grammar-check --help | grep -q "example" || fail "usage has no example"
+}
+# smol generate under constraints, with a random-weight model: every output must match.
+tiny_model() { [ -f "$TMP/tiny.gguf" ] || "$SMOL" make-model --arch tiny --seed 5 -o "$TMP/tiny.gguf" 2> /dev/null; }
+t_generate_regex() {
+  tiny_model
+  re='\{"id": [1-9]\d{0,3}, "name": "[a-z]{1,8}"\}'
+  for seed in 1 2 3 4; do
+    "$SMOL" generate -m "$TMP/tiny.gguf" -p "x" --regex "$re" -n 100 --temp 1 --seed $seed > "$TMP/out" 2> "$TMP/err"
+    grep -q "stop: end of generation" "$TMP/err" || fail "seed $seed: $(tail -1 "$TMP/err")"
+    "$PY" -c 'import json,re,sys
+t = open(sys.argv[2]).read()
+assert re.fullmatch(sys.argv[1], t), t
+json.loads(t)' "$re" "$TMP/out" || fail "seed $seed: output '$(cat "$TMP/out")'"
+  done
+}
+t_generate_gbnf_json() {
+  tiny_model
+  cat > "$TMP/small.gbnf" <<'GEOF'
+root   ::= "{" ws pair ("," ws pair){0,3} "}"
+pair   ::= str ":" ws value
+value  ::= str | num | "true" | "false" | "null" | "[" (num ("," ws num){0,3})? "]"
+str    ::= "\"" [a-zA-Z0-9 _\u00e9]{0,12} "\""
+num    ::= "-"? [0-9]{1,6} ("." [0-9]{1,3})?
+ws     ::= " "?
+GEOF
+  for seed in 1 2 3; do
+    "$SMOL" generate -m "$TMP/tiny.gguf" -p "data" --grammar "$TMP/small.gbnf" -n 400 --temp 1.5 --seed $seed > "$TMP/out" 2> "$TMP/err"
+    grep -q "stop: end of generation" "$TMP/err" || fail "seed $seed: $(tail -1 "$TMP/err")"
+    "$PY" -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1])), dict)' "$TMP/out" || fail "seed $seed: '$(cat "$TMP/out")'"
+  done
+}
+t_generate_choice() {
+  tiny_model
+  seen=""
+  for seed in 1 2 3 4 5 6; do
+    out=$("$SMOL" generate -m "$TMP/tiny.gguf" -p "colour:" --choice 'red|green|blue|light blue' -n 20 --temp 2 --seed $seed 2> /dev/null)
+    case "$out" in red|green|blue|"light blue") seen="$seen $out";; *) fail "seed $seed: '$out'";; esac
+  done
+  echo "choices:$seen"
+}
+t_generate_bad_constraint() {
+  tiny_model
+  set +e
+  "$SMOL" generate -m "$TMP/tiny.gguf" --grammar "$TMP/none.gbnf" 2> "$TMP/err"; rc1=$?
+  printf 'root ::= undefined-rule\n' > "$TMP/u.gbnf"
+  "$SMOL" generate -m "$TMP/tiny.gguf" --grammar "$TMP/u.gbnf" 2>> "$TMP/err"; rc2=$?
+  "$SMOL" generate -m "$TMP/tiny.gguf" --regex a --choice b 2>> "$TMP/err"; rc3=$?
+  set -e
+  [ "$rc1$rc2$rc3" = "122" ] || fail "exits $rc1 $rc2 $rc3: $(cat "$TMP/err")"
+  grep -q "undefined rule 'undefined-rule'" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+}
+run_tests

@@ -1,0 +1,428 @@
+/* test_grammar.c: the GBNF parser (llama.cpp's example grammars, malformed text with line:column
+ * errors, semantic errors), the matcher on crafted strings per grammar feature, token masks
+ * against a brute-force oracle (every token tried from the current state), rollback and clone
+ * equivalence, fast-forward, choice grammars. */
+#include "check.h"
+#include "smol.h"
+#include "gen/grammar.h"
+#include "base/file.h"
+#include <stdint.h>
+
+static const char *const k_examples[] = {"arithmetic", "c", "chess", "english", "japanese", "json", "json_arr", "list"};
+
+static smol_grammar *compile(const char *text, smol_error *err) {
+    smol_grammar *g = NULL;
+    if (smol_grammar_from_gbnf(text, strlen(text), "root", &g, err)) return NULL;
+    return g;
+}
+
+static smol_grammar *compile_file(const char *name) {
+    char rel[256], *text = NULL;
+    size_t len = 0;
+    snprintf(rel, sizeof rel, "llama.cpp-grammars/%s.gbnf", name);
+    smol_error err = {0};
+    smol_grammar *g = NULL;
+    if (smol_read_file(test_data(rel), &text, &len, &err) == 0) smol_grammar_from_gbnf(text, len, "root", &g, &err);
+    if (!g) fprintf(stderr, "%s: %s\n", rel, err.msg);
+    free(text);
+    return g;
+}
+
+static void test_examples_compile(void) {
+    for (size_t i = 0; i < sizeof k_examples / sizeof *k_examples; i++) {
+        smol_grammar *g = compile_file(k_examples[i]);
+        CHECK(g != NULL, "%s.gbnf does not compile", k_examples[i]);
+        smol_grammar_free(g);
+    }
+}
+
+/* 1 if the whole string s is a sentence of g, 0 if not, -1 if a prefix was already rejected. */
+static int matches(const smol_grammar *g, const char *s) {
+    smol_matcher *m = NULL;
+    smol_error err = {0};
+    if (smol_matcher_new(g, NULL, &m, &err)) return -2;
+    int r = smol_matcher_accept_bytes(m, s, strlen(s)) ? -1 : smol_matcher_can_end(m);
+    smol_matcher_free(m);
+    return r;
+}
+
+typedef struct match_case {
+    const char *grammar, *text;
+    int expect;   /* 1 sentence, 0 a proper prefix only, -1 rejected */
+} match_case;
+
+static const match_case k_match[] = {
+    {"root ::= \"abc\"", "abc", 1},
+    {"root ::= \"abc\"", "ab", 0},
+    {"root ::= \"abc\"", "abd", -1},
+    {"root ::= \"abc\"", "abcd", -1},
+    {"root ::= \"a\" | \"b\" | \"\"", "", 1},
+    {"root ::= \"a\" | \"b\"", "b", 1},
+    {"root ::= [a-c]+", "abcabc", 1},
+    {"root ::= [a-c]+", "", 0},
+    {"root ::= [a-c]+", "abd", -1},
+    {"root ::= [^a-c]*", "xyz\n", 1},
+    {"root ::= [^a-c]*", "xya", -1},
+    {"root ::= \"x\"? \"y\"", "y", 1},
+    {"root ::= \"x\"? \"y\"", "xy", 1},
+    {"root ::= \"x\"? \"y\"", "xxy", -1},
+    {"root ::= [0-9]{3}", "123", 1},
+    {"root ::= [0-9]{3}", "12", 0},
+    {"root ::= [0-9]{3}", "1234", -1},
+    {"root ::= [0-9]{2,}", "1", 0},
+    {"root ::= [0-9]{2,}", "12345678", 1},
+    {"root ::= [0-9]{1,3}", "123", 1},
+    {"root ::= [0-9]{1,3}", "1234", -1},
+    {"root ::= [0-9]{0,2} \"x\"", "x", 1},
+    {"root ::= [0-9]{0,2} \"x\"", "12x", 1},
+    {"root ::= [0-9]{0,2} \"x\"", "123x", -1},
+    {"root ::= (\"ab\" | \"cd\")* \"!\"", "abcdab!", 1},
+    {"root ::= (\"ab\" | \"cd\")* \"!\"", "abc!", -1},
+    {"root ::= \"ab\"{2}", "abab", 1},
+    {"root ::= \"ab\"{2}", "aba", 0},
+    {"root ::= .", "\xc3\xa9", 1},
+    {"root ::= .", "\xc3", 0},
+    {"root ::= . .", "\xe4\xb8\xad" "a", 1},
+    {"root ::= [\\u00e0-\\u00ff]", "\xc3\xa9", 1},
+    {"root ::= [\\u00e0-\\u00ff]", "\xc3\x80", -1},
+    {"root ::= \"\\x41\\u00e9\\n\\t\\\\\\\"\"", "A\xc3\xa9\n\t\\\"", 1},
+    {"root ::= [\\]\\[]+", "[]][", 1},
+    {"root ::= \"a\" b\nb ::= \"b\" | \"c\" b", "accb", 1},
+    {"root ::= \"a\" b\nb ::= \"b\" | \"c\" b", "acca", -1},
+    {"root ::= x x\nx ::= \"(\" x \")\" | \"\"", "(())()", 1},
+    {"root ::= x x\nx ::= \"(\" x \")\" | \"\"", "(()))", -1},
+    {"root ::= \"\xe2\x82\xac\"", "\xe2\x82", 0},
+    {"root ::= \"\xe2\x82\xac\"", "\xe2\x82\xac", 1},
+    {"root ::= [a-z]", "\xff", -1},
+    {"root ::= \"a\" # comment\n# another\nfoo ::= \"f\"", "a", 1},
+    {"root ::= (\n  \"a\" # c\n  | \"b\"\n)", "b", 1},
+};
+
+static void test_match_features(void) {
+    for (size_t i = 0; i < sizeof k_match / sizeof *k_match; i++) {
+        smol_error err = {0};
+        smol_grammar *g = compile(k_match[i].grammar, &err);
+        REQUIRE(g, "case %zu: %s: %s", i, k_match[i].grammar, err.msg);
+        int r = matches(g, k_match[i].text);
+        CHECK(r == k_match[i].expect, "case %zu: grammar %s text '%s': got %d, expected %d", i, k_match[i].grammar,
+              k_match[i].text, r, k_match[i].expect);
+        smol_grammar_free(g);
+    }
+}
+
+static void test_match_examples(void) {
+    static const struct { const char *file, *text; int expect; } cases[] = {
+        {"json", "{\"a\": [1, 2.5e3, \"x\\u00e9\\n\", true, null, {}]}", 1},
+        {"json", "{\"a\": 01}", -1},
+        {"json", "{\"a\": \"\x01\"}", -1},
+        {"json", "{\"a\": \"b\"", 0},
+        {"json", "[1]", -1},
+        {"json_arr", "[\n1,\n\"a\"]", 1},
+        {"arithmetic", "a+b=c\n(x*2)=y\n", 1},
+        {"arithmetic", "a+=b\n", -1},
+        {"chess", "1. e4 e5\n2. Nf3 Nc6\n", 1},
+        {"chess", "1. e9", -1},
+        {"c", "int main(){return 0;}", 1},
+        {"english", "Hello, world!", 1},
+        {"japanese", "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf", 1},
+        {"japanese", "abc", -1},
+        {"list", "- one\n- two\n", 1},
+        {"list", "- one\r\n", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        smol_grammar *g = compile_file(cases[i].file);
+        REQUIRE(g, "%s", cases[i].file);
+        int r = matches(g, cases[i].text);
+        CHECK(r == cases[i].expect, "%s.gbnf on '%s': got %d, expected %d", cases[i].file, cases[i].text, r, cases[i].expect);
+        smol_grammar_free(g);
+    }
+}
+
+static void test_malformed(void) {
+    static const struct { const char *text, *msg; } cases[] = {
+        {"root ::= \"abc", "malformed GBNF at 1:10: unterminated string"},
+        {"root ::= [a-z", "malformed GBNF at 1:10: unterminated character class"},
+        {"root ::= \"a\"\n\nfoo ::= (\"x\" | \"y\"", "malformed GBNF at 3:19: expected ')' to close the group opened at 3:9"},
+        {"root ::= \"a\" )", "malformed GBNF at 1:14: unmatched ')'"},
+        {"root := \"a\"", "malformed GBNF at 1:6: expected '::='"},
+        {"root ::= \"a\"\n  \"b\"", "malformed GBNF at 2:3: expected a rule name"},
+        {"root ::= \"\\q\"", "malformed GBNF at 1:11: unknown escape"},
+        {"root ::= \"\\x4\"", "malformed GBNF at 1:14: expected 2 hex digits"},
+        {"root ::= [z-a]", "malformed GBNF at 1:13: range end"},
+        {"root ::= \"a\"{3,1}", "malformed GBNF at 1:13: repetition {3,1}"},
+        {"root ::= \"a\"{,2}", "malformed GBNF at 1:13: repetition without a minimum"},
+        {"root ::= @", "malformed GBNF at 1:10: expected a string"},
+        {"root ::= \"a\"\nroot ::= \"b\"", "malformed GBNF at 2:1: rule 'root' is defined twice"},
+        {"root ::= foo", "undefined rule 'foo' (used at 1:10)"},
+        {"root ::= \"x\" loop\nloop ::= \"y\" loop", "rule 'loop' has no finite derivation"},
+        {"root ::= expr\nexpr ::= expr \"+\" num | num\nnum ::= [0-9]", "left recursion (expr -> expr)"},
+        {"root ::= a\na ::= b \"x\" | \"y\"\nb ::= c\nc ::= \"\" | a", "left recursion (a -> b -> c -> a)"},
+        {"start ::= \"a\"", "no start rule 'root'"},
+        {"", "no rules"},
+        {"root ::= \"\xff\"", "malformed GBNF at 1:11: invalid UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        smol_error err = {0};
+        smol_grammar *g = compile(cases[i].text, &err);
+        CHECK(!g && err.code == SMOL_EFORMAT, "case %zu compiled", i);
+        CHECK(strstr(err.msg, cases[i].msg) != NULL, "case %zu: message '%s' lacks '%s'", i, err.msg, cases[i].msg);
+        smol_grammar_free(g);
+    }
+}
+
+static void test_choice(void) {
+    const char *choices[] = {"yes", "no", "maybe so", "\xc3\xa9t\xc3\xa9"};
+    smol_grammar *g = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_grammar_from_choice(choices, 4, &g, &err) == 0, "%s", err.msg);
+    CHECK(matches(g, "yes") == 1 && matches(g, "no") == 1 && matches(g, "maybe so") == 1, "choices rejected");
+    CHECK(matches(g, "\xc3\xa9t\xc3\xa9") == 1, "UTF-8 choice rejected");
+    CHECK(matches(g, "ye") == 0 && matches(g, "yess") == -1 && matches(g, "maybe") == 0 && matches(g, "") == 0, "prefix");
+    smol_grammar_free(g);
+    CHECK(smol_grammar_from_choice(choices, 0, &g, &err) == SMOL_EINVAL, "no choices accepted");
+}
+
+static void test_forced(void) {
+    smol_grammar *g = compile_file("json");
+    REQUIRE(g, "json");
+    smol_matcher *m = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_matcher_new(g, NULL, &m, &err) == 0, "%s", err.msg);
+    char buf[64];
+    size_t n = smol_matcher_forced(m, buf, sizeof buf);
+    CHECK(n == 1 && buf[0] == '{', "forced at start: %zu bytes", n);
+    REQUIRE(smol_matcher_accept_bytes(m, "{\"a\": tr", 8) == 0, "prefix rejected");
+    n = smol_matcher_forced(m, buf, sizeof buf);
+    CHECK(n == 2 && memcmp(buf, "ue", 2) == 0, "forced after 'tr': '%.*s'", (int)n, buf);
+    REQUIRE(smol_matcher_accept_bytes(m, "ue", 2) == 0, "forced bytes rejected");
+    n = smol_matcher_forced(m, buf, sizeof buf);
+    CHECK(n == 0, "nothing is forced after a value, got %zu", n);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+
+    g = compile("root ::= \"\xe2\x82\xac\xe2\x82\xac\" [ab]", &err);
+    REQUIRE(g, "%s", err.msg);
+    REQUIRE(smol_matcher_new(g, NULL, &m, &err) == 0, "%s", err.msg);
+    n = smol_matcher_forced(m, buf, 4);   /* room for one whole character only */
+    CHECK(n == 3 && memcmp(buf, "\xe2\x82\xac", 3) == 0, "forced stops at whole characters: %zu", n);
+    n = smol_matcher_forced(m, buf, sizeof buf);
+    CHECK(n == 6, "forced two euro signs: %zu", n);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+}
+
+/* ---------------------------------------------------------------- token masks */
+
+static smol_tokenizer *load_tok(const char *rel) {
+    smol_tokenizer *t = NULL;
+    smol_error err = {0};
+    if (smol_tokenizer_load(test_data(rel), &t, &err)) fprintf(stderr, "%s: %s\n", rel, err.msg);
+    return t;
+}
+
+static uint64_t rng_next(uint64_t *s) {
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+/* Compares the mask of m with accepting each token (then rolling it back): every token when
+ * stride is 1, else a random sample (one in stride of the rejected, one in 4 * stride of the
+ * allowed). Returns the number of tokens checked, -1 on a
+ * difference (printed). */
+static long check_mask(smol_matcher *m, const smol_tokenizer *tok, int stride, uint64_t *seed, const char *where) {
+    int32_t nv = smol_tokenizer_n_vocab(tok);
+    uint32_t *mask = calloc(((size_t)nv + 31) / 32, 4);
+    int n_allowed = smol_matcher_mask(m, mask);
+    long checked = 0, count = 0;
+    for (int32_t id = 0; id < nv; id++) {
+        int bit = mask[id >> 5] >> (id & 31) & 1;
+        count += bit;
+        if (stride > 1 && rng_next(seed) % (uint64_t)(bit ? 4 * stride : stride)) continue;
+        int ok = smol_matcher_accept_token(m, id) == 0;
+        if (ok) smol_matcher_rollback(m, 1);
+        checked++;
+        if (ok != bit) {
+            char b[256];
+            int n = smol_token_to_bytes(tok, id, b, sizeof b - 1);
+            b[n > 0 ? n : 0] = 0;
+            fprintf(stderr, "%s: token %d '%s' mask %d but accepting it gives %d\n", where, id, b, bit, ok);
+            free(mask);
+            return -1;
+        }
+    }
+    free(mask);
+    if (count != n_allowed) {
+        fprintf(stderr, "%s: mask returned %d, %ld bits set\n", where, n_allowed, count);
+        return -1;
+    }
+    return checked;
+}
+
+/* Walks text token by token through grammar g and checks the mask at every step. */
+static void mask_walk(const smol_grammar *g, const smol_tokenizer *tok, const smol_token_index *ti, const char *text,
+                      int stride, int expect_end, const char *name) {
+    smol_matcher *m = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
+    smol_tokens ids = {0};
+    REQUIRE(smol_tokenize(tok, text, strlen(text), 0, &ids, &err) == 0, "%s", err.msg);
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    char where[128];
+    for (size_t i = 0; i <= ids.n; i++) {
+        snprintf(where, sizeof where, "%s step %zu", name, i);
+        long c = check_mask(m, tok, stride, &seed, where);
+        CHECK(c > 0, "%s: mask differs from the oracle", where);
+        if (c < 0 || i == ids.n) break;
+        CHECK(smol_matcher_accept_token(m, ids.ids[i]) == 0, "%s: token %d rejected", where, ids.ids[i]);
+    }
+    CHECK(smol_matcher_can_end(m) == expect_end, "%s: can_end %d", name, smol_matcher_can_end(m));
+    if (expect_end) {
+        int32_t eos = smol_token_eos(tok);
+        if (eos >= 0 && smol_token_is_eog(tok, eos)) {
+            CHECK(smol_matcher_accept_token(m, eos) == 0 && smol_matcher_is_done(m), "%s: end token rejected", name);
+            CHECK(smol_matcher_accept_token(m, ids.n ? ids.ids[0] : 0) == SMOL_EINVAL, "%s: token after the end", name);
+        }
+    }
+    free(ids.ids);
+    smol_matcher_free(m);
+}
+
+static void test_masks_smollm(void) {
+    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    REQUIRE(tok, "tokenizer");
+    smol_token_index *ti = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    int full = getenv("SMOL_SLOW_TESTS") != NULL;
+    smol_grammar *g = compile_file("json");
+    if (g) {
+        mask_walk(g, tok, ti, "{\"name\": \"caf\xc3\xa9 \\\"x\\\"\", \"n\": [1, -2.5e3, {\"deep\": {\"er\": [true, null]}}]}", 1, 1,
+                  "json");
+        mask_walk(g, tok, ti, "{\"a\": {\"b\": {\"c\": {\"d\": {\"e\": \"\xe4\xb8\xad\xe6\x96\x87 text\"}}}}}", full ? 1 : 7, 1,
+                  "json deep");
+    }
+    smol_grammar_free(g);
+    g = compile_file("chess");
+    if (g) mask_walk(g, tok, ti, "1. e4 e5\n2. Nf3 Nc6\n3. Bb5 a6\n", 3, 1, "chess");
+    smol_grammar_free(g);
+    g = compile_file("japanese");
+    if (g) mask_walk(g, tok, ti, "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf \xe4\xb8\x96\xe7\x95\x8c", 3, 1, "japanese");
+    smol_grammar_free(g);
+    g = compile_file("arithmetic");
+    if (g) mask_walk(g, tok, ti, "(a+b)*2=c\n", 3, 1, "arithmetic");
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_tokenizer_free(tok);
+}
+
+static void test_masks_llama3_sample(void) {
+    smol_tokenizer *tok = load_tok("tokenizers/llama3-8b-instruct-hf/tokenizer.json");
+    REQUIRE(tok, "tokenizer");
+    smol_token_index *ti = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    CHECK(smol_token_index_n_vocab(ti) == smol_tokenizer_n_vocab(tok), "index size");
+    smol_grammar *g = compile_file("json");
+    if (g) {
+        mask_walk(g, tok, ti, "{\"list\": [[[[\"deep string with words\", 12]]]], \"k\": {\"x\": \"y\"}}", 50, 1, "llama3 json");
+        mask_walk(g, tok, ti, "{\"unfinished\": [1, 2", 50, 0, "llama3 json prefix");
+    }
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_tokenizer_free(tok);
+}
+
+/* Rollback returns to the same masks; a clone is independent of its source. */
+static void test_rollback_clone(void) {
+    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    REQUIRE(tok, "tokenizer");
+    smol_token_index *ti = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    smol_grammar *g = compile_file("json");
+    smol_matcher *m = NULL;
+    REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
+    const char *text = "{\"key\": [\"value\", 123, {\"x\": null}], \"y\": \"z\"}";
+    smol_tokens ids = {0};
+    REQUIRE(smol_tokenize(tok, text, strlen(text), 0, &ids, &err) == 0, "%s", err.msg);
+    size_t words = ((size_t)smol_tokenizer_n_vocab(tok) + 31) / 32;
+    uint32_t **masks = calloc(ids.n + 1, sizeof *masks);
+    for (size_t i = 0; i <= ids.n; i++) {
+        masks[i] = malloc(words * 4);
+        smol_matcher_mask(m, masks[i]);
+        if (i < ids.n) REQUIRE(smol_matcher_accept_token(m, ids.ids[i]) == 0, "token %zu rejected", i);
+    }
+    CHECK(smol_matcher_can_end(m), "complete JSON cannot end");
+    uint32_t *cur = malloc(words * 4);
+    size_t half = ids.n / 2;
+    smol_matcher *c = NULL;
+    for (size_t back = 1; back <= ids.n; back++) {
+        REQUIRE(smol_matcher_rollback(m, 1) == 0, "rollback");
+        size_t at = ids.n - back;
+        smol_matcher_mask(m, cur);
+        CHECK(memcmp(cur, masks[at], words * 4) == 0, "mask after rolling back to step %zu differs", at);
+        if (at == half) c = smol_matcher_clone(m);
+    }
+    CHECK(smol_matcher_rollback(m, 1) == SMOL_ERANGE, "rollback past the start");
+    REQUIRE(c, "clone");
+    CHECK(smol_matcher_n_steps(c) == (int)half, "clone steps %d", smol_matcher_n_steps(c));
+    for (size_t i = half; i < ids.n; i++) {
+        smol_matcher_mask(c, cur);
+        CHECK(memcmp(cur, masks[i], words * 4) == 0, "clone mask at step %zu differs", i);
+        REQUIRE(smol_matcher_accept_token(c, ids.ids[i]) == 0, "clone rejects token %zu", i);
+    }
+    CHECK(smol_matcher_can_end(c) && !smol_matcher_can_end(m), "clone and source are not independent");
+    CHECK(smol_matcher_n_steps(m) == 0, "source steps %d", smol_matcher_n_steps(m));
+    smol_matcher_free(c);
+    for (size_t i = 0; i <= ids.n; i++) free(masks[i]);
+    free(masks);
+    free(cur);
+    free(ids.ids);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_tokenizer_free(tok);
+}
+
+/* Special tokens are never allowed; end-of-generation tokens only where the grammar can end. */
+static void test_special_tokens(void) {
+    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    REQUIRE(tok, "tokenizer");
+    smol_token_index *ti = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    smol_grammar *g = compile("root ::= [^x]*", &err);
+    smol_matcher *m = NULL;
+    REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
+    int32_t nv = smol_tokenizer_n_vocab(tok);
+    uint32_t *mask = calloc(((size_t)nv + 31) / 32, 4);
+    smol_matcher_mask(m, mask);
+    int n_special = 0;
+    for (int32_t id = 0; id < nv; id++) {
+        int bit = mask[id >> 5] >> (id & 31) & 1;
+        if (smol_token_type(tok, id) == SMOL_TOKEN_CONTROL) {
+            n_special++;
+            CHECK(bit == smol_token_is_eog(tok, id), "control token %d (%s): bit %d", id, smol_token_text(tok, id), bit);
+        }
+    }
+    CHECK(n_special > 0, "no control tokens in the tokenizer");
+    free(mask);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_tokenizer_free(tok);
+}
+
+int main(void) {
+    RUN(test_examples_compile);
+    RUN(test_match_features);
+    RUN(test_match_examples);
+    RUN(test_malformed);
+    RUN(test_choice);
+    RUN(test_forced);
+    RUN(test_masks_smollm);
+    RUN(test_masks_llama3_sample);
+    RUN(test_rollback_clone);
+    RUN(test_special_tokens);
+    return check_done();
+}

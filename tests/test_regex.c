@@ -1,0 +1,101 @@
+/* test_regex.c: regex -> GBNF translation against Python's re.fullmatch (the table in
+ * tests/ref/regex_fullmatch.jsonl, written by tests/ref/regex_cases.py), GBNF output shape,
+ * and the errors for unsupported or malformed patterns. */
+#include "check.h"
+#include "smol.h"
+#include "gen/grammar.h"
+#include "gen/regex.h"
+#include "base/file.h"
+#include <cjson/cJSON.h>
+
+static int full_match(const smol_grammar *g, const char *s) {
+    smol_matcher *m = NULL;
+    smol_error err = {0};
+    if (smol_matcher_new(g, NULL, &m, &err)) return -1;
+    int r = smol_matcher_accept_bytes(m, s, strlen(s)) == 0 && smol_matcher_can_end(m);
+    smol_matcher_free(m);
+    return r;
+}
+
+static void test_python_oracle(void) {
+    char *text = NULL;
+    size_t len = 0;
+    smol_error err = {0};
+    if (smol_read_file("tests/ref/regex_fullmatch.jsonl", &text, &len, &err))
+        REQUIRE(smol_read_file("ref/regex_fullmatch.jsonl", &text, &len, &err) == 0, "%s", err.msg);
+    int n = 0, n_match = 0;
+    char prev[512] = "";
+    smol_grammar *g = NULL;
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        cJSON *o = cJSON_Parse(line);
+        REQUIRE(o, "bad line %d", n + 1);
+        const char *re = cJSON_GetObjectItem(o, "re")->valuestring, *s = cJSON_GetObjectItem(o, "text")->valuestring;
+        int expect = cJSON_IsTrue(cJSON_GetObjectItem(o, "match"));
+        if (!g || strcmp(prev, re) != 0) {
+            smol_grammar_free(g);
+            g = NULL;
+            snprintf(prev, sizeof prev, "%s", re);
+            if (smol_grammar_from_regex(re, &g, &err)) {
+                CHECK(0, "/%s/ does not compile: %s", re, err.msg);
+                cJSON_Delete(o);
+                continue;
+            }
+        }
+        int got = full_match(g, s);
+        CHECK(got == expect, "/%s/ on '%s': got %d, re.fullmatch says %d", re, s, got, expect);
+        n++, n_match += expect;
+        cJSON_Delete(o);
+    }
+    smol_grammar_free(g);
+    free(text);
+    CHECK(n > 500 && n_match > 50, "only %d cases (%d matches)", n, n_match);
+}
+
+static void test_gbnf_text(void) {
+    char *out = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_regex_to_gbnf("a[0-9]+|b.", "pat", &out, &err) == 0, "%s", err.msg);
+    CHECK(strncmp(out, "pat ::= ", 8) == 0, "rule name: %s", out);
+    smol_grammar *g = NULL;
+    CHECK(smol_grammar_from_gbnf(out, strlen(out), "pat", &g, &err) == 0, "output does not parse: %s: %s", out, err.msg);
+    smol_grammar_free(g);
+    free(out);
+}
+
+static void test_errors(void) {
+    static const struct { const char *re, *msg; int code; } cases[] = {
+        {"(a)\\1", "backreferences", SMOL_EUNSUPPORTED},
+        {"a(?=b)", "lookaround", SMOL_EUNSUPPORTED},
+        {"a(?!b)", "lookaround", SMOL_EUNSUPPORTED},
+        {"\\bword", "word boundary", SMOL_EUNSUPPORTED},
+        {"a^b", "anchor '^'", SMOL_EUNSUPPORTED},
+        {"(ab", "missing ')'", SMOL_EFORMAT},
+        {"ab)", "unmatched ')'", SMOL_EFORMAT},
+        {"*a", "nothing to repeat", SMOL_EFORMAT},
+        {"a**", "nothing to repeat", SMOL_EFORMAT},
+        {"x{2}{3}", "nothing to repeat", SMOL_EFORMAT},
+        {"[abc", "unterminated character class", SMOL_EFORMAT},
+        {"[z-a]", "range out of order", SMOL_EFORMAT},
+        {"a{3,1}", "out of order", SMOL_EFORMAT},
+        {"\\x4", "\\x needs two hex digits", SMOL_EFORMAT},
+        {"a\\", "at the end", SMOL_EFORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        smol_grammar *g = NULL;
+        smol_error err = {0};
+        int rc = smol_grammar_from_regex(cases[i].re, &g, &err);
+        CHECK(rc == cases[i].code, "/%s/: status %d, expected %d (%s)", cases[i].re, rc, cases[i].code, err.msg);
+        CHECK(strstr(err.msg, cases[i].msg) && strstr(err.msg, "regex at offset"), "/%s/: message '%s' lacks '%s'",
+              cases[i].re, err.msg, cases[i].msg);
+        smol_grammar_free(g);
+    }
+}
+
+int main(void) {
+    RUN(test_python_oracle);
+    RUN(test_gbnf_text);
+    RUN(test_errors);
+    return check_done();
+}
