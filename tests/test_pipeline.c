@@ -175,6 +175,7 @@ static void test_toml_errors(void) {
         {"v = \n", 1, "a value is missing"},
         {"[tbl\n", 1, "table header is not closed"},
         {"big = 99999999999999999999\n", 1, "out of range"},
+        {"t = [1, {b \"x\"}]\n", 1, "'=' expected after key 'b'"},   /* found by fuzzing: message used a freed key */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         smol_toml *t = NULL;

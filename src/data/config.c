@@ -384,7 +384,11 @@ static int parse_inline_table(parser *p, smol_toml *t, int depth) {
         int rc = parse_key(p, &k);
         if (rc) { keypath_free(&k); return rc; }
         skip_ws(p);
-        if (peek(p) != '=') { keypath_free(&k); return perr(p, SMOL_EFORMAT, "'=' expected after key '%s'", k.part[0], NULL); }
+        if (peek(p) != '=') {
+            rc = perr(p, SMOL_EFORMAT, "'=' expected after key '%s'", k.part[k.n - 1], NULL);
+            keypath_free(&k);
+            return rc;
+        }
         p->pos++;
         skip_ws(p);
         smol_toml *v;
