@@ -35,7 +35,7 @@ static char *read_all(const char *path, size_t *size) {
 }
 
 static void rm_rf(const char *path) {
-    char cmd[4200];
+    char cmd[8300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", path);
 }
