@@ -299,8 +299,9 @@ static void test_many_columns(void) {
  * every field of every row must equal tests/data/parquet/rows.jsonl, the rows it was given. */
 static void test_arrow_writer_files(void) {
     static const char *const files[] = {"arrow_snappy_v1_dict.parquet", "arrow_zstd_v2_dict.parquet",
-                                        "arrow_gzip_v1_plain.parquet", "arrow_none_v1_dict.parquet"};
-    for (int fi = 0; fi < 4; fi++) {
+                                        "arrow_gzip_v1_plain.parquet",  "arrow_none_v1_dict.parquet",
+                                        "arrow_zstd_v2_delta.parquet",  "arrow_snappy_v1_delta.parquet"};
+    for (int fi = 0; fi < 6; fi++) {
         char path[256];
         snprintf(path, sizeof path, "tests/data/parquet/%s", files[fi]);
         FILE *want = fopen("tests/data/parquet/rows.jsonl", "r");

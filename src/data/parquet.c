@@ -21,6 +21,7 @@
 enum { PQ_BOOLEAN, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE, PQ_BYTE_ARRAY, PQ_FLBA };
 enum { PQ_UNCOMPRESSED, PQ_SNAPPY, PQ_GZIP, PQ_LZO, PQ_BROTLI, PQ_LZ4, PQ_ZSTD, PQ_LZ4_RAW };
 enum { PQ_ENC_PLAIN = 0, PQ_ENC_PLAIN_DICTIONARY = 2, PQ_ENC_RLE = 3, PQ_ENC_BIT_PACKED = 4,
+       PQ_ENC_DELTA_BINARY_PACKED = 5, PQ_ENC_DELTA_LENGTH_BYTE_ARRAY = 6, PQ_ENC_DELTA_BYTE_ARRAY = 7,
        PQ_ENC_RLE_DICTIONARY = 8 };
 enum { PQ_PAGE_DATA = 0, PQ_PAGE_INDEX = 1, PQ_PAGE_DICTIONARY = 2, PQ_PAGE_DATA_V2 = 3 };
 
@@ -67,6 +68,17 @@ typedef struct {            /* RLE / bit-packed hybrid decoder */
     size_t bits_len, bitpos;
 } pq_rle;
 
+typedef struct {            /* DELTA_BINARY_PACKED decoder */
+    const uint8_t *p, *end; /* blocks not yet started */
+    uint64_t per_mini, n_mini, total, emitted;
+    uint64_t last, min_delta;
+    const uint8_t *widths;  /* bit widths of the current block's miniblocks */
+    uint64_t mini, in_mini; /* current miniblock and values read from it */
+    const uint8_t *bits;    /* current miniblock's data */
+    size_t bitpos;
+    int width, in_block;
+} pq_dbp;
+
 typedef struct {            /* a column's reading position in the current row group */
     const pq_column *col;
     const pq_chunk *chunk;
@@ -81,8 +93,13 @@ typedef struct {            /* a column's reading position in the current row gr
     pq_rle def;
     int dict_encoded, rle_bool;
     pq_rle idx;
-    const uint8_t *vp, *vend;     /* PLAIN values */
+    const uint8_t *vp, *vend;     /* PLAIN values; DELTA_*BYTE_ARRAY: the bytes */
     size_t bit;                   /* PLAIN booleans: next bit */
+    int delta;                    /* 0, or the DELTA_* encoding of the current page */
+    pq_dbp dlen, dprefix;         /* lengths (DELTA_BINARY_PACKED values) and prefix lengths */
+    uint8_t *val[2];              /* DELTA_BYTE_ARRAY: the previous value and the one being built */
+    size_t val_len, val_cap[2];
+    int cur_val;
 } pq_cursor;
 
 struct smol_parquet {
@@ -364,6 +381,8 @@ const char *smol_parquet_column_name(const smol_parquet *p, int i) {
 const char *smol_parquet_skipped(const smol_parquet *p) { return p->skipped ? p->skipped : ""; }
 
 static void cursor_free(pq_cursor *c) {
+    free(c->val[0]);
+    free(c->val[1]);
     free(c->page_buf);
     free(c->dict_buf);
     free(c->dict);
@@ -565,9 +584,163 @@ static int load_dictionary(smol_parquet *p, pq_cursor *c, const uint8_t *data, s
     return SMOL_OK;
 }
 
+/* ---- DELTA encodings ---- */
+
+static int uvarint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return -1;
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int zigzag(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+    uint64_t u;
+    if (uvarint(p, end, &u)) return -1;
+    *out = (u >> 1) ^ (0 - (u & 1));
+    return 0;
+}
+
+/* Reads the header of a DELTA_BINARY_PACKED stream at [p, end). */
+static int dbp_init(pq_dbp *d, const uint8_t *p, const uint8_t *end) {
+    uint64_t block, first;
+    memset(d, 0, sizeof *d);
+    if (uvarint(&p, end, &block) || uvarint(&p, end, &d->n_mini) || uvarint(&p, end, &d->total) || zigzag(&p, end, &first))
+        return -1;
+    if (block == 0 || block % 128 || block > ((uint64_t)1 << 20) || d->n_mini == 0 || block % d->n_mini ||
+        (block / d->n_mini) % 32)
+        return -1;
+    d->per_mini = block / d->n_mini;
+    d->last = first;
+    d->p = p;
+    d->end = end;
+    return 0;
+}
+
+static int dbp_start_mini(pq_dbp *d) {
+    d->width = d->widths[d->mini];
+    if (d->width > 64) return -1;
+    size_t bytes = (size_t)(d->per_mini * (uint64_t)d->width / 8), avail = (size_t)(d->end - d->p);
+    d->bits = d->p;
+    d->bitpos = 0;
+    d->in_mini = 0;
+    d->p += bytes < avail ? bytes : avail;   /* the last miniblocks may be cut short */
+    return 0;
+}
+
+static int dbp_next(pq_dbp *d, uint64_t *out) {
+    if (d->emitted >= d->total) return -1;
+    if (d->emitted++ == 0) {
+        *out = d->last;
+        return 0;
+    }
+    if (!d->in_block || (d->in_mini == d->per_mini && d->mini + 1 == d->n_mini)) {
+        if (zigzag(&d->p, d->end, &d->min_delta) || (uint64_t)(d->end - d->p) < d->n_mini) return -1;
+        d->widths = d->p;
+        d->p += d->n_mini;
+        d->mini = 0;
+        d->in_block = 1;
+        if (dbp_start_mini(d)) return -1;
+    } else if (d->in_mini == d->per_mini) {
+        d->mini++;
+        if (dbp_start_mini(d)) return -1;
+    }
+    uint64_t v = 0;
+    if (d->width) {
+        size_t byte = d->bitpos >> 3, last = (d->bitpos + (size_t)d->width - 1) >> 3;
+        if (d->bits + last >= d->p) return -1;
+        unsigned __int128 w = 0;
+        for (size_t k = byte; k <= last; k++) w |= (unsigned __int128)d->bits[k] << (8 * (k - byte));
+        v = (uint64_t)(w >> (d->bitpos & 7));
+        if (d->width < 64) v &= ((uint64_t)1 << d->width) - 1;
+        d->bitpos += (size_t)d->width;
+    }
+    d->in_mini++;
+    d->last += d->min_delta + v;   /* wraps as the format intends */
+    *out = d->last;
+    return 0;
+}
+
+/* The end of a DELTA_BINARY_PACKED stream (where what follows it starts), or NULL. */
+static const uint8_t *dbp_end(const pq_dbp *start) {
+    pq_dbp d = *start;
+    uint64_t left = d.total > 0 ? d.total - 1 : 0;
+    while (left > 0) {
+        uint64_t md;
+        if (zigzag(&d.p, d.end, &md) || (uint64_t)(d.end - d.p) < d.n_mini) return NULL;
+        const uint8_t *w = d.p;
+        d.p += d.n_mini;
+        for (uint64_t m = 0; m < d.n_mini && left > 0; m++) {
+            if (w[m] > 64) return NULL;
+            size_t bytes = (size_t)(d.per_mini * w[m] / 8);
+            if (bytes > (size_t)(d.end - d.p)) return NULL;
+            d.p += bytes;
+            left = left > d.per_mini ? left - d.per_mini : 0;
+        }
+    }
+    return d.p;
+}
+
+/* Sets up DELTA_LENGTH_BYTE_ARRAY at [v, vend): lengths, then the bytes (c->vp). */
+static int start_dlba(pq_cursor *c, const uint8_t *v, const uint8_t *vend) {
+    if (dbp_init(&c->dlen, v, vend)) return -1;
+    const uint8_t *bytes = dbp_end(&c->dlen);
+    if (!bytes) return -1;
+    c->vp = bytes;
+    c->vend = vend;
+    return 0;
+}
+
+static int dlba_next(pq_cursor *c, const uint8_t **s, size_t *n) {
+    uint64_t len;
+    if (dbp_next(&c->dlen, &len) || len > (uint64_t)(c->vend - c->vp)) return -1;
+    *s = c->vp;
+    *n = (size_t)len;
+    c->vp += len;
+    return 0;
+}
+
+/* The next value of a DELTA_* page. */
+static int delta_next(pq_cursor *c, pq_value *v) {
+    if (c->delta == PQ_ENC_DELTA_BINARY_PACKED) {
+        uint64_t u;
+        if (dbp_next(&c->dlen, &u)) return -1;
+        v->i = c->col->type == PQ_INT32 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+        return 0;
+    }
+    const uint8_t *suf;
+    size_t n;
+    if (c->delta == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY) {
+        if (dlba_next(c, &suf, &n) || n > UINT32_MAX) return -1;
+        v->s = suf;
+        v->n = (uint32_t)n;
+        return 0;
+    }
+    uint64_t prefix;
+    if (dbp_next(&c->dprefix, &prefix) || prefix > c->val_len || dlba_next(c, &suf, &n)) return -1;
+    int nb = c->cur_val ^ 1;
+    size_t need = (size_t)prefix + n;
+    if (need > UINT32_MAX) return -1;
+    if (grow(&c->val[nb], &c->val_cap[nb], need + 1)) return -1;
+    if (prefix) memcpy(c->val[nb], c->val[c->cur_val], (size_t)prefix);
+    if (n) memcpy(c->val[nb] + prefix, suf, n);
+    c->cur_val = nb;
+    c->val_len = need;
+    v->s = c->val[nb];
+    v->n = (uint32_t)need;
+    return 0;
+}
+
 /* Sets up value decoding for a data page whose values section is [v, vend). */
 static int start_values(smol_parquet *p, pq_cursor *c, const uint8_t *v, const uint8_t *vend, int enc, smol_error *err) {
-    c->dict_encoded = c->rle_bool = 0;
+    c->dict_encoded = c->rle_bool = c->delta = 0;
+    c->val_len = 0;
     c->vp = v;
     c->vend = vend;
     c->bit = 0;
@@ -591,7 +764,17 @@ static int start_values(smol_parquet *p, pq_cursor *c, const uint8_t *v, const u
         c->rle_bool = 1;
         return SMOL_OK;
     }
-    return col_fail(p, c, err, SMOL_EUNSUPPORTED, "value encoding %s is not supported (PLAIN and dictionary are)",
+    int ints = c->col->type == PQ_INT32 || c->col->type == PQ_INT64, bytes = c->col->type == PQ_BYTE_ARRAY;
+    if ((enc == PQ_ENC_DELTA_BINARY_PACKED && ints) || (enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY && bytes) ||
+        (enc == PQ_ENC_DELTA_BYTE_ARRAY && bytes)) {
+        int bad = enc == PQ_ENC_DELTA_BINARY_PACKED ? dbp_init(&c->dlen, v, vend)
+                : enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY ? start_dlba(c, v, vend)
+                : dbp_init(&c->dprefix, v, vend) || !dbp_end(&c->dprefix) || start_dlba(c, dbp_end(&c->dprefix), vend);
+        if (bad) return col_fail(p, c, err, SMOL_EFORMAT, "corrupt %s header", k_encoding_names[enc]);
+        c->delta = enc;
+        return SMOL_OK;
+    }
+    return col_fail(p, c, err, SMOL_EUNSUPPORTED, "value encoding %s is not supported for this column's type",
                     enc >= 0 && enc <= 9 ? k_encoding_names[enc] : "(unknown)");
 }
 
@@ -726,6 +909,8 @@ static int start_group(smol_parquet *p, smol_error *err) {
         uint8_t *pb = c->page_buf, *db = c->dict_buf;
         size_t pc = c->page_cap, dc = c->dict_cap;
         free(c->dict);
+        free(c->val[0]);
+        free(c->val[1]);
         memset(c, 0, sizeof *c);
         c->page_buf = pb;
         c->page_cap = pc;
@@ -769,6 +954,8 @@ static int cursor_next(smol_parquet *p, pq_cursor *c, pq_value *v, int *is_null,
         if (x >= c->n_dict)
             return col_fail(p, c, err, SMOL_EFORMAT, "dictionary index %u past the %u entries", x, c->n_dict);
         *v = c->dict[x];
+    } else if (c->delta) {
+        if (delta_next(c, v)) return col_fail(p, c, err, SMOL_EFORMAT, "corrupt %s values", k_encoding_names[c->delta]);
     } else if (c->rle_bool) {
         if (rle_next(&c->idx, &x)) return col_fail(p, c, err, SMOL_EFORMAT, "corrupt RLE booleans");
         v->i = x;

@@ -2,7 +2,8 @@
  *   smol_parquet *p; smol_parquet_open("data.parquet", &p, err);
  *   while ((rc = smol_parquet_next_json(p, &json, &len, err)) == 1) { ... }   rc 0: end, < 0: error
  * Supported: data pages v1 and v2, dictionary pages; encodings PLAIN, PLAIN_DICTIONARY and
- * RLE_DICTIONARY (RLE/bit-packed hybrid levels and indices); physical types BYTE_ARRAY, INT32,
+ * RLE_DICTIONARY (RLE/bit-packed hybrid levels and indices), DELTA_BINARY_PACKED,
+ * DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY; physical types BYTE_ARRAY, INT32,
  * INT64, FLOAT, DOUBLE, BOOLEAN; compression UNCOMPRESSED, SNAPPY, GZIP, ZSTD. Top-level
  * columns, required or optional; nested (repeated or group) columns are skipped and listed by
  * smol_parquet_skipped(). Errors name the file, the row group and the column. */

@@ -48,11 +48,19 @@ const variants = [
   ["arrow_zstd_v2_dict.parquet", pw.Compression.ZSTD, pw.WriterVersion.V2, true],
   ["arrow_gzip_v1_plain.parquet", pw.Compression.GZIP, pw.WriterVersion.V1, false],
   ["arrow_none_v1_dict.parquet", pw.Compression.UNCOMPRESSED, pw.WriterVersion.V1, true],
+  // no dictionary with data page v2: arrow-rs falls back to DELTA_BINARY_PACKED and DELTA_BYTE_ARRAY
+  ["arrow_zstd_v2_delta.parquet", pw.Compression.ZSTD, pw.WriterVersion.V2, false],
+  // each DELTA encoding chosen per column
+  ["arrow_snappy_v1_delta.parquet", pw.Compression.SNAPPY, pw.WriterVersion.V1, false, {
+    text: pw.Encoding.DELTA_LENGTH_BYTE_ARRAY, cat: pw.Encoding.DELTA_BYTE_ARRAY,
+    id: pw.Encoding.DELTA_BINARY_PACKED, n: pw.Encoding.DELTA_BINARY_PACKED }],
 ];
-for (const [name, codec, version, dict] of variants) {
-  const props = new pw.WriterPropertiesBuilder()
+for (const [name, codec, version, dict, encodings] of variants) {
+  let b = new pw.WriterPropertiesBuilder()
     .setCompression(codec).setWriterVersion(version).setDictionaryEnabled(dict)
-    .setMaxRowGroupSize(200).setDataPageSizeLimit(2048).build();
+    .setMaxRowGroupSize(200).setDataPageSizeLimit(2048);
+  for (const [col, enc] of Object.entries(encodings || {})) b = b.setColumnEncoding(col, enc);
+  const props = b.build();
   fs.writeFileSync(out + "/" + name, pw.writeParquet(pw.Table.fromIPCStream(ipc), props));
 }
 fs.writeFileSync(out + "/rows.jsonl", rows.map(r => JSON.stringify(r)).join("\n") + "\n");
