@@ -463,6 +463,9 @@ static void test_objects(void) {
 }
 
 static void test_arrays(void) {
+    expect("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"contains\":{\"minimum\":5},\"minContains\":2}", 0,
+           (const char *const[]){"[]", "[5]", "[5, 6]", "[1, 5, 2, 7, 0]", "[1, 2, 3, 9]", "[5, \"a\", 6]"},
+           (const int[]){0, 0, 1, 1, 0, 0}, 6);
     expect("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":3}", 0,
            (const char *const[]){"[]", "[1]", "[1, 2, 3]", "[1,2,3,4]", "[1, \"a\"]"}, (const int[]){0, 1, 1, 0, 0}, 5);
     expect("{\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}", 0,
@@ -524,8 +527,8 @@ static void test_unsupported_and_lenient(void) {
     static const char *const bad[] = {"{\"not\":{\"type\":\"string\"}}", "{\"if\":{},\"then\":{}}",
                                       "{\"type\":\"string\",\"format\":\"color\"}",
                                       "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}",
-                                      "{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}"};
-    static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'contains'"};
+                                      "{\"type\":\"array\",\"contains\":{\"type\":\"string\"},\"maxContains\":2}"};
+    static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'maxContains'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         g = compile(bad[i], 0, &err);
         CHECK(!g && strstr(err.msg, kws[i]), "%s: %s", bad[i], g ? g : err.msg);

@@ -578,7 +578,7 @@ static const char *const k_annotations[] = {
     "contentSchema", "$vocabulary", "discriminator", "example", NULL};
 
 /* JSON Schema keywords that a context-free grammar cannot enforce in general. */
-static const char *const k_unsupported[] = {"not", "if", "then", "else", "contains", "minContains", "maxContains",
+static const char *const k_unsupported[] = {"not", "if", "then", "else",
                                             "dependentRequired", "dependentSchemas", "dependencies", "$dynamicRef",
                                             "$recursiveRef", NULL};
 
@@ -1011,9 +1011,49 @@ static char *gen_string(gen *g, const cJSON *s) {
     return dupf("\"\\\"\" char{%.0f,} \"\\\"\"", a);
 }
 
+/* contains (with minContains k): arrays of items where at least k items also match contains.
+ * Rules pre_j ("j more matches needed") ::= (X sep)* C tail_{j-1}; tail_0 ::= (sep X)*. */
+static char *gen_contains(gen *g, const cJSON *s, const cJSON *items, const cJSON *contains) {
+    const cJSON *mc = kw(s, "minContains");
+    long k = cJSON_IsNumber(mc) ? (long)ceil(mc->valuedouble) : 1;
+    if ((kw(s, "prefixItems") || cJSON_IsArray(items) || kw(s, "minItems") || kw(s, "maxItems")) &&
+        unsupported(g, "contains", "together with prefixItems or minItems/maxItems"))
+        return NULL;
+    if (k > 64 && unsupported(g, "minContains", "above 64")) return NULL;
+    char *x = items ? gen_child(g, items, "items") : any_value(g);
+    cJSON *both = keep(g, cJSON_CreateObject());
+    cJSON *l = cJSON_AddArrayToObject(both, "allOf");
+    cJSON_AddItemToArray(l, items ? cJSON_Duplicate(items, 1) : cJSON_CreateTrue());
+    cJSON_AddItemToArray(l, cJSON_Duplicate(contains, 1));
+    char *c = x ? gen_child(g, both, "contains") : NULL;
+    char sep[64];
+    snprintf(sep, sizeof sep, "%s\",\"%s", ws(g), ws(g));
+    char *tail = (x && c) ? add_rule(g, dupf("(%s %s)*", sep, x)) : NULL;
+    for (long j = 1; j <= k && tail; j++) {
+        char *pre = add_rule(g, dupf("(%s %s)* %s %s", x, sep, c, tail));
+        free(tail);
+        tail = pre && j < k ? add_rule(g, dupf("%s %s", sep, pre)) : pre;
+        if (j < k) free(pre);
+    }
+    char *r = tail ? (k > 0 ? dupf("\"[\"%s%s%s\"]\"", ws(g), tail, ws(g))
+                            : dupf("\"[\"%s(%s %s)?%s\"]\"", ws(g), x, tail, ws(g)))
+                   : NULL;
+    free(x);
+    free(c);
+    free(tail);
+    return r;
+}
+
 static char *gen_array(gen *g, const cJSON *s) {
     const cJSON *ui = kw(s, "uniqueItems");
     if (cJSON_IsTrue(ui) && unsupported(g, "uniqueItems", "a grammar cannot compare items")) return NULL;
+    const cJSON *contains = kw(s, "contains"), *mc = kw(s, "minContains");
+    if (contains) {
+        if (kw(s, "maxContains") && unsupported(g, "maxContains", "a grammar cannot count the items that do not match"))
+            return NULL;
+        if (kw(s, "unevaluatedItems") && unsupported(g, "unevaluatedItems", "together with contains")) return NULL;
+        if (!(cJSON_IsNumber(mc) && mc->valuedouble <= 0)) return gen_contains(g, s, kw(s, "items"), contains);
+    }
     const cJSON *prefix = kw(s, "prefixItems"), *rest = kw(s, "items");
     const char *rest_kw = "items", *pre_kw = "prefixItems";
     if (cJSON_IsArray(rest)) {  /* draft-04..2019 tuple form */
