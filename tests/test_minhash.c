@@ -296,6 +296,15 @@ static void test_stages_sharding(void) {
     REQUIRE(run_all(files, n, w, o, NULL, 1, 1, &again, &err) == 0, "%s", err.msg);
     CHECK(again.docs == 0 && again.skipped == 6 + 14 + 1 + 6, "rerun: docs %llu skipped %llu",
           (unsigned long long)again.docs, (unsigned long long)again.skipped);
+    /* an input that changed after its signatures is refused by the filter stage */
+    snprintf(path, sizeof path, "%s/part-02.jsonl", in);
+    FILE *fp = fopen(path, "a");
+    if (fp) fputs("{\"text\": \"appended later\"}\n", fp), fclose(fp);
+    smol_minhash_opts mo;
+    smol_minhash_opts_default(&mo);
+    snprintf(o, sizeof o, "%s/o-changed", root);
+    int rc = smol_minhash_filter(files, n, w, o, &mo, NULL, &err);
+    CHECK(rc == SMOL_EINVAL && strstr(err.msg, "part-02.jsonl") && strstr(err.msg, "changed"), "%d %s", rc, err.msg);
     smol_dd_free_list(files, n);
     rm_rf(root);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <utf8proc.h>
 
 #define MERSENNE61 ((UINT64_C(1) << 61) - 1)
@@ -545,6 +546,28 @@ static int write_bucket(const stage_job *j, const sig_rows *rows, int fi, int bi
     return smol_atomic_commit(&f, err);
 }
 
+/* The size of path in bytes (-1 if it cannot be read). */
+static long long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Fails if input fi changed size since its signatures were computed (its document indices
+ * would no longer match). */
+static int check_unchanged(const stage_job *j, int fi, smol_error *err) {
+    char path[4300], *text = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/done/sig_%06d", j->work, fi);
+    if (smol_read_file(path, &text, &len, NULL)) return SMOL_OK;
+    const char *at = strstr(text, " size ");
+    long long was = at ? strtoll(at + 6, NULL, 10) : -1, now = file_size(j->files[fi]);
+    free(text);
+    if (at && was != now)
+        return smol_fail(err, SMOL_EINVAL, "%s: %lld bytes now, %lld when its signatures were computed: the input "
+                         "changed; use a new --work directory", j->files[fi], now, was);
+    return SMOL_OK;
+}
+
 /* Reads file fi and collects the signatures of its documents. */
 static int sign_file(const stage_job *j, int fi, sig_rows *rows, smol_minhash_stats *st, smol_error *err) {
     smol_dd_reader *r;
@@ -597,8 +620,8 @@ static void sign_task(void *ctx, int task, int thread) {
     for (int bi = 0; !rc && bi < j->m->buckets; bi++) rc = write_bucket(j, &rows, fi, bi, order, tmp, err);
     if (!rc) {
         char text[256];
-        snprintf(text, sizeof text, "docs %llu signatures %llu\n", (unsigned long long)st->docs,
-                 (unsigned long long)st->signed_docs);
+        snprintf(text, sizeof text, "docs %llu signatures %llu size %lld\n", (unsigned long long)st->docs,
+                 (unsigned long long)st->signed_docs, file_size(j->files[fi]));
         rc = smol_dd_mark_done(done, marker, text, err);
     }
     if (!rc) stage_log(j->o, "signatures: %s: %llu docs, %llu signed", j->files[fi], (unsigned long long)st->docs,
@@ -1021,7 +1044,8 @@ static void filter_task(void *ctx, int task, int thread) {
     free(have);
     smol_map rm = {0};
     snprintf(mpath, sizeof mpath, "%s/remove/%06d.remove", j->work, fi);
-    int rc = smol_exists(mpath) ? smol_map_open(&rm, mpath, err) : SMOL_OK;
+    int rc = check_unchanged(j, fi, err);
+    if (!rc && smol_exists(mpath)) rc = smol_map_open(&rm, mpath, err);
     if (!rc && rm.size % 16) rc = smol_fail(err, SMOL_EFORMAT, "%s: %zu bytes is not a whole number of records", mpath, rm.size);
     if (!rc) rc = filter_file(j, fi, &rm, &j->stats[task], err);
     smol_map_close(&rm);
