@@ -263,6 +263,8 @@ static void test_pipeline_errors(void) {
          "p.toml:5: stage 'dedup_minhash': option buckets (line 8)"},
         {"[input]\npaths = [\"%s/in0.jsonl\"]\n[output]\ndir = \"o\"\n[[stage]]\ntype = \"filter\"\nname = \"min_length\"\nmin_chars = 3\n",
          "p.toml:8: unknown key 'min_chars' in [[stage]]"},
+        {"[input]\npaths = [\"%s/in0.jsonl\"]\n[output]\ndir = \"o\"\n[[stage]]\ntype = \"dedup_exact\"\nname = \"../up\"\n",
+         "p.toml:7: stage name '../up' must be letters"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[2048];

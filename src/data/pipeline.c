@@ -273,6 +273,10 @@ static int parse_stage(smol_pipeline *pl, const smol_toml *t, smol_stage_spec *s
     }
     if (k_types[k].needs_name && (!name || !*name))
         return cfg_err(err, pl->name, t->line, "a %s stage needs name = \"...\"%s", type, NULL);
+    if (name && (strlen(name) >= sizeof sp->name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                                  "0123456789_.-") != strlen(name) || name[0] == '.'))
+        return cfg_err(err, pl->name, smol_toml_get(t, "name")->line,
+                       "stage name '%s' must be letters, digits, '_', '-' or '.' (it names a folder)%s", name, NULL);
     snprintf(sp->type, sizeof sp->type, "%s", type);
     snprintf(sp->name, sizeof sp->name, "%s", name ? name : type);
     sp->kind = k_types[k].kind;
