@@ -462,6 +462,12 @@ static void test_objects(void) {
            (const char *const[]){"{\"x-a\": 1}", "{\"x-a\": \"s\"}", "{\"y\": 1}", "{}"}, (const int[]){1, 0, 0, 1}, 4);
 }
 
+static void test_property_counts(void) {
+    expect("{\"type\":\"object\",\"minProperties\":1,\"maxProperties\":2,\"additionalProperties\":{\"type\":\"integer\"}}", 0,
+           (const char *const[]){"{}", "{\"a\": 1}", "{\"a\": 1, \"b\": 2}", "{\"a\": 1, \"b\": 2, \"c\": 3}", "{\"a\": \"x\"}"},
+           (const int[]){0, 1, 1, 0, 0}, 5);
+}
+
 static void test_arrays(void) {
     expect("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"contains\":{\"minimum\":5},\"minContains\":2}", 0,
            (const char *const[]){"[]", "[5]", "[5, 6]", "[1, 5, 2, 7, 0]", "[1, 2, 3, 9]", "[5, \"a\", 6]"},
@@ -584,6 +590,7 @@ int main(int argc, char **argv) {
     RUN(test_strings);
     RUN(test_objects);
     RUN(test_arrays);
+    RUN(test_property_counts);
     RUN(test_refs_and_recursion);
     RUN(test_unsupported_and_lenient);
     RUN(test_whitespace_options);

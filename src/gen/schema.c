@@ -1313,6 +1313,14 @@ static char *gen_object(gen *g, const cJSON *s) {
     n = k;
     for (int i = 0; i < n; i++) n_required += m[i].required;
     const cJSON *mnp = kw(s, "minProperties"), *mxp = kw(s, "maxProperties");
+    /* no listed properties: the counts bound the repetition of the other members */
+    int counted = n == 0 && (addl_ok || n_pp) && (cJSON_IsNumber(mnp) || cJSON_IsNumber(mxp));
+    long cmin = cJSON_IsNumber(mnp) ? (long)ceil(mnp->valuedouble) : 0, cmax = cJSON_IsNumber(mxp) ? (long)floor(mxp->valuedouble) : -1;
+    if (counted && ((cmax >= 0 && cmin > cmax) || cmin > 100000 || cmax > 100000)) {
+        if (unsupported(g, "minProperties", "no count (or one above 100000) satisfies minProperties/maxProperties")) goto out;
+        counted = 0;
+    }
+    if (counted) mnp = mxp = NULL;
     if (!g->rc && cJSON_IsNumber(mnp) && mnp->valuedouble > n_required &&
         unsupported(g, "minProperties", "more than the required properties"))
         goto out;
@@ -1362,7 +1370,12 @@ static char *gen_object(gen *g, const cJSON *s) {
         /* F_i: members from i on, none written yet; N_i: members from i on after one was written */
         char *f_next = NULL, *n_next = NULL;
         if (!g->rc) {
-            if (extra) {
+            if (extra && counted) {
+                n_next = strdup("\"\"");
+                if (cmax == 0) f_next = strdup("\"\"");
+                else if (cmax < 0) f_next = add_rule(g, dupf("(%s (%s %s){%ld,})%s", extra, sep, extra, cmin > 1 ? cmin - 1 : 0, cmin ? "" : "?"));
+                else f_next = add_rule(g, dupf("(%s (%s %s){%ld,%ld})%s", extra, sep, extra, cmin > 1 ? cmin - 1 : 0, cmax - 1, cmin ? "" : "?"));
+            } else if (extra) {
                 n_next = add_rule(g, dupf("(%s %s)*", sep, extra));
                 f_next = add_rule(g, dupf("(%s %s)?", extra, n_next));
             } else {
