@@ -6,6 +6,7 @@
 #include "base/file.h"
 #include "base/jsonl.h"
 #include "gen/grammar.h"
+#include "gen/schema.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,8 +68,13 @@ static int parse(int argc, char **argv, gc_opts *o) {
 
 /* JSON Schema text -> GBNF text (replacing *text, which is freed). */
 static int cli_schema_to_gbnf(const char *json, size_t len, char **text, size_t *tlen, smol_error *err) {
-    (void)json, (void)len, (void)text, (void)tlen;
-    return smol_fail(err, SMOL_EUNSUPPORTED, "--json-schema: this build has no JSON Schema compiler");
+    char *gbnf = NULL;
+    int rc = smol_schema_to_gbnf(json, len, 0, &gbnf, err);
+    if (rc) return rc;
+    free(*text);
+    *text = gbnf;
+    *tlen = strlen(gbnf);
+    return SMOL_OK;
 }
 
 /* Compiles the constraint the options name; returns SMOL_OK or the status with err set. */

@@ -413,6 +413,71 @@ static void test_special_tokens(void) {
     smol_tokenizer_free(tok);
 }
 
+typedef struct batch_out {
+    char text[4][256];
+    size_t len[4];
+} batch_out;
+
+static int collect(void *user, int index, const char *text, size_t len) {
+    batch_out *o = user;
+    if (index < 0 || index >= 4 || o->len[index] + len >= sizeof o->text[0]) return 1;
+    memcpy(o->text[index] + o->len[index], text, len);
+    o->len[index] += len;
+    o->text[index][o->len[index]] = 0;
+    return 0;
+}
+
+/* Batched generation: each sequence has its own matcher (smol_gen_params.filter_users) and
+ * ends, by the end token, on one of the choices. */
+static void test_generate_batch(void) {
+    const char *path = test_data("stories260K/stories260K.gguf");
+    smol_model *model = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_model_load(path, NULL, &model, &err) == 0 && smol_tokenizer_load(path, &tok, &err) == 0, "%s", err.msg);
+    smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_seq = 3, cp.n_ctx = 128, cp.n_threads = 1;
+    smol_ctx *c = NULL;
+    REQUIRE(smol_ctx_new(model, &cp, &c, &err) == 0, "%s", err.msg);
+    const char *choices[] = {"Once upon a time", "Once there was a cat", "The end", "Lily"};
+    smol_grammar *g = NULL;
+    smol_token_index *ti = NULL;
+    REQUIRE(smol_grammar_from_choice(choices, 4, &g, &err) == 0 && smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    smol_matcher *m[3] = {0};
+    smol_grammar_filter f[3];
+    void *users[3];
+    for (int i = 0; i < 3; i++) {
+        REQUIRE(smol_matcher_new(g, ti, &m[i], &err) == 0 && smol_grammar_filter_init(&f[i], m[i], c, i, &err) == 0, "%s",
+                err.msg);
+        users[i] = &f[i];
+    }
+    smol_gen_params gp = smol_gen_default_params();
+    gp.n_predict = 64;
+    gp.sampling.temperature = 1.5f;
+    gp.sampling.top_k = 0, gp.sampling.top_p = 1, gp.sampling.min_p = 0;
+    gp.sampling.seed = 11;
+    gp.sampling.filter = smol_grammar_filter_apply;
+    gp.filter_users = (void *const *)users;
+    const char *prompts[3] = {"Once", "The dog", "Lily went"};
+    batch_out out = {0};
+    smol_gen_result res[3];
+    int rc = smol_generate_batch(c, tok, 3, prompts, &gp, collect, &out, res, &err);
+    CHECK(rc == 0, "%s", err.msg);
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        int hit = 0;
+        for (int k = 0; k < 4; k++) hit |= strcmp(out.text[i], choices[k]) == 0;
+        CHECK(hit, "sequence %d produced '%s'", i, out.text[i]);
+        CHECK(res[i].stop_reason == SMOL_STOP_EOG, "sequence %d stopped by %d", i, res[i].stop_reason);
+        CHECK(smol_matcher_can_end(m[i]), "sequence %d: matcher not complete", i);
+    }
+    for (int i = 0; i < 3; i++) smol_grammar_filter_free(&f[i]), smol_matcher_free(m[i]);
+    smol_token_index_free(ti);
+    smol_grammar_free(g);
+    smol_ctx_free(c);
+    smol_tokenizer_free(tok);
+    smol_model_free(model);
+}
+
 int main(void) {
     RUN(test_examples_compile);
     RUN(test_match_features);
@@ -424,5 +489,6 @@ int main(void) {
     RUN(test_masks_llama3_sample);
     RUN(test_rollback_clone);
     RUN(test_special_tokens);
+    RUN(test_generate_batch);
     return check_done();
 }

@@ -76,6 +76,21 @@ t_usage_errors() {
   [ "$rc1$rc2$rc3$rc4$rc5" = "22221" ] || fail "exits $rc1 $rc2 $rc3 $rc4 $rc5: $(cat "$TMP/err")"
   "$SMOL" grammar-check --help | grep -q "example" || fail "usage has no example"
 }
+t_json_schema_vs_validator() {
+  cat > "$TMP/s.json" <<'SEOF'
+{"type": "object", "additionalProperties": false, "required": ["name", "age"],
+ "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0},
+                "tags": {"type": "array", "items": {"type": "string"}}, "ok": {"type": "boolean"}}}
+SEOF
+  printf '%s\n' '{"name": "Ann", "age": 31}' '{"name": "Ann"}' '{"name": "Ann", "age": -1}' \
+    '{"name": "B", "age": 3, "tags": ["a", "b"]}' '{"name": 5, "age": 3}' '{"name": "A", "age": 3, "x": 1}' \
+    '{"name": "A", "age": 3, "ok": true}' '{"name": "A", "age": 3, "ok": "yes"}' > "$TMP/inst.txt"
+  "$PY" -c 'import json,sys
+for l in open(sys.argv[1]): print(json.dumps({"text": l.strip()}))' "$TMP/inst.txt" > "$TMP/inst.jsonl"
+  "$SMOL" grammar-check -m "$TOK" --json-schema "$TMP/s.json" --jsonl "$TMP/inst.jsonl" > "$TMP/got.txt"
+  "$SMOL" validate --schema "$TMP/s.json" "$TMP/inst.txt" 2> /dev/null | sed 's/^valid$/accept/; s/^invalid.*/reject/' > "$TMP/expect.txt" || true
+  diff "$TMP/expect.txt" "$TMP/got.txt" || fail "grammar-check and smol validate disagree"
+}
 # smol generate under constraints, with a random-weight model: every output must match.
 tiny_model() { [ -f "$TMP/tiny.gguf" ] || "$SMOL" make-model --arch tiny --seed 5 -o "$TMP/tiny.gguf" 2> /dev/null; }
 t_generate_regex() {
@@ -105,6 +120,23 @@ GEOF
     grep -q "stop: end of generation" "$TMP/err" || fail "seed $seed: $(tail -1 "$TMP/err")"
     "$PY" -c 'import json,sys; assert isinstance(json.load(open(sys.argv[1])), dict)' "$TMP/out" || fail "seed $seed: '$(cat "$TMP/out")'"
   done
+}
+t_generate_json_schema() {
+  tiny_model
+  cat > "$TMP/s.json" <<'SEOF'
+{"type": "object", "additionalProperties": false, "required": ["name", "n"],
+ "properties": {"name": {"type": "string", "maxLength": 6}, "n": {"type": "integer"}, "flag": {"type": "boolean"}}}
+SEOF
+  ended=0
+  for seed in 1 2 3; do
+    "$SMOL" generate -m "$TMP/tiny.gguf" -p "json" --json-schema "$TMP/s.json" -n 300 --temp 1 --seed $seed > "$TMP/out" 2> "$TMP/err"
+    grep -q "stop: end of generation" "$TMP/err" || { echo "seed $seed: $(tail -1 "$TMP/err")"; continue; }
+    "$PY" -c 'import json,sys; print(json.dumps(json.loads(open(sys.argv[1]).read())))' "$TMP/out" > "$TMP/one.jsonl" ||
+      fail "seed $seed: not JSON: '$(cat "$TMP/out")'"
+    "$SMOL" validate --schema "$TMP/s.json" "$TMP/one.jsonl" > /dev/null 2>&1 || fail "seed $seed: invalid: '$(cat "$TMP/out")'"
+    ended=$((ended + 1))
+  done
+  [ "$ended" -gt 0 ] || fail "no output was complete"
 }
 t_generate_choice() {
   tiny_model
