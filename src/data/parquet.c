@@ -236,7 +236,7 @@ static int append_skipped(smol_parquet *p, const pq_schema_el *e) {
     char *s = realloc(p->skipped, old + e->name_len + 2);
     if (!s) return -1;
     if (old) s[old++] = ',';
-    memcpy(s + old, e->name, e->name_len);
+    if (e->name_len) memcpy(s + old, e->name, e->name_len);   /* a nameless element has name NULL */
     s[old + e->name_len] = 0;
     p->skipped = s;
     return 0;
@@ -261,7 +261,7 @@ static int walk_schema(smol_parquet *p, const pq_schema_el *els, int n, int *i, 
     pq_column *c = &p->cols[p->n_cols];
     c->name = malloc(e->name_len + 1);
     if (!c->name) return -1;
-    memcpy(c->name, e->name, e->name_len);
+    if (e->name_len) memcpy(c->name, e->name, e->name_len);
     c->name[e->name_len] = 0;
     c->type = e->type;
     c->type_length = e->type_length;
