@@ -102,11 +102,17 @@ static int rep_grow(rep_state *s, size_t words) {
  * polynomial hash composes over concatenation: H(a b) = H(a) * B^len(b) + H(b). */
 static void extend_hashes(rep_state *s, size_t n_words, int n) {
     size_t count = n_words - (size_t)n + 1;
-    for (size_t i = 0; i < count; i++) {
-        size_t w = i + (size_t)n - 1;
-        s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[w] + s->hw[w];
-        s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
-    }
+    if (n <= 4)   /* space-joined n-grams are only needed for the top n-gram rules */
+        for (size_t i = 0; i < count; i++) {
+            size_t w = i + (size_t)n - 1;
+            s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[w] + s->hw[w];
+            s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
+        }
+    else
+        for (size_t i = 0; i < count; i++) {
+            size_t w = i + (size_t)n - 1;
+            s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
+        }
 }
 
 /* A well-mixed, odd table key from a polynomial hash (0 marks an empty slot). */
