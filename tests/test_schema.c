@@ -546,6 +546,14 @@ static void test_unsupported_and_lenient(void) {
     g = compile("{\"type\":", 0, &err);
     CHECK(!g && err.code == SMOL_EFORMAT, "malformed JSON: %s", err.msg);
     free(g);
+    g = compile("{\"const\":\"a\xff\"}", 0, &err);
+    CHECK(!g && err.code == SMOL_EFORMAT && strstr(err.msg, "UTF-8"), "invalid UTF-8: %s", g ? g : err.msg);
+    free(g);
+    g = compile("{\"type\":\"string\",\"maxLength\":5000}", 0, &err);
+    CHECK(!g && strstr(err.msg, "'maxLength'"), "huge maxLength: %s", g ? g : err.msg);
+    free(g);
+    /* lenient: the bound is dropped (any length), and the grammar still compiles */
+    expect("{\"type\":\"string\",\"maxLength\":5000}", SMOL_SCHEMA_LENIENT, (const char *const[]){"\"abc\""}, (const int[]){1}, 1);
 }
 
 static void test_whitespace_options(void) {

@@ -20,6 +20,7 @@
 
 #define MAX_DEPTH 200
 #define MAX_ALTS 256
+#define MAX_REPEAT 1000   /* the largest {m,n} count the engine takes */
 
 typedef struct sbuf {
     char *p;
@@ -1003,9 +1004,10 @@ static char *gen_string(gen *g, const cJSON *s) {
     }
     double a = cJSON_IsNumber(mn) ? mn->valuedouble : 0, z = cJSON_IsNumber(mx) ? mx->valuedouble : -1;
     if (a < 0 || (z >= 0 && z < a)) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no string satisfies minLength/maxLength", gpath(g));
-    if (a > 100000 || z > 100000) {
-        unsupported(g, "maxLength", "lengths above 100000");
-        if (g->rc) return NULL;
+    if (a > MAX_REPEAT || z > MAX_REPEAT) {
+        if (unsupported(g, a > MAX_REPEAT ? "minLength" : "maxLength", "lengths above 1000")) return NULL;
+        if (a > MAX_REPEAT) a = 0;
+        if (z > MAX_REPEAT) z = -1;
     }
     if (z >= 0) return dupf("\"\\\"\" char{%.0f,%.0f} \"\\\"\"", a, z);
     return dupf("\"\\\"\" char{%.0f,} \"\\\"\"", a);
@@ -1071,9 +1073,10 @@ static char *gen_array(gen *g, const cJSON *s) {
     for (int i = 0; i < k; i++)  /* a false prefix item ends the array before it */
         if (cJSON_IsFalse(cJSON_GetArrayItem(prefix, i)) && (hi < 0 || hi > i)) hi = i;
     if (hi >= 0 && lo > hi) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no array length satisfies minItems/maxItems and the items", gpath(g));
-    if (lo > 100000 || hi > 100000) {
-        if (unsupported(g, "maxItems", "counts above 100000")) return NULL;
-        hi = -1;
+    if (lo > MAX_REPEAT || hi > MAX_REPEAT) {
+        if (unsupported(g, lo > MAX_REPEAT ? "minItems" : "maxItems", "counts above 1000")) return NULL;
+        if (lo > MAX_REPEAT) lo = 0;
+        if (hi > MAX_REPEAT) hi = -1;
     }
     int kk = (hi >= 0 && hi < k) ? (int)hi : k;
     char **pr = calloc((size_t)kk + 1, sizeof *pr);
@@ -1316,8 +1319,8 @@ static char *gen_object(gen *g, const cJSON *s) {
     /* no listed properties: the counts bound the repetition of the other members */
     int counted = n == 0 && (addl_ok || n_pp) && (cJSON_IsNumber(mnp) || cJSON_IsNumber(mxp));
     long cmin = cJSON_IsNumber(mnp) ? (long)ceil(mnp->valuedouble) : 0, cmax = cJSON_IsNumber(mxp) ? (long)floor(mxp->valuedouble) : -1;
-    if (counted && ((cmax >= 0 && cmin > cmax) || cmin > 100000 || cmax > 100000)) {
-        if (unsupported(g, "minProperties", "no count (or one above 100000) satisfies minProperties/maxProperties")) goto out;
+    if (counted && ((cmax >= 0 && cmin > cmax) || cmin > MAX_REPEAT || cmax > MAX_REPEAT)) {
+        if (unsupported(g, "minProperties", "no count (or one above 1000) satisfies minProperties/maxProperties")) goto out;
         counted = 0;
     }
     if (counted) mnp = mxp = NULL;
@@ -1666,6 +1669,15 @@ int smol_schema_to_gbnf_ex(const char *schema_json, size_t len, const smol_schem
     *gbnf = NULL;
     gen g = {.o = opts ? *opts : smol_schema_default_options(), .err = err};
     if (g.o.max_ws < 0) g.o.max_ws = 0;
+    for (size_t i = 0; i < len;) {  /* literals are copied into the grammar: the text must be UTF-8 */
+        uint32_t cp;
+        unsigned char tail[4] = {0};
+        memcpy(tail, schema_json + i, len - i < 4 ? len - i : 4);
+        int k = utf8_decode(tail, &cp);
+        if ((k == 1 && cp >= 0x80) || (unsigned char)schema_json[i] == 0)
+            return smol_fail(err, SMOL_EFORMAT, "schema is not valid UTF-8 text (byte %zu)", i);
+        i += (size_t)k;
+    }
     if (memmem(schema_json, len, "\\u0000", 6))  /* cJSON strings end at a NUL */
         return smol_fail(err, SMOL_EUNSUPPORTED, "schema strings containing \\u0000 are not supported");
     int rc = smol_jschema_new(schema_json, len, 0, &g.js, err);
@@ -1706,7 +1718,9 @@ int smol_schema_to_gbnf_ex(const char *schema_json, size_t len, const smol_schem
     smol_grammar_free(gr);
     if (rc) {
         free(text);
-        return smol_fail(err, SMOL_EFORMAT, "the schema has no finite JSON value (a circular $ref with no base case?): %s", gerr.msg);
+        if (strstr(gerr.msg, "finite") || strstr(gerr.msg, "recursion"))
+            return smol_fail(err, SMOL_EFORMAT, "the schema has no finite JSON value (a circular $ref with no base case?): %s", gerr.msg);
+        return smol_fail(err, SMOL_EUNSUPPORTED, "the grammar engine does not take the compiled schema: %s", gerr.msg);
     }
     *gbnf = text;
     return SMOL_OK;
