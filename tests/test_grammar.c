@@ -95,6 +95,10 @@ static const match_case k_match[] = {
     {"root ::= \"\xe2\x82\xac\"", "\xe2\x82\xac", 1},
     {"root ::= [a-z]", "\xff", -1},
     {"root ::= \"a\" # comment\n# another\nfoo ::= \"f\"", "a", 1},
+    {"root ::= (\"a\"?)* \"b\"", "aab", 1},
+    {"root ::= (\"a\"?)* \"b\"", "b", 1},
+    {"root ::= (\"a\"?)* \"b\"", "aaba", -1},
+    {"root ::= (ws \"x\"?)+ \"!\"\nws ::= \" \"*", " x xx  !", 1},
     {"root ::= (\n  \"a\" # c\n  | \"b\"\n)", "b", 1},
 };
 
@@ -157,6 +161,7 @@ static void test_malformed(void) {
         {"root ::= \"x\" loop\nloop ::= \"y\" loop", "rule 'loop' has no finite derivation"},
         {"root ::= expr\nexpr ::= expr \"+\" num | num\nnum ::= [0-9]", "left recursion (expr -> expr)"},
         {"root ::= a\na ::= b \"x\" | \"y\"\nb ::= c\nc ::= \"\" | a", "left recursion (a -> b -> c -> a)"},
+        {"root ::= a\na ::= e a \"x\" | \"y\"\ne ::= \"\" | \"z\"", "left recursion (a -> a)"},
         {"start ::= \"a\"", "no start rule 'root'"},
         {"", "no rules"},
         {"root ::= \"\xff\"", "malformed GBNF at 1:11: invalid UTF-8"},
@@ -310,6 +315,10 @@ static void test_masks_smollm(void) {
     smol_grammar_free(g);
     g = compile_file("arithmetic");
     if (g) mask_walk(g, tok, ti, "(a+b)*2=c\n", 3, 1, "arithmetic");
+    smol_grammar_free(g);
+    g = compile("root ::= (ws word?)+ \".\"\nws ::= [ \\t]*\nword ::= [a-z]+", &err);   /* repeated nullable item */
+    CHECK(g, "%s", err.msg);
+    if (g) mask_walk(g, tok, ti, "hello  world\tok .", 3, 1, "nullable repetition");
     smol_grammar_free(g);
     smol_token_index_free(ti);
     smol_tokenizer_free(tok);

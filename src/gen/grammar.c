@@ -548,26 +548,100 @@ static void derive_sets(const smol_grammar *g, uint8_t *prod, uint8_t *nullable)
     }
 }
 
-/* Depth-first search for a cycle of left-edge references (0 white, 1 on path, 2 done). */
-static int32_t left_cycle(const smol_grammar *g, const uint8_t *nullable, uint8_t *color, uint32_t r, uint32_t *path,
-                          uint32_t depth, uint32_t *path_len) {
-    color[r] = 1;
-    path[depth] = r;
-    for (uint32_t a = 0; a < g->rules[r].n_alts; a++) {
-        for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind == EL_REF; e++) {
-            if (color[e->arg] == 1) {
-                *path_len = depth + 1;
-                return (int32_t)e->arg;
-            }
-            if (color[e->arg] == 0) {
-                int32_t c = left_cycle(g, nullable, color, e->arg, path, depth + 1, path_len);
-                if (c >= 0) return c;
-            }
-            if (!nullable[e->arg]) break;
+/* Left recursion. Edge u -> v when v can be the first symbol of an alternative of u (after
+ * nullable rules only); it is a tail edge when nothing follows v in that alternative. A cycle of
+ * tail edges only is harmless (the matcher returns to an identical stack: this is how a
+ * repetition of something nullable looks); a cycle through any other edge would grow the stack
+ * forever and is an error. Strongly connected components by Tarjan's algorithm. */
+typedef struct scc_ctx {
+    const smol_grammar *g;
+    const uint8_t *nullable;
+    int32_t *index, *low, *comp;
+    uint32_t *stack;
+    uint8_t *on_stack;
+    uint32_t sp;
+    int32_t next_index, n_comp;
+} scc_ctx;
+
+static void scc_visit(scc_ctx *s, uint32_t v) {
+    s->index[v] = s->low[v] = s->next_index++;
+    s->stack[s->sp++] = v;
+    s->on_stack[v] = 1;
+    const gr_rule *ru = &s->g->rules[v];
+    for (uint32_t a = 0; a < ru->n_alts; a++) {
+        for (const gr_elem *e = s->g->el + ru->alts[a]; e->kind == EL_REF; e++) {
+            uint32_t w = e->arg;
+            if (s->index[w] < 0) {
+                scc_visit(s, w);
+                if (s->low[w] < s->low[v]) s->low[v] = s->low[w];
+            } else if (s->on_stack[w] && s->index[w] < s->low[v]) s->low[v] = s->index[w];
+            if (!s->nullable[w]) break;
         }
     }
-    color[r] = 2;
-    return -1;
+    if (s->low[v] == s->index[v]) {
+        uint32_t w;
+        do {
+            w = s->stack[--s->sp];
+            s->on_stack[w] = 0;
+            s->comp[w] = s->n_comp;
+        } while (w != v);
+        s->n_comp++;
+    }
+}
+
+/* Writes "u -> v -> ... -> u" (a left cycle through edge u -> v inside one component) to msg. */
+static void cycle_text(const scc_ctx *s, uint32_t u, uint32_t v, char *msg, size_t cap) {
+    const smol_grammar *g = s->g;
+    uint32_t n = g->n_rules, *prev = malloc(n * sizeof *prev), *queue = malloc(n * sizeof *queue), qh = 0, qt = 0;
+    if (!prev || !queue) {
+        snprintf(msg, cap, "%s -> %s", g->rules[u].name, g->rules[v].name);
+        free(prev), free(queue);
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) prev[i] = UINT32_MAX;
+    prev[v] = v;
+    queue[qt++] = v;
+    while (qh < qt && prev[u] == UINT32_MAX) {
+        uint32_t x = queue[qh++];
+        for (uint32_t a = 0; a < g->rules[x].n_alts; a++)
+            for (const gr_elem *e = g->el + g->rules[x].alts[a]; e->kind == EL_REF; e++) {
+                if (s->comp[e->arg] == s->comp[u] && prev[e->arg] == UINT32_MAX) prev[e->arg] = x, queue[qt++] = e->arg;
+                if (!s->nullable[e->arg]) break;
+            }
+    }
+    uint32_t path[64], k = 0;           /* u, then back from u to v */
+    for (uint32_t x = u; k < 64; x = prev[x]) {
+        path[k++] = x;
+        if (x == v || prev[x] == UINT32_MAX) break;
+    }
+    size_t len = (size_t)snprintf(msg, cap, "%s", g->rules[u].name);
+    for (uint32_t i = k; i-- > 0 && len < cap;) len += (size_t)snprintf(msg + len, cap - len, " -> %s", g->rules[path[i]].name);
+    free(prev), free(queue);
+}
+
+/* SMOL_OK, or SMOL_EFORMAT naming a left cycle that goes through a non-tail edge. */
+static int check_left_recursion(const smol_grammar *g, const uint8_t *nullable, smol_error *err) {
+    uint32_t n = g->n_rules;
+    scc_ctx s = {.g = g, .nullable = nullable};
+    s.index = malloc(n * sizeof *s.index), s.low = malloc(n * sizeof *s.low), s.comp = malloc(n * sizeof *s.comp);
+    s.stack = malloc(n * sizeof *s.stack), s.on_stack = calloc(n, 1);
+    int rc = SMOL_OK;
+    if (!s.index || !s.low || !s.comp || !s.stack || !s.on_stack) rc = smol_fail(err, SMOL_ENOMEM, "GBNF: out of memory");
+    for (uint32_t i = 0; !rc && i < n; i++) s.index[i] = -1;
+    for (uint32_t i = 0; !rc && i < n; i++)
+        if (s.index[i] < 0) scc_visit(&s, i);
+    for (uint32_t u = 0; !rc && u < n; u++)
+        for (uint32_t a = 0; !rc && a < g->rules[u].n_alts; a++)
+            for (const gr_elem *e = g->el + g->rules[u].alts[a]; !rc && e->kind == EL_REF; e++) {
+                if (s.comp[e->arg] == s.comp[u] && e[1].kind != EL_END) {
+                    char msg[600];
+                    cycle_text(&s, u, e->arg, msg, 400);
+                    rc = smol_fail(err, SMOL_EFORMAT, "GBNF: left recursion (%s): a rule reaches itself before any character", msg);
+                }
+                if (!nullable[e->arg]) break;
+            }
+    free(s.index), free(s.low), free(s.comp), free(s.stack), free(s.on_stack);
+    return rc;
 }
 
 static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
@@ -579,13 +653,9 @@ static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
     for (uint32_t r = 0; r < g->n_rules; r++)
         if (strcmp(g->rules[r].name, root) == 0) g->root = r, found = 1;
     if (!found) return smol_fail(err, SMOL_EFORMAT, "GBNF: no start rule '%s'", root);
-    uint8_t *prod = malloc(g->n_rules * 3 + 1);
-    uint32_t *path = malloc((g->n_rules + 1) * sizeof *path);
-    if (!prod || !path) {
-        free(prod), free(path);
-        return smol_fail(err, SMOL_ENOMEM, "GBNF: out of memory");
-    }
-    uint8_t *nullable = prod + g->n_rules, *color = nullable + g->n_rules;
+    uint8_t *prod = malloc(g->n_rules * 2 + 1);
+    if (!prod) return smol_fail(err, SMOL_ENOMEM, "GBNF: out of memory");
+    uint8_t *nullable = prod + g->n_rules;
     derive_sets(g, prod, nullable);
     int rc = 0;
     int32_t bad = -1;                /* prefer naming a rule every alternative of which refers to itself */
@@ -605,22 +675,8 @@ static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
         if (!prod[r])
             rc = smol_fail(err, SMOL_EFORMAT, "GBNF: rule '%s' has no finite derivation (every alternative recurses)",
                            g->rules[r].name);
-    memset(color, 0, g->n_rules);
-    for (uint32_t r = 0; r < g->n_rules && !rc; r++) {
-        uint32_t n = 0;
-        int32_t c = color[r] ? -1 : left_cycle(g, nullable, color, r, path, 0, &n);
-        if (c < 0) continue;
-        char msg[600];
-        size_t k = 0;
-        msg[0] = 0;
-        uint32_t i = 0;
-        while (i < n && path[i] != (uint32_t)c) i++;
-        for (; i < n && k < 400; i++) k += (size_t)snprintf(msg + k, sizeof msg - k, "%s -> ", g->rules[path[i]].name);
-        snprintf(msg + k, sizeof msg - k, "%s", g->rules[c].name);
-        rc = smol_fail(err, SMOL_EFORMAT, "GBNF: left recursion (%s): a rule reaches itself before any character", msg);
-    }
+    if (!rc) rc = check_left_recursion(g, nullable, err);
     free(prod);
-    free(path);
     return rc;
 }
 
@@ -755,6 +811,10 @@ typedef struct runtime {
     dstate *ds;
     uint32_t n_ds, cap_ds;
     htab ds_map;
+    uint32_t *dfs;          /* closure search stack */
+    uint32_t n_dfs, cap_dfs;
+    uint32_t *visited;      /* [cap_visited] closure search marks (== stamp: seen) */
+    uint32_t cap_visited, stamp;
     uint32_t *scratch;      /* set building */
     uint32_t n_scratch, cap_scratch;
     int32_t *mask_ring;     /* states holding a cached mask, oldest first */
@@ -859,6 +919,20 @@ static int64_t set_id(runtime *rt, const uint32_t *m, uint32_t n) {
     return id;
 }
 
+static int dfs_push(runtime *rt, uint32_t v) {
+    if (grow((void **)&rt->dfs, &rt->cap_dfs, rt->n_dfs + 1, sizeof *rt->dfs)) return -1;
+    rt->dfs[rt->n_dfs++] = v;
+    return 0;
+}
+
+static int grow_visited(runtime *rt, uint32_t x) {
+    if (x < rt->cap_visited) return 0;
+    uint32_t old = rt->cap_visited;
+    if (grow((void **)&rt->visited, &rt->cap_visited, x + 1, sizeof *rt->visited)) return -1;
+    memset(rt->visited + old, 0, (rt->cap_visited - old) * sizeof *rt->visited);
+    return 0;
+}
+
 static int scratch_push(runtime *rt, uint32_t v) {
     if (grow((void **)&rt->scratch, &rt->cap_scratch, rt->n_scratch + 1, sizeof *rt->scratch)) return -1;
     rt->scratch[rt->n_scratch++] = v;
@@ -876,36 +950,50 @@ static int64_t scratch_set(runtime *rt, uint32_t from) {
     return id;
 }
 
-/* The set of stacks node n expands to (tops are classes, or 0 for "complete"); -1 on OOM. */
+/* The set of stacks node n expands to (tops are classes, or N_ACCEPT / N_BOTTOM); -1 on OOM.
+ * A depth-first search over empty moves with a visited mark, so cycles of tail calls (a
+ * repetition of something that can be empty) end; only complete results are memoized. */
 static int64_t closure_of(runtime *rt, uint32_t n) {
     if (n < rt->cap_closure && rt->closure[n]) return rt->closure[n] - 1;
     const smol_grammar *g = rt->g;
-    uint32_t from = rt->n_scratch;
-    node nd = rt->nodes[n];
-    gr_elem e = g->el[nd.pos];
-    if (e.kind == EL_CHAR) {
-        if (scratch_push(rt, n)) return -1;
-    } else if (e.kind == EL_END) {
-        if (nd.parent <= N_BOTTOM) {        /* complete, or past the bottom of a truncated stack */
-            if (scratch_push(rt, nd.parent)) return -1;
-        } else {
-            int64_t c = closure_of(rt, nd.parent);
-            if (c < 0) return -1;
-            for (uint32_t i = 0; i < rt->set_len[c]; i++)
-                if (scratch_push(rt, rt->pool[rt->set_off[c] + i])) return -1;
+    uint32_t from = rt->n_scratch, base = rt->n_dfs;
+    if (++rt->stamp == 0) {                 /* wrapped: clear the marks */
+        memset(rt->visited, 0, rt->cap_visited * sizeof *rt->visited);
+        rt->stamp = 1;
+    }
+    uint32_t stamp = rt->stamp;
+    if (dfs_push(rt, n)) return -1;
+    while (rt->n_dfs > base) {
+        uint32_t x = rt->dfs[--rt->n_dfs];
+        if (x <= N_BOTTOM) {                /* complete, or past the bottom of a truncated stack */
+            if (scratch_push(rt, x)) return -1;
+            continue;
         }
-    } else {
-        /* a reference last in its alternative returns straight to the parent (tail call): right
-         * recursion such as repetitions keeps a constant stack depth */
-        int64_t cont = g->el[nd.pos + 1].kind == EL_END ? nd.parent : node_id(rt, nd.pos + 1, nd.parent);
-        if (cont < 0) return -1;
-        const gr_rule *ru = &g->rules[e.arg];
-        for (uint32_t a = 0; a < ru->n_alts; a++) {
-            int64_t child = node_id(rt, ru->alts[a], (uint32_t)cont);
-            int64_t c = child < 0 ? -1 : closure_of(rt, (uint32_t)child);
-            if (c < 0) return -1;
+        if (grow_visited(rt, x)) return -1;
+        if (rt->visited[x] == stamp) continue;
+        rt->visited[x] = stamp;
+        if (x != n && x < rt->cap_closure && rt->closure[x]) {
+            uint32_t c = rt->closure[x] - 1;
             for (uint32_t i = 0; i < rt->set_len[c]; i++)
                 if (scratch_push(rt, rt->pool[rt->set_off[c] + i])) return -1;
+            continue;
+        }
+        node nd = rt->nodes[x];
+        gr_elem e = g->el[nd.pos];
+        if (e.kind == EL_CHAR) {
+            if (scratch_push(rt, x)) return -1;
+        } else if (e.kind == EL_END) {
+            if (dfs_push(rt, nd.parent)) return -1;
+        } else {
+            /* a reference last in its alternative returns straight to the parent (tail call):
+             * right recursion such as repetitions keeps a constant stack depth */
+            int64_t cont = g->el[nd.pos + 1].kind == EL_END ? nd.parent : node_id(rt, nd.pos + 1, nd.parent);
+            if (cont < 0) return -1;
+            const gr_rule *ru = &g->rules[e.arg];
+            for (uint32_t a = ru->n_alts; a-- > 0;) {
+                int64_t child = node_id(rt, ru->alts[a], (uint32_t)cont);
+                if (child < 0 || dfs_push(rt, (uint32_t)child)) return -1;
+            }
         }
     }
     int64_t id = scratch_set(rt, from);
@@ -1042,6 +1130,8 @@ static void runtime_free(runtime *rt) {
     free(rt->set_len);
     htab_free(&rt->set_map);
     free(rt->scratch);
+    free(rt->dfs);
+    free(rt->visited);
     free(rt->mask_ring);
     free(rt->walk);
     free(rt);
