@@ -64,6 +64,18 @@ static void test_gbnf_text(void) {
     free(out);
 }
 
+/* Empty classes: [] matches nothing, [^] any character. */
+static void test_empty_classes(void) {
+    smol_grammar *g = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_grammar_from_regex("a[]?b", &g, &err) == 0, "%s", err.msg);
+    CHECK(full_match(g, "ab") == 1 && full_match(g, "axb") == 0, "a[]?b");
+    smol_grammar_free(g);
+    REQUIRE(smol_grammar_from_regex("a[^]b", &g, &err) == 0, "%s", err.msg);
+    CHECK(full_match(g, "a\nb") == 1 && full_match(g, "ab") == 0, "a[^]b");
+    smol_grammar_free(g);
+}
+
 static void test_errors(void) {
     static const struct { const char *re, *msg; int code; } cases[] = {
         {"(a)\\1", "backreferences", SMOL_EUNSUPPORTED},
@@ -97,5 +109,6 @@ int main(void) {
     RUN(test_python_oracle);
     RUN(test_gbnf_text);
     RUN(test_errors);
+    RUN(test_empty_classes);
     return check_done();
 }

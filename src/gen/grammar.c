@@ -230,7 +230,7 @@ static int cmp_range(const void *a, const void *b) {
 
 /* Adds a class from n ranges (any order, may overlap), negated if neg; returns its index or -1. */
 static int32_t class_add(parser *ps, gr_range *r, uint32_t n, int neg) {
-    qsort(r, n, sizeof *r, cmp_range);
+    if (n) qsort(r, n, sizeof *r, cmp_range);
     uint32_t m = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (m && r[i].lo <= r[m - 1].hi + 1) {
@@ -942,7 +942,7 @@ static int scratch_push(runtime *rt, uint32_t v) {
 /* Sorts and deduplicates scratch[from..] and interns it; the scratch is cut back to from. */
 static int64_t scratch_set(runtime *rt, uint32_t from) {
     uint32_t *m = rt->scratch + from, n = rt->n_scratch - from, k = 0;
-    qsort(m, n, sizeof *m, cmp_u32);
+    if (n) qsort(m, n, sizeof *m, cmp_u32);
     for (uint32_t i = 0; i < n; i++)
         if (!k || m[i] != m[k - 1]) m[k++] = m[i];
     int64_t id = set_id(rt, m, k);

@@ -70,7 +70,7 @@ static int cmp_range(const void *a, const void *b) {
 
 /* Sorts and merges r[0..n); returns the new count. */
 static size_t normalize(rx_range *r, size_t n) {
-    qsort(r, n, sizeof *r, cmp_range);
+    if (n) qsort(r, n, sizeof *r, cmp_range);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m && r[i].lo <= r[m - 1].hi + 1) {
