@@ -100,7 +100,6 @@ static int pick_style(const extract_opts *o, const char **style, smol_error *err
 typedef struct guide {
     smol_ctx *ctx;
     smol_matcher *m;
-    const int32_t *byte_token;  /* the token of each ASCII byte alone, or -1 */
     const smol_model_info *info;
     int32_t n_tok_vocab;
     uint32_t *bits;
@@ -120,14 +119,6 @@ static int guide_filter(void *user, uint8_t *mask, int n_vocab) {
     if (rc < 0) return rc;
     for (int t = 0; t < n_vocab; t++)
         mask[t] = t < g->n_tok_vocab && (g->bits[t / 32] >> (t % 32) & 1u);
-    for (int b = 1; b < 128; b++) {  /* single characters that complete the grammar: checked directly */
-        int32_t t = g->byte_token[b];
-        if (t < 0 || t >= n_vocab || mask[t]) continue;
-        smol_matcher *c = smol_matcher_clone(g->m);
-        char ch = (char)b;
-        if (c && smol_matcher_accept_bytes(c, &ch, 1) == 0 && smol_matcher_can_end(c)) mask[t] = 1;
-        smol_matcher_free(c);
-    }
     if (smol_matcher_can_end(g->m))
         for (int i = 0; i < g->info->n_eog; i++)
             if (g->info->eog_ids[i] >= 0 && g->info->eog_ids[i] < n_vocab) mask[g->info->eog_ids[i]] = 1;
@@ -165,7 +156,6 @@ typedef struct engine {
     smol_jschema *js;
     char *tmpl;
     const char *style;
-    int32_t byte_token[128];
 } engine;
 
 /* Extracts one object from text into *json (malloc'd, one line); *why says why not (rc 0 and
@@ -176,7 +166,7 @@ static int extract_one(engine *e, const extract_opts *o, const char *text, char 
     char *prompt = NULL;
     int rc = build_prompt(o, e->style, e->tmpl, text, &prompt, err);
     if (rc) return rc;
-    guide g = {.ctx = e->ctx, .byte_token = e->byte_token, .info = smol_model_get_info(e->model), .n_tok_vocab = smol_token_index_n_vocab(e->ti)};
+    guide g = {.ctx = e->ctx, .info = smol_model_get_info(e->model), .n_tok_vocab = smol_token_index_n_vocab(e->ti)};
     g.bits = calloc(((size_t)g.n_tok_vocab + 31) / 32, sizeof *g.bits);
     rc = g.bits ? smol_matcher_new(e->grammar, e->ti, &g.m, err) : smol_fail(err, SMOL_ENOMEM, "out of memory");
     smol_gen_params gp = smol_gen_default_params();
@@ -238,13 +228,6 @@ static int open_engine(const extract_opts *o, engine *e, smol_error *err) {
     if (!rc) rc = smol_model_load(o->model, NULL, &e->model, err);
     if (!rc) rc = smol_tokenizer_load(o->tokenizer ? o->tokenizer : o->model, &e->tok, err);
     if (!rc) rc = smol_token_index_new(e->tok, &e->ti, err);
-    for (int b = 0; !rc && b < 128; b++) {
-        char ch = (char)b;
-        smol_tokens tk = {0};
-        e->byte_token[b] = -1;
-        if (b && smol_tokenize(e->tok, &ch, 1, 0, &tk, err) == 0 && tk.n == 1) e->byte_token[b] = tk.ids[0];
-        free(tk.ids);
-    }
     if (!rc) rc = pick_style(o, &e->style, err);
     smol_ctx_params cp = smol_ctx_default_params();
     cp.n_ctx = (int)o->ctx;
