@@ -152,7 +152,9 @@ static int push_bucket(const smol_ft *m, ft_ids *out, int32_t id) {
         id = prune_lookup(d, id);
         if (id < 0) return SMOL_OK;
     }
-    return ft_ids_push(out, d->nwords + id);
+    int64_t row = (int64_t)d->nwords + id;
+    if (row >= m->in.m) return SMOL_OK;   /* only a corrupt file gets here; the loader checks shapes */
+    return ft_ids_push(out, (int32_t)row);
 }
 
 int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out) {
@@ -805,6 +807,9 @@ static int check_shapes(reader *r, smol_ft *m) {
         return smol_fail(r->err, SMOL_EFORMAT, "%s: matrix widths %lld/%lld differ from args.dim %d", r->name,
                          (long long)m->in.n, (long long)m->out.n, m->a.dim);
     int64_t ngram_rows = d->prune_size >= 0 ? d->prune_size : m->a.bucket;
+    if (m->in.m > INT32_MAX)   /* input rows are addressed by 32-bit ids, as in fastText */
+        return smol_fail(r->err, SMOL_EFORMAT, "%s: input matrix has %lld rows, more than 32-bit ids address",
+                         r->name, (long long)m->in.m);
     if (m->in.m < d->nwords + ngram_rows)
         return smol_fail(r->err, SMOL_EFORMAT, "%s: input matrix has %lld rows, expected %lld words + n-gram rows",
                          r->name, (long long)m->in.m, (long long)(d->nwords + ngram_rows));
