@@ -152,9 +152,8 @@ static int push_bucket(const smol_ft *m, ft_ids *out, int32_t id) {
         id = prune_lookup(d, id);
         if (id < 0) return SMOL_OK;
     }
-    int64_t row = (int64_t)d->nwords + id;
-    if (row >= m->in.m) return SMOL_OK;   /* only a corrupt file gets here; the loader checks shapes */
-    return ft_ids_push(out, (int32_t)row);
+    if (id > INT32_MAX - d->nwords) return SMOL_OK;   /* a corrupt file: check_shapes rejects it */
+    return ft_ids_push(out, d->nwords + id);
 }
 
 int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out) {
