@@ -247,6 +247,14 @@ static int next_perm(int *p, int n) {
     return 1;
 }
 
+/* A count keyword's value as a long, clamped (1e300 or NaN must not reach a float-to-int cast). */
+static long num_to_long(double v) {
+    if (v != v) return 0;
+    if (v > 1e15) return 1000000000000000L;
+    if (v < -1e15) return -1000000000000000L;
+    return (long)v;
+}
+
 /* The GBNF expression for exactly JSON value v (whitespace allowed between tokens; integral
  * numbers also as n.0; numbers otherwise as printed with up to 17 digits). */
 static void const_expr(gen *g, sbuf *b, const cJSON *v) {
@@ -938,6 +946,7 @@ static char *gen_number(gen *g, const cJSON *s) {
         if (unsupported(g, has_lo && lo != floor(lo) ? "minimum" : "maximum", "number bounds must be integers below 2^53"))
             return NULL;
         has_lo = has_hi = 0;
+        lo = hi = 0;   /* ignored bounds (lenient mode) must not reach the integer casts below */
     }
     char frac_any[64], frac_nz[80];
     if (decimals == 0) snprintf(frac_any, sizeof frac_any, "(\".\" \"0\"+)?"), snprintf(frac_nz, sizeof frac_nz, "[^\\x00-\\U0010FFFF]");
@@ -1017,7 +1026,7 @@ static char *gen_string(gen *g, const cJSON *s) {
  * Rules pre_j ("j more matches needed") ::= (X sep)* C tail_{j-1}; tail_0 ::= (sep X)*. */
 static char *gen_contains(gen *g, const cJSON *s, const cJSON *items, const cJSON *contains) {
     const cJSON *mc = kw(s, "minContains");
-    long k = cJSON_IsNumber(mc) ? (long)ceil(mc->valuedouble) : 1;
+    long k = cJSON_IsNumber(mc) ? num_to_long(ceil(mc->valuedouble)) : 1;
     if ((kw(s, "prefixItems") || cJSON_IsArray(items) || kw(s, "minItems") || kw(s, "maxItems")) &&
         unsupported(g, "contains", "together with prefixItems or minItems/maxItems"))
         return NULL;
@@ -1066,7 +1075,7 @@ static char *gen_array(gen *g, const cJSON *s) {
     }
     if (!rest) rest = kw(s, "unevaluatedItems"), rest_kw = "unevaluatedItems";
     const cJSON *mn = kw(s, "minItems"), *mx = kw(s, "maxItems");
-    long lo = cJSON_IsNumber(mn) ? (long)ceil(mn->valuedouble) : 0, hi = cJSON_IsNumber(mx) ? (long)floor(mx->valuedouble) : -1;
+    long lo = cJSON_IsNumber(mn) ? num_to_long(ceil(mn->valuedouble)) : 0, hi = cJSON_IsNumber(mx) ? num_to_long(floor(mx->valuedouble)) : -1;
     int k = cJSON_IsArray(prefix) ? cJSON_GetArraySize(prefix) : 0;
     int rest_ok = !cJSON_IsFalse(rest);
     if (!rest_ok && (hi < 0 || hi > k)) hi = k;
@@ -1318,7 +1327,7 @@ static char *gen_object(gen *g, const cJSON *s) {
     const cJSON *mnp = kw(s, "minProperties"), *mxp = kw(s, "maxProperties");
     /* no listed properties: the counts bound the repetition of the other members */
     int counted = n == 0 && (addl_ok || n_pp) && (cJSON_IsNumber(mnp) || cJSON_IsNumber(mxp));
-    long cmin = cJSON_IsNumber(mnp) ? (long)ceil(mnp->valuedouble) : 0, cmax = cJSON_IsNumber(mxp) ? (long)floor(mxp->valuedouble) : -1;
+    long cmin = cJSON_IsNumber(mnp) ? num_to_long(ceil(mnp->valuedouble)) : 0, cmax = cJSON_IsNumber(mxp) ? num_to_long(floor(mxp->valuedouble)) : -1;
     if (counted && ((cmax >= 0 && cmin > cmax) || cmin > MAX_REPEAT || cmax > MAX_REPEAT)) {
         if (unsupported(g, "minProperties", "no count (or one above 1000) satisfies minProperties/maxProperties")) goto out;
         counted = 0;
