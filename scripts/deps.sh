@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential clang libclang-rt-14-dev pkg-config
       libcjson-dev libpcre2-dev libutf8proc-dev libzstd-dev zlib1g-dev
-      python3 python3-numpy python3-regex fasttext ripgrep)
+      python3 python3-numpy python3-regex python3-nltk fasttext ripgrep zstd gzip time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
