@@ -31,6 +31,9 @@ int cli_opt(int argc, char **argv, int *i, const char *flag, const char **value,
 int cli_int(const char *cmd, const char *flag, const char *s, long long lo, long long hi, long long *out);
 int cli_float(const char *cmd, const char *flag, const char *s, double lo, double hi, double *out);
 
+/* The member of a JSON document at a dotted path ("metadata.score"), or NULL. */
+struct cJSON *cli_json_path(const struct cJSON *doc, const char *path);
+
 /* The subcommands. */
 extern const smol_cmd cmd_version;
 extern const smol_cmd cmd_chat_format;

@@ -88,19 +88,6 @@ static const char *short_label(const char *l) {
     return strncmp(l, "__label__", 9) == 0 ? l + 9 : l;
 }
 
-static cJSON *get_path(cJSON *doc, const char *path) {
-    char part[256];
-    while (doc && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof part) return NULL;
-        memcpy(part, path, n);
-        part[n] = 0;
-        doc = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, part) : NULL;
-        path += n + (dot ? 1 : 0);
-    }
-    return doc;
-}
 
 static int keep_pass(const keep_expr *k, double s) {
     if (!k->on) return 1;
@@ -147,7 +134,7 @@ static int do_doc(batch *b, int i, int thread, out_buf *ob) {
         cJSON_Delete(doc);
         return -1;
     }
-    cJSON *t = get_path(doc, o->field);
+    cJSON *t = cli_json_path(doc, o->field);
     if (!cJSON_IsString(t)) {
         snprintf(ob->err, sizeof ob->err, "no string field '%s'", o->field);
         cJSON_Delete(doc);
@@ -731,10 +718,10 @@ static int cmd_ensemble(int argc, char **argv) {
                 cap = cap ? cap * 2 : 4096;
                 for (int j = 0; j < nf; j++) vals[j] = realloc(vals[j], cap * sizeof(wscore));
             }
-            cJSON *t = get_path(doc, text_field);
+            cJSON *t = cli_json_path(doc, text_field);
             double w = cJSON_IsString(t) ? (double)strlen(t->valuestring) : 0;
             for (int j = 0; j < nf && !rc; j++) {
-                cJSON *s = get_path(doc, fields[j]);
+                cJSON *s = cli_json_path(doc, fields[j]);
                 if (!cJSON_IsNumber(s))
                     rc = smol_fail(&err, SMOL_EFORMAT, "%s:%lld: no number field '%s'", inputs[f],
                                    (long long)smol_lines_lineno(r), fields[j]);
@@ -770,7 +757,7 @@ static int cmd_ensemble(int argc, char **argv) {
             }
             int best = 0;
             for (int j = 0; j < nf && !rc; j++) {
-                cJSON *s = get_path(doc, fields[j]);
+                cJSON *s = cli_json_path(doc, fields[j]);
                 if (!cJSON_IsNumber(s))
                     rc = smol_fail(&err, SMOL_EFORMAT, "%s:%lld: no number field '%s'", inputs[f],
                                    (long long)smol_lines_lineno(r), fields[j]);

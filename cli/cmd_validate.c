@@ -11,20 +11,6 @@
 
 #define NAME "validate"
 
-/* The member at a dotted path ("meta.author"), or NULL. */
-static const cJSON *field_at(const cJSON *doc, const char *path) {
-    char part[256];
-    while (doc && *path) {
-        const char *dot = strchr(path, '.');
-        size_t n = dot ? (size_t)(dot - path) : strlen(path);
-        if (n >= sizeof part) return NULL;
-        memcpy(part, path, n);
-        part[n] = 0;
-        doc = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, part) : NULL;
-        path += n + (dot ? 1 : 0);
-    }
-    return doc;
-}
 
 /* Validates every line of path; counts into *n_valid / *n_invalid. Returns a status. */
 static int validate_file(const smol_jschema *s, const char *path, const char *field, int json_field,
@@ -40,7 +26,7 @@ static int validate_file(const smol_jschema *s, const char *path, const char *fi
         if (!field) ok = smol_jschema_validate_text(s, line, len, why, sizeof why, err);
         else {
             cJSON *doc = cJSON_ParseWithLength(line, len);
-            const cJSON *x = doc ? field_at(doc, field) : NULL;
+            const cJSON *x = doc ? cli_json_path(doc, field) : NULL;
             if (!doc) {
                 ok = 0;
                 snprintf(why, sizeof why, "/: line %lld is not valid JSON", (long long)smol_lines_lineno(r));

@@ -1,5 +1,6 @@
 /* util.c: error printing and option parsing shared by the subcommands. */
 #include "cli.h"
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -53,4 +54,18 @@ int cli_float(const char *cmd, const char *flag, const char *s, double lo, doubl
     }
     *out = v;
     return 1;
+}
+
+struct cJSON *cli_json_path(const struct cJSON *doc, const char *path) {
+    char part[256];
+    while (doc && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        if (n >= sizeof part) return NULL;
+        memcpy(part, path, n);
+        part[n] = 0;
+        doc = cJSON_IsObject(doc) ? cJSON_GetObjectItemCaseSensitive(doc, part) : NULL;
+        path += n + (dot ? 1 : 0);
+    }
+    return (cJSON *)doc;
 }
