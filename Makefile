@@ -55,7 +55,7 @@ $(BUILD)/smol: $(CLI_OBJ) $(BUILD)/libsmol.a
 	@$(if $(V),,echo '  LD      $@')
 	$(Q)$(CC) $(SAN) -o $@ $(CLI_OBJ) $(BUILD)/libsmol.a $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libsmol.a
+$(BUILD)/tests/%: tests/%.c tests/check.h tests/compare.h $(BUILD)/libsmol.a
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo '  TEST    $@')
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsmol.a $(LIBS)

@@ -3,6 +3,7 @@
  * q8_0 within the quantized tolerance. Re-quantizing a make-model f32 file must give the bytes
  * make-model writes for that type, and llama-quantize's per-tensor types. */
 #include "check.h"
+#include "compare.h"
 #include "smol.h"
 #include "model/convert.h"
 #include "model/dtype.h"
@@ -11,39 +12,8 @@
 #include <stdint.h>
 
 /* Reads a whole file into a malloc'd buffer. */
-static int read_all(const char *path, char **out, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    *out = NULL;
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = malloc((size_t)n + 1);
-    *size = *out ? fread(*out, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!*out || *size != (size_t)n) return -1;
-    (*out)[n] = 0;
-    return 0;
-}
 
-/* The largest |a[i] - b[i]| / max|b| over n values; *at gets the index of the largest |a-b|. */
-static double rel_diff(const float *a, const float *b, int n, int *at) {
-    double maxb = 0, maxd = 0;
-    *at = 0;
-    for (int i = 0; i < n; i++) {
-        if (fabs(b[i]) > maxb) maxb = fabs(b[i]);
-        double d = fabs((double)a[i] - b[i]);
-        if (d > maxd || d != d) maxd = d, *at = i;
-    }
-    return maxb > 0 ? maxd / maxb : maxd;
-}
 
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
 
 /* ---------------------------------------------------------------- the HF goldens */
 
@@ -65,7 +35,7 @@ static int read_golden(const char *dir, golden *g) {
     size_t size;
     memset(g, 0, sizeof *g);
     snprintf(path, sizeof path, "%s/golden.json", dir);
-    if (read_all(path, &text, &size)) return -1;
+    if (test_read_file(path, &text, &size)) return -1;
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root) return -1;
@@ -77,7 +47,7 @@ static int read_golden(const char *dir, golden *g) {
     g->n_vocab = shape && cJSON_GetArraySize(shape) == 2 ? cJSON_GetArrayItem(shape, 1)->valueint : 0;
     snprintf(path, sizeof path, "%s/%s", dir, cJSON_IsString(lf) ? lf->valuestring : "?");
     cJSON_Delete(root);
-    if (read_all(path, &text, &size) || size != (size_t)g->n_ids * g->n_vocab * 4) {
+    if (test_read_file(path, &text, &size) || size != (size_t)g->n_ids * g->n_vocab * 4) {
         free(text);
         return -1;
     }
@@ -263,7 +233,7 @@ static int make_model(const char *type, const char *out) {
 static int same_bytes(const char *a, const char *b) {
     char *x = NULL, *y = NULL;
     size_t nx = 0, ny = 0;
-    int ok = read_all(a, &x, &nx) == 0 && read_all(b, &y, &ny) == 0;
+    int ok = test_read_file(a, &x, &nx) == 0 && test_read_file(b, &y, &ny) == 0;
     size_t i = 0;
     while (ok && i < nx && i < ny && x[i] == y[i]) i++;
     int same = ok && nx == ny && i == nx;

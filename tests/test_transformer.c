@@ -3,6 +3,7 @@
  * a float64 numpy forward (tests/ref/llama_ref.py); quantized weights against their
  * dequantized f32 twins; KV cache and context-limit errors. */
 #include "check.h"
+#include "compare.h"
 #include "smol.h"
 #include "model/model.h"
 #include "model/transformer.h"
@@ -14,39 +15,8 @@
 #define STORIES "stories260K/stories260K.gguf"
 
 /* Reads a whole file into a malloc'd buffer. */
-static int smol_read_file_for_test(const char *path, char **out, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    *out = NULL;
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = malloc((size_t)n + 1);
-    *size = *out ? fread(*out, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!*out || *size != (size_t)n) return -1;
-    (*out)[n] = 0;
-    return 0;
-}
 
-/* The largest |a[i] - b[i]| / max|b| over n values; *at gets the index of the largest |a-b|. */
-static double rel_diff(const float *a, const float *b, int n, int *at) {
-    double maxb = 0, maxd = 0;
-    *at = 0;
-    for (int i = 0; i < n; i++) {
-        if (fabs(b[i]) > maxb) maxb = fabs(b[i]);
-        double d = fabs((double)a[i] - b[i]);
-        if (d > maxd || d != d) maxd = d, *at = i;
-    }
-    return maxb > 0 ? maxd / maxb : maxd;
-}
 
-static int argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
 
 static smol_model *load(const char *path, uint32_t wtype) {
     smol_model *m = NULL;
@@ -168,7 +138,7 @@ static int read_hf_golden(const char *dir, const char *logits_key, hf_golden *g)
     size_t size;
     snprintf(path, sizeof path, "%s/golden.json", dir);
     memset(g, 0, sizeof *g);
-    if (smol_read_file_for_test(path, &text, &size)) return -1;
+    if (test_read_file(path, &text, &size)) return -1;
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root) return -1;
@@ -180,7 +150,7 @@ static int read_hf_golden(const char *dir, const char *logits_key, hf_golden *g)
     g->n_vocab = shape && cJSON_GetArraySize(shape) == 2 ? cJSON_GetArrayItem(shape, 1)->valueint : 0;
     snprintf(path, sizeof path, "%s/%s", dir, cJSON_IsString(lf) ? lf->valuestring : "?");
     cJSON_Delete(root);
-    if (smol_read_file_for_test(path, &text, &size) || size != (size_t)g->n_ids * g->n_vocab * 4) {
+    if (test_read_file(path, &text, &size) || size != (size_t)g->n_ids * g->n_vocab * 4) {
         free(text);
         return -1;
     }
@@ -317,7 +287,7 @@ static void check_against_numpy(const char *label, const char *model, const int3
     int n_vocab = smol_model_get_info(m)->n_vocab;
     char *ref = NULL;
     size_t size = 0;
-    smol_read_file_for_test(out, &ref, &size);
+    test_read_file(out, &ref, &size);
     remove(out);
     float *got = malloc((size_t)n * n_vocab * sizeof(float));
     smol_ctx *c = new_ctx(m, SMOL_F32, 1, 64, 2);
