@@ -1,0 +1,129 @@
+/* fuzz_jsonl.c: libFuzzer target for the line/JSONL reader (base/jsonl.c) and the document
+ * reader (data/doc.c). The first input byte chooses how the rest is stored (as it is, so a
+ * seed may itself be .gz or .zst bytes, or compressed here with gzip or zstd), the file name
+ * (.jsonl, .json, .txt) and the text field; the file is then read as lines (with a small line
+ * limit), as JSONL objects, and as documents with --on-error stop and skip. Every error must
+ * come with a message naming the file; every document must have valid UTF-8 text and an id. */
+#include "base/jsonl.h"
+#include "data/doc.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+static char g_dir[64];
+static volatile uint64_t g_sink;
+
+static void check_err(const smol_error *err, const char *path) {
+    if (err->code == SMOL_OK || !strstr(err->msg, path)) __builtin_trap();
+}
+
+static size_t gzip_bytes(const uint8_t *in, size_t n, uint8_t *out, size_t cap) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) abort();
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    if (deflate(&z, Z_FINISH) != Z_STREAM_END) abort();
+    size_t len = z.total_out;
+    deflateEnd(&z);
+    return len;
+}
+
+static void read_lines(const char *path, size_t max) {
+    smol_lines *r = NULL;
+    smol_error err;
+    if (smol_lines_open(path, &r, &err) != SMOL_OK) {
+        check_err(&err, path);
+        return;
+    }
+    if (max) smol_lines_set_max(r, max);
+    const char *line;
+    size_t len;
+    int rc;
+    int64_t lines = 0;
+    while ((rc = smol_lines_next(r, &line, &len, &err)) == 1) {
+        if (line[len] != 0 || ++lines != smol_lines_lineno(r)) __builtin_trap();
+        if (max && len > max) __builtin_trap();
+        g_sink += len + (len ? (uint8_t)line[0] + (uint8_t)line[len - 1] : 0);
+    }
+    if (rc < 0) check_err(&err, path);
+    smol_lines_close(r);
+}
+
+static void read_jsonl(const char *path) {
+    smol_lines *r = NULL;
+    smol_error err;
+    if (smol_lines_open(path, &r, &err) != SMOL_OK) return;
+    cJSON *doc;
+    int rc;
+    while ((rc = smol_jsonl_next(r, &doc, &err)) == 1) {
+        if (!cJSON_IsObject(doc)) __builtin_trap();
+        cJSON_Delete(doc);
+    }
+    if (rc < 0) check_err(&err, path);
+    smol_lines_close(r);
+}
+
+static void read_docs(const char *path, const char *field, int on_error) {
+    smol_doc_opts o = {field, NULL, on_error, 1};
+    smol_doc_reader *r = NULL;
+    smol_error err;
+    if (smol_doc_reader_open(path, &o, &r, &err) != SMOL_OK) {
+        if (r) __builtin_trap();
+        check_err(&err, path);
+        return;
+    }
+    smol_doc d;
+    int rc;
+    while ((rc = smol_doc_read(r, &d, &err)) == 1) {
+        if (!d.id || !d.text || strlen(d.text) != d.text_len || d.line < 1) __builtin_trap();
+        char *line = smol_doc_to_json(&d, NULL);
+        if (!line) __builtin_trap();
+        free(line);
+        smol_doc_free(&d);
+    }
+    if (rc < 0) {
+        if (on_error == SMOL_ON_ERROR_SKIP && rc != SMOL_ENOMEM) __builtin_trap();
+        check_err(&err, path);
+    }
+    g_sink += (uint64_t)smol_doc_reader_skipped(r) + smol_doc_reader_bytes_read(r);
+    smol_doc_reader_close(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1 || size > 100000) return 0;
+    if (!g_dir[0]) {
+        snprintf(g_dir, sizeof g_dir, "/tmp/fuzz_jsonl_XXXXXX");
+        if (!mkdtemp(g_dir)) abort();
+    }
+    static const char *const names[] = {"in.jsonl", "in.json", "in.txt", "in.jsonl.zst"};
+    static const char *const fields[] = {NULL, "content"};
+    uint8_t mode = data[0];
+    const uint8_t *body = data + 1;
+    size_t n = size - 1, cap = ZSTD_compressBound(n) + 64 + n / 100;
+    uint8_t *buf = malloc(cap);
+    if (!buf) abort();
+    size_t len = n;
+    if ((mode & 3) == 1) len = gzip_bytes(body, n, buf, cap);
+    else if ((mode & 3) == 2) len = ZSTD_compress(buf, cap, body, n, 1);
+    else memcpy(buf, body, n);
+    if (ZSTD_isError(len)) abort();
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", g_dir, names[(mode >> 2) & 3]);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len) abort();
+    fclose(f);
+    free(buf);
+    read_lines(path, (mode & 16) ? 7 : 0);
+    read_jsonl(path);
+    read_docs(path, fields[(mode >> 5) & 1], SMOL_ON_ERROR_STOP);
+    read_docs(path, fields[(mode >> 5) & 1], SMOL_ON_ERROR_SKIP);
+    unlink(path);
+    return 0;
+}
