@@ -571,6 +571,16 @@ static void test_special_tokens(void) {
     smol_tokenizer_free(t);
 }
 
+/* Inputs found by fuzzing the tokenizer loaders (tests/fuzz/fuzz_tokjson.c, fuzz_vocab_gguf.c). */
+static void test_fuzz_regressions(void) {
+    smol_error err = {0};
+    /* an added token re-defined with an empty content stayed in the added list: tokenizing a
+     * NUL byte matched it forever without consuming text (a hang) */
+    int rc = load_text("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1}},"
+                       "\"added_tokens\":[{\"id\":2,\"content\":\"x\"},{\"id\":2,\"content\":\"\"}]}", &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "added_tokens entry 1 (id 2) has an empty content"), "rc %d: %s", rc, err.msg);
+}
+
 int main(void) {
     RUN(test_spm_vocabs);
     RUN(test_bpe_vocabs);
@@ -585,5 +595,6 @@ int main(void) {
     RUN(test_llama2_style_json);
     RUN(test_bad_tokenizer_files);
     RUN(test_bad_text_and_ids);
+    RUN(test_fuzz_regressions);
     return check_done();
 }

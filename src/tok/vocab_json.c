@@ -175,12 +175,16 @@ static int read_vocab(smol_tokenizer **out, const cJSON *root, const char *path,
     return SMOL_OK;
 }
 
-static int read_added(smol_tokenizer *t, const cJSON *root, smol_error *err) {
+static int read_added(smol_tokenizer *t, const cJSON *root, const char *path, smol_error *err) {
     const cJSON *e;
+    int i = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")) {
         int32_t id = (int32_t)cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble;
         const char *s = str_of(e, "content");
         bool special = bool_of(e, "special", false);
+        if (!*s)   /* an empty added token would match everywhere without consuming text */
+            return smol_fail(err, SMOL_EFORMAT, "%s: added_tokens entry %d (id %d) has an empty content", path, i, id);
+        i++;
         int rc = smol_tok_set(t, id, s, strlen(s), special ? SMOL_TOKEN_CONTROL : SMOL_TOKEN_USER_DEFINED, err);
         if (rc) return rc;
         if (smol_tok_add_added(t, id, special, bool_of(e, "lstrip", false), bool_of(e, "rstrip", false)))
@@ -282,7 +286,7 @@ static int read_decoder(smol_tokenizer *t, const cJSON *d) {
 static int load(const char *path, const cJSON *root, smol_tokenizer **out, smol_error *err) {
     int rc = read_vocab(out, root, path, err);
     smol_tokenizer *t = *out;
-    if (rc || (rc = read_added(t, root, err))) return rc;
+    if (rc || (rc = read_added(t, root, path, err))) return rc;
     if ((rc = read_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), path, err))) return rc;
     if ((rc = read_pre(t, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), path, err))) return rc;
     read_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"));
