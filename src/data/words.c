@@ -208,22 +208,19 @@ static int lower(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
 /* 1 if chunk (the token before a final '.') is an abbreviation Punkt would not end a sentence on. */
 static int is_abbrev(const char *w, size_t n) {
-    static const char *const k_abbr[] = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "inc",
-                                         "ltd", "co", "corp", "fig", "vol", "no", "gen", "gov", "sen", "rep",
-                                         "rev", "mt", "col", "lt", "sgt", "capt", "dept", "approx", "est", "jan",
-                                         "feb", "aug", "sept", "oct", "nov", "dec"};
+    /* the abbreviations by length (2..6), each list a run of that many letters */
+    static const char *const k_abbr[7] = {
+        NULL, NULL, "mrmsdrstjrsrvsconomtlt", "mrsincltdfigvolgengovsenreprevcolsgtestjanfebaugoctnovdec",
+        "profcorpcaptdeptsept", NULL, "approx"};
     while (n && is_opener(w[0])) { w++; n--; }
     if (n == 0) return 0;
     if (n == 1 && ((w[0] | 0x20) >= 'a' && (w[0] | 0x20) <= 'z')) return 1;   /* an initial */
     if (memchr(w, '.', n)) return 1;                                         /* e.g, U.S */
-    if (n > 6) return 0;
-    for (size_t k = 0; k < sizeof k_abbr / sizeof k_abbr[0]; k++) {
-        size_t m = strlen(k_abbr[k]);
-        if (m != n) continue;
-        size_t i = 0;
-        while (i < n && lower(w[i]) == k_abbr[k][i]) i++;
-        if (i == n) return 1;
-    }
+    if (n > 6 || !k_abbr[n]) return 0;
+    char low[6];
+    for (size_t i = 0; i < n; i++) low[i] = (char)lower(w[i]);
+    for (const char *a = k_abbr[n]; *a; a += n)
+        if (!memcmp(a, low, n)) return 1;
     return 0;
 }
 
@@ -284,15 +281,13 @@ static size_t contraction_stem(const char *w, size_t n) {
 /* Emits a core word, splitting contractions and NLTK's fused words (cannot, gonna, ...). */
 static int emit_word(smol_spans *out, const char *w, size_t n) {
     if (!n) return 0;
-    static const struct { const char *word; int cut; } k_fused[] = {
-        {"cannot", 3}, {"gonna", 3}, {"gotta", 3}, {"wanna", 3}, {"gimme", 3}, {"lemme", 3}};
+    /* NLTK's fused words, all cut after 3 letters: "cannot", then the five-letter ones */
+    static const char k_fused6[] = "cannot", k_fused5[] = "gonnagottawannagimmelemme";
     if (n == 5 || n == 6) {
-        for (size_t k = 0; k < sizeof k_fused / sizeof k_fused[0]; k++) {
-            if (strlen(k_fused[k].word) != n) continue;
-            size_t i = 0;
-            while (i < n && lower(w[i]) == k_fused[k].word[i]) i++;
-            if (i == n) return push(out, w, (size_t)k_fused[k].cut) || push(out, w + k_fused[k].cut, n - (size_t)k_fused[k].cut);
-        }
+        char low[6];
+        for (size_t i = 0; i < n; i++) low[i] = (char)lower(w[i]);
+        for (const char *f = n == 6 ? k_fused6 : k_fused5; *f; f += n)
+            if (!memcmp(f, low, n)) return push(out, w, 3) || push(out, w + 3, n - 3);
     }
     size_t stem = contraction_stem(w, n);
     if (stem < n) return push(out, w, stem) || push(out, w + stem, n - stem);
@@ -403,20 +398,21 @@ static const unsigned char *byte_classes(void) {
 }
 
 /* The end of the chunk starting at text[i] (ASCII whitespace or a Unicode space ends it);
- * *plain is set when every byte is a plain word byte. */
-static size_t chunk_end(const char *text, size_t len, size_t i, int *plain) {
+ * *specials counts the bytes that are not plain word bytes and *last_special is the last one. */
+static size_t chunk_end(const char *text, size_t len, size_t i, int *specials, size_t *last_special) {
     const unsigned char *cls = byte_classes();
-    int p = 1;
-    while (i < len) {
+    int sp = 0;
+    size_t last = 0;
+    for (; i < len; i++) {
         unsigned char c = cls[(unsigned char)text[i]];
+        if (!c) continue;
         if (c == 1) break;
-        if (c == 2) {
-            if ((unsigned char)text[i] >= 0x80 && space_at(text, len, i)) break;
-            p = 0;
-        }
-        i++;
+        if ((unsigned char)text[i] >= 0x80 && space_at(text, len, i)) break;
+        sp++;
+        last = i;
     }
-    *plain = p;
+    *specials = sp;
+    *last_special = last;
     return i;
 }
 
@@ -438,30 +434,53 @@ static int maybe_fused(const char *w, size_t n) {
     return c == 'c' || c == 'g' || c == 'w' || c == 'l';
 }
 
+/* Appends an ASCII token (chars = bytes) without a length scan. */
+static int push_ascii(smol_spans *out, const char *s, size_t n) {
+    if (out->n == out->cap) return push(out, s, n);
+    smol_span *sp = &out->v[out->n++];
+    sp->s = s;
+    sp->len = (uint32_t)n;
+    sp->chars = (uint32_t)n;
+    return 0;
+}
+
+/* The common chunks, with tokenize_chunk's result: plain bytes (a word), or plain bytes and a
+ * final , ; : ! ? (word, mark) or '.' (split off at a sentence end). 1 if handled. */
+static int fast_chunk(smol_spans *out, const char *s, size_t n, int specials, size_t last_special, const char *next,
+                      size_t next_len, int *rc) {
+    if (specials == 0) {
+        if (maybe_fused(s, n)) return 0;
+        *rc = push_ascii(out, s, n);
+        return 1;
+    }
+    if (specials != 1 || last_special != n - 1 || n < 2 || maybe_fused(s, n - 1)) return 0;
+    char c = s[n - 1];
+    int split;
+    if (c == ',' || c == ';' || c == ':' || c == '!' || c == '?') split = 1;
+    else if (c == '.') split = period_ends_sentence(s, n - 1, next, next_len);
+    else return 0;
+    *rc = split ? push_ascii(out, s, n - 1) || push_ascii(out, s + n - 1, 1) : push_ascii(out, s, n);
+    return 1;
+}
+
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
     out->n = 0;
-    size_t i = skip_space(text, len, 0);
-    int plain, next_plain = 0;
-    size_t end = i < len ? chunk_end(text, len, i, &plain) : i;
+    size_t i = skip_space(text, len, 0), last, next_last = 0;
+    int specials, next_specials = 0;
+    size_t end = i < len ? chunk_end(text, len, i, &specials, &last) : i;
     while (i < len) {
         size_t next = skip_space(text, len, end);
-        size_t next_end = next < len ? chunk_end(text, len, next, &next_plain) : next;
+        size_t next_end = next < len ? chunk_end(text, len, next, &next_specials, &next_last) : next;
         size_t n = end - i;
-        if (plain && !maybe_fused(text + i, n)) {
-            if (out->n == out->cap) {
-                if (push(out, text + i, n)) return -1;
-            } else {
-                smol_span *sp = &out->v[out->n++];   /* plain bytes are ASCII: chars = bytes */
-                sp->s = text + i;
-                sp->len = (uint32_t)n;
-                sp->chars = (uint32_t)n;
-            }
-        } else if (tokenize_chunk(out, text + i, n, next < len ? text + next : NULL, next_end - next)) {
-            return -1;
-        }
+        const char *next_s = next < len ? text + next : NULL;
+        int rc = 0;
+        if (!fast_chunk(out, text + i, n, specials, last - i, next_s, next_end - next, &rc))
+            rc = tokenize_chunk(out, text + i, n, next_s, next_end - next);
+        if (rc) return -1;
         i = next;
         end = next_end;
-        plain = next_plain;
+        specials = next_specials;
+        last = next_last;
     }
     return 0;
 }
