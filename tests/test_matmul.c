@@ -1,9 +1,12 @@
 /* test_matmul.c: smol_matmul against a naive double-precision product of the dequantized
  * weights and the dequantized converted activations, for every weight type with a kernel,
- * at 1, 2 and 3 threads and batches of 1, 3, 17 and 64 rows; plus argument errors. */
+ * at 1, 2 and 3 threads and batches of 1, 3, 17 and 64 rows; the packed-activation GEMM
+ * (quant_gemm.h) against scalar dots on odd shapes; plus argument errors. */
 #include "check.h"
+#include "base/cpu.h"
 #include "model/matmul.h"
 #include "model/quant.h"
+#include "model/quant_gemm.h"
 #include "model/dtype.h"
 #include "smol.h"
 #include <stdint.h>
@@ -132,6 +135,102 @@ static void test_matmul_row_chunks(void) {
     }
 }
 
+/* Random blocks of type t: raw random bytes (every quant value, q8_0's -128 included) with the
+ * f16 scales replaced by finite ones spanning 1e-3..1e1, or quantized random floats. */
+static void random_rows(uint32_t t, int64_t rows, int64_t n, uint8_t *w, int raw) {
+    size_t row = (size_t)smol_dtype_row_size(t, (uint64_t)n), bb = smol_dtype_get(t)->size;
+    static float f[4096];
+    for (int64_t r = 0; r < rows; r++) {
+        uint8_t *wr = w + (size_t)r * row;
+        if (!raw) {
+            for (int64_t i = 0; i < n; i++) f[i] = frand() * (1 + (float)(i / 32 % 7));
+            smol_quantize_row(t, f, wr, n);
+            continue;
+        }
+        for (size_t i = 0; i < row; i++) wr[i] = (uint8_t)(frand() * 128 + 128);
+        for (uint8_t *b = wr; b < wr + row; b += bb) {
+            size_t at = t == SMOL_Q6_K ? 208 : 0;  /* d (and dmin after it for q4_K / q5_K) */
+            int scales = t == SMOL_Q4_K || t == SMOL_Q5_K ? 2 : 1;
+            for (int k = 0; k < scales; k++) {
+                uint16_t h = smol_f32_to_f16(frand() * powf(10, 2 * frand() - 1) * 0.1f);
+                memcpy(b + at + 2 * k, &h, 2);
+            }
+        }
+    }
+}
+
+/* The packed GEMM for every type it covers against scalar dots of the converted activations:
+ * rows not a multiple of 4, row ranges starting mid-matrix, batches around the group size,
+ * lengths 32..2048, raw and quantized blocks; cells outside the rows and batch stay untouched.
+ * Then smol_matmul with B >= 16 (which takes the GEMM) at 2 threads on the same data. */
+static void test_gemm_vs_scalar(void) {
+    if (!(smol_cpu_has_avx512() && smol_cpu_get()->avx512vnni)) {
+        printf("# no AVX-512 VNNI (or capped by SMOL_CPU): GEMM kernels not run\n");
+        return;
+    }
+    enum { RMAX = 23, BMX = 50, NMAX = 2048 };
+    static const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    static const int64_t lens32[] = {32, 96, 544, 2048}, lensK[] = {256, 512, 2048};
+    static const int64_t batches[] = {16, 17, 31, 33, 50};
+    static uint8_t w[RMAX * NMAX * 2], xq[BMX * NMAX * 2];
+    static float x[BMX * NMAX], wd[NMAX], xd[NMAX], y[BMX * (RMAX + 3)], y2[BMX * RMAX];
+    void *packed = aligned_alloc(64, 4 * smol_quant_gemm_group_bytes(SMOL_Q4_K, NMAX));
+    size_t scratch_size = smol_matmul_scratch_size(SMOL_Q4_K, NMAX, BMX) + smol_matmul_scratch_size(SMOL_Q8_0, NMAX, BMX);
+    void *scratch = aligned_alloc(64, (scratch_size + 63) / 64 * 64);
+    smol_pool *pool = smol_pool_new(2);
+    REQUIRE(packed && scratch && pool, "alloc");
+    for (int i = 0; i < BMX * NMAX; i++) x[i] = frand() * (1 + (float)(i % 97) / 16);
+    int checked = 0;
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        uint32_t t = types[k], dt = smol_vec_dot_type(t);
+        int kq = t == SMOL_Q4_K || t == SMOL_Q5_K || t == SMOL_Q6_K;
+        smol_vec_dot_fn dot = smol_get_vec_dot_level(t, SMOL_SIMD_SCALAR);
+        for (int li = 0; li < (kq ? 3 : 4); li++) {
+            int64_t n = kq ? lensK[li] : lens32[li];
+            size_t row = (size_t)smol_dtype_row_size(t, (uint64_t)n), xrow = (size_t)smol_dtype_row_size(dt, (uint64_t)n);
+            REQUIRE(smol_quant_gemm_supported(t, n), "%s n=%lld not supported", smol_dtype_name(t), (long long)n);
+            random_rows(t, RMAX, n, w, li % 2 == 0);
+            for (int b = 0; b < BMX; b++) smol_quantize_row(dt, x + b * n, xq + b * xrow, n);
+            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+                int64_t B = batches[bi], ys = RMAX + 3, r0 = (int64_t)bi % 4, r1 = RMAX - (int64_t)bi % 3;
+                for (int64_t g = 0; g * 16 < B; g++) smol_quant_gemm_pack(t, n, xq, xrow, B, g, packed);
+                for (int i = 0; i < BMX * (RMAX + 3); i++) y[i] = NAN;
+                smol_quant_gemm_rows(t, n, w, row, r0, r1, packed, B, y, ys);
+                for (int i = 0; i < BMX * RMAX; i++) y2[i] = NAN;
+                REQUIRE(smol_matmul(pool, w, t, RMAX, n, x + 0, B, y2, scratch) == SMOL_OK, "matmul rc");
+                for (int64_t b = 0; b < BMX; b++)
+                    for (int64_t r = 0; r < RMAX + 3; r++) {
+                        float got = y[b * ys + r];
+                        if (b >= B || r < r0 || r >= r1) {
+                            REQUIRE(isnan(got), "%s n=%lld B=%lld: y[%lld][%lld] outside rows [%lld,%lld) written",
+                                    smol_dtype_name(t), (long long)n, (long long)B, (long long)b, (long long)r,
+                                    (long long)r0, (long long)r1);
+                            continue;
+                        }
+                        float want;
+                        dot(n, &want, w + (size_t)r * row, xq + (size_t)b * xrow);
+                        smol_dequantize_row(t, w + (size_t)r * row, wd, n);
+                        smol_dequantize_row(dt, xq + (size_t)b * xrow, xd, n);
+                        double abs_sum = 0;
+                        for (int64_t i = 0; i < n; i++) abs_sum += fabs((double)wd[i] * xd[i]);
+                        double tol = 1e-5 * abs_sum + 1e-30;
+                        REQUIRE(fabs(got - want) <= tol, "%s n=%lld B=%lld %s: gemm y[%lld][%lld]=%.9g scalar %.9g",
+                                smol_dtype_name(t), (long long)n, (long long)B, li % 2 == 0 ? "raw" : "quantized",
+                                (long long)b, (long long)r, got, want);
+                        float got2 = y2[b * RMAX + r];
+                        REQUIRE(fabs(got2 - want) <= tol, "%s n=%lld B=%lld: smol_matmul y[%lld][%lld]=%.9g scalar %.9g",
+                                smol_dtype_name(t), (long long)n, (long long)B, (long long)b, (long long)r, got2, want);
+                        checked++;
+                    }
+            }
+        }
+    }
+    printf("# %d GEMM outputs checked against scalar dots\n", checked);
+    smol_pool_free(pool);
+    free(packed);
+    free(scratch);
+}
+
 static void test_matmul_errors(void) {
     float x[64] = {0}, y[4];
     uint8_t w[512] = {0}, scratch[512];
@@ -148,6 +247,7 @@ int main(void) {
     RUN(test_matmul_vs_naive);
     RUN(test_matmul_close_to_float);
     RUN(test_matmul_row_chunks);
+    RUN(test_gemm_vs_scalar);
     RUN(test_matmul_errors);
     return check_done();
 }

@@ -1,13 +1,17 @@
 /* matmul.c: multi-threaded matrix x vector and matrix x matrix products over the vec_dot
  * kernels of quant.h. Tasks are chunks of weight rows; within a chunk, activations are taken
  * in tiles so each weight row is read from memory once and reused from cache for the tile.
- * Float weights with 4 or more activation rows use the 4x4 register-tile kernels. */
+ * Float weights with 4 or more activation rows use the 4x4 register-tile kernels; quantized
+ * weights with 16 or more use the packed-activation GEMM of quant_gemm.h where the CPU has it. */
 #include "model/matmul.h"
 #include "model/dtype.h"
 #include "model/quant.h"
+#include "model/quant_gemm.h"
+#include "base/cpu.h"
 #include "smol.h"
 
-#define ACT_TILE 16  /* activation rows per pass over a chunk of weight rows */
+#define ACT_TILE 16    /* activation rows per pass over a chunk of weight rows */
+#define GEMM_MIN_B 16  /* activation rows from which quantized weights take the packed GEMM */
 
 typedef struct {
     smol_vec_dot_fn dot;
@@ -21,6 +25,8 @@ typedef struct {
     uint32_t dot_type;
     const float *x;           /* for the conversion tasks */
     uint8_t *scratch;
+    uint32_t t;               /* weight type */
+    uint8_t *packed;          /* packed activation groups (quant_gemm.h), or NULL */
 } matmul_job;
 
 static void convert_task(void *ctx, int task, int thread) {
@@ -62,10 +68,20 @@ static void tiles_q(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int
     dots(j, r, r1, b0, b1);
 }
 
+static void pack_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const matmul_job *j = ctx;
+    smol_quant_gemm_pack(j->t, j->n, j->xq, j->x_row, j->B, task, j->packed);
+}
+
 static void rows_task(void *ctx, int task, int thread) {
     (void)thread;
     const matmul_job *j = ctx;
     int64_t r0 = task * j->chunk, r1 = r0 + j->chunk < j->n_rows ? r0 + j->chunk : j->n_rows;
+    if (j->packed) {
+        smol_quant_gemm_rows(j->t, j->n, j->w, j->w_row, r0, r1, j->packed, j->B, j->y, j->n_rows);
+        return;
+    }
     for (int64_t b0 = 0; b0 < j->B; b0 += ACT_TILE) {
         int64_t b1 = b0 + ACT_TILE < j->B ? b0 + ACT_TILE : j->B;
         if (j->tile_q) tiles_q(j, r0, r1, b0, b1);
@@ -74,9 +90,24 @@ static void rows_task(void *ctx, int task, int thread) {
     }
 }
 
+/* 1 if a product of B activation rows goes through the packed GEMM (quant_gemm.h). */
+static int use_gemm(uint32_t t, int64_t n, int64_t B) {
+    if (B < GEMM_MIN_B || !smol_quant_gemm_supported(t, n)) return 0;
+    return smol_cpu_has_avx512() && smol_cpu_get()->avx512vnni;
+}
+
+/* Bytes of the converted rows, rounded up to 64 so the packed groups that follow are aligned. */
+static size_t converted_size(uint32_t dt, int64_t n, int64_t B) {
+    return ((size_t)smol_dtype_row_size(dt, (uint64_t)n) * (size_t)B + 63) & ~(size_t)63;
+}
+
 size_t smol_matmul_scratch_size(uint32_t t, int64_t n, int64_t B) {
     uint32_t dt = smol_vec_dot_type(t);
     if (dt == SMOL_F32 || n < 0 || B < 0) return 0;
+    if (B >= GEMM_MIN_B && smol_quant_gemm_supported(t, n)) {  /* whatever the CPU: sizes stay portable */
+        size_t groups = (size_t)(B + SMOL_QGEMM_GROUP - 1) / SMOL_QGEMM_GROUP;
+        return converted_size(dt, n, B) + groups * smol_quant_gemm_group_bytes(t, n) + 64;
+    }
     return (size_t)smol_dtype_row_size(dt, (uint64_t)n) * (size_t)B;
 }
 
@@ -86,7 +117,7 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
     smol_vec_dot_fn dot = smol_get_vec_dot(t);
     if (!dot) return SMOL_EUNSUPPORTED;
     matmul_job j = {.dot = dot, .w = W, .y = y, .n_rows = n_rows, .n = n, .B = B, .x = x,
-                    .dot_type = smol_vec_dot_type(t), .scratch = scratch};
+                    .dot_type = smol_vec_dot_type(t), .scratch = scratch, .t = t};
     j.w_row = (size_t)smol_dtype_row_size(t, (uint64_t)n);
     j.x_row = (size_t)smol_dtype_row_size(j.dot_type, (uint64_t)n);
     if (j.w_row == 0 || j.x_row == 0) return SMOL_EINVAL;  /* n == 0 or not whole blocks */
@@ -99,6 +130,11 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
         smol_pool_run(B > 1 ? pool : NULL, (int)B, convert_task, &j);
         j.xq = scratch;
         j.tile_q = smol_get_tile_q(t);
+        if (use_gemm(t, n, B)) {
+            uintptr_t p = (uintptr_t)scratch + converted_size(j.dot_type, n, B);
+            j.packed = (uint8_t *)((p + 63) & ~(uintptr_t)63);
+            smol_pool_run(pool, (int)((B + SMOL_QGEMM_GROUP - 1) / SMOL_QGEMM_GROUP), pack_task, &j);
+        }
     }
     /* enough chunks per thread for the dynamic scheduling to even out, each a few rows */
     int threads = smol_pool_size(pool);
