@@ -87,6 +87,14 @@ typedef struct memo {
     int done;
 } memo;
 
+/* Values a primitive `not` excludes, by type (values the rest of the schema rejects are left out). */
+typedef struct excl {
+    int no_int, no_true, no_false;
+    int n_nums, n_strs;
+    double nums[64];
+    const char *strs[64];
+} excl;
+
 enum { U_WS = 1, U_CHAR = 2, U_STRING = 4, U_NUMBER = 8, U_INTEGER = 16, U_VALUE = 32 };
 
 typedef struct gen {
@@ -102,6 +110,8 @@ typedef struct gen {
     int rc;
     char path[1024];
     cJSON *keep;             /* schemas made by merging, freed at the end */
+    int empty;               /* the failure in rc is "no value can match" (a branch may be dropped) */
+    char why[300];           /* why the last negation could not be expressed */
 } gen;
 
 /* ---------------------------------------------------------------- errors and paths */
@@ -115,6 +125,20 @@ static char *gfail(gen *g, int code, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     g->rc = smol_fail(g->err, code, "%s", msg);
+    return NULL;
+}
+
+/* A schema that no value satisfies: an error that anyOf/oneOf branches recover from (dropped). */
+static char *gempty(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
+static char *gempty(gen *g, const char *fmt, ...) {
+    if (g->rc) return NULL;
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    g->rc = smol_fail(g->err, SMOL_EUNSUPPORTED, "%s", msg);
+    g->empty = 1;
     return NULL;
 }
 
@@ -587,9 +611,7 @@ static const char *const k_annotations[] = {
     "contentSchema", "$vocabulary", "discriminator", "example", NULL};
 
 /* JSON Schema keywords that a context-free grammar cannot enforce in general. */
-static const char *const k_unsupported[] = {"not", "if", "then", "else",
-                                            "dependentRequired", "dependentSchemas", "dependencies", "$dynamicRef",
-                                            "$recursiveRef", NULL};
+static const char *const k_unsupported[] = {"$dynamicRef", "$recursiveRef", NULL};
 
 static int in_set(const char *const *l, const char *k) {
     for (; *l; l++)
@@ -606,6 +628,46 @@ static int has_constraints(const cJSON *s, const char *const *except) {
     return 0;
 }
 
+enum { T_NULL = 1, T_BOOL = 2, T_OBJECT = 4, T_ARRAY = 8, T_NUMBER = 16, T_STRING = 32, T_INTEGER = 64, T_ALL = 127 };
+
+static unsigned type_bit(const char *t) {
+    static const char *const names[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+    for (int i = 0; i < 7; i++)
+        if (strcmp(names[i], t) == 0) return 1u << i;
+    return 0;
+}
+
+/* The JSON types s allows (from type, nullable, const and enum). */
+static unsigned types_of(const cJSON *s) {
+    if (cJSON_IsTrue(s)) return T_ALL;
+    if (!cJSON_IsObject(s)) return 0;
+    unsigned t = T_ALL;
+    const cJSON *ty = kw(s, "type");
+    if (cJSON_IsString(ty)) t = type_bit(ty->valuestring);
+    else if (cJSON_IsArray(ty)) {
+        t = 0;
+        for (const cJSON *e = ty->child; e; e = e->next) t |= cJSON_IsString(e) ? type_bit(e->valuestring) : 0;
+    }
+    if (t & T_NUMBER) t |= T_INTEGER;
+    if (cJSON_IsTrue(kw(s, "nullable"))) t |= T_NULL;
+    const cJSON *c = kw(s, "const"), *en = kw(s, "enum");
+    if (c || cJSON_IsArray(en)) {
+        unsigned v = 0;
+        const cJSON *one = c;
+        for (const cJSON *e = c ? c : en->child; e; e = c ? NULL : e->next) {
+            one = e;
+            if (cJSON_IsNull(one)) v |= T_NULL;
+            else if (cJSON_IsBool(one)) v |= T_BOOL;
+            else if (cJSON_IsNumber(one)) v |= T_NUMBER | T_INTEGER;
+            else if (cJSON_IsString(one)) v |= T_STRING;
+            else if (cJSON_IsArray(one)) v |= T_ARRAY;
+            else v |= T_OBJECT;
+        }
+        t &= v;
+    }
+    return t;
+}
+
 /* ---------------------------------------------------------------- merging (allOf, $ref + siblings) */
 
 static cJSON *keep(gen *g, cJSON *x) {
@@ -614,9 +676,16 @@ static cJSON *keep(gen *g, cJSON *x) {
 }
 
 static int merge_into(gen *g, cJSON *a, const cJSON *b);
+static int needs_lower(const cJSON *s);
+static int has_uneval(const cJSON *s);
+static const cJSON *lower(gen *g, const cJSON *s, int strict);
+static int prim_not(const cJSON *n);
+static void prim_items(cJSON *list, const cJSON *n);
 static cJSON *flatten(gen *g, const cJSON *s);
 
 static cJSON *all_of2(const cJSON *x, const cJSON *y) {
+    if (cJSON_IsFalse(x) || cJSON_IsFalse(y)) return cJSON_CreateFalse();
+    if (cJSON_IsTrue(x) || cJSON_IsTrue(y)) return cJSON_Duplicate(cJSON_IsTrue(x) ? y : x, 1);
     cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "allOf");
     cJSON_AddItemToArray(l, cJSON_Duplicate(x, 1));
     cJSON_AddItemToArray(l, cJSON_Duplicate(y, 1));
@@ -688,6 +757,17 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         return 0;
     }
     if (smol_json_equal(ka, kb)) return 0;  /* const, format, pattern, multipleOf, ... the same */
+    if (strcmp(k, "allOf") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
+        for (const cJSON *x = kb->child; x; x = x->next) cJSON_AddItemToArray(ka, cJSON_Duplicate(x, 1));
+        return 0;
+    }
+    if (strcmp(k, "not") == 0) {  /* not A and not B: not (A or B) */
+        cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "anyOf");
+        if (prim_not(ka) && prim_not(kb)) prim_items(l, ka), prim_items(l, kb);
+        else cJSON_AddItemToArray(l, cJSON_Duplicate(ka, 1)), cJSON_AddItemToArray(l, cJSON_Duplicate(kb, 1));
+        replace(a, "not", o);
+        return 0;
+    }
     if (strcmp(k, "items") == 0 || strcmp(k, "additionalProperties") == 0 || strcmp(k, "propertyNames") == 0 ||
         strcmp(k, "unevaluatedProperties") == 0 || strcmp(k, "unevaluatedItems") == 0) {
         if (cJSON_IsObject(ka) || cJSON_IsBool(ka)) {
@@ -703,7 +783,7 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         return 0;
     }
     if (strcmp(k, "const") == 0) {
-        gfail(g, SMOL_EUNSUPPORTED, "allOf at %s: different 'const' values: no value can match", gpath(g));
+        gempty(g, "allOf at %s: different 'const' values: no value can match", gpath(g));
         return -1;
     }
     return unsupported(g, k, "allOf members (or $ref and its siblings) with different values that cannot be merged");
@@ -747,6 +827,7 @@ static int items_conflict(const cJSON *a, const cJSON *b) {
 }
 
 static int merge_into(gen *g, cJSON *a, const cJSON *b) {
+    if (needs_lower(b) && !(b = lower(g, b, has_uneval(a)))) return -1;
     if (addl_conflict(a, b) || addl_conflict(b, a))
         return unsupported(g, "additionalProperties", "allOf members that list different properties");
     if (items_conflict(a, b) || items_conflict(b, a))
@@ -768,6 +849,10 @@ static cJSON *flatten(gen *g, const cJSON *s) {
         g->depth--;
         gfail(g, SMOL_EFORMAT, "schema at %s: $ref/allOf nest more than %d deep (a circular $ref with no base case?)",
                      gpath(g), MAX_DEPTH);
+        return NULL;
+    }
+    if (needs_lower(s) && !(s = lower(g, s, has_uneval(s)))) {
+        g->depth--;
         return NULL;
     }
     cJSON *out = keep(g, cJSON_CreateObject());
@@ -799,10 +884,11 @@ static cJSON *flatten(gen *g, const cJSON *s) {
         if (cJSON_IsTrue(p)) continue;
         if (!cJSON_IsObject(p)) {
             g->depth--;
-            gfail(g, SMOL_EUNSUPPORTED, "schema at %s: allOf/$ref includes schema false: no value can match", gpath(g));
+            gempty(g, "schema at %s: allOf/$ref includes schema false: no value can match", gpath(g));
         return NULL;
         }
-        if (kw(p, "allOf") || kw(p, "$ref")) p = flatten(g, p);
+        if (needs_lower(p)) p = lower(g, p, base_uneval[0] || base_uneval[1]);
+        if (p && (kw(p, "allOf") || kw(p, "$ref"))) p = flatten(g, p);
         if (!p || merge_into(g, out, p)) break;
     }
     for (int i = 0; i < 2 && !g->rc; i++) {
@@ -814,6 +900,403 @@ static cJSON *flatten(gen *g, const cJSON *s) {
     }
     g->depth--;
     return g->rc ? NULL : out;
+}
+
+/* ---------------------------------------------------------------- not, if/then/else, dependencies
+ * These are rewritten into allOf/anyOf of positive schemas: `not X` becomes the alternatives
+ * "the value fails one of X's keywords" (not {minimum: 5} is {type: number, exclusiveMaximum: 5}),
+ * and if/then/else becomes anyOf(allOf(if, then), allOf(not if, else)). What stays a `not` is a
+ * set of excluded values ({enum}/{const}) or {type: integer} inside numbers: the primitive
+ * exclusions that gen_typed writes directly. */
+
+/* 1 if n is a primitive exclusion: {enum: [...]}, {const: v}, {type: "integer"} or an anyOf of those. */
+static int prim_not1(const cJSON *n) {
+    if (!cJSON_IsObject(n) || !n->child || n->child->next) return 0;
+    const cJSON *k = n->child;
+    if (strcmp(k->string, "enum") == 0) return cJSON_IsArray(k);
+    if (strcmp(k->string, "const") == 0) return 1;
+    return strcmp(k->string, "type") == 0 && cJSON_IsString(k) && strcmp(k->valuestring, "integer") == 0;
+}
+static int prim_not(const cJSON *n) {
+    if (prim_not1(n)) return 1;
+    const cJSON *l = kw(n, "anyOf");
+    if (!cJSON_IsObject(n) || !cJSON_IsArray(l) || n->child->next || !l->child) return 0;
+    for (const cJSON *x = l->child; x; x = x->next)
+        if (!prim_not1(x)) return 0;
+    return 1;
+}
+
+/* Adds the primitive exclusions of n to list (as {enum}/{type} items). */
+static void prim_items(cJSON *list, const cJSON *n) {
+    const cJSON *l = kw(n, "anyOf");
+    if (cJSON_IsArray(l))
+        for (const cJSON *x = l->child; x; x = x->next) prim_items(list, x);
+    else if (kw(n, "const")) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(e, "enum"), cJSON_Duplicate(kw(n, "const"), 1));
+        cJSON_AddItemToArray(list, e);
+    } else cJSON_AddItemToArray(list, cJSON_Duplicate(n, 1));
+}
+
+static int needs_lower(const cJSON *s) {
+    if (!cJSON_IsObject(s)) return 0;
+    const cJSON *n = kw(s, "not");
+    return (n && !prim_not(n)) || kw(s, "if") || kw(s, "then") || kw(s, "else") || kw(s, "dependentRequired") ||
+           kw(s, "dependentSchemas") || kw(s, "dependencies");
+}
+
+static int has_uneval(const cJSON *s) {
+    const cJSON *a = kw(s, "unevaluatedProperties"), *b = kw(s, "unevaluatedItems");
+    return (a && !cJSON_IsTrue(a)) || (b && !cJSON_IsTrue(b));
+}
+
+/* 1 if x may evaluate object members or array items (what unevaluated* would see). */
+static int evaluates(const cJSON *x, int depth) {
+    if (!cJSON_IsObject(x)) return 0;
+    static const char *const ev[] = {"properties", "patternProperties", "additionalProperties", "items", "prefixItems",
+                                     "contains", "$ref", "unevaluatedProperties", "unevaluatedItems", "if",
+                                     "dependentSchemas", "dependencies", NULL};
+    for (const cJSON *k = x->child; k; k = k->next) {
+        if (in_set(ev, k->string)) return 1;
+        if (cJSON_IsArray(k) && (strcmp(k->string, "anyOf") == 0 || strcmp(k->string, "allOf") == 0 || strcmp(k->string, "oneOf") == 0))
+            for (const cJSON *e = k->child; e; e = e->next)
+                if (depth > 16 || evaluates(e, depth + 1)) return 1;
+    }
+    return 0;
+}
+
+static cJSON *neg_fail(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
+static cJSON *neg_fail(gen *g, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->why, sizeof g->why, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+/* {"type": t, k: v} (v taken). */
+static cJSON *typed1(const char *t, const char *k, cJSON *v) {
+    cJSON *o = cJSON_CreateObject();
+    if (t) cJSON_AddStringToObject(o, "type", t);
+    cJSON_AddItemToObject(o, k, v);
+    return o;
+}
+
+/* The complement of a type set (bits of T_*): {type: [...]} and, when integers are excluded but
+ * other numbers are not, {not: {type: integer}}; NULL if no type is left. */
+static cJSON *type_complement(unsigned t) {
+    if (t & T_NUMBER) t |= T_INTEGER;
+    unsigned c = T_ALL & ~t;
+    if (!c) return NULL;
+    cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "type");
+    static const char *const names[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+    for (int i = 0; i < 7; i++)
+        if ((c >> i & 1) && !(i == 6 && (c & T_NUMBER))) cJSON_AddItemToArray(l, cJSON_CreateString(names[i]));
+    if ((c & T_NUMBER) && (t & T_INTEGER)) {
+        cJSON *n = cJSON_AddObjectToObject(o, "not");
+        cJSON_AddStringToObject(n, "type", "integer");
+    }
+    return o;
+}
+
+static cJSON *neg(gen *g, const cJSON *x, int depth);
+
+/* Adds the negation of x to alts; 0 if x cannot be negated (g->why says why). A negation that
+ * nothing satisfies (not true) adds nothing. */
+static int add_neg(gen *g, cJSON *alts, const cJSON *x, int depth) {
+    cJSON *n = neg(g, x, depth + 1);
+    if (!n) return 0;
+    if (!cJSON_IsFalse(n)) cJSON_AddItemToArray(alts, cJSON_Duplicate(n, 1));
+    return 1;
+}
+
+/* {allOf: [a, b]} of copies; NULL parts are true. */
+static cJSON *all2(const cJSON *a, const cJSON *b) {
+    cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "allOf");
+    cJSON_AddItemToArray(l, a ? cJSON_Duplicate(a, 1) : cJSON_CreateTrue());
+    cJSON_AddItemToArray(l, b ? cJSON_Duplicate(b, 1) : cJSON_CreateTrue());
+    return o;
+}
+
+/* A count bound flipped: "min" n -> {max: n-1}, "max" n -> {min: n+1} (alts gets nothing when
+ * every value passes, e.g. minLength 0). */
+static void neg_count(cJSON *alts, const char *type, const char *other, double v, int is_min) {
+    double f = is_min ? ceil(v) - 1 : floor(v) + 1;
+    if (is_min && f < 0) return;
+    cJSON_AddItemToArray(alts, typed1(type, other, cJSON_CreateNumber(f)));
+}
+
+/* The negation of keyword k of schema x as alternatives appended to alts; 0 if not expressible. */
+static int neg_keyword(gen *g, const cJSON *x, const cJSON *k, cJSON *alts, int depth) {
+    const char *name = k->string;
+    static const char *const counts[][3] = {{"minLength", "string", "maxLength"}, {"maxLength", "string", "minLength"},
+                                            {"minItems", "array", "maxItems"}, {"maxItems", "array", "minItems"},
+                                            {"minProperties", "object", "maxProperties"}, {"maxProperties", "object", "minProperties"}};
+    for (int i = 0; i < 6; i++)
+        if (strcmp(name, counts[i][0]) == 0 && cJSON_IsNumber(k)) {
+            neg_count(alts, counts[i][1], counts[i][2], k->valuedouble, i % 2 == 0);
+            return 1;
+        }
+    if (strcmp(name, "const") == 0 || strcmp(name, "enum") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "not", typed1(NULL, name, cJSON_Duplicate(k, 1)));
+        cJSON_AddItemToArray(alts, o);
+        return 1;
+    }
+    int is_min = strcmp(name, "minimum") == 0, is_max = strcmp(name, "maximum") == 0;
+    if ((is_min || is_max) && cJSON_IsNumber(k)) {  /* draft-04: a boolean exclusive* makes it exclusive */
+        int excl = cJSON_IsTrue(kw(x, is_min ? "exclusiveMinimum" : "exclusiveMaximum"));
+        const char *flip = is_min ? (excl ? "maximum" : "exclusiveMaximum") : (excl ? "minimum" : "exclusiveMinimum");
+        cJSON_AddItemToArray(alts, typed1("number", flip, cJSON_CreateNumber(k->valuedouble)));
+        return 1;
+    }
+    if (strcmp(name, "exclusiveMinimum") == 0 || strcmp(name, "exclusiveMaximum") == 0) {
+        if (cJSON_IsBool(k)) return 1;  /* draft-04 flag, read with minimum/maximum */
+        if (!cJSON_IsNumber(k)) return neg_fail(g, "'%s' is not a number", name) != NULL;
+        cJSON_AddItemToArray(alts, typed1("number", name[9] == 'M' && name[10] == 'i' ? "maximum" : "minimum",
+                                          cJSON_CreateNumber(k->valuedouble)));
+        return 1;
+    }
+    if (strcmp(name, "required") == 0) {
+        for (const cJSON *r = cJSON_IsArray(k) ? k->child : NULL; r; r = r->next) {
+            if (!cJSON_IsString(r)) continue;
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddItemToObject(p, r->valuestring, cJSON_CreateFalse());
+            cJSON_AddItemToArray(alts, typed1("object", "properties", p));
+        }
+        return 1;
+    }
+    if (strcmp(name, "properties") == 0 && cJSON_IsObject(k)) {
+        for (const cJSON *p = k->child; p; p = p->next) {
+            cJSON *np = neg(g, p, depth + 1);
+            if (!np) return 0;
+            if (cJSON_IsFalse(np)) continue;
+            cJSON *o = typed1("object", "properties", cJSON_CreateObject());
+            cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(o, "properties"), p->string, cJSON_Duplicate(np, 1));
+            cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "required"), cJSON_CreateString(p->string));
+            cJSON_AddItemToArray(alts, o);
+        }
+        return 1;
+    }
+    if (strcmp(name, "prefixItems") == 0 || (strcmp(name, "items") == 0 && cJSON_IsArray(k))) {
+        if (strcmp(name, "items") == 0 ? kw(x, "additionalItems") != NULL : kw(x, "items") != NULL)
+            return neg_fail(g, "a tuple prefix with further items cannot be negated") != NULL;
+        int i = 0;
+        for (const cJSON *p = k->child; p; p = p->next, i++) {
+            cJSON *np = neg(g, p, depth + 1);
+            if (!np) return 0;
+            if (cJSON_IsFalse(np)) continue;
+            cJSON *o = typed1("array", "minItems", cJSON_CreateNumber(i + 1)), *l = cJSON_AddArrayToObject(o, "prefixItems");
+            for (int j = 0; j < i; j++) cJSON_AddItemToArray(l, cJSON_CreateTrue());
+            cJSON_AddItemToArray(l, cJSON_Duplicate(np, 1));
+            cJSON_AddItemToArray(alts, o);
+        }
+        return 1;
+    }
+    if (strcmp(name, "items") == 0) {  /* some item fails: contains not-items */
+        if (kw(x, "prefixItems")) return neg_fail(g, "'items' after 'prefixItems' cannot be negated") != NULL;
+        cJSON *ni = neg(g, k, depth + 1);
+        if (!ni) return 0;
+        if (!cJSON_IsFalse(ni)) cJSON_AddItemToArray(alts, typed1("array", "contains", cJSON_Duplicate(ni, 1)));
+        return 1;
+    }
+    if (strcmp(name, "contains") == 0) {  /* no item matches: items not-contains */
+        if (kw(x, "minContains") || kw(x, "maxContains")) return neg_fail(g, "'contains' with counts cannot be negated") != NULL;
+        cJSON *nc = neg(g, k, depth + 1);
+        if (!nc) return 0;
+        cJSON_AddItemToArray(alts, typed1("array", "items", cJSON_Duplicate(nc, 1)));
+        return 1;
+    }
+    if (strcmp(name, "anyOf") == 0 || (strcmp(name, "oneOf") == 0 && cJSON_GetArraySize(k) == 1)) {
+        cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "allOf");
+        int ok = 1, none = 0;
+        for (const cJSON *p = cJSON_IsArray(k) ? k->child : NULL; p && ok; p = p->next) {
+            cJSON *np = neg(g, p, depth + 1);
+            ok = np != NULL;
+            if (np) none |= cJSON_IsFalse(np), cJSON_AddItemToArray(l, cJSON_Duplicate(np, 1));
+        }
+        if (ok && !none) cJSON_AddItemToArray(alts, o);
+        else cJSON_Delete(o);
+        return ok;
+    }
+    if (strcmp(name, "allOf") == 0) {
+        for (const cJSON *p = cJSON_IsArray(k) ? k->child : NULL; p; p = p->next)
+            if (!add_neg(g, alts, p, depth)) return 0;
+        return 1;
+    }
+    if (strcmp(name, "not") == 0) {
+        cJSON_AddItemToArray(alts, cJSON_Duplicate(k, 1));
+        return 1;
+    }
+    if (strcmp(name, "$ref") == 0 && cJSON_IsString(k)) {
+        const cJSON *t = smol_jschema_resolve(g->js, k->valuestring);
+        if (!t) return neg_fail(g, "cannot resolve $ref '%.200s'", k->valuestring) != NULL;
+        return add_neg(g, alts, t, depth);
+    }
+    if (strcmp(name, "if") == 0) {  /* fails: (if and not then) or (not if and not else) */
+        const cJSON *th = kw(x, "then"), *el = kw(x, "else");
+        if (!th && !el) return 1;
+        cJSON *nt = th ? neg(g, th, depth + 1) : NULL, *ni = el ? neg(g, k, depth + 1) : NULL;
+        cJSON *ne = el ? neg(g, el, depth + 1) : NULL;
+        if ((th && !nt) || (el && (!ni || !ne))) return 0;
+        if (nt && !cJSON_IsFalse(nt)) cJSON_AddItemToArray(alts, all2(k, nt));
+        if (ne && !cJSON_IsFalse(ne) && !cJSON_IsFalse(ni)) cJSON_AddItemToArray(alts, all2(ni, ne));
+        return 1;
+    }
+    if (strcmp(name, "then") == 0 || strcmp(name, "else") == 0 || strcmp(name, "minContains") == 0 ||
+        strcmp(name, "maxContains") == 0 || strcmp(name, "type") == 0 || strcmp(name, "nullable") == 0)
+        return 1;  /* read with if, contains, or as the type set */
+    if (strcmp(name, "dependentRequired") == 0 || (strcmp(name, "dependencies") == 0 && cJSON_IsObject(k))) {
+        for (const cJSON *d = cJSON_IsObject(k) ? k->child : NULL; d; d = d->next) {
+            if (!cJSON_IsArray(d)) {  /* dependencies with a schema: present and failing it */
+                cJSON *nd = neg(g, d, depth + 1);
+                if (!nd) return 0;
+                if (cJSON_IsFalse(nd)) continue;
+                cJSON *o = typed1("object", "required", cJSON_CreateStringArray((const char *const[]){d->string}, 1));
+                cJSON_AddItemToArray(alts, all2(o, nd));
+                cJSON_Delete(o);
+                continue;
+            }
+            for (const cJSON *r = d->child; r; r = r->next) {  /* present, and r missing */
+                if (!cJSON_IsString(r)) continue;
+                cJSON *o = typed1("object", "required", cJSON_CreateStringArray((const char *const[]){d->string}, 1));
+                cJSON *p = cJSON_AddObjectToObject(o, "properties");
+                cJSON_AddItemToObject(p, r->valuestring, cJSON_CreateFalse());
+                cJSON_AddItemToArray(alts, o);
+            }
+        }
+        return 1;
+    }
+    if (strcmp(name, "dependentSchemas") == 0 && cJSON_IsObject(k)) {
+        for (const cJSON *d = k->child; d; d = d->next) {
+            cJSON *nd = neg(g, d, depth + 1);
+            if (!nd) return 0;
+            if (cJSON_IsFalse(nd)) continue;
+            cJSON *o = typed1("object", "required", cJSON_CreateStringArray((const char *const[]){d->string}, 1));
+            cJSON_AddItemToArray(alts, all2(o, nd));
+            cJSON_Delete(o);
+        }
+        return 1;
+    }
+    if (cJSON_IsTrue(k) || (strcmp(name, "uniqueItems") == 0 && cJSON_IsFalse(k))) return 1;  /* no constraint */
+    return neg_fail(g, "'not' of '%s' cannot be written as a grammar", name) != NULL;
+}
+
+/* A positive schema equivalent to `not x` (kept in g->keep; false if nothing is valid), or NULL
+ * with g->why set when some keyword's negation cannot be expressed. */
+static cJSON *neg(gen *g, const cJSON *x, int depth) {
+    if (depth > 24) return neg_fail(g, "negations nested more than 24 deep");
+    if (cJSON_IsTrue(x)) return keep(g, cJSON_CreateFalse());
+    if (cJSON_IsFalse(x)) return keep(g, cJSON_CreateTrue());
+    if (!cJSON_IsObject(x)) return neg_fail(g, "a schema must be an object or a boolean");
+    cJSON *alts = cJSON_CreateArray();
+    if (kw(x, "type")) {  /* the value has another type */
+        unsigned t = 0;
+        const cJSON *ty = kw(x, "type");
+        for (const cJSON *e = cJSON_IsArray(ty) ? ty->child : ty; e; e = cJSON_IsArray(ty) ? e->next : NULL)
+            t |= cJSON_IsString(e) ? type_bit(e->valuestring) : 0;
+        if (cJSON_IsTrue(kw(x, "nullable"))) t |= T_NULL;
+        cJSON *c = type_complement(t);
+        if (c) cJSON_AddItemToArray(alts, c);
+    }
+    for (const cJSON *k = x->child; k; k = k->next) {
+        if (in_set(k_annotations, k->string)) continue;
+        if (!neg_keyword(g, x, k, alts, depth)) {
+            cJSON_Delete(alts);
+            return NULL;
+        }
+    }
+    cJSON *out;
+    int n = cJSON_GetArraySize(alts);
+    if (n == 0) out = cJSON_CreateFalse(), cJSON_Delete(alts);
+    else if (n == 1) out = cJSON_DetachItemFromArray(alts, 0), cJSON_Delete(alts);
+    else {
+        out = cJSON_CreateObject();
+        cJSON_AddItemToObject(out, "anyOf", alts);
+    }
+    return keep(g, out);
+}
+
+/* s with not (other than primitive exclusions), if/then/else and the dependencies rewritten
+ * into allOf/anyOf parts. strict: unevaluated* apply, so a negation must not name members (a
+ * failed `if` or a `not` evaluates nothing). NULL on an error. */
+static const cJSON *lower(gen *g, const cJSON *s, int strict) {
+    cJSON *out = keep(g, cJSON_CreateObject()), *parts = cJSON_CreateArray();
+    static const char *const lk[] = {"not", "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies", NULL};
+    for (const cJSON *k = s->child; k; k = k->next)
+        if (!in_set(lk, k->string) || (strcmp(k->string, "not") == 0 && prim_not(k)))
+            cJSON_AddItemToObject(out, k->string, cJSON_Duplicate(k, 1));
+    const cJSON *n = kw(s, "not"), *i = kw(s, "if"), *th = kw(s, "then"), *el = kw(s, "else");
+    if (n && !prim_not(n)) {
+        cJSON *nn = neg(g, n, 0);
+        if (nn && strict && evaluates(nn, 0)) nn = NULL, snprintf(g->why, sizeof g->why, "beside unevaluatedProperties/unevaluatedItems");
+        if (nn) cJSON_AddItemToArray(parts, cJSON_Duplicate(nn, 1));
+        else if (unsupported(g, "not", g->why)) goto fail;
+    }
+    if (i && (th || el || strict)) {  /* with unevaluated*, a passing if evaluates members too */
+        if (cJSON_IsTrue(i) || cJSON_IsFalse(i)) {
+            const cJSON *b = cJSON_IsTrue(i) ? th : el;
+            if (b) cJSON_AddItemToArray(parts, cJSON_Duplicate(b, 1));
+        } else {
+            cJSON *ni = neg(g, i, 0);
+            if (ni && strict && evaluates(ni, 0)) ni = NULL, snprintf(g->why, sizeof g->why, "beside unevaluatedProperties/unevaluatedItems");
+            if (!ni) {
+                if (unsupported(g, "if", g->why)) goto fail;
+            } else {
+                cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "anyOf");
+                cJSON_AddItemToArray(l, all2(i, th));
+                cJSON_AddItemToArray(l, all2(ni, el));
+                cJSON_AddItemToArray(parts, o);
+            }
+        }
+    }
+    const cJSON *deps[3] = {kw(s, "dependentRequired"), kw(s, "dependentSchemas"), kw(s, "dependencies")};
+    for (int d = 0; d < 3; d++)
+        for (const cJSON *x = cJSON_IsObject(deps[d]) ? deps[d]->child : NULL; x; x = x->next) {
+            if (cJSON_IsTrue(x) || (cJSON_IsArray(x) && !x->child)) continue;
+            cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "anyOf");
+            cJSON *absent = cJSON_CreateObject(), *req = cJSON_CreateObject();
+            cJSON_AddItemToObject(cJSON_AddObjectToObject(absent, "properties"), x->string, cJSON_CreateFalse());
+            cJSON *rl = cJSON_AddArrayToObject(req, "required");
+            for (const cJSON *r = cJSON_IsArray(x) ? x->child : NULL; r; r = r->next) cJSON_AddItemToArray(rl, cJSON_Duplicate(r, 1));
+            cJSON_AddItemToArray(rl, cJSON_CreateString(x->string));
+            cJSON_AddItemToArray(l, absent);
+            if (cJSON_IsArray(x)) cJSON_AddItemToArray(l, req);
+            else {
+                cJSON_AddItemToArray(l, all2(req, x));
+                cJSON_Delete(req);
+            }
+            cJSON_AddItemToArray(parts, o);
+        }
+    if (cJSON_GetArraySize(parts)) {
+        cJSON *all = cJSON_GetObjectItemCaseSensitive(out, "allOf");
+        if (cJSON_IsArray(all))
+            while (parts->child) cJSON_AddItemToArray(all, cJSON_DetachItemFromArray(parts, 0));
+        else cJSON_AddItemToObject(out, "allOf", parts), parts = NULL;
+    }
+    cJSON_Delete(parts);
+    return out;
+fail:
+    cJSON_Delete(parts);
+    return NULL;
+}
+
+/* Snapshots of the output so a branch that no value satisfies can be dropped. */
+typedef struct snap {
+    size_t rules_n;
+    int n_memo;
+} snap;
+static snap take_snap(const gen *g) { return (snap){g->rules.n, g->n_memo}; }
+/* After a failed generation: 1 (and the output rolled back, the error cleared) if the failure
+ * was "no value can match". */
+static int drop_empty(gen *g, snap s) {
+    if (!g->rc || !g->empty) return 0;
+    g->rc = 0;
+    g->empty = 0;
+    g->rules.n = s.rules_n;
+    if (g->rules.p) g->rules.p[s.rules_n] = 0;
+    g->n_memo = s.n_memo;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- schema -> rules */
@@ -888,13 +1371,13 @@ static char *gen_integer(gen *g, const cJSON *s) {
             sb_add(&b, ") (\".\" \"0\"+)?");
             if (!any) {
                 free(b.p);
-                return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no integer satisfies the bounds and multipleOf", gpath(g));
+                return gempty(g, "schema at %s: no integer satisfies the bounds and multipleOf", gpath(g));
             }
             return sb_take(&b);
         }
     }
     char *r = int_range_expr(has_lo, ilo, has_hi, ihi);
-    if (!r) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no integer satisfies minimum %g / maximum %g", gpath(g), lo, hi);
+    if (!r) return gempty(g, "schema at %s: no integer satisfies minimum %g / maximum %g", gpath(g), lo, hi);
     sb_addf(&b, "(%s) (\".\" \"0\"+)?", r);
     free(r);
     return sb_take(&b);
@@ -903,7 +1386,7 @@ static char *gen_integer(gen *g, const cJSON *s) {
 /* Pieces of a non-negative magnitude m = I.F between bounds (integers; excl flags): appended
  * to b as alternatives. frac_any / frac_zero / frac_nz are the fraction expressions. */
 static int mag_pieces(sbuf *b, int has_lo, int64_t lo, int lex, int has_hi, int64_t hi, int hex, const char *frac_any,
-                      const char *frac_nz, int first) {
+                      const char *frac_nz, int zero_ok, int first) {
     if (has_lo && lo < 0) has_lo = 0, lex = 0;
     if (has_hi && hi < 0) return first;
     if (has_hi && has_lo && (lo > hi || (lo == hi && (lex || hex)))) return first;
@@ -915,7 +1398,7 @@ static int mag_pieces(sbuf *b, int has_lo, int64_t lo, int lex, int has_hi, int6
         sb_addf(b, " %s", frac_any);
         first = 0;
     }
-    if (has_hi && !hex && (!has_lo || hi > lo || (hi == lo && !lex))) {  /* I == hi with a zero fraction */
+    if (zero_ok && has_hi && !hex && (!has_lo || hi > lo || (hi == lo && !lex))) {  /* I == hi with a zero fraction */
         sb_addf(b, "%s\"%lld\" (\".\" \"0\"+)?", first ? "" : " | ", (long long)hi);
         first = 0;
     }
@@ -926,7 +1409,8 @@ static int mag_pieces(sbuf *b, int has_lo, int64_t lo, int lex, int has_hi, int6
     return first;
 }
 
-static char *gen_number(gen *g, const cJSON *s) {
+/* Numbers of s; frac_only: only numbers that are not integers (a non-zero fraction). */
+static char *gen_number(gen *g, const cJSON *s, int frac_only) {
     double lo = 0, hi = 0;
     int lex, hex;
     int has_lo = bound(s, 0, &lo, &lex), has_hi = bound(s, 1, &hi, &hex);
@@ -938,7 +1422,7 @@ static char *gen_number(gen *g, const cJSON *s) {
             if (fabs(m * pow(10, k) - 1) < 1e-9) decimals = k;
         if (decimals < 0 && unsupported(g, "multipleOf", "for numbers only 1, 0.1, 0.01, ... are supported")) return NULL;
     }
-    if (!has_lo && !has_hi && decimals < 0) {
+    if (!has_lo && !has_hi && decimals < 0 && !frac_only) {
         g->used |= U_NUMBER;
         return strdup("number");
     }
@@ -948,22 +1432,24 @@ static char *gen_number(gen *g, const cJSON *s) {
         has_lo = has_hi = 0;
         lo = hi = 0;   /* ignored bounds (lenient mode) must not reach the integer casts below */
     }
-    char frac_any[64], frac_nz[80];
+    char frac_any[80], frac_nz[80];
     if (decimals == 0) snprintf(frac_any, sizeof frac_any, "(\".\" \"0\"+)?"), snprintf(frac_nz, sizeof frac_nz, "[^\\x00-\\U0010FFFF]");
     else if (decimals > 0)
         snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]{1,%d})?", decimals),
             snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]{0,%d} [1-9] \"0\"*", decimals - 1);
     else snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]+)?"), snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]* [1-9] [0-9]*");
+    if (frac_only && decimals == 0) return gempty(g, "schema at %s: no number that is not an integer is a multiple of 1", gpath(g));
+    if (frac_only) snprintf(frac_any, sizeof frac_any, "%s", frac_nz);
     sbuf b = {0};
     sb_add(&b, "(");
-    int first = mag_pieces(&b, has_lo, (int64_t)lo, lex, has_hi, (int64_t)hi, hex, frac_any, frac_nz, 1);
+    int first = mag_pieces(&b, has_lo, (int64_t)lo, lex, has_hi, (int64_t)hi, hex, frac_any, frac_nz, !frac_only, 1);
     /* negative numbers: magnitude in [-hi, -lo] (bounds swap, and -0 is left out) */
     if (!has_lo || lo < 0) {
         sbuf n = {0};
         int nh_lo = 1, nlex = 1;
         int64_t nlo = 0;
         if (has_hi && hi < 0) nlo = (int64_t)-hi, nlex = hex;
-        int nf = mag_pieces(&n, nh_lo, nlo, nlex, has_lo, has_lo ? (int64_t)-lo : 0, lex, frac_any, frac_nz, 1);
+        int nf = mag_pieces(&n, nh_lo, nlo, nlex, has_lo, has_lo ? (int64_t)-lo : 0, lex, frac_any, frac_nz, !frac_only, 1);
         char *t = sb_take(&n);
         if (!nf && t) sb_addf(&b, "%s\"-\" (%s)", first ? "" : " | ", t);
         if (!nf) first = 0;
@@ -972,14 +1458,157 @@ static char *gen_number(gen *g, const cJSON *s) {
     sb_add(&b, ")");
     if (first) {
         free(b.p);
-        return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no number satisfies the bounds", gpath(g));
+        return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
     }
     return sb_take(&b);
 }
 
-static char *gen_string(gen *g, const cJSON *s) {
+/* ---------------------------------------------------------------- strings other than listed ones */
+
+/* Appends code point c as UTF-8 inside a GBNF literal. */
+static void lit_cp(sbuf *b, uint32_t c) {
+    char u[4];
+    size_t n;
+    if (c < 0x80) u[0] = (char)c, n = 1;
+    else if (c < 0x800) u[0] = (char)(0xC0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3F)), n = 2;
+    else if (c < 0x10000) u[0] = (char)(0xE0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3F)), u[2] = (char)(0x80 | (c & 0x3F)), n = 3;
+    else
+        u[0] = (char)(0xF0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3F)), u[2] = (char)(0x80 | ((c >> 6) & 0x3F)),
+        u[3] = (char)(0x80 | (c & 0x3F)), n = 4;
+    lit_bytes(b, u, n);
+}
+
+/* The short escapes of JSON: the letter after '\' and the code point it stands for. */
+static const char k_short_esc[8][2] = {{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', 8}, {'f', 12}, {'n', 10}, {'r', 13}, {'t', 9}};
+
+/* One JSON-text character that decodes to c (a BMP code point): raw where JSON allows it, a
+ * short escape, or \u with hex digits in either case. */
+static void unit_is(sbuf *b, uint32_t c) {
+    sb_add(b, "(");
+    int any = 0;
+    if (c >= 0x20 && c != '"' && c != '\\') sb_add(b, "\""), lit_cp(b, c), sb_add(b, "\""), any = 1;
+    for (int i = 0; i < 8; i++)
+        if ((uint32_t)(unsigned char)k_short_esc[i][1] == c) sb_addf(b, "%s\"\\x5C\\x%02X\"", any++ ? " | " : "", k_short_esc[i][0]);
+    char hex[8];
+    snprintf(hex, sizeof hex, "%04x", (unsigned)c);
+    sb_addf(b, "%s\"\\x5Cu\"", any ? " | " : "");
+    for (int h = 0; h < 4; h++)
+        if (isalpha((unsigned char)hex[h])) sb_addf(b, " [%c%c]", hex[h], toupper((unsigned char)hex[h]));
+        else sb_addf(b, " \"%c\"", hex[h]);
+    sb_add(b, ")");
+}
+
+/* left hex digits (either case) spelling none of the n lowercase strings hs. */
+static void hex_not(sbuf *b, const char *const *hs, int n, int left) {
+    if (n == 0) {
+        sb_addf(b, "[0-9a-fA-F]{%d}", left);
+        return;
+    }
+    char firsts[17] = "";
+    int nf = 0;
+    for (int i = 0; i < n; i++)
+        if (!strchr(firsts, hs[i][0])) firsts[nf++] = hs[i][0], firsts[nf] = 0;
+    sb_add(b, "([^\\x00-/:-@G-`g-\\U0010FFFF");
+    for (int j = 0; j < nf; j++) sb_addf(b, "%c%c", firsts[j], toupper((unsigned char)firsts[j]));
+    sb_add(b, "]");
+    if (left > 1) sb_addf(b, " [0-9a-fA-F]{%d}", left - 1);
+    for (int j = 0; j < nf && left > 1; j++) {
+        const char *sub[64];
+        int ns = 0;
+        for (int i = 0; i < n; i++)
+            if (hs[i][0] == firsts[j] && ns < 64) sub[ns++] = hs[i] + 1;
+        if (isalpha((unsigned char)firsts[j])) sb_addf(b, " | [%c%c] ", firsts[j], toupper((unsigned char)firsts[j]));
+        else sb_addf(b, " | \"%c\" ", firsts[j]);
+        hex_not(b, sub, ns, left - 1);
+    }
+    sb_add(b, ")");
+}
+
+/* One JSON-text character that decodes to none of the n code points cs (all in the BMP). */
+static void unit_not(sbuf *b, const uint32_t *cs, int n) {
+    sb_add(b, "([^\\x00-\\x1F\\x22\\x5C");
+    for (int i = 0; i < n; i++) put_cp(b, cs[i]);
+    sb_add(b, "]");
+    for (int e = 0; e < 8; e++) {
+        int taken = 0;
+        for (int i = 0; i < n; i++) taken |= cs[i] == (uint32_t)(unsigned char)k_short_esc[e][1];
+        if (!taken) sb_addf(b, " | \"\\x5C\\x%02X\"", k_short_esc[e][0]);
+    }
+    char hex[64][5];
+    const char *hp[64];
+    int nh = 0;
+    for (int i = 0; i < n && nh < 64; i++) snprintf(hex[nh], sizeof hex[nh], "%04x", (unsigned)cs[i]), hp[nh] = hex[nh], nh++;
+    sb_add(b, " | \"\\x5Cu\" ");
+    hex_not(b, hp, nh, 4);
+    sb_add(b, ")");
+}
+
+/* A rule for string contents (between the quotes) whose decoded text is none of the n strings
+ * (code points cps[i][0..lens[i]), all sharing their first pos code points). */
+static char *strings_except(gen *g, uint32_t *const *cps, const int *lens, int n, int pos) {
+    g->used |= U_CHAR;
+    uint32_t firsts[64];
+    int nf = 0, ends = 0;
+    for (int i = 0; i < n; i++) {
+        if (lens[i] == pos) {
+            ends = 1;
+            continue;
+        }
+        int seen = 0;
+        for (int j = 0; j < nf; j++) seen |= firsts[j] == cps[i][pos];
+        if (!seen && nf < 64) firsts[nf++] = cps[i][pos];
+    }
+    sbuf b = {0};
+    if (!ends) sb_add(&b, "\"\" | ");
+    unit_not(&b, firsts, nf);
+    sb_add(&b, " char*");
+    for (int j = 0; j < nf && !g->rc; j++) {
+        uint32_t *sub[64];
+        int sl[64], ns = 0;
+        for (int i = 0; i < n; i++)
+            if (lens[i] > pos && cps[i][pos] == firsts[j]) sub[ns] = cps[i], sl[ns++] = lens[i];
+        char *r = strings_except(g, sub, sl, ns, pos + 1);
+        if (!r) break;
+        sb_add(&b, " | ");
+        unit_is(&b, firsts[j]);
+        sb_addf(&b, " %s", r);
+        free(r);
+    }
+    char *body = sb_take(&b);
+    return g->rc ? (free(body), NULL) : add_rule(g, body);
+}
+
+/* The JSON string grammar for any string except the n UTF-8 strings strs. */
+static char *string_except(gen *g, const char *const *strs, int n) {
+    uint32_t *cps[64];
+    int lens[64], k = 0;
+    for (int i = 0; i < n && i < 64; i++, k++) {
+        size_t len = strlen(strs[i]);
+        cps[i] = malloc((len + 1) * sizeof **cps);
+        lens[i] = 0;
+        if (!cps[i]) break;
+        for (const unsigned char *p = (const unsigned char *)strs[i]; *p;) {
+            uint32_t c;
+            p += utf8_decode(p, &c);
+            cps[i][lens[i]++] = c;
+        }
+    }
+    char *r = k == n ? strings_except(g, cps, lens, n, 0) : gfail(g, SMOL_ENOMEM, "out of memory");
+    for (int i = 0; i < k; i++) free(cps[i]);
+    char *e = r ? dupf("\"\\\"\" %s \"\\\"\"", r) : NULL;
+    free(r);
+    return e;
+}
+
+static char *gen_string(gen *g, const cJSON *s, const excl *ex) {
     const cJSON *mn = kw(s, "minLength"), *mx = kw(s, "maxLength"), *pat = kw(s, "pattern"), *fmt = kw(s, "format");
     int has_len = cJSON_IsNumber(mn) || cJSON_IsNumber(mx);
+    if (ex && ex->n_strs) {
+        if ((has_len || cJSON_IsString(pat) || cJSON_IsString(fmt)) &&
+            unsupported(g, "not", "excluding strings beside minLength/maxLength/pattern/format"))
+            return NULL;
+        if (!has_len && !cJSON_IsString(pat) && !cJSON_IsString(fmt)) return string_except(g, ex->strs, ex->n_strs);
+    }
     if (cJSON_IsString(pat)) {
         if (has_len && unsupported(g, cJSON_IsNumber(mn) ? "minLength" : "maxLength", "together with pattern")) return NULL;
         if (cJSON_IsString(fmt) && unsupported(g, "format", "together with pattern")) return NULL;
@@ -1012,7 +1641,7 @@ static char *gen_string(gen *g, const cJSON *s) {
         return strdup("string");
     }
     double a = cJSON_IsNumber(mn) ? mn->valuedouble : 0, z = cJSON_IsNumber(mx) ? mx->valuedouble : -1;
-    if (a < 0 || (z >= 0 && z < a)) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no string satisfies minLength/maxLength", gpath(g));
+    if (a < 0 || (z >= 0 && z < a)) return gempty(g, "schema at %s: no string satisfies minLength/maxLength", gpath(g));
     if (a > MAX_REPEAT || z > MAX_REPEAT) {
         if (unsupported(g, a > MAX_REPEAT ? "minLength" : "maxLength", "lengths above 1000")) return NULL;
         if (a > MAX_REPEAT) a = 0;
@@ -1081,7 +1710,7 @@ static char *gen_array(gen *g, const cJSON *s) {
     if (!rest_ok && (hi < 0 || hi > k)) hi = k;
     for (int i = 0; i < k; i++)  /* a false prefix item ends the array before it */
         if (cJSON_IsFalse(cJSON_GetArrayItem(prefix, i)) && (hi < 0 || hi > i)) hi = i;
-    if (hi >= 0 && lo > hi) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no array length satisfies minItems/maxItems and the items", gpath(g));
+    if (hi >= 0 && lo > hi) return gempty(g, "schema at %s: no array length satisfies minItems/maxItems and the items", gpath(g));
     if (lo > MAX_REPEAT || hi > MAX_REPEAT) {
         if (unsupported(g, lo > MAX_REPEAT ? "minItems" : "maxItems", "counts above 1000")) return NULL;
         if (lo > MAX_REPEAT) lo = 0;
@@ -1295,7 +1924,7 @@ static char *gen_object(gen *g, const cJSON *s) {
         if (cJSON_IsFalse(sch) || (!sch && !addl_ok)) {
             free(m);
             free(names);
-            return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), q->valuestring);
+            return gempty(g, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), q->valuestring);
         }
         m[n++] = (member){q->valuestring, sch ? sch : keep(g, cJSON_CreateTrue()), 1};
     }
@@ -1317,7 +1946,7 @@ static char *gen_object(gen *g, const cJSON *s) {
         cJSON_Delete(str);
         if (allowed < 0) break;
         if (!allowed && m[i].required) {
-            gfail(g, SMOL_EUNSUPPORTED, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), m[i].name);
+            gempty(g, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), m[i].name);
             break;
         }
         if (allowed) m[k++] = m[i];
@@ -1345,17 +1974,22 @@ static char *gen_object(gen *g, const cJSON *s) {
         snprintf(colon, sizeof colon, "%s\":\"%s", ws(g), ws(g));
         char **kv = calloc((size_t)n + 1, sizeof *kv);
         char *extra = NULL;
+        int kept = 0;
         for (int i = 0; i < n && !g->rc && kv; i++) {
             char seg[600];
             snprintf(seg, sizeof seg, "properties/%.500s", m[i].name);
+            snap sn = take_snap(g);
             char *v = gen_child(g, m[i].schema, seg);
+            if (!v && !m[i].required && drop_empty(g, sn)) continue;  /* no value fits: the member is absent */
             if (!v) break;
             sbuf e = {0};
             json_string_expr(&e, m[i].name);
             sb_addf(&e, "%s%s", colon, v);
             free(v);
-            kv[i] = sb_take(&e);
+            m[kept] = m[i];
+            kv[kept++] = sb_take(&e);
         }
+        if (!g->rc) n = kept;
         if (!g->rc && (addl_ok || n_pp)) {  /* extra members: pattern keys, then other keys */
             sbuf e = {0};
             int first = 1;
@@ -1455,46 +2089,6 @@ static char *ref_rule(gen *g, const char *ref) {
     return strdup(g->memo[idx].name);
 }
 
-enum { T_NULL = 1, T_BOOL = 2, T_OBJECT = 4, T_ARRAY = 8, T_NUMBER = 16, T_STRING = 32, T_INTEGER = 64, T_ALL = 127 };
-
-static unsigned type_bit(const char *t) {
-    static const char *const names[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
-    for (int i = 0; i < 7; i++)
-        if (strcmp(names[i], t) == 0) return 1u << i;
-    return 0;
-}
-
-/* The JSON types s allows (from type, nullable, const and enum). */
-static unsigned types_of(const cJSON *s) {
-    if (cJSON_IsTrue(s)) return T_ALL;
-    if (!cJSON_IsObject(s)) return 0;
-    unsigned t = T_ALL;
-    const cJSON *ty = kw(s, "type");
-    if (cJSON_IsString(ty)) t = type_bit(ty->valuestring);
-    else if (cJSON_IsArray(ty)) {
-        t = 0;
-        for (const cJSON *e = ty->child; e; e = e->next) t |= cJSON_IsString(e) ? type_bit(e->valuestring) : 0;
-    }
-    if (t & T_NUMBER) t |= T_INTEGER;
-    if (cJSON_IsTrue(kw(s, "nullable"))) t |= T_NULL;
-    const cJSON *c = kw(s, "const"), *en = kw(s, "enum");
-    if (c || cJSON_IsArray(en)) {
-        unsigned v = 0;
-        const cJSON *one = c;
-        for (const cJSON *e = c ? c : en->child; e; e = c ? NULL : e->next) {
-            one = e;
-            if (cJSON_IsNull(one)) v |= T_NULL;
-            else if (cJSON_IsBool(one)) v |= T_BOOL;
-            else if (cJSON_IsNumber(one)) v |= T_NUMBER | T_INTEGER;
-            else if (cJSON_IsString(one)) v |= T_STRING;
-            else if (cJSON_IsArray(one)) v |= T_ARRAY;
-            else v |= T_OBJECT;
-        }
-        t &= v;
-    }
-    return t;
-}
-
 /* enum/const: the listed values that also satisfy the rest of s. */
 static char *gen_enum(gen *g, const cJSON *s) {
     const cJSON *c = kw(s, "const"), *en = kw(s, "enum");
@@ -1522,7 +2116,88 @@ static char *gen_enum(gen *g, const cJSON *s) {
     cJSON_Delete(rest);
     if (!any) {
         free(b.p);
-        return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no enum/const value satisfies the schema", gpath(g));
+        return gempty(g, "schema at %s: no enum/const value satisfies the schema", gpath(g));
+    }
+    return sb_take(&b);
+}
+
+/* Reads the primitive `not` of s into ex and drops the types it removes from *t; -1 on an error. */
+static int excl_read(gen *g, const cJSON *s, unsigned *t, excl *ex) {
+    cJSON *list = keep(g, cJSON_CreateArray()), *rest = keep(g, cJSON_Duplicate(s, 1));
+    prim_items(list, kw(s, "not"));
+    cJSON_DeleteItemFromObjectCaseSensitive(rest, "not");
+    for (const cJSON *it = list->child; it; it = it->next) {
+        if (kw(it, "type")) {
+            ex->no_int = 1;
+            continue;
+        }
+        for (const cJSON *v = kw(it, "enum")->child; v; v = v->next) {
+            if (value_ok(rest, v) == 0) continue;
+            int astral = 0;
+            for (const unsigned char *p = cJSON_IsString(v) ? (const unsigned char *)v->valuestring : NULL; p && *p; p++) astral |= *p >= 0xF0;
+            if (cJSON_IsNull(v)) *t &= ~(unsigned)T_NULL;
+            else if (cJSON_IsTrue(v)) ex->no_true = 1;
+            else if (cJSON_IsFalse(v)) ex->no_false = 1;
+            else if (cJSON_IsNumber(v) && ex->n_nums < 64) ex->nums[ex->n_nums++] = v->valuedouble;
+            else if (cJSON_IsString(v) && ex->n_strs < 64 && !astral) ex->strs[ex->n_strs++] = v->valuestring;
+            else if (unsupported(g, "not", cJSON_IsString(v) && astral ? "excluding a string with characters outside the BMP"
+                                           : cJSON_IsString(v) || cJSON_IsNumber(v) ? "excluding more than 64 values of a type"
+                                                                                   : "excluding an array or object value"))
+                return -1;
+        }
+    }
+    if (ex->no_true && ex->no_false) *t &= ~(unsigned)T_BOOL;
+    if (ex->no_int && !(*t & T_NUMBER)) *t &= ~(unsigned)T_INTEGER;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Numbers (or integers) of s except the excluded values: the range cut at each of them. */
+static char *gen_num_except(gen *g, const cJSON *s, int number, const excl *ex) {
+    if (!ex->n_nums) return number ? gen_number(g, s, ex->no_int) : gen_integer(g, s);
+    double v[64];
+    int n = 0;
+    for (int i = 0; i < ex->n_nums; i++) {
+        double x = ex->nums[i];
+        if (x != floor(x) || fabs(x) >= EXACT_INT) {
+            if (unsupported(g, "not", "excluding a number that is not an integer below 2^53")) return NULL;
+            continue;
+        }
+        v[n++] = x;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    sbuf b = {0};
+    int any = 0;
+    static const char *const lows[] = {"minimum", "exclusiveMinimum"}, *const highs[] = {"maximum", "exclusiveMaximum"};
+    for (int i = 0; i <= n && !g->rc; i++) {
+        if (i > 0 && i < n && v[i] == v[i - 1]) continue;
+        cJSON *c = keep(g, cJSON_Duplicate(s, 1));
+        for (int k = 0; k < 2; k++) {
+            if (i > 0) cJSON_DeleteItemFromObjectCaseSensitive(c, lows[k]);
+            if (i < n) cJSON_DeleteItemFromObjectCaseSensitive(c, highs[k]);
+        }
+        if (i > 0) cJSON_AddNumberToObject(c, "exclusiveMinimum", v[i - 1]);
+        if (i < n) cJSON_AddNumberToObject(c, "exclusiveMaximum", v[i]);
+        snap sn = take_snap(g);
+        char *r = number ? gen_number(g, c, ex->no_int) : gen_integer(g, c);
+        if (!r) {
+            if (drop_empty(g, sn)) continue;
+            break;
+        }
+        sb_addf(&b, "%s(%s)", any++ ? " | " : "", r);
+        free(r);
+    }
+    if (g->rc) {
+        free(b.p);
+        return NULL;
+    }
+    if (!any) {
+        free(b.p);
+        return gempty(g, "schema at %s: no number is left once the 'not' values are excluded", gpath(g));
     }
     return sb_take(&b);
 }
@@ -1533,15 +2208,17 @@ static char *gen_typed(gen *g, const cJSON *s) {
         if (in_set(k_unsupported, k->string) && unsupported(g, k->string, NULL)) return NULL;
     if (kw(s, "const") || kw(s, "enum")) return gen_enum(g, s);
     unsigned t = types_of(s);
-    if (!t) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: 'type' allows no value", gpath(g));
+    excl ex = {0};
+    if (kw(s, "not") && excl_read(g, s, &t, &ex)) return NULL;
+    if (!t) return gempty(g, "schema at %s: 'type' allows no value", gpath(g));
     sbuf b = {0};
     int first = 1;
     char *parts[6] = {0};
     if (t & T_NULL) parts[0] = strdup("\"null\"");
-    if (t & T_BOOL) parts[1] = strdup("(\"true\" | \"false\")");
-    if (t & T_NUMBER) parts[2] = gen_number(g, s);
-    else if (t & T_INTEGER) parts[2] = gen_integer(g, s);
-    if ((t & T_STRING) && !g->rc) parts[3] = gen_string(g, s);
+    if (t & T_BOOL) parts[1] = strdup(ex.no_true ? "\"false\"" : ex.no_false ? "\"true\"" : "(\"true\" | \"false\")");
+    if (t & T_NUMBER) parts[2] = gen_num_except(g, s, 1, &ex);
+    else if (t & T_INTEGER) parts[2] = gen_num_except(g, s, 0, &ex);
+    if ((t & T_STRING) && !g->rc) parts[3] = gen_string(g, s, &ex);
     if ((t & T_ARRAY) && !g->rc) parts[4] = gen_array(g, s);
     if ((t & T_OBJECT) && !g->rc) parts[5] = gen_object(g, s);
     for (int i = 0; i < 6; i++) {
@@ -1555,7 +2232,36 @@ static char *gen_typed(gen *g, const cJSON *s) {
     return sb_take(&b);
 }
 
-/* anyOf/oneOf: each branch merged with the sibling keywords, as alternatives. */
+/* oneOf whose branches b[0..n) (merged with the siblings) may overlap: anyOf over i of
+ * allOf(b_i, not b_j for every j != i), when each negation can be expressed. */
+static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const cJSON *const *b, int n) {
+    const char *why = "branches may match the same value; exclusivity cannot be enforced (use anyOf)";
+    if (n > 6 && unsupported(g, "oneOf", "more than 6 branches that may overlap")) return NULL;
+    cJSON *m = keep(g, cJSON_Duplicate(sib, 1)), *l = cJSON_AddArrayToObject(m, "anyOf");
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject(), *parts = cJSON_AddArrayToObject(o, "allOf");
+        cJSON_AddItemToArray(l, o);
+        cJSON_AddItemToArray(parts, cJSON_Duplicate(b[i], 1));
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            cJSON *nb = n > 6 ? NULL : neg(g, b[j], 0);
+            if (!nb) {
+                char msg[400];
+                snprintf(msg, sizeof msg, "%s: %s", why, g->why);
+                if (n <= 6 && unsupported(g, "oneOf", msg)) return NULL;
+                /* lenient: the branches as anyOf */
+                cJSON *a = keep(g, cJSON_Duplicate(s, 1));
+                cJSON_AddItemToObject(a, "anyOf", cJSON_DetachItemFromObjectCaseSensitive(a, "oneOf"));
+                return gen_schema(g, a);
+            }
+            cJSON_AddItemToArray(parts, cJSON_Duplicate(nb, 1));
+        }
+    }
+    return gen_schema(g, m);
+}
+
+/* anyOf/oneOf: each branch merged with the sibling keywords, as alternatives (branches that no
+ * value satisfies are dropped). */
 static char *gen_alternatives(gen *g, const cJSON *s) {
     const cJSON *any = kw(s, "anyOf"), *one = kw(s, "oneOf");
     if (cJSON_IsArray(any) && cJSON_IsArray(one)) {
@@ -1587,52 +2293,69 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
     }
     const cJSON *br[MAX_ALTS];
     unsigned ty[MAX_ALTS];
-    int n = 0;
-    for (const cJSON *x = list->child; x && n < MAX_ALTS && !g->rc; x = x->next) {
+    int n = 0, idx[MAX_ALTS], i = 0;
+    for (const cJSON *x = list->child; x && n < MAX_ALTS && !g->rc; x = x->next, i++) {
         const cJSON *b = x;
+        snap sn = take_snap(g);
         if (has_sib && !cJSON_IsFalse(x)) {
             cJSON *m = keep(g, cJSON_Duplicate(sib, 1));
-            if (cJSON_IsObject(x) && merge_into(g, m, kw(x, "allOf") || kw(x, "$ref") ? flatten(g, x) : x)) break;
+            const cJSON *f = cJSON_IsObject(x) && (kw(x, "allOf") || kw(x, "$ref")) ? flatten(g, x) : x;
+            if (cJSON_IsObject(x) && (!f || merge_into(g, m, f))) {
+                if (drop_empty(g, sn)) continue;
+                break;
+            }
             b = m;
         }
         if (cJSON_IsFalse(b)) continue;
+        idx[n] = i;
         br[n] = b;
         ty[n++] = types_of(b);
     }
     if (g->rc) return NULL;
-    if (list == one) {  /* exclusivity holds only if no two branches share a JSON type */
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++)
-                if ((ty[i] & ty[j]) && unsupported(g, "oneOf", "branches may match the same value; exclusivity cannot be enforced (use anyOf)"))
-                    return NULL;
+    if (list == one) {  /* exclusive when no two branches share a JSON type; else by negation */
+        int overlap = 0;
+        for (int a = 0; a < n; a++)
+            for (int c = a + 1; c < n; c++) overlap |= (ty[a] & ty[c]) != 0;
+        if (overlap) return one_of_by_negation(g, s, sib, br, n);
     }
-    if (n == 0) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s: no %s branch can match", gpath(g), name);
+    if (n == 0) return gempty(g, "schema at %s: no %s branch can match", gpath(g), name);
     sbuf b = {0};
-    for (int i = 0; i < n && !g->rc; i++) {
+    int n_out = 0;
+    for (int a = 0; a < n && !g->rc; a++) {
         char seg[40];
-        snprintf(seg, sizeof seg, "%s/%d", name, i);
+        snprintf(seg, sizeof seg, "%s/%d", name, idx[a]);
         size_t mark = path_push(g, seg);
-        char *r = gen_schema(g, br[i]);
+        snap sn = take_snap(g);
+        char *r = gen_schema(g, br[a]);
         path_pop(g, mark);
-        if (r) sb_addf(&b, "%s%s", i ? " | " : "", r);
+        if (!r && drop_empty(g, sn)) continue;
+        if (r) sb_addf(&b, "%s%s", n_out++ ? " | " : "", r);
         free(r);
     }
     if (g->rc) {
         free(b.p);
         return NULL;
     }
+    if (!n_out) {
+        free(b.p);
+        return gempty(g, "schema at %s: no %s branch can match", gpath(g), name);
+    }
     return sb_take(&b);
 }
 
 static char *gen_schema(gen *g, const cJSON *s) {
     if (cJSON_IsTrue(s)) return any_value(g);
-    if (cJSON_IsFalse(s)) return gfail(g, SMOL_EUNSUPPORTED, "schema at %s is false: no value can match", gpath(g));
+    if (cJSON_IsFalse(s)) return gempty(g, "schema at %s is false: no value can match", gpath(g));
     if (!cJSON_IsObject(s)) return gfail(g, SMOL_EFORMAT, "schema at %s must be an object or a boolean", gpath(g));
     if (++g->depth > MAX_DEPTH) {
         g->depth--;
         return gfail(g, SMOL_ERANGE, "schema at %s: nested more than %d deep", gpath(g), MAX_DEPTH);
     }
     char *r;
+    if (needs_lower(s) && !(s = lower(g, s, has_uneval(s)))) {
+        g->depth--;
+        return NULL;
+    }
     const cJSON *ref = kw(s, "$ref");
     if (kw(s, "allOf") || (ref && has_constraints(s, (const char *const[]){"$ref", NULL}))) {
         cJSON *f = flatten(g, s);
