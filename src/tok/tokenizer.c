@@ -353,8 +353,20 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
     t->added_min_len = UINT32_MAX;
     for (int i = 0; i < t->n_added; i++) {
         uint32_t n = t->text_len[t->added[i].id];
-        t->added_first[(uint8_t)t->text[t->added[i].id][0]] = 1;
+        uint8_t b = (uint8_t)t->text[t->added[i].id][0];
+        t->added_first[b] = 1;
+        t->added_lead[b][1] = 1;
+        if (!t->added[i].special) t->added_lead[b][0] = 1;
         if (n < t->added_min_len) t->added_min_len = n;
+    }
+    for (int k = 0; k < 2; k++) {
+        t->added_n_lead[k] = 0;
+        t->added_one_lead[k] = -1;
+        for (int b = 0; b < 256; b++)
+            if (t->added_lead[b][k]) {
+                t->added_n_lead[k]++;
+                t->added_one_lead[k] = b;
+            }
     }
     mark_eog(t);
     return SMOL_OK;
@@ -410,8 +422,9 @@ static inline uint64_t hash_short(const char *s, size_t n) {
 /* Doubles the word table, or creates it with at least `first` slots (a power of two). */
 static int cache_grow(enc_state *st, uint64_t first) {
     uint64_t size = st->cache ? 2 * (st->cache_mask + 1) : first;
-    cache_entry *c = calloc(size, sizeof *c);
+    cache_entry *c = aligned_alloc(64, size * sizeof *c);  /* a slot never straddles two cache lines */
     if (!c) return SMOL_ENOMEM;
+    memset(c, 0, size * sizeof *c);
     for (uint64_t i = 0; st->cache && i <= st->cache_mask; i++) {
         const cache_entry *e = &st->cache[i];
         if (!e->klen) continue;
@@ -458,10 +471,11 @@ static int push_ids(smol_tokens *o, const int32_t *ids, size_t n) {
     return SMOL_OK;
 }
 
-static int encode_word(enc_state *st, const char *w, size_t len) {
+/* Appends the tokens of w[0..len); hash is hash_short(w, len) when len <= CACHE_KEY. */
+static int encode_word(enc_state *st, const char *w, size_t len, uint64_t hash) {
     cache_entry *e = NULL;
     if (st->cache && len <= CACHE_KEY) {
-        for (uint64_t i = hash_short(w, len) & st->cache_mask;; i = (i + 1) & st->cache_mask) {
+        for (uint64_t i = hash & st->cache_mask;; i = (i + 1) & st->cache_mask) {
             e = &st->cache[i];
             if (!e->klen) break;
             if (e->klen == len && key_equal(e->key, w, len)) return push_ids(st->out, e->ids, e->nids);
@@ -473,7 +487,7 @@ static int encode_word(enc_state *st, const char *w, size_t len) {
     if (2 * (st->cache_n + 1) > st->cache_mask + 1) {  /* keep the load at most 1/2 */
         if (st->cache_mask + 1 >= CACHE_MAX_SLOTS) return SMOL_OK;
         if (cache_grow(st, 0)) return SMOL_OK;  /* no memory for a larger cache: go on without */
-        uint64_t i = hash_short(w, len) & st->cache_mask;
+        uint64_t i = hash & st->cache_mask;
         while (st->cache[i].klen) i = (i + 1) & st->cache_mask;
         e = &st->cache[i];
     }
@@ -487,8 +501,8 @@ static int encode_word(enc_state *st, const char *w, size_t len) {
 
 static int on_word(void *ctx, size_t start, size_t len) {
     enc_state *st = ctx;
-    st->rc = encode_word(st, st->base + start, len);
-    return st->rc;
+    const char *w = st->base + start;
+    return st->rc = encode_word(st, w, len, st->cache && len <= CACHE_KEY ? hash_short(w, len) : 0);
 }
 
 static char *str_concat(const char *a, size_t an, const char *b, size_t bn, size_t *n) {
@@ -621,13 +635,25 @@ static int match_added(const smol_tokenizer *t, const char *text, size_t len, si
     return -1;
 }
 
+/* The first position >= p where an added token of this form (k: 1 with special-token
+ * parsing) may start, or len. */
+static size_t next_lead(const smol_tokenizer *t, int k, const char *text, size_t len, size_t p) {
+    if (p >= len || t->added_n_lead[k] == 0) return len;
+    if (t->added_n_lead[k] == 1) {
+        const char *q = memchr(text + p, t->added_one_lead[k], len - p);
+        return q ? (size_t)(q - text) : len;
+    }
+    while (p < len && !t->added_lead[(uint8_t)text[p]][k]) p++;
+    return p;
+}
+
 static int encode_all(enc_state *st, const char *text, size_t len, unsigned flags) {
     const smol_tokenizer *t = st->t;
     size_t seg = 0;
     bool after_special = true;
-    int rc;
-    for (size_t p = 0; p < len; p++) {
-        int k = t->n_added ? match_added(t, text, len, p, flags) : -1;
+    int rc, lead = (flags & SMOL_TOKENIZE_PARSE_SPECIAL) ? 1 : 0;
+    for (size_t p = next_lead(t, lead, text, len, 0); p < len; p = next_lead(t, lead, text, len, p + 1)) {
+        int k = match_added(t, text, len, p, flags);
         if (k < 0) continue;
         const smol_added_tok *a = &t->added[k];
         size_t ms = p, me = p + t->text_len[a->id];

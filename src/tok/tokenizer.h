@@ -81,6 +81,11 @@ struct smol_tokenizer {
     int n_added;
     uint8_t added_first[256]; /* 1 if some added token starts with this byte */
     uint32_t added_min_len;
+    /* For the scan for added tokens, [0] without and [1] with special-token parsing: bit 1 of
+     * added_lead[b][k] if an added token that form matches starts with byte b; the number of
+     * such bytes, and the byte itself when there is just one (found with memchr). */
+    uint8_t added_lead[256][2];
+    int added_n_lead[2], added_one_lead[2];
 
     smol_norm_step *norm;
     int n_norm;
