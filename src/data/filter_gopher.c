@@ -8,15 +8,23 @@
 
 /* ------------------------------------------------------------------ repetition */
 
+/* One n-gram table slot: in use for the current pass when stamp is the pass's stamp. */
+typedef struct ngram_slot {
+    uint64_t key;
+    uint32_t stamp;
+    uint32_t count;
+} ngram_slot;
+
 typedef struct rep_state {
     double dup_line_frac, dup_para_frac, dup_line_char_frac, dup_para_char_frac;
     double top_frac[5];        /* [2..4]: top n-gram character fractions */
     double dup_frac[11];       /* [5..10]: duplicated n-gram character fractions */
     uint64_t *hw, *pw;         /* per word: polynomial hash of its bytes, B^len */
     uint64_t *hs, *hc;         /* per start word: hash of the current n-gram joined by ' ' / by nothing */
+    uint32_t *cand, *cslot;    /* start words whose n-gram may repeat (top passes), their slots */
+    uint32_t *first;           /* per slot: the first start word of its n-gram (top passes) */
     size_t cap_words;
-    uint64_t *tkey;            /* n-gram hash table: key 0 = empty (keys are forced odd) */
-    uint32_t *tcount, *tfirst, *tstamp;   /* a slot is in use when its stamp is the pass's */
+    ngram_slot *tab;           /* n-gram hash table (open addressing) */
     uint32_t stamp;
     size_t tcap;
     size_t tsize;              /* slots in use for this document (a power of two <= tcap) */
@@ -74,23 +82,25 @@ static int rep_grow(rep_state *s, size_t words) {
             if (!a) return -1;
             *arrs[k] = a;
         }
+        uint32_t **idx[2] = {&s->cand, &s->cslot};
+        for (int k = 0; k < 2; k++) {
+            uint32_t *a = realloc(*idx[k], cap * sizeof *a);
+            if (!a) return -1;
+            *idx[k] = a;
+        }
         s->cap_words = cap;
     }
     size_t need = 64;
     while (need < words * 2) need *= 2;
     s->tsize = need;
     if (need > s->tcap) {
-        free(s->tkey);
-        free(s->tcount);
-        free(s->tfirst);
-        free(s->tstamp);
-        s->tkey = malloc(need * sizeof *s->tkey);
-        s->tcount = malloc(need * sizeof *s->tcount);
-        s->tfirst = malloc(need * sizeof *s->tfirst);
-        s->tstamp = calloc(need, sizeof *s->tstamp);
+        free(s->tab);
+        free(s->first);
+        s->tab = calloc(need, sizeof *s->tab);
+        s->first = malloc(need * sizeof *s->first);
         s->stamp = 0;
         s->tcap = need;
-        if (!s->tkey || !s->tcount || !s->tfirst || !s->tstamp) {
+        if (!s->tab || !s->first) {
             s->tcap = 0;
             return -1;
         }
@@ -98,21 +108,23 @@ static int rep_grow(rep_state *s, size_t words) {
     return 0;
 }
 
-/* Extends every n-gram hash by its n-th word (hs: joined by ' ', hc: concatenated). A
- * polynomial hash composes over concatenation: H(a b) = H(a) * B^len(b) + H(b). */
-static void extend_hashes(rep_state *s, size_t n_words, int n) {
+/* Polynomial hash of bytes c[0..len) (h = h*B + byte), four bytes a step. */
+static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
+    uint64_t h = 0;
+    uint32_t k = 0;
+    const uint64_t b2 = s->pow[2], b3 = s->pow[3], b4 = s->pow[4];
+    for (; k + 4 <= len; k += 4) h = h * b4 + (c[k] * b3 + c[k + 1] * b2 + c[k + 2] * HASH_B + c[k + 3]);
+    for (; k < len; k++) h = h * HASH_B + c[k];
+    return h;
+}
+
+/* A polynomial hash composes over concatenation: H(a b) = H(a) * B^len(b) + H(b). */
+static void extend_concat(rep_state *s, size_t n_words, int n) {
     size_t count = n_words - (size_t)n + 1;
-    if (n <= 4)   /* space-joined n-grams are only needed for the top n-gram rules */
-        for (size_t i = 0; i < count; i++) {
-            size_t w = i + (size_t)n - 1;
-            s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[w] + s->hw[w];
-            s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
-        }
-    else
-        for (size_t i = 0; i < count; i++) {
-            size_t w = i + (size_t)n - 1;
-            s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
-        }
+    for (size_t i = 0; i < count; i++) {
+        size_t w = i + (size_t)n - 1;
+        s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
+    }
 }
 
 /* A well-mixed, odd table key from a polynomial hash (0 marks an empty slot). */
@@ -126,40 +138,53 @@ static uint64_t table_key(uint64_t h) {
 /* Empties the table for a new pass (by moving to a new stamp). */
 static void table_clear(rep_state *s) {
     if (++s->stamp == 0) {
-        memset(s->tstamp, 0, s->tcap * sizeof *s->tstamp);
+        memset(s->tab, 0, s->tcap * sizeof *s->tab);
         s->stamp = 1;
     }
 }
 
 /* Finds key in the table (mask = tsize-1): returns its slot, or the free slot to put it in. */
-static size_t table_slot(rep_state *s, uint64_t key, size_t mask, int *found) {
+static size_t table_slot(const rep_state *s, uint64_t key, size_t mask, int *found) {
     size_t k = (size_t)(key >> 7) & mask;
-    while (s->tstamp[k] == s->stamp && s->tkey[k] != key) k = (k + 1) & mask;
-    *found = s->tstamp[k] == s->stamp;
+    const ngram_slot *t = s->tab;
+    while (t[k].stamp == s->stamp && t[k].key != key) k = (k + 1) & mask;
+    *found = t[k].stamp == s->stamp;
     return k;
 }
 
-/* Characters of the most frequent n-gram (the first seen among ties) times its count. */
-static double top_ngram_chars(rep_state *s, const smol_spans *w, int n) {
-    size_t count = w->n - (size_t)n + 1, mask = s->tsize - 1;
+/* Characters of the most frequent space-joined n-gram (the first seen among ties) times its
+ * count. Only the start words in s->cand (those whose (n-1)-gram repeats; every start word for
+ * n = 2) are looked at: an n-gram seen once elsewhere has count 1 and the first n-gram wins
+ * then. Leaves in s->cand the start words whose n-gram repeats and that have room for n+1. */
+static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *n_cand) {
+    size_t mask = s->tsize - 1, nc = *n_cand;
     table_clear(s);
-    uint32_t best_c = 0, best_first = 0;
-    for (size_t i = 0; i < count; i++) {
+    uint32_t best_c = 1, best_first = 0;
+    for (size_t j = 0; j < nc; j++) {
+        uint32_t i = s->cand[j];
+        size_t at = i + (size_t)n - 1;
+        if (n > 2) s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[at] + s->hw[at];
         int found;
         uint64_t key = table_key(s->hs[i]);
         size_t k = table_slot(s, key, mask, &found);
+        ngram_slot *t = &s->tab[k];
         if (!found) {
-            s->tkey[k] = key;
-            s->tstamp[k] = s->stamp;
-            s->tcount[k] = 0;
-            s->tfirst[k] = (uint32_t)i;
+            t->key = key;
+            t->stamp = s->stamp;
+            t->count = 0;
+            s->first[k] = i;
         }
-        uint32_t c = ++s->tcount[k];
-        if (c > best_c || (c == best_c && s->tfirst[k] < best_first)) {
+        uint32_t c = ++t->count;
+        s->cslot[j] = (uint32_t)k;
+        if (c > best_c || (c == best_c && c > 1 && s->first[k] < best_first)) {
             best_c = c;
-            best_first = s->tfirst[k];
+            best_first = s->first[k];
         }
     }
+    size_t kept = 0;
+    for (size_t j = 0; j < nc; j++)
+        if (s->tab[s->cslot[j]].count > 1 && s->cand[j] + (size_t)n < w->n) s->cand[kept++] = s->cand[j];
+    *n_cand = kept;
     size_t chars = (size_t)n - 1;
     for (int k = 0; k < n; k++) chars += w->v[best_first + k].chars;
     return (double)chars * best_c;
@@ -180,8 +205,8 @@ static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
             for (int j = 0; j < n; j++) rep += w->v[i + j].chars;
             i += (size_t)n;
         } else {
-            s->tkey[k] = key;
-            s->tstamp[k] = s->stamp;
+            s->tab[k].key = key;
+            s->tab[k].stamp = s->stamp;
             i++;
         }
     }
@@ -219,22 +244,26 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n)) goto oom;
     for (size_t i = 0; i < w->n; i++) {
-        uint64_t h = 0, p = 1;
         uint32_t len = w->v[i].len;
-        const unsigned char *c = (const unsigned char *)w->v[i].s;
-        for (uint32_t k = 0; k < len; k++) h = h * HASH_B + c[k];
+        uint64_t h = word_hash(s, (const unsigned char *)w->v[i].s, len), p = 1;
         if (len <= 64) p = s->pow[len];
         else for (uint32_t k = 0; k < len; k++) p *= HASH_B;
-        s->hw[i] = s->hs[i] = s->hc[i] = h;
+        s->hw[i] = s->hc[i] = h;
         s->pw[i] = p;
+    }
+    /* space-joined bigram hashes for the first top pass; every start word is a candidate */
+    size_t n_cand = w->n >= 2 ? w->n - 1 : 0;
+    for (size_t i = 0; i < n_cand; i++) {
+        s->hs[i] = (s->hw[i] * HASH_B + ' ') * s->pw[i + 1] + s->hw[i + 1];
+        s->cand[i] = (uint32_t)i;
     }
     double prev_dup = -1;
     for (int g = 2; g <= 10; g++) {
         if (w->n < (size_t)g) break;
         /* no repeated (g-1)-gram means no repeated g-gram: the remaining fractions are 0 */
         if (prev_dup == 0 && s->dup_frac[g] >= 0) continue;
-        extend_hashes(s, w->n, g);
-        if (g <= 4 && top_ngram_chars(s, w, g) / denom > s->top_frac[g]) {
+        extend_concat(s, w->n, g);
+        if (g <= 4 && top_ngram_chars(s, w, g, &n_cand) / denom > s->top_frac[g]) {
             *reason = k_top_reason[g];
             return 0;
         }
@@ -256,10 +285,10 @@ static void rep_free(smol_filter *f) {
     free(s->pw);
     free(s->hs);
     free(s->hc);
-    free(s->tkey);
-    free(s->tcount);
-    free(s->tfirst);
-    free(s->tstamp);
+    free(s->cand);
+    free(s->cslot);
+    free(s->first);
+    free(s->tab);
     free(s);
 }
 
