@@ -397,22 +397,31 @@ static const unsigned char *byte_classes(void) {
     return k_cls;
 }
 
-/* The end of the chunk starting at text[i] (ASCII whitespace or a Unicode space ends it);
- * *specials counts the bytes that are not plain word bytes and *last_special is the last one. */
-static size_t chunk_end(const char *text, size_t len, size_t i, int *specials, size_t *last_special) {
+/* What chunk_end finds out about a chunk, for tokenize_chunk's fast paths. */
+typedef struct chunk_info {
+    int specials;          /* bytes that may need splitting, apostrophes and lone '-' not counted */
+    size_t last_special;   /* the last of them (offset in the chunk) */
+    size_t last_apos;      /* offset of the last apostrophe + 1 (0: none) */
+} chunk_info;
+
+/* The end of the chunk starting at text[i] (ASCII whitespace or a Unicode space ends it). A '-'
+ * that is not next to another '-' is never split (tokenize_chunk only splits "--"). */
+static size_t chunk_end(const char *text, size_t len, size_t i, chunk_info *ci) {
     const unsigned char *cls = byte_classes();
-    int sp = 0;
-    size_t last = 0;
+    size_t start = i;
+    ci->specials = 0;
+    ci->last_apos = 0;
     for (; i < len; i++) {
         unsigned char c = cls[(unsigned char)text[i]];
         if (!c) continue;
         if (c == 1) break;
-        if ((unsigned char)text[i] >= 0x80 && space_at(text, len, i)) break;
-        sp++;
-        last = i;
+        unsigned char b = (unsigned char)text[i];
+        if (b >= 0x80 && space_at(text, len, i)) break;
+        if (b == '\'') { ci->last_apos = i - start + 1; continue; }
+        if (b == '-' && !(i > start && text[i - 1] == '-') && !(i + 1 < len && text[i + 1] == '-')) continue;
+        ci->specials++;
+        ci->last_special = i - start;
     }
-    *specials = sp;
-    *last_special = last;
     return i;
 }
 
@@ -444,43 +453,46 @@ static int push_ascii(smol_spans *out, const char *s, size_t n) {
     return 0;
 }
 
-/* The common chunks, with tokenize_chunk's result: plain bytes (a word), or plain bytes and a
- * final , ; : ! ? (word, mark) or '.' (split off at a sentence end). 1 if handled. */
-static int fast_chunk(smol_spans *out, const char *s, size_t n, int specials, size_t last_special, const char *next,
+/* The common chunks, with tokenize_chunk's result: ASCII word bytes, apostrophes that are not
+ * last and lone hyphens (one core word, emit_word), then maybe a final , ; : ! ? (split off) or
+ * '.' (split off at a sentence end). 1 if handled (*rc set), 0 for tokenize_chunk. */
+static int fast_chunk(smol_spans *out, const char *s, size_t n, const chunk_info *ci, const char *next,
                       size_t next_len, int *rc) {
-    if (specials == 0) {
-        if (maybe_fused(s, n)) return 0;
-        *rc = push_ascii(out, s, n);
+    if (ci->specials == 0) {
+        if (ci->last_apos == n) return 0;   /* a final apostrophe may be split off */
+        *rc = !ci->last_apos && !maybe_fused(s, n) ? push_ascii(out, s, n) : emit_word(out, s, n);
         return 1;
     }
-    if (specials != 1 || last_special != n - 1 || n < 2 || maybe_fused(s, n - 1)) return 0;
+    if (ci->specials != 1 || ci->last_special != n - 1 || n < 2 || ci->last_apos >= n - 1) return 0;
     char c = s[n - 1];
     int split;
     if (c == ',' || c == ';' || c == ':' || c == '!' || c == '?') split = 1;
     else if (c == '.') split = period_ends_sentence(s, n - 1, next, next_len);
     else return 0;
-    *rc = split ? push_ascii(out, s, n - 1) || push_ascii(out, s + n - 1, 1) : push_ascii(out, s, n);
+    size_t core = split ? n - 1 : n;
+    if (!ci->last_apos && !maybe_fused(s, core)) *rc = push_ascii(out, s, core);
+    else *rc = emit_word(out, s, core);
+    if (!*rc && split) *rc = push_ascii(out, s + n - 1, 1);
     return 1;
 }
 
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
     out->n = 0;
-    size_t i = skip_space(text, len, 0), last, next_last = 0;
-    int specials, next_specials = 0;
-    size_t end = i < len ? chunk_end(text, len, i, &specials, &last) : i;
+    size_t i = skip_space(text, len, 0);
+    chunk_info ci = {0}, next_ci = {0};
+    size_t end = i < len ? chunk_end(text, len, i, &ci) : i;
     while (i < len) {
         size_t next = skip_space(text, len, end);
-        size_t next_end = next < len ? chunk_end(text, len, next, &next_specials, &next_last) : next;
+        size_t next_end = next < len ? chunk_end(text, len, next, &next_ci) : next;
         size_t n = end - i;
         const char *next_s = next < len ? text + next : NULL;
         int rc = 0;
-        if (!fast_chunk(out, text + i, n, specials, last - i, next_s, next_end - next, &rc))
+        if (!fast_chunk(out, text + i, n, &ci, next_s, next_end - next, &rc))
             rc = tokenize_chunk(out, text + i, n, next_s, next_end - next);
         if (rc) return -1;
         i = next;
         end = next_end;
-        specials = next_specials;
-        last = next_last;
+        ci = next_ci;
     }
     return 0;
 }
