@@ -579,6 +579,9 @@ static void test_fuzz_regressions(void) {
     int rc = load_text("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1}},"
                        "\"added_tokens\":[{\"id\":2,\"content\":\"x\"},{\"id\":2,\"content\":\"\"}]}", &err);
     CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "added_tokens entry 1 (id 2) has an empty content"), "rc %d: %s", rc, err.msg);
+    /* one token with id 99999999: 2.6 GB of token tables for a 50-byte file */
+    rc = load_text("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999}}}", &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "token id 99999999 is far beyond the 1 entries"), "rc %d: %s", rc, err.msg);
 }
 
 int main(void) {

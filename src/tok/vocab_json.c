@@ -149,19 +149,25 @@ static int read_vocab(smol_tokenizer **out, const cJSON *root, const char *path,
     if (strcmp(type, "BPE") != 0) return smol_fail(err, SMOL_EUNSUPPORTED, "%s: model type '%s' is not supported (only BPE)", path, type);
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab"), *e;
     if (!cJSON_IsObject(vocab)) return smol_fail(err, SMOL_EFORMAT, "%s: model.vocab is not an object", path);
-    double max_id = -1;
+    double max_id = -1, n_entries = 0;
     cJSON_ArrayForEach(e, vocab) {
         if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
             return smol_fail(err, SMOL_EFORMAT, "%s: model.vocab entry '%.100s' has no valid id", path, e->string);
         if (e->valuedouble > max_id) max_id = e->valuedouble;
+        n_entries++;
     }
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "added_tokens")) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
         if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble > 1e8 || !str_of(e, "content"))
             return smol_fail(err, SMOL_EFORMAT, "%s: an added_tokens entry has no valid id or content", path);
         if (id->valuedouble > max_id) max_id = id->valuedouble;
+        n_entries++;
     }
     if (max_id < 0) return smol_fail(err, SMOL_EFORMAT, "%s: model.vocab is empty", path);
+    /* ids may leave gaps, but not so many that a small file allocates gigabytes */
+    if (max_id >= 2 * n_entries + 65536)
+        return smol_fail(err, SMOL_EFORMAT, "%s: token id %.0f is far beyond the %.0f entries of model.vocab and "
+                         "added_tokens (ids must be nearly dense)", path, max_id, n_entries);
     smol_tokenizer *t = smol_tok_alloc((int32_t)max_id + 1, false);
     if (!t) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory", path);
     *out = t;
