@@ -197,10 +197,28 @@ static void test_writer_round_trip(void) {
           "unwritable: %s", err.msg);
 }
 
+/* Inputs found by fuzzing the readers (tests/fuzz/fuzz_jsonl.c). */
+static void test_fuzz_regressions(void) {
+    /* a .txt file with NUL bytes was one document whose text ended at the first NUL when written */
+    const char *x = test_tmp("nul.txt");
+    static const char text[] = "Plain text do\0\0\0'ith two lines\n";
+    write_file(x, text, sizeof text - 1);
+    char got[1024];
+    smol_error err = {0};
+    int n = read_all(x, NULL, got, sizeof got, NULL, &err);
+    CHECK(n == SMOL_EFORMAT && strstr(err.msg, "nul.txt: holds a NUL byte at byte 13"), "NUL in .txt: %d %s", n, err.msg);
+    long skipped = 0;
+    smol_doc_opts skip = {NULL, NULL, SMOL_ON_ERROR_SKIP, 1};
+    n = read_all(x, &skip, got, sizeof got, &skipped, &err);
+    CHECK(n == 0 && skipped == 1, "NUL in .txt, skip: %d documents, %ld skipped", n, skipped);
+    unlink(x);
+}
+
 int main(void) {
     RUN(test_jsonl_plain_and_compressed);
     RUN(test_bad_records);
     RUN(test_fields_json_txt);
     RUN(test_writer_round_trip);
+    RUN(test_fuzz_regressions);
     return check_done();
 }

@@ -279,6 +279,10 @@ static int read_one(smol_doc_reader *r, smol_doc *doc, int *fatal, smol_error *e
         if (bad < r->whole_len)
             return smol_fail(err, SMOL_EFORMAT, "%s: not valid UTF-8 (byte %zu is 0x%02x)", r->path, bad,
                              (unsigned char)r->whole[bad]);
+        const char *nul = memchr(r->whole, 0, r->whole_len);   /* the text would end there when written */
+        if (nul)
+            return smol_fail(err, SMOL_EFORMAT, "%s: holds a NUL byte at byte %zu (not a text file)", r->path,
+                             (size_t)(nul - r->whole));
         int rc = smol_doc_from_text(doc, r->path, r->whole, r->whole_len, err);
         if (rc) return rc;
         doc->path = r->path;
