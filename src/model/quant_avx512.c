@@ -488,96 +488,152 @@ DEFINE_GEMM4(gemm4_bf16, w16_bf16, w16_bf16_tail, 2)
 
 /* ------------------------------------------------------------------ 4-row tiles, q8_0 activations */
 
-/* The tiles below take two 32-blocks per 512-bit step. Weights enter as unsigned bytes u with
- * value u - OFF (q8_0: w ^ 0x80, OFF 128; q4_0: the nibble, OFF 8; q5_0: the 5-bit quant, OFF 16),
- * so dpbusd(u, x) needs no sign trick; the accumulator starts at -OFF * (sums of 4 x), which
- * makes each int32 lane the exact sum of 4 products (u - OFF) * x. Block scales are gathered 16
- * blocks at a time, multiplied by the activation scales and spread over each block's 8 lanes. */
+/* The tiles take S blocks per step: S = 4 for q4_0 and q5_0, one block per 128-bit lane, the
+ * quants of elements 0..15 (low nibbles) in one register and of 16..31 in another, against
+ * activation registers arranged the same way; S = 2 for q8_0, a block filling two lanes.
+ * Weights enter dpbusd as unsigned bytes u with value u - OFF (q8_0: w ^ 0x80, OFF 128; q4_0:
+ * the nibble, OFF 8; q5_0: the 5-bit quant, OFF 16), so no sign trick is needed; the
+ * accumulator starts at -OFF * (sums of each lane's activations), computed once per step for
+ * all rows, which makes each int32 lane an exact integer sum of products (u - OFF) * x.
+ * Block scales come from one 64-byte load of the step's blocks and a word permute that puts
+ * each block's f16 scale on all of its lanes (gathers are slow on current microcode). */
 
-/* The two 32-byte activation blocks k and k+1 (or k and zeros) in one register. */
-static inline __m512i x2_load(const block_q8_0 *b, int two) {
-    __m256i lo = _mm256_loadu_si256((const __m256i *)b[0].qs);
-    __m256i hi = two ? _mm256_loadu_si256((const __m256i *)b[1].qs) : _mm256_setzero_si256();
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+enum { TQ8_0, TQ4_0, TQ5_0 };  /* the weight types of the tiles */
+#define TQ_STEP(TY) ((TY) == TQ8_0 ? 2 : 4)
+#define TQ_SIZE(TY) ((TY) == TQ8_0 ? 34 : (TY) == TQ4_0 ? 18 : 22)
+#define TQ_SHIFT(TY) ((TY) == TQ8_0 ? 7 : (TY) == TQ4_0 ? 3 : 4)  /* OFF = 1 << shift */
+
+/* One step's activations: bytes as the weights are laid out, -OFF * lane sums, scales per lane. */
+typedef struct { __m512i lo, hi, nc; __m512 d; } tq_act;
+
+/* 32 bytes at p, or zeros when !ok (a block past the end: not read). */
+static inline __m256i ld32(const void *p, int ok) { return _mm256_maskz_loadu_epi8(ok ? 0xffffffffu : 0, p); }
+
+/* The 16-byte runs at p + j * stride (j < 4) as the four 128-bit lanes, lanes j >= nb zero.
+ * Lane j comes from a load at p + j * (stride - 16), masked to that lane: no lane shuffles, and
+ * no byte outside the runs is read. */
+static inline __attribute__((always_inline)) __m512i lanes_at(const uint8_t *p, int stride, int nb) {
+    __m512i v = _mm512_maskz_loadu_epi8(0xffff, p);
+    for (int j = 1; j < 4; j++)
+        if (j < nb) v = _mm512_mask_loadu_epi8(v, (__mmask64)0xffff << (16 * j), p + j * (stride - 16));
+    return v;
 }
 
-static inline __m512i u2_q8_0(const uint8_t *row, int64_t k, int two) {
-    return _mm512_xor_si512(x2_load((const block_q8_0 *)row + k, two), _mm512_set1_epi8((char)0x80));
+/* The f16 scales (first field) of blocks 0 .. nb-1 (nb <= 4) at stride SZ bytes from p, each on
+ * 16 / S lanes as floats (S = 4: lanes 4j..4j+3, S = 2: lanes 8j..8j+7), lanes of missing blocks
+ * zero. Only the scale words are read. */
+static inline __attribute__((always_inline)) __m512 scales_at(const uint8_t *p, const int SZ, const int S, int nb) {
+    const int w = SZ / 2;  /* words per block */
+    uint64_t want = 0;     /* word positions of the scales in the 128 bytes from p */
+    for (int j = 0; j < S; j++)
+        if (j < nb) want |= 1ull << (w * j);
+    __m512i idx = S == 4 ? _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 * w, 3 * w, 3 * w, 3 * w,
+                                            2 * w, 2 * w, 2 * w, 2 * w, w, w, w, w, 0, 0, 0, 0)
+                         : _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, w, w, w, w, w, w, w, w,
+                                            0, 0, 0, 0, 0, 0, 0, 0);
+    __m512i v;
+    if ((S - 1) * w < 32) v = _mm512_permutexvar_epi16(idx, _mm512_maskz_loadu_epi16((__mmask32)want, p));
+    else v = _mm512_permutex2var_epi16(_mm512_maskz_loadu_epi16((__mmask32)want, p), idx,
+                                       _mm512_maskz_loadu_epi16((__mmask32)(want >> 32), p + 64));
+    return _mm512_cvtph_ps(_mm512_castsi512_si256(v));
 }
 
-/* Nibbles of blocks k and k+1 as bytes [lo k | hi k | lo k+1 | hi k+1] (element order). */
-static inline __m512i nibbles2(const uint8_t *q0, const uint8_t *q1, int two) {
-    __m128i b0 = _mm_loadu_si128((const __m128i *)q0);
-    __m128i b1 = two ? _mm_loadu_si128((const __m128i *)q1) : _mm_setzero_si128();
-    __m512i z = _mm512_permutexvar_epi64(_mm512_set_epi64(3, 2, 3, 2, 1, 0, 1, 0),
-                                         _mm512_castsi256_si512(_mm256_set_m128i(b1, b0)));
-    z = _mm512_mask_srli_epi16(z, (__mmask32)0xFF00FF00u, z, 4);
-    return _mm512_and_si512(z, _mm512_set1_epi8(15));
+/* The activations of blocks b[0 .. nb) (nb = S in whole steps; the rest zero). */
+static inline __attribute__((always_inline)) tq_act tq_load_act(const block_q8_0 *b, int nb, const int TY) {
+    tq_act a;
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i s;
+    if (TY == TQ8_0) {
+        a.lo = _mm512_inserti64x4(_mm512_castsi256_si512(ld32(b[0].qs, 1)), ld32(b[1].qs, nb > 1), 1);
+        a.hi = a.lo;
+        s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, a.lo);
+        a.d = scales_at((const uint8_t *)b, sizeof *b, 2, nb);
+    } else {
+        __m512i p = _mm512_inserti64x4(_mm512_castsi256_si512(ld32(b[0].qs, 1)), ld32(b[1].qs, nb > 1), 1);
+        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(ld32(b[2].qs, nb > 2)), ld32(b[3].qs, nb > 3), 1);
+        a.lo = _mm512_shuffle_i64x2(p, q, _MM_SHUFFLE(2, 0, 2, 0));  /* elements 0..15 of each block */
+        a.hi = _mm512_shuffle_i64x2(p, q, _MM_SHUFFLE(3, 1, 3, 1));  /* elements 16..31 */
+        s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, a.lo), ones, a.hi);
+        a.d = scales_at((const uint8_t *)b, sizeof *b, 4, nb);
+    }
+    a.nc = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, TQ_SHIFT(TY)));
+    return a;
 }
 
-static inline __m512i u2_q4_0(const uint8_t *row, int64_t k, int two) {
-    const block_q4_0 *a = (const block_q4_0 *)row + k;
-    return nibbles2(a[0].qs, a[1].qs, two);
+/* A step's weight quants as unsigned bytes (lo, and hi for the nibble types) and its block
+ * scales spread over their lanes, from the blocks at p (nb of them; missing ones are zero).
+ * Reads only those blocks' bytes. */
+static inline __attribute__((always_inline)) __m512 tq_load_w(const uint8_t *p, int nb, __m512i *lo, __m512i *hi,
+                                                                const int TY) {
+    const int SZ = TQ_SIZE(TY), S = TQ_STEP(TY);
+    if (TY == TQ8_0) {
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(ld32(p + 2, 1)), ld32(p + 36, nb > 1), 1);
+        *lo = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+    } else {
+        __m512i q = lanes_at(p + (TY == TQ4_0 ? 2 : 6), SZ, nb);
+        const __m512i m15 = _mm512_set1_epi8(15);
+        *lo = _mm512_and_si512(q, m15);
+        *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m15);
+        if (TY == TQ5_0) {
+            /* one permute of the step's scale and qh words: words 0..15 the scales spread as
+             * scales_at does, 16..19 the low halves of the four qh (fifth bits of elements
+             * 0..15), 20..23 the high halves (elements 16..31) */
+            uint64_t want = 0;
+            for (int j = 0; j < 4; j++)
+                if (j < nb) want |= 7ull << (11 * j);
+            const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 35, 24, 13, 2, 34, 23, 12, 1,
+                                                 33, 33, 33, 33, 22, 22, 22, 22, 11, 11, 11, 11, 0, 0, 0, 0);
+            __m512i v = _mm512_permutex2var_epi16(_mm512_maskz_loadu_epi16((__mmask32)want, p), idx,
+                                                  _mm512_maskz_loadu_epi16((__mmask32)(want >> 32), p + 64));
+            __m128i h = _mm512_extracti32x4_epi32(v, 2);
+            const __m512i sixteen = _mm512_set1_epi8(16);
+            *lo = _mm512_mask_add_epi8(*lo, (__mmask64)_mm_cvtsi128_si64(h), *lo, sixteen);
+            *hi = _mm512_mask_add_epi8(*hi, (__mmask64)_mm_extract_epi64(h, 1), *hi, sixteen);
+            return _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+        }
+    }
+    return scales_at(p, SZ, S, nb);
 }
 
-static inline __m512i u2_q5_0(const uint8_t *row, int64_t k, int two) {
-    const block_q5_0 *a = (const block_q5_0 *)row + k;
-    uint32_t h0, h1 = 0;
-    memcpy(&h0, a[0].qh, 4);
-    if (two) memcpy(&h1, a[1].qh, 4);
-    __m512i u = nibbles2(a[0].qs, a[1].qs, two);
-    return _mm512_mask_add_epi8(u, (__mmask64)h1 << 32 | h0, u, _mm512_set1_epi8(16));
+/* One step of nb (S in whole steps) blocks for NR rows (blocks at wp[r]) and NX activations. */
+static inline __attribute__((always_inline)) void tq_step(const uint8_t *const *wp, const block_q8_0 *const *xp,
+                                                          int nb, __m512 acc[4][4], const int NR, const int NX,
+                                                          const int TY) {
+    tq_act a[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < NX; b++) a[b] = tq_load_act(xp[b], nb, TY);
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++) {
+        _mm_prefetch((const char *)wp[r] + PF_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char *)wp[r] + PF_BYTES + TQ_STEP(TY) * TQ_SIZE(TY) - 1, _MM_HINT_T0);
+        __m512i lo, hi = _mm512_setzero_si512();
+        __m512 dw = tq_load_w(wp[r], nb, &lo, &hi, TY);
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) {
+            __m512i p = _mm512_dpbusd_epi32(a[b].nc, lo, a[b].lo);
+            if (TY != TQ8_0) p = _mm512_dpbusd_epi32(p, hi, a[b].hi);
+            acc[r][b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, a[b].d), acc[r][b]);
+        }
+    }
 }
 
-/* The f16 scales (first field) of g <= 16 consecutive blocks of `size` bytes as floats. */
-static inline __m512 scales16_f16(const void *blocks, int size, int g) {
-    const __m512i off = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                           _mm512_set1_epi32(size));
-    __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), (__mmask16)((1u << g) - 1), off, blocks, 1);
-    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
-}
-
-/* One tile: NR (1..4) weight rows of type size WSIZE loaded by U2, NX (1..4) activation rows,
- * OFF = 1 << SH. y[b * ys + r] = dot(row r, activation b). */
+/* One tile: NR (1..4) weight rows, NX (1..4) activation rows; y[b * ys + r] = dot(row r, act b). */
 static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_t *w, size_t wrb, const uint8_t *x,
-        size_t xrb, float *y, int64_t ys, const int NR, const int NX, const int WSIZE, const int SH,
-        __m512i (*U2)(const uint8_t *, int64_t, int)) {
+        size_t xrb, float *y, int64_t ys, const int NR, const int NX, const int TY) {
+    const int S = TQ_STEP(TY), SZ = TQ_SIZE(TY);
     __m512 acc[4][4];
     for (int r = 0; r < 4; r++)
         for (int b = 0; b < 4; b++) acc[r][b] = _mm512_setzero_ps();
-    const __m512i ones = _mm512_set1_epi8(1), half = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     int64_t nb = n / QK;
-    for (int64_t i0 = 0; i0 < nb; i0 += 16) {
-        int g = nb - i0 < 16 ? (int)(nb - i0) : 16;
-        __m512 s[4][4];
+    const uint8_t *wp[4];
+    const block_q8_0 *xp[4];
+    for (int64_t k = 0; k < nb; k += S) {
 #pragma GCC unroll 4
-        for (int r = 0; r < NR; r++) {
-            __m512 dw = scales16_f16(w + r * wrb + (size_t)i0 * WSIZE, WSIZE, g);
+        for (int r = 0; r < NR; r++) wp[r] = w + r * wrb + (size_t)k * SZ;
 #pragma GCC unroll 4
-            for (int b = 0; b < NX; b++)
-                s[r][b] = _mm512_mul_ps(dw, scales16_f16(x + b * xrb + (size_t)i0 * sizeof(block_q8_0), sizeof(block_q8_0), g));
-        }
-        for (int j = 0; j < g; j += 2) {
-            int two = j + 1 < g;
-            int64_t k = i0 + j;
-            __m512i idx = _mm512_add_epi32(half, _mm512_set1_epi32(j)), xs[4], nc[4];
-#pragma GCC unroll 4
-            for (int b = 0; b < NX; b++) {
-                xs[b] = x2_load((const block_q8_0 *)(x + b * xrb) + k, two);
-                nc[b] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                         _mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, xs[b]), SH));
-            }
-#pragma GCC unroll 4
-            for (int r = 0; r < NR; r++) {
-                prefetch_ahead(w + r * wrb + (size_t)k * WSIZE, 1);
-                __m512i u = U2(w + r * wrb, k, two);
-#pragma GCC unroll 4
-                for (int b = 0; b < NX; b++) {
-                    __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(nc[b], u, xs[b]));
-                    acc[r][b] = _mm512_fmadd_ps(p, _mm512_permutexvar_ps(idx, s[r][b]), acc[r][b]);
-                }
-            }
-        }
+        for (int b = 0; b < NX; b++) xp[b] = (const block_q8_0 *)(x + b * xrb) + k;
+        if (k + S <= nb) tq_step(wp, xp, S, acc, NR, NX, TY);
+        else tq_step(wp, xp, (int)(nb - k), acc, NR, NX, TY);  /* the last 1..S-1 blocks */
     }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
@@ -586,26 +642,26 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
 }
 
 /* The tile kernel of one type: 4 rows (or 1) times 1..4 activations, shapes fixed at compile time. */
-#define DEFINE_TILE_Q(NAME, WSIZE, SH, U2) \
+#define DEFINE_TILE_Q(NAME, TY) \
 static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, size_t xrb, int nx, float *y, \
                  int64_t ys) { \
     if (nr == 4) { \
         switch (nx) { \
-        case 1: tile_q(n, w, wrb, x, xrb, y, ys, 4, 1, WSIZE, SH, U2); return; \
-        case 2: tile_q(n, w, wrb, x, xrb, y, ys, 4, 2, WSIZE, SH, U2); return; \
-        case 3: tile_q(n, w, wrb, x, xrb, y, ys, 4, 3, WSIZE, SH, U2); return; \
-        default: tile_q(n, w, wrb, x, xrb, y, ys, 4, 4, WSIZE, SH, U2); return; \
+        case 1: tile_q(n, w, wrb, x, xrb, y, ys, 4, 1, TY); return; \
+        case 2: tile_q(n, w, wrb, x, xrb, y, ys, 4, 2, TY); return; \
+        case 3: tile_q(n, w, wrb, x, xrb, y, ys, 4, 3, TY); return; \
+        default: tile_q(n, w, wrb, x, xrb, y, ys, 4, 4, TY); return; \
         } \
     } \
     for (int r = 0; r < nr; r++) \
         for (int b = 0; b < nx; b++) \
             tile_q(n, (const uint8_t *)w + r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, \
-                   1, 1, WSIZE, SH, U2); \
+                   1, 1, TY); \
 }
 
-DEFINE_TILE_Q(tile_q8_0, (int)sizeof(block_q8_0), 7, u2_q8_0)
-DEFINE_TILE_Q(tile_q4_0, (int)sizeof(block_q4_0), 3, u2_q4_0)
-DEFINE_TILE_Q(tile_q5_0, (int)sizeof(block_q5_0), 4, u2_q5_0)
+DEFINE_TILE_Q(tile_q8_0, TQ8_0)
+DEFINE_TILE_Q(tile_q4_0, TQ4_0)
+DEFINE_TILE_Q(tile_q5_0, TQ5_0)
 
 /* ------------------------------------------------------------------ axpy (attention values) */
 
