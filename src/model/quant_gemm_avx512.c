@@ -19,6 +19,7 @@
 #define H2F(h) _cvtsh_ss(h)  /* F16C: exact, as smol_f16_to_f32 */
 #define MAX_UNITS (SMOL_QGEMM_MAX_N / 16)
 #define TILE_ROWS 4
+#define GMAX 3
 
 /* Weight rows of one row group in the form the tile kernels read. */
 typedef struct {
@@ -234,37 +235,37 @@ void smol_quant_gemm_pack(uint32_t t, int64_t n, const void *xq, size_t x_row, i
 static inline __attribute__((always_inline)) void tile_body(const wpanel *p, int r0, const uint8_t *act, size_t gb,
                                                             size_t ub, __m512 *out, const int R, const int G,
                                                             const int S, const int M) {
-    __m512 accf[TILE_ROWS][2];
+    __m512 accf[TILE_ROWS][GMAX];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int g = 0; g < G; g++) accf[r][g] = _mm512_setzero_ps();
     const uint8_t *q = p->q + (size_t)r0 * p->q_row;
     for (int64_t u = 0; u < p->nu; u++) {
         const uint8_t *a = act + (size_t)u * ub, *qu = q + (size_t)u * p->q_unit;
-        __m512i acc[TILE_ROWS][2];
+        __m512i acc[TILE_ROWS][GMAX];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             __m512i c = _mm512_set1_epi32(p->corr[u * 4 + r0 + r]);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
             for (int g = 0; g < G; g++) acc[r][g] = c;
         }
 #pragma GCC unroll 8
         for (int s = 0; s < S; s++) {
-            __m512i av[2];
-#pragma GCC unroll 2
+            __m512i av[GMAX];
+#pragma GCC unroll 3
             for (int g = 0; g < G; g++) av[g] = _mm512_load_si512((const void *)(a + g * gb + s * 64));
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
                 int32_t wd;
                 memcpy(&wd, qu + r * p->q_row + 4 * s, 4);
                 __m512i wv = _mm512_set1_epi32(wd);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
                 for (int g = 0; g < G; g++) acc[r][g] = _mm512_dpbusd_epi32(acc[r][g], av[g], wv);
             }
         }
-        __m512 beta[2], delta[2];
-#pragma GCC unroll 2
+        __m512 beta[GMAX], delta[GMAX];
+#pragma GCC unroll 3
         for (int g = 0; g < G; g++) {
             beta[g] = _mm512_load_ps((const float *)(a + g * gb + S * 64));
             delta[g] = M ? _mm512_load_ps((const float *)(a + g * gb + S * 64 + 64)) : _mm512_setzero_ps();
@@ -273,7 +274,7 @@ static inline __attribute__((always_inline)) void tile_body(const wpanel *p, int
         for (int r = 0; r < R; r++) {
             __m512 al = _mm512_set1_ps(p->alpha[u * 4 + r0 + r]);
             __m512 ga = M ? _mm512_set1_ps(p->gamma[u * 4 + r0 + r]) : _mm512_setzero_ps();
-#pragma GCC unroll 2
+#pragma GCC unroll 3
             for (int g = 0; g < G; g++) {
                 accf[r][g] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][g]), al), beta[g], accf[r][g]);
                 if (M) accf[r][g] = _mm512_fmadd_ps(ga, delta[g], accf[r][g]);
@@ -282,7 +283,7 @@ static inline __attribute__((always_inline)) void tile_body(const wpanel *p, int
     }
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int g = 0; g < G; g++) out[r * G + g] = accf[r][g];
 }
 
@@ -292,18 +293,18 @@ typedef void (*tile_fn)(const wpanel *p, int r0, const uint8_t *act, size_t gb, 
     static void tile_##R##_##G##_##S##_##M(const wpanel *p, int r0, const uint8_t *act, size_t gb, size_t ub, __m512 *out) { \
         tile_body(p, r0, act, gb, ub, out, R, G, S, M); \
     }
-TILE(4, 2, 8, 0) TILE(4, 1, 8, 0) TILE(1, 2, 8, 0) TILE(1, 1, 8, 0)
-TILE(4, 2, 8, 1) TILE(4, 1, 8, 1) TILE(1, 2, 8, 1) TILE(1, 1, 8, 1)
-TILE(4, 2, 4, 0) TILE(4, 1, 4, 0) TILE(1, 2, 4, 0) TILE(1, 1, 4, 0)
+TILE(4, 3, 8, 0) TILE(4, 2, 8, 0) TILE(4, 1, 8, 0) TILE(1, 3, 8, 0) TILE(1, 2, 8, 0) TILE(1, 1, 8, 0)
+TILE(4, 3, 8, 1) TILE(4, 2, 8, 1) TILE(4, 1, 8, 1) TILE(1, 3, 8, 1) TILE(1, 2, 8, 1) TILE(1, 1, 8, 1)
+TILE(4, 3, 4, 0) TILE(4, 2, 4, 0) TILE(4, 1, 4, 0) TILE(1, 3, 4, 0) TILE(1, 2, 4, 0) TILE(1, 1, 4, 0)
 
 /* The kernel for R (4 or 1) rows, G (2 or 1) groups, S steps per unit, M minimum terms. */
 static tile_fn pick_tile(int R, int G, int S, int M) {
-    static const tile_fn k[3][2][2] = {
-        {{tile_1_1_8_0, tile_1_2_8_0}, {tile_4_1_8_0, tile_4_2_8_0}},
-        {{tile_1_1_8_1, tile_1_2_8_1}, {tile_4_1_8_1, tile_4_2_8_1}},
-        {{tile_1_1_4_0, tile_1_2_4_0}, {tile_4_1_4_0, tile_4_2_4_0}},
+    static const tile_fn k[3][2][3] = {
+        {{tile_1_1_8_0, tile_1_2_8_0, tile_1_3_8_0}, {tile_4_1_8_0, tile_4_2_8_0, tile_4_3_8_0}},
+        {{tile_1_1_8_1, tile_1_2_8_1, tile_1_3_8_1}, {tile_4_1_8_1, tile_4_2_8_1, tile_4_3_8_1}},
+        {{tile_1_1_4_0, tile_1_2_4_0, tile_1_3_4_0}, {tile_4_1_4_0, tile_4_2_4_0, tile_4_3_4_0}},
     };
-    return k[S == 4 ? 2 : M][R == 4][G == 2];
+    return k[S == 4 ? 2 : M][R == 4][G - 1];
 }
 
 /* Writes the 16 sums of each (row, group) of a tile to y, activations past B left out. */
@@ -329,10 +330,10 @@ void smol_quant_gemm_rows(uint32_t t, int64_t n, const void *w, size_t w_row, in
     for (int64_t rg = r0; rg < r1; rg += TILE_ROWS) {
         int R = r1 - rg < TILE_ROWS ? (int)(r1 - rg) : TILE_ROWS;
         build_panel(t, (const uint8_t *)w + (size_t)rg * w_row, w_row, R, n, &st, &p);
-        for (int64_t g = 0; g < ng; g += 2) {
-            int G = ng - g >= 2 ? 2 : 1;
+        for (int64_t g = 0; g < ng; g += GMAX) {
+            int G = ng - g >= GMAX ? GMAX : (int)(ng - g);
             const uint8_t *act = (const uint8_t *)packed + (size_t)g * gb;
-            __m512 out[TILE_ROWS * 2];
+            __m512 out[TILE_ROWS * GMAX];
             if (R == TILE_ROWS) {
                 pick_tile(R, G, S, M)(&p, 0, act, gb, ub, out);
                 store_tile(out, R, G, rg, g * SMOL_QGEMM_GROUP, B, y, y_stride);
