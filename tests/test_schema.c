@@ -521,11 +521,19 @@ static void test_negation_vs_validator(void) {
         "{\"type\":\"object\",\"properties\":{\"a\":true,\"b\":true,\"c\":true},\"oneOf\":[{\"required\":[\"a\",\"b\"]},{\"required\":[\"a\",\"c\"]}]}",
         "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]},{\"type\":\"object\",\"properties\":"
         "{\"a\":{\"const\":2}},\"required\":[\"a\"]},{\"type\":\"array\"}]}",
+        "{\"contains\":{\"const\":1},\"maxContains\":1}",
+        "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"contains\":{\"minimum\":2},\"minContains\":1,\"maxContains\":2}",
+        "{\"type\":\"array\",\"contains\":{\"type\":\"string\"},\"minContains\":0,\"maxContains\":0}",
+        "{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\",1]},\"uniqueItems\":true}",
+        "{\"type\":\"array\",\"prefixItems\":[{\"type\":\"boolean\"},{\"type\":\"boolean\"}],\"items\":false,\"uniqueItems\":true}",
+        "{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"uniqueItems\":true,\"minItems\":1}",
+        "{\"type\":\"array\",\"items\":{\"enum\":[1,2,3]},\"uniqueItems\":true,\"contains\":{\"const\":2}}",
     };
     static const char *const pool[] = {
         "null", "true", "false", "0", "1", "-1", "2", "5", "1.5", "-0.5", "1.0", "2.25", "3", "10", "-7", "\"\"", "\"a\"",
         "\"ab\"", "\"\\u0061b\"", "\"a\\u0062\"", "\"a\\\"b\"", "\"\\u00e9\"", "\"\xc3\xa9\"", "\"abc\"", "\"b\"", "[]", "[1]",
-        "[1, 2]", "[2, 3]", "[\"a\"]", "[1, \"a\"]", "[true, false]", "[[1]]", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}",
+        "[1, 2]", "[2, 3]", "[\"a\"]", "[1, \"a\"]", "[true, false]", "[[1]]", "[1, 1]", "[1, 2, 1]", "[1, 2, 2]",
+        "[3, 2, 1]", "[1.0, 1]", "[\"a\", \"b\"]", "[\"b\", \"a\"]", "[\"a\", \"a\"]", "[true, true]", "[false]", "[1, \"a\", \"b\"]", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}",
         "{\"b\": 1}", "{\"c\": 1}", "{\"a\": 1, \"b\": 2}", "{\"a\": 1, \"b\": \"x\"}", "{\"a\": \"x\", \"b\": 2}",
         "{\"a\": 2, \"c\": 1}", "{\"b\": 1, \"c\": 1}", "{\"a\": 1, \"b\": 2, \"c\": 3}", "{\"d\": 1}", "{\"a\": 1, \"d\": 1}"};
     int n_checked = 0;
@@ -620,7 +628,7 @@ static void test_unsupported_and_lenient(void) {
     static const char *const bad[] = {"{\"not\":{\"pattern\":\"^a\"}}", "{\"if\":{\"format\":\"date\"},\"then\":{},\"else\":{\"type\":\"string\"}}",
                                       "{\"type\":\"string\",\"format\":\"color\"}",
                                       "{\"oneOf\":[{\"type\":\"string\"},{\"pattern\":\"a\"}]}",
-                                      "{\"type\":\"array\",\"contains\":{\"type\":\"string\"},\"maxContains\":2}"};
+                                      "{\"type\":\"array\",\"contains\":{\"pattern\":\"a\"},\"maxContains\":2}"};
     static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'maxContains'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         g = compile(bad[i], 0, &err);

@@ -676,6 +676,7 @@ static cJSON *keep(gen *g, cJSON *x) {
 }
 
 static int merge_into(gen *g, cJSON *a, const cJSON *b);
+static int value_ok(const cJSON *sub, const cJSON *value);
 static int needs_lower(const cJSON *s);
 static int has_uneval(const cJSON *s);
 static const cJSON *lower(gen *g, const cJSON *s, int strict);
@@ -1684,14 +1685,141 @@ static char *gen_contains(gen *g, const cJSON *s, const cJSON *items, const cJSO
     return r;
 }
 
+/* The values schema x allows when they are finitely many and listed (enum/const, filtered by
+ * the rest of x; type boolean/null alone), or NULL. */
+static const cJSON *finite_values(gen *g, const cJSON *x) {
+    if (!cJSON_IsObject(x)) return NULL;
+    const cJSON *c = kw(x, "const"), *en = kw(x, "enum");
+    cJSON *out = keep(g, cJSON_CreateArray());
+    if (c || cJSON_IsArray(en)) {
+        for (const cJSON *e = c ? c : en->child; e; e = c ? NULL : e->next)
+            if (value_ok(x, e) == 1) cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
+        return out;
+    }
+    unsigned t = types_of(x);
+    if ((t & ~(unsigned)(T_NULL | T_BOOL)) || has_constraints(x, (const char *const[]){"type", "nullable", NULL})) return NULL;
+    if (t & T_NULL) cJSON_AddItemToArray(out, cJSON_CreateNull());
+    if (t & T_BOOL) cJSON_AddItemToArray(out, cJSON_CreateTrue()), cJSON_AddItemToArray(out, cJSON_CreateFalse());
+    return out;
+}
+
+typedef struct uniq {
+    gen *g;
+    const cJSON *s;            /* the array schema: each candidate is checked against it */
+    const cJSON *sets[65];     /* values allowed at each position (sets[64]: every later one) */
+    int n_sets;
+    const cJSON *chosen[64];
+    int n, emitted, visited, bad;
+    sbuf *b;
+} uniq;
+
+/* Every array of distinct values drawn from the position sets that the schema accepts. */
+static void uniq_walk(uniq *u) {
+    if (u->emitted > 1000 || ++u->visited > 20000 || u->bad) return;
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < u->n; i++) cJSON_AddItemToArray(arr, cJSON_Duplicate(u->chosen[i], 1));
+    int ok = value_ok(u->s, arr);
+    cJSON_Delete(arr);
+    if (ok < 0) u->bad = 1;
+    if (ok == 1) {
+        const char *w = ws(u->g);
+        sb_addf(u->b, "%s\"[\"%s", u->emitted++ ? " | " : "", w);
+        for (int i = 0; i < u->n; i++) {
+            if (i) sb_addf(u->b, "%s\",\"%s", w, w);
+            const_expr(u->g, u->b, u->chosen[i]);
+        }
+        sb_addf(u->b, "%s\"]\"", w);
+    }
+    const cJSON *set = u->n < u->n_sets ? u->sets[u->n] : u->sets[64];
+    for (const cJSON *v = set && u->n < 64 ? set->child : NULL; v; v = v->next) {
+        int dup = 0;
+        for (int i = 0; i < u->n && !dup; i++) dup = smol_json_equal(u->chosen[i], v);
+        if (dup) continue;
+        u->chosen[u->n++] = v;
+        uniq_walk(u);
+        u->n--;
+    }
+}
+
+/* uniqueItems: true when every position allows finitely many listed values: the arrays of
+ * distinct values are listed (at most 1000), each checked against the whole schema. */
+static char *gen_unique(gen *g, const cJSON *s) {
+    const char *why = "only when items are drawn from a finite set (enum, const, boolean, null): a grammar cannot compare items";
+    uniq u = {.g = g, .s = s};
+    const cJSON *prefix = kw(s, "prefixItems"), *rest = kw(s, "items");
+    if (cJSON_IsArray(rest)) prefix = rest, rest = kw(s, "additionalItems");
+    const cJSON *mx = kw(s, "maxItems");
+    long hi = cJSON_IsNumber(mx) ? num_to_long(floor(mx->valuedouble)) : -1;
+    for (const cJSON *p = cJSON_IsArray(prefix) ? prefix->child : NULL; p && u.n_sets < 64 && (hi < 0 || u.n_sets < hi); p = p->next) {
+        if (!(u.sets[u.n_sets++] = finite_values(g, p)) && !cJSON_IsFalse(p)) return unsupported(g, "uniqueItems", why) ? NULL : (char *)"";
+        if (cJSON_IsFalse(p)) break;
+    }
+    int more = !cJSON_IsFalse(rest) && (hi < 0 || hi > u.n_sets);
+    if (more && !(u.sets[64] = finite_values(g, rest))) return unsupported(g, "uniqueItems", why) ? NULL : (char *)"";
+    sbuf b = {0};
+    u.b = &b;
+    uniq_walk(&u);
+    if (u.bad || u.emitted > 1000 || u.visited > 20000) {
+        free(b.p);
+        return unsupported(g, "uniqueItems", u.bad ? "items that the validator cannot check alone" : "more than 1000 arrays of distinct items")
+                   ? NULL : (char *)"";
+    }
+    if (!u.emitted) {
+        free(b.p);
+        return gempty(g, "schema at %s: no array of distinct items satisfies the schema", gpath(g));
+    }
+    return sb_take(&b);
+}
+
+/* contains with maxContains kmax (and minContains k): every item either matches contains (C) or
+ * not (N = items and not contains), and the count of C items is kept in the rules:
+ * A_c ::= N T_c | C T_{c+1} (c+1 <= kmax); T_c ::= sep A_c | "" (c >= k). */
+static char *gen_contains_counted(gen *g, const cJSON *s, const cJSON *items, const cJSON *contains, long k, long kmax) {
+    if ((kw(s, "prefixItems") || cJSON_IsArray(items) || kw(s, "minItems") || kw(s, "maxItems")) &&
+        unsupported(g, "contains", "together with prefixItems or minItems/maxItems"))
+        return NULL;
+    if (kmax > 64) return unsupported(g, "maxContains", "above 64") ? NULL : gen_contains(g, s, items, contains);
+    if (kmax < k) return gempty(g, "schema at %s: maxContains is below minContains", gpath(g));
+    cJSON *nc = neg(g, contains, 0);
+    if (!nc) return unsupported(g, "maxContains", g->why) ? NULL : gen_contains(g, s, items, contains);
+    cJSON *ns = keep(g, items ? all_of2(items, nc) : cJSON_Duplicate(nc, 1));
+    cJSON *cs = keep(g, items ? all_of2(items, contains) : cJSON_Duplicate(contains, 1));
+    snap sn = take_snap(g);
+    char *n = gen_child(g, ns, "items");
+    if (!n && !drop_empty(g, sn)) return NULL;
+    sn = take_snap(g);
+    char *c = gen_child(g, cs, "contains");
+    if (!c && !drop_empty(g, sn)) return free(n), NULL;
+    char sep[64];
+    snprintf(sep, sizeof sep, "%s\",\"%s", ws(g), ws(g));
+    int base = g->n_rules;
+    g->n_rules += 2 * (int)(kmax + 1);  /* A_c is r(base+1+c), T_c is r(base+2+kmax+c) */
+    for (long i = 0; i <= kmax; i++) {
+        int any = 0;
+        sb_addf(&g->rules, "r%ld ::= ", base + 1 + i);
+        if (n) sb_addf(&g->rules, "%s r%ld", n, base + 2 + kmax + i), any = 1;
+        if (c && i < kmax) sb_addf(&g->rules, "%s%s r%ld", any ? " | " : "", c, base + 3 + kmax + i), any = 1;
+        if (!any) sb_add(&g->rules, "[^\\x00-\\U0010FFFF]");
+        sb_addf(&g->rules, "\nr%ld ::= %s r%ld%s\n", base + 2 + kmax + i, sep, base + 1 + i, i >= k ? " | \"\"" : "");
+    }
+    free(n);
+    free(c);
+    return dupf("\"[\"%s(r%d)%s%s\"]\"", ws(g), base + 1, k == 0 ? "?" : "", ws(g));
+}
+
 static char *gen_array(gen *g, const cJSON *s) {
-    const cJSON *ui = kw(s, "uniqueItems");
-    if (cJSON_IsTrue(ui) && unsupported(g, "uniqueItems", "a grammar cannot compare items")) return NULL;
+    if (cJSON_IsTrue(kw(s, "uniqueItems"))) {
+        char *r = gen_unique(g, s);
+        if (!r || *r) return r;  /* "": lenient mode, uniqueness dropped */
+    }
     const cJSON *contains = kw(s, "contains"), *mc = kw(s, "minContains");
     if (contains) {
-        if (kw(s, "maxContains") && unsupported(g, "maxContains", "a grammar cannot count the items that do not match"))
-            return NULL;
+        const cJSON *mx = kw(s, "maxContains");
         if (kw(s, "unevaluatedItems") && unsupported(g, "unevaluatedItems", "together with contains")) return NULL;
+        if (cJSON_IsNumber(mx)) {
+            long k = cJSON_IsNumber(mc) ? num_to_long(ceil(mc->valuedouble)) : 1;
+            return gen_contains_counted(g, s, kw(s, "items"), contains, k < 0 ? 0 : k, num_to_long(floor(mx->valuedouble)));
+        }
         if (!(cJSON_IsNumber(mc) && mc->valuedouble <= 0)) return gen_contains(g, s, kw(s, "items"), contains);
     }
     const cJSON *prefix = kw(s, "prefixItems"), *rest = kw(s, "items");
