@@ -377,13 +377,15 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
 #define CACHE_KEY 14
 #define CACHE_IDS 4
 #define CACHE_MAX_SLOTS (1u << 20)
+#define KEY_LEN_SHIFT 48     /* key[1] bits 48-55: the word's length */
+#define KEY_NIDS_SHIFT 56    /* key[1] bits 56-63: the number of its tokens (not compared) */
 
-/* A remembered word: its bytes and its tokens. The words of a call are kept in an
+/* A remembered word: key[0] holds its bytes 0-7 and key[1] its bytes 8-13, zero-padded, then
+ * its length and its number of tokens; ids are its tokens. The words of a call are kept in an
  * open-addressing table that grows to CACHE_MAX_SLOTS (32 bytes a slot, so the frequent words
  * stay in the CPU caches); once it is full, new words are merged each time they occur. */
 typedef struct cache_entry {
-    uint8_t klen, nids;    /* klen 0: an empty slot */
-    char key[CACHE_KEY];
+    uint64_t key[2];       /* key[1] == 0: an empty slot */
     int32_t ids[CACHE_IDS];
 } cache_entry;
 
@@ -393,33 +395,39 @@ typedef struct enc_state {
     smol_bpe_work work;
     cache_entry *cache;
     uint64_t cache_mask, cache_n;
-    const char *base;       /* the text the pre-tokenizer's offsets refer to */
+    const char *base, *end; /* the text the pre-tokenizer's offsets refer to, and its end */
     char *buf;              /* escaped SentencePiece text */
     size_t cap_buf;
     int rc;
 } enc_state;
 
-/* A hash of a short word (up to 16 bytes) from two overlapping loads. */
-static inline uint64_t hash_short(const char *s, size_t n) {
-    uint64_t a = 0, b = 0;
-    if (n >= 8) {
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, s, 4);
-        memcpy(&y, s + n - 4, 4);
-        a = x;
-        b = y;
+/* The table key of a word w[0..len) of 1..CACHE_KEY bytes (see cache_entry), without the
+ * token count. Loads 16 bytes at once when the text has them. */
+static inline void word_key(const char *w, size_t len, const char *end, uint64_t key[2]) {
+    uint64_t a, b;
+    if (end - w >= 16) {
+        memcpy(&a, w, 8);
+        memcpy(&b, w + 8, 8);
     } else {
-        a = (uint64_t)(uint8_t)s[0] | (uint64_t)(uint8_t)s[n / 2] << 8 | (uint64_t)(uint8_t)s[n - 1] << 16;
+        char buf[16] = {0};
+        memcpy(buf, w, len);
+        memcpy(&a, buf, 8);
+        memcpy(&b, buf + 8, 8);
     }
-    uint64_t h = (a ^ 0x243F6A8885A308D3ull ^ n) * 0x9E3779B97F4A7C15ull;
-    h = (h ^ (h >> 31) ^ b) * 0xD6E8FEB86659FD93ull;
+    uint64_t mask_a = len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+    uint64_t mask_b = len <= 8 ? 0 : (1ull << (8 * (len - 8))) - 1;
+    key[0] = a & mask_a;
+    key[1] = (b & mask_b) | (uint64_t)len << KEY_LEN_SHIFT;
+}
+
+/* The hash of a key (the low bits choose the slot). */
+static inline uint64_t key_hash(const uint64_t key[2]) {
+    uint64_t h = key[0] * 0x9E3779B97F4A7C15ull;
+    h = (h ^ (h >> 29) ^ key[1]) * 0xD6E8FEB86659FD93ull;
     return h ^ (h >> 32);
 }
 
-/* Doubles the word table, or creates it with at least `first` slots (a power of two). */
+/* Doubles the word table, or creates it with `first` slots (a power of two). */
 static int cache_grow(enc_state *st, uint64_t first) {
     uint64_t size = st->cache ? 2 * (st->cache_mask + 1) : first;
     cache_entry *c = aligned_alloc(64, size * sizeof *c);  /* a slot never straddles two cache lines */
@@ -427,9 +435,10 @@ static int cache_grow(enc_state *st, uint64_t first) {
     memset(c, 0, size * sizeof *c);
     for (uint64_t i = 0; st->cache && i <= st->cache_mask; i++) {
         const cache_entry *e = &st->cache[i];
-        if (!e->klen) continue;
-        uint64_t j = hash_short(e->key, e->klen) & (size - 1);
-        while (c[j].klen) j = (j + 1) & (size - 1);
+        if (!e->key[1]) continue;
+        uint64_t key[2] = { e->key[0], e->key[1] & ~(0xFFull << KEY_NIDS_SHIFT) };
+        uint64_t j = key_hash(key) & (size - 1);
+        while (c[j].key[1]) j = (j + 1) & (size - 1);
         c[j] = *e;
     }
     free(st->cache);
@@ -438,49 +447,22 @@ static int cache_grow(enc_state *st, uint64_t first) {
     return SMOL_OK;
 }
 
-/* key[0..n) == w[0..n) for n <= CACHE_KEY, with word-sized loads instead of a memcmp call. */
-static inline bool key_equal(const char *key, const char *w, size_t n) {
-    uint64_t a, b, c, d;
-    if (n >= 8) {
-        memcpy(&a, key, 8); memcpy(&b, w, 8);
-        memcpy(&c, key + n - 8, 8); memcpy(&d, w + n - 8, 8);
-        return a == b && c == d;
-    }
-    if (n >= 4) {
-        uint32_t x, y, z, v;
-        memcpy(&x, key, 4); memcpy(&y, w, 4);
-        memcpy(&z, key + n - 4, 4); memcpy(&v, w + n - 4, 4);
-        return x == y && z == v;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (key[i] != w[i]) return false;
-    return true;
-}
-
-static int push_ids(smol_tokens *o, const int32_t *ids, size_t n) {
-    if (o->n + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 64;
-        while (cap < o->n + n) cap *= 2;
-        int32_t *p = realloc(o->ids, cap * sizeof *p);
-        if (!p) return SMOL_ENOMEM;
-        o->ids = p;
-        o->cap = cap;
-    }
-    for (size_t i = 0; i < n; i++) o->ids[o->n + i] = ids[i];
-    o->n += n;
+/* Makes room in o for n more ids. */
+static int reserve_ids(smol_tokens *o, size_t n) {
+    if (o->n + n <= o->cap) return SMOL_OK;
+    size_t cap = o->cap ? o->cap : 64;
+    while (cap < o->n + n) cap *= 2;
+    int32_t *p = realloc(o->ids, cap * sizeof *p);
+    if (!p) return SMOL_ENOMEM;
+    o->ids = p;
+    o->cap = cap;
     return SMOL_OK;
 }
 
-/* Appends the tokens of w[0..len); hash is hash_short(w, len) when len <= CACHE_KEY. */
-static int encode_word(enc_state *st, const char *w, size_t len, uint64_t hash) {
-    cache_entry *e = NULL;
-    if (st->cache && len <= CACHE_KEY) {
-        for (uint64_t i = hash & st->cache_mask;; i = (i + 1) & st->cache_mask) {
-            e = &st->cache[i];
-            if (!e->klen) break;
-            if (e->klen == len && key_equal(e->key, w, len)) return push_ids(st->out, e->ids, e->nids);
-        }
-    }
+/* A word the table does not hold (or cannot: too long): merged, then remembered in slot e
+ * (NULL: not remembered) when it has at most CACHE_IDS tokens. */
+static __attribute__((noinline)) int encode_new(enc_state *st, const char *w, size_t len, cache_entry *e,
+                                                const uint64_t key[2], uint64_t hash) {
     size_t n0 = st->out->n;
     int rc = smol_bpe_word(st->t, &st->work, w, len, st->out);
     if (rc || !e || st->out->n - n0 > CACHE_IDS) return rc;
@@ -488,21 +470,41 @@ static int encode_word(enc_state *st, const char *w, size_t len, uint64_t hash) 
         if (st->cache_mask + 1 >= CACHE_MAX_SLOTS) return SMOL_OK;
         if (cache_grow(st, 0)) return SMOL_OK;  /* no memory for a larger cache: go on without */
         uint64_t i = hash & st->cache_mask;
-        while (st->cache[i].klen) i = (i + 1) & st->cache_mask;
+        while (st->cache[i].key[1]) i = (i + 1) & st->cache_mask;
         e = &st->cache[i];
     }
-    e->klen = (uint8_t)len;
-    e->nids = (uint8_t)(st->out->n - n0);
-    memcpy(e->key, w, len);
-    memcpy(e->ids, st->out->ids + n0, e->nids * sizeof *e->ids);
+    uint64_t nids = st->out->n - n0;
+    e->key[0] = key[0];
+    e->key[1] = key[1] | nids << KEY_NIDS_SHIFT;
+    memcpy(e->ids, st->out->ids + n0, nids * sizeof *e->ids);
     st->cache_n++;
     return SMOL_OK;
 }
 
+/* Appends the tokens of the word w[0..len): from the table when it holds the word (a hash, one
+ * or two 16-byte compares and a 16-byte copy), else merged by encode_new. */
+static inline int encode_word(enc_state *st, const char *w, size_t len) {
+    if (!st->cache || len > CACHE_KEY) return encode_new(st, w, len, NULL, NULL, 0);
+    uint64_t key[2];
+    word_key(w, len, st->end, key);
+    uint64_t hash = key_hash(key);
+    const uint64_t nids_mask = 0xFFull << KEY_NIDS_SHIFT;
+    for (uint64_t i = hash & st->cache_mask;; i = (i + 1) & st->cache_mask) {
+        cache_entry *e = &st->cache[i];
+        if (e->key[0] == key[0] && (e->key[1] & ~nids_mask) == key[1]) {
+            smol_tokens *o = st->out;
+            if (o->n + CACHE_IDS > o->cap && reserve_ids(o, CACHE_IDS)) return SMOL_ENOMEM;
+            memcpy(o->ids + o->n, e->ids, sizeof e->ids);  /* all four: the unused ones are overwritten later */
+            o->n += e->key[1] >> KEY_NIDS_SHIFT;
+            return SMOL_OK;
+        }
+        if (!e->key[1]) return encode_new(st, w, len, e, key, hash);
+    }
+}
+
 static int on_word(void *ctx, size_t start, size_t len) {
     enc_state *st = ctx;
-    const char *w = st->base + start;
-    return st->rc = encode_word(st, w, len, st->cache && len <= CACHE_KEY ? hash_short(w, len) : 0);
+    return st->rc = encode_word(st, st->base + start, len);
 }
 
 static char *str_concat(const char *a, size_t an, const char *b, size_t bn, size_t *n) {
@@ -613,6 +615,7 @@ static int encode_segment(enc_state *st, const char *s, size_t n, bool at_start,
         rc = smol_bpe_word(t, &st->work, s, n, st->out);
     } else {
         st->base = s;
+        st->end = s + n;
         st->rc = SMOL_OK;
         smol_pretok_split(t->pretok, s, n, on_word, st);
         rc = st->rc;
@@ -682,6 +685,7 @@ int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigne
         uint64_t first = 4096;
         while (first < len / 64 && first < 65536) first *= 2;
         cache_grow(&st, first);
+        reserve_ids(out, len / 4 + 16);  /* about one token per 4 bytes; it grows when short */
     }
     int rc = SMOL_OK;
     if ((flags & SMOL_TOKENIZE_ADD_SPECIAL) && t->add_bos && t->bos >= 0) rc = smol_tokens_push(out, t->bos);
