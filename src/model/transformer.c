@@ -1,10 +1,12 @@
 /* transformer.c: the Llama-family forward pass (RMSNorm, RoPE, GQA attention over per-sequence
  * KV caches, SwiGLU FFN) and the inference context of include/smol.h. One forward call runs a
  * batch of rows (token, sequence, position): a prompt chunk of one sequence, or one token of
- * each of several sequences. Matrix products run over the thread pool, split by weight rows. */
+ * each of several sequences. Matrix products run over the thread pool, split by weight rows;
+ * attention (attention.h) by KV head and block of rows. */
 #include "model/transformer.h"
 #include "base/error.h"
 #include "base/pool.h"
+#include "model/attention.h"
 #include "model/dtype.h"
 #include "model/matmul.h"
 #include <math.h>
@@ -42,26 +44,6 @@ void smol_swiglu(float *out, const float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
-void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_dim, const float *q, int n_pos,
-                         float *scores, float *out) {
-    int off = kvh * head_dim;
-    float scale = 1.0f / sqrtf((float)head_dim), max = -INFINITY;
-    smol_kvcache_dot_k_all(kv, layer, n_pos, off, q, head_dim, scores);
-    for (int p = 0; p < n_pos; p++) {
-        scores[p] *= scale;
-        if (scores[p] > max) max = scores[p];
-    }
-    double sum = 0;
-    for (int p = 0; p < n_pos; p++) {
-        scores[p] = expf(scores[p] - max);
-        sum += scores[p];
-    }
-    memset(out, 0, (size_t)head_dim * sizeof(float));
-    smol_kvcache_add_v_all(kv, layer, n_pos, off, scores, out, head_dim);
-    float inv = (float)(1.0 / sum);
-    for (int i = 0; i < head_dim; i++) out[i] *= inv;
-}
-
 /* ---------------------------------------------------------------- matrix products */
 
 /* out[i][r] = W[r] . x[i] for n rows of x (out rows are w->rows long); bias (if not NULL) added.
@@ -89,7 +71,7 @@ struct smol_ctx {
     int max_rows;                  /* rows per forward */
     float *x, *xn, *q, *k, *v, *att, *gate, *up;   /* [max_rows][...] */
     float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
-    float *scores;                 /* [n_threads][n_ctx] */
+    smol_attn_work *attn;          /* attention scratch (attention.h) */
     int32_t *hist;                 /* [n_seq][n_ctx]: the tokens each sequence holds */
     void *mm_scratch;              /* activations converted for the matrix kernels */
     int mm_rc;                     /* the first matrix-kernel failure of a forward pass */
@@ -102,22 +84,6 @@ typedef struct fwd_batch {
     const int *seq, *pos;
     float *const *logits_out;      /* [n]: where row i's logits go, or NULL for none */
 } fwd_batch;
-
-typedef struct attn_job {
-    smol_ctx *c;
-    const fwd_batch *b;
-    int layer;
-} attn_job;
-
-static void attn_task(void *ctx, int task, int thread) {
-    const attn_job *j = ctx;
-    const smol_model_info *h = &j->c->m->info;
-    int row = task / h->n_head, head = task % h->n_head, kvh = head / (h->n_head / h->n_head_kv);
-    size_t nq = (size_t)h->n_head * h->head_dim;
-    smol_attention_head(&j->c->kv[j->b->seq[row]], j->layer, kvh, h->head_dim,
-                        j->c->q + row * nq + (size_t)head * h->head_dim, j->b->pos[row] + 1,
-                        j->c->scores + (size_t)thread * j->c->p.n_ctx, j->c->att + row * nq + (size_t)head * h->head_dim);
-}
 
 /* The attention block of layer il: x += Wo . attention(rope(Wq xn), rope(Wk xn), Wv xn). */
 static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
@@ -133,9 +99,8 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
         smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
         smol_kvcache_store(&c->kv[b->seq[i]], il, b->pos[i], c->k + (size_t)i * nkv, c->v + (size_t)i * nkv);
     }
-    attn_job j = {c, b, il};
-    double work = (double)n * h->n_head * (b->pos[n - 1] + 1) * h->head_dim * 2;
-    smol_pool_run(work < SMALL_WORK ? NULL : c->pool, n * h->n_head, attn_task, &j);
+    smol_attn_batch ab = {n, c->kv, b->seq, b->pos, il, h->n_head, c->q};
+    smol_attention(c->attn, c->pool, &ab, c->att);
     matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wo, c->att, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
@@ -223,20 +188,19 @@ static int ctx_alloc(smol_ctx *c, smol_error *err) {
     c->gate = malloc(R * h->n_ff * sizeof(float));
     c->up = malloc(R * h->n_ff * sizeof(float));
     c->logit_tmp = malloc((size_t)LOGIT_ROWS * h->n_vocab * sizeof(float));
-    c->scores = malloc((size_t)smol_pool_size(c->pool) * c->p.n_ctx * sizeof(float));
     c->logits = calloc((size_t)c->p.n_seq * h->n_vocab, sizeof(float));
     c->has_logits = calloc((size_t)c->p.n_seq, sizeof(int));
     c->kv = calloc((size_t)c->p.n_seq, sizeof *c->kv);
     c->hist = malloc((size_t)c->p.n_seq * c->p.n_ctx * sizeof *c->hist);
     c->mm_scratch = aligned_alloc(64, scratch_size(c->m, R > LOGIT_ROWS ? R : LOGIT_ROWS));
-    if (!c->mm_scratch || !c->hist || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp || !c->scores ||
+    if (!c->mm_scratch || !c->hist || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp ||
         !c->logits || !c->has_logits || !c->kv)
         return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
     for (int s = 0; s < c->p.n_seq; s++) {
-        int rc = smol_kvcache_init(&c->kv[s], c->p.kv_type, h->n_layer, (int)nkv, c->p.n_ctx, err);
+        int rc = smol_kvcache_init(&c->kv[s], c->p.kv_type, h->n_layer, h->n_head_kv, h->head_dim, c->p.n_ctx, err);
         if (rc) return rc;
     }
-    return SMOL_OK;
+    return smol_attn_work_new(smol_pool_size(c->pool), c->max_rows, h->n_head, h->n_head_kv, h->head_dim, &c->attn, err);
 }
 
 int smol_ctx_new(const smol_model *m, const smol_ctx_params *params, smol_ctx **out, smol_error *err) {
@@ -273,7 +237,8 @@ void smol_ctx_free(smol_ctx *c) {
         for (int s = 0; s < c->p.n_seq; s++) smol_kvcache_free(&c->kv[s]);
     free(c->kv);
     free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up);
-    free(c->logit_tmp), free(c->scores), free(c->logits), free(c->has_logits), free(c->mm_scratch), free(c->hist);
+    smol_attn_work_free(c->attn);
+    free(c->logit_tmp), free(c->logits), free(c->has_logits), free(c->mm_scratch), free(c->hist);
     smol_pool_free(c->pool);
     free(c);
 }

@@ -1,5 +1,5 @@
 /* transformer.h: the forward pass of a Llama-family decoder, one function per piece (RMSNorm,
- * RoPE, attention over a KV cache, SwiGLU), and the smol_ctx of include/smol.h that chains
+ * RoPE, SwiGLU; attention is in attention.h), and the smol_ctx of include/smol.h that chains
  * them over a batch of rows (row = one token of one sequence at one position). */
 #ifndef SMOL_MODEL_TRANSFORMER_H
 #define SMOL_MODEL_TRANSFORMER_H
@@ -15,10 +15,5 @@ void smol_rope(float *x, int n_head, int head_dim, int pos, const float *inv_fre
 
 /* out[n] = silu(gate[n]) * up[n] (out may be gate). */
 void smol_swiglu(float *out, const float *gate, const float *up, int n);
-
-/* Causal attention of one query head q [head_dim] against keys/values [0, n_pos) of kv head
- * kvh in layer; out [head_dim]; scores is scratch of n_pos floats. */
-void smol_attention_head(const smol_kvcache *kv, int layer, int kvh, int head_dim, const float *q, int n_pos,
-                         float *scores, float *out);
 
 #endif
