@@ -670,6 +670,39 @@ static void test_word_tokenize(void) {
     CHECK(smol_count_sentences("One. Two? Three! Four", 21) == 4, "sentences");
 }
 
+/* smol_ascii_phrases (SSE2 where built with it) and its scalar twin against lowercasing the whole
+ * text and memmem, on random texts with phrases in mixed case at every offset, the last bytes too. */
+static void test_ascii_phrases(void) {
+    static const char *const phrases[] = {"lorem ipsum", "javascript", "polic", "cookie", "terms of use"};
+    CHECK(smol_ascii_phrases("We use COOKIES here", 19, phrases, 5) == 8, "cookie in capitals");
+    CHECK(smol_ascii_phrases("lorem\0ipsum lorem\0ipsum!", 25, phrases, 5) == 0, "NUL is not a space");
+    const char *tail = "0123456789abcdefghijklmnopqrstuvwxyz Lorem IPSUM";
+    CHECK(smol_ascii_phrases(tail, strlen(tail), phrases, 5) == 1, "phrase in the last bytes");
+    const char alphabet[] = "loremipsuLOREMjavsctkTEPnf ,.@\x00\x0c\xe2\x80";
+    unsigned seed = 12345;
+    char text[200], low[200];
+    int differ = 0;
+    for (int iter = 0; iter < 20000 && differ < 3; iter++) {
+        size_t n = (seed = seed * 1103515245u + 12345u) >> 16 & 127;
+        for (size_t i = 0; i < n; i++) text[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof alphabet - 1)];
+        int k = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 7;
+        if (k < 5) {   /* put a phrase (random case) at a random offset */
+            size_t m = strlen(phrases[k]), at = n >= m ? ((seed = seed * 1103515245u + 12345u) >> 16) % (n - m + 1) : 0;
+            for (size_t j = 0; j < m && at + j < n; j++)
+                text[at + j] = (char)(((seed = seed * 1103515245u + 12345u) >> 20) & 1 && phrases[k][j] >= 'a' ? phrases[k][j] - 32 : phrases[k][j]);
+        }
+        unsigned want = 0;
+        for (size_t i = 0; i < n; i++) low[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
+        for (int p = 0; p < 5; p++)
+            if (memmem(low, n, phrases[p], strlen(phrases[p]))) want |= 1u << p;
+        unsigned fast = smol_ascii_phrases(text, n, phrases, 5), plain = smol_ascii_phrases_scalar(text, n, phrases, 5);
+        if (fast != want || plain != want) {
+            differ++;
+            CHECK(0, "phrases in %zu bytes '%.*s': want %#x, got %#x (scalar %#x)", n, (int)n, text, want, fast, plain);
+        }
+    }
+}
+
 /* The word splitter against NLTK's Treebank word tokenizer (python3-nltk, when installed) on
  * War and Peace lines that hold one sentence (no sentence end inside, so Punkt would not split
  * them): at least 99.5% of lines must give identical tokens. */
@@ -752,6 +785,7 @@ int main(void) {
     RUN(test_language);
     RUN(test_registry_errors);
     RUN(test_word_tokenize);
+    RUN(test_ascii_phrases);
     RUN(test_word_tokenize_vs_nltk);
     return check_done();
 }

@@ -52,10 +52,12 @@ static int has(const char *lower, size_t n, const char *needle, size_t m) {
 }
 #define HAS(lower, n, lit) has(lower, n, lit, sizeof lit - 1)
 
-/* Words (runs of non-whitespace, as str.split()) in l and the longest one's length in code points. */
-static long line_words(const char *l, size_t n, long *longest) {
+/* Words (runs of non-whitespace, as str.split()) in l and the longest one's length in code points;
+ * stops counting at enough words when the longest is not wanted (longest is then 0). */
+static long line_words(const char *l, size_t n, int want_longest, long enough, long *longest) {
     long words = 0, best = 0, cur = 0;
     for (size_t i = 0; i < n;) {
+        if (!want_longest && words >= enough) break;
         unsigned char c = (unsigned char)l[i];
         size_t sp = c < 0x80 ? (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) : 0;
         if (c >= 0x80 && (c == 0xC2 || c == 0xE1 || c == 0xE2 || c == 0xE3)) {
@@ -102,8 +104,10 @@ static int ends_with(const char *l, size_t n, const char *suf) {
 /* Applies the line rules to one stripped line: 1 keep (text in *kept, *kept_len), 0 remove,
  * or 2/3 drop the document (lorem ipsum / curly bracket). */
 static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const char **kept, size_t *kept_len) {
-    long longest, words = line_words(l, n, &longest);
-    if (s->max_word_length != -1 && longest > s->max_word_length) {
+    /* a word cannot have more code points than the line has bytes */
+    int want_longest = s->max_word_length != -1 && (long)n > s->max_word_length;
+    long longest, words = line_words(l, n, want_longest, s->min_words_per_line, &longest);
+    if (want_longest && longest > s->max_word_length) {
         filter_count(f, "line-filter-too_long_word", 1);
         return 0;
     }
@@ -154,13 +158,11 @@ static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         s->out_cap = s->line_cap = n + 1;
     }
     /* which phrases occur anywhere (lines are searched only for those) */
-    for (size_t i = 0; i < n; i++) {
-        char c = doc->text[i];
-        s->lower[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    s->doc_lorem = HAS(s->lower, n, "lorem ipsum");
-    s->doc_js = HAS(s->lower, n, "javascript");
-    s->doc_policy = HAS(s->lower, n, "polic") || HAS(s->lower, n, "cookie") || HAS(s->lower, n, "terms of use");
+    static const char *const k_doc_phrases[] = {"lorem ipsum", "javascript", "polic", "cookie", "terms of use"};
+    unsigned found = smol_ascii_phrases(doc->text, n, k_doc_phrases, 5);
+    s->doc_lorem = found & 1;
+    s->doc_js = (found >> 1) & 1;
+    s->doc_policy = (found >> 2) != 0;
     if (smol_splitlines(doc->text, n, &f->lines)) goto oom;
     long sentences = 0;
     size_t o = 0;

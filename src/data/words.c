@@ -515,10 +515,87 @@ static size_t chunk_start(const char *text, size_t end) {
     return i;
 }
 
+/* 1 if phrase p (lowercase, m bytes) is at s[0..m) with ASCII letters in either case. */
+static int phrase_at(const char *s, const char *p, size_t m) {
+    for (size_t k = 0; k < m; k++)
+        if ((char)lower(s[k]) != p[k]) return 0;
+    return 1;
+}
+
+unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count) {
+    unsigned found = 0;
+    for (int k = 0; k < count && k < 16; k++) {
+        size_t m = strlen(phrases[k]);
+        for (size_t i = 0; i + m <= n && !(found >> k & 1); i++)
+            if (phrase_at(s + i, phrases[k], m)) found |= 1u << k;
+    }
+    return found;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Positions in s[i..i+16) where a phrase's first two letters are (letters compared with bit
+ * 0x20 set, which is exact for letters), as a bit mask. */
+static unsigned pair_hits(const char *s, size_t i, const __m128i *first, const __m128i *second, int count) {
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    __m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i)), case_bit);
+    __m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i + 1)), case_bit);
+    __m128i any = _mm_setzero_si128();
+    for (int k = 0; k < count; k++)
+        any = _mm_or_si128(any, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])));
+    return (unsigned)_mm_movemask_epi8(any);
+}
+
+unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
+    if (count > 16) count = 16;
+    __m128i first[16], second[16];
+    size_t len[16];
+    for (int k = 0; k < count; k++) {
+        first[k] = _mm_set1_epi8(phrases[k][0]);
+        second[k] = _mm_set1_epi8(phrases[k][1]);
+        len[k] = strlen(phrases[k]);
+    }
+    unsigned found = 0, all = count >= 32 ? ~0u : (1u << count) - 1;
+    size_t i = 0;
+    for (; i + 17 <= n && found != all; i += 16)
+        for (unsigned hits = pair_hits(s, i, first, second, count); hits; hits &= hits - 1) {
+            size_t at = i + (size_t)__builtin_ctz(hits);
+            for (int k = 0; k < count; k++)
+                if (!(found >> k & 1) && at + len[k] <= n && phrase_at(s + at, phrases[k], len[k])) found |= 1u << k;
+        }
+    /* the last bytes (and phrases that start in them) */
+    if (found != all) {
+        size_t from = i;
+        for (int k = 0; k < count; k++)
+            if (!(found >> k & 1))
+                for (size_t j = from; j + len[k] <= n; j++)
+                    if (phrase_at(s + j, phrases[k], len[k])) { found |= 1u << k; break; }
+    }
+    return found;
+}
+#else
+unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
+    return smol_ascii_phrases_scalar(s, n, phrases, count);
+}
+#endif
+
+/* Nonzero when some byte of v is zero. */
+#define HAS_ZERO_BYTE(v) (((v) - 0x0101010101010101ull) & ~(v) & 0x8080808080808080ull)
+
 int smol_count_sentences(const char *text, size_t len) {
     int count = 0;
     size_t last_break = 0;   /* text after the last sentence end */
+    const uint64_t ones = 0x0101010101010101ull;
     for (size_t i = 0; i < len; i++) {
+        if (i + 8 <= len) {   /* skip 8 bytes at once when none is '.', '?' or '!' */
+            uint64_t w;
+            memcpy(&w, text + i, 8);
+            if (!(HAS_ZERO_BYTE(w ^ (ones * '.')) | HAS_ZERO_BYTE(w ^ (ones * '?')) | HAS_ZERO_BYTE(w ^ (ones * '!')))) {
+                i += 7;
+                continue;
+            }
+        }
         char c = text[i];
         if (c != '.' && c != '?' && c != '!') continue;
         /* a candidate end: the mark (and closing quotes/brackets) ends its chunk */

@@ -56,6 +56,12 @@ int smol_split_ws(const char *text, size_t len, smol_spans *out);
  * off; a period only at a sentence end; '"' becomes `` or ''). Clears out first. 0 or -1. */
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out);
 
+/* Bit k of the result is set when phrases[k] (lowercase ASCII starting with two letters; at most
+ * 16 phrases) occurs in s[0..n) with ASCII letters compared case-insensitively. Uses SSE2 where
+ * the compiler targets it; smol_ascii_phrases_scalar is the plain twin (same results). */
+unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count);
+unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count);
+
 struct smol_doc;
 
 /* The word tokens of doc's current text (smol_word_tokenize), computed once and kept in
