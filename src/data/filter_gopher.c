@@ -302,6 +302,7 @@ typedef struct qual_state {
     double min_avg_word_length, max_avg_word_length, max_symbol_word_ratio, max_bullet_lines_ratio,
         max_ellipsis_lines_ratio, max_non_alpha_words_ratio;
     long min_stop_words;
+    unsigned char ascii[256];   /* per ASCII byte: 1 a letter, 2 not punctuation (smol_cp_is_punct); 0 above 127 */
 } qual_state;
 
 
@@ -318,6 +319,7 @@ static int qual_init(smol_filter *f, smol_error *err) {
     s->max_ellipsis_lines_ratio = 0.3;
     s->max_non_alpha_words_ratio = 0.8;
     s->min_stop_words = 2;
+    for (uint32_t c = 0; c < 128; c++) s->ascii[c] = (unsigned char)(smol_cp_is_alpha(c) | !smol_cp_is_punct(c) << 1);
     return SMOL_OK;
 }
 
@@ -422,14 +424,11 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     for (size_t i = 0; i < w->n; i++) {
         const smol_span *x = &w->v[i];
         int non_punct, has_alpha;
-        if (x->chars == x->len) {   /* ASCII: classify bytes directly */
-            non_punct = has_alpha = 0;
-            for (uint32_t k = 0; k < x->len; k++) {
-                unsigned char c = (unsigned char)x->s[k];
-                int letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-                has_alpha |= letter;
-                non_punct |= letter || (c >= '0' && c <= '9') || c == ' ' || c == '\t' || c == '\n';
-            }
+        if (x->chars == x->len) {   /* ASCII: classify bytes through the table */
+            unsigned flags = 0;
+            for (uint32_t k = 0; k < x->len; k++) flags |= s->ascii[(unsigned char)x->s[k]];
+            has_alpha = flags & 1;
+            non_punct = flags >> 1;
         } else {
             non_punct = word_has(x, smol_cp_is_punct, 0);
             has_alpha = word_has(x, smol_cp_is_alpha, 1);
