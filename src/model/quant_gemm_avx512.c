@@ -307,17 +307,28 @@ static tile_fn pick_tile(int R, int G, int S, int M) {
     return k[S == 4 ? 2 : M][R == 4][G - 1];
 }
 
-/* Writes the 16 sums of each (row, group) of a tile to y, activations past B left out. */
+/* Writes the 16 sums of each (row, group) of a tile to y, activations past B left out. Four
+ * rows are transposed first so each activation gets one 16-byte store of its 4 outputs. */
 static void store_tile(const __m512 *out, int R, int G, int64_t row, int64_t b0, int64_t B, float *y, int64_t ys) {
-    for (int r = 0; r < R; r++)
-        for (int g = 0; g < G; g++) {
+    for (int g = 0; g < G; g++) {
+        int64_t bg = b0 + g * 16;
+        if (R == 4) {
+            __m512 t0 = _mm512_unpacklo_ps(out[g], out[G + g]), t1 = _mm512_unpackhi_ps(out[g], out[G + g]);
+            __m512 t2 = _mm512_unpacklo_ps(out[2 * G + g], out[3 * G + g]);
+            __m512 t3 = _mm512_unpackhi_ps(out[2 * G + g], out[3 * G + g]);
+            __m512 u[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xee),
+                           _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xee)};
+            float v[4][16];  /* v[i][4k + r]: row r of activation 4k + i */
+            for (int i = 0; i < 4; i++) _mm512_storeu_ps(v[i], u[i]);
+            for (int a = 0; a < 16 && bg + a < B; a++) memcpy(y + (bg + a) * ys + row, &v[a & 3][(a >> 2) * 4], 16);
+            continue;
+        }
+        for (int r = 0; r < R; r++) {
             float v[16];
             _mm512_storeu_ps(v, out[r * G + g]);
-            for (int a = 0; a < 16; a++) {
-                int64_t b = b0 + g * 16 + a;
-                if (b < B) y[b * ys + row + r] = v[a];
-            }
+            for (int a = 0; a < 16 && bg + a < B; a++) y[(bg + a) * ys + row + r] = v[a];
         }
+    }
 }
 
 void smol_quant_gemm_rows(uint32_t t, int64_t n, const void *w, size_t w_row, int64_t r0, int64_t r1,
