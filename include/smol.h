@@ -470,6 +470,10 @@ typedef struct smol_gen_params {
     bool ignore_eog;        /* keep going past end-of-generation tokens (default false) */
     void *const *filter_users;     /* when not NULL, sequence i's constraint filter gets filter_users[i]
                                       as its user pointer (one grammar matcher per sequence) */
+    bool budget_finish;     /* with a grammar filter (smol_grammar_filter_apply, src/gen/grammar.h): only
+                               tokens after which the output can still be completed within n_predict
+                               and the context; a constraint that cannot fit gives SMOL_ERANGE before
+                               generating (default true) */
 } smol_gen_params;
 
 typedef struct smol_gen_result {

@@ -1,7 +1,8 @@
 /* test_grammar.c: the GBNF parser (llama.cpp's example grammars, malformed text with line:column
  * errors, semantic errors), the matcher on crafted strings per grammar feature, token masks
  * against a brute-force oracle (every token tried from the current state), rollback and clone
- * equivalence, fast-forward, choice grammars. */
+ * equivalence, fast-forward, choice grammars; minimal completion lengths against the equations
+ * that define them, and the budget-aware finish of generation. */
 #include "check.h"
 #include "smol.h"
 #include "gen/grammar.h"
@@ -422,6 +423,126 @@ static void test_special_tokens(void) {
     smol_tokenizer_free(tok);
 }
 
+/* ---------------------------------------------------------------- minimal completion lengths */
+
+/* Checks, at the matcher's current state, the equations that define the shortest completion
+ * d (in bytes) and hold for no other function: d == 0 exactly where the output can end;
+ * otherwise d == 1 + min over accepted bytes b of d(after b), and no byte lowers d by more than
+ * one. Returns 0 or reports the first byte that breaks them. */
+static int bellman_ok(smol_matcher *m, const char *what, size_t at) {
+    int32_t d = smol_matcher_min_bytes(m), best = INT32_MAX;
+    if (smol_matcher_can_end(m) != (d == 0)) {
+        CHECK(0, "%s at byte %zu: min_bytes %d but can_end %d", what, at, d, smol_matcher_can_end(m));
+        return 0;
+    }
+    for (int b = 0; b < 256; b++) {
+        char c = (char)b;
+        if (smol_matcher_accept_bytes(m, &c, 1)) continue;
+        int32_t e = smol_matcher_min_bytes(m);
+        smol_matcher_rollback(m, 1);
+        if (e < d - 1) {
+            CHECK(0, "%s at byte %zu: byte 0x%02x lowers min_bytes from %d to %d", what, at, b, d, e);
+            return 0;
+        }
+        if (e < best) best = e;
+    }
+    if (d > 0 && best != d - 1) {
+        CHECK(0, "%s at byte %zu: min_bytes %d but the best next byte leaves %d", what, at, d, best);
+        return 0;
+    }
+    return 1;
+}
+
+/* Walks text byte by byte checking bellman_ok at every state, then a seeded random walk of
+ * accepted bytes from the end of text. The expected values at the start and end are checked
+ * too (computed by hand from the grammar). */
+static void min_bytes_case(const char *gbnf, const char *text, int32_t want_start, int32_t want_end, const char *what) {
+    smol_error err = {0};
+    smol_grammar *g = compile(gbnf, &err);
+    REQUIRE(g, "%s: %s", what, err.msg);
+    smol_matcher *m = NULL;
+    REQUIRE(smol_matcher_new(g, NULL, &m, &err) == 0, "%s", err.msg);
+    CHECK(smol_matcher_min_bytes(m) == want_start, "%s: min_bytes at start %d, want %d", what, smol_matcher_min_bytes(m),
+          want_start);
+    size_t n = strlen(text), i = 0;
+    for (; i < n && bellman_ok(m, what, i); i++)
+        if (smol_matcher_accept_bytes(m, text + i, 1)) {
+            CHECK(0, "%s: byte %zu of the text rejected", what, i);
+            break;
+        }
+    if (i == n) {
+        CHECK(smol_matcher_min_bytes(m) == want_end, "%s: min_bytes after the text %d, want %d", what,
+              smol_matcher_min_bytes(m), want_end);
+        uint64_t seed = 0x9E3779B97F4A7C15ull;
+        for (int step = 0; step < 60 && bellman_ok(m, what, n + (size_t)step); step++) {
+            int tries = 0;
+            char c;
+            do c = (char)(rng_next(&seed) & 0x7F);
+            while (smol_matcher_accept_bytes(m, &c, 1) && ++tries < 2000);
+            if (tries == 2000) break;
+        }
+    }
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+}
+
+static void test_min_bytes(void) {
+    min_bytes_case("root ::= \"abc\" | \"de\"", "d", 2, 1, "alternatives");
+    min_bytes_case("root ::= \"{\" ws \"\\\"name\\\":\" ws str ws \",\" ws \"\\\"id\\\":\" ws [0-9]+ ws \"}\"\n"
+                   "str ::= \"\\\"\" [^\"\\\\]* \"\\\"\"\nws ::= [ \\t\\n]{0,3}",
+                   "{ \"name\": \"ab", 18, 9, "object with required keys");  /* {"name":"","id":0} */
+    min_bytes_case("root ::= [\xc3\xa9-\xc3\xbc] \"x\" | [\xe4\xb8\x80-\xe9\xbe\xa5]", "\xc3", 3, 2, "UTF-8 classes");
+    min_bytes_case("root ::= item (\",\" item)*\nitem ::= \"[\" root? \"]\" | \"n\"", "[[[", 1, 3, "nesting");
+    smol_grammar *g = compile_file("json");
+    REQUIRE(g, "json");
+    smol_matcher *m = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_matcher_new(g, NULL, &m, &err) == 0, "%s", err.msg);
+    const char *doc = "{\"a\": [1, {\"b\": \"caf\xc3\xa9\", \"c\": [true, null, -2.5e3]}], \"d\": {}}";
+    for (size_t i = 0; doc[i] && bellman_ok(m, "json.gbnf", i); i++)
+        REQUIRE(smol_matcher_accept_bytes(m, doc + i, 1) == 0, "json.gbnf: byte %zu rejected", i);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+}
+
+/* smol_matcher_min_bytes_after agrees with accepting the token and asking, over the SmolLM2
+ * vocabulary at a few states of a JSON walk, and gives -1 exactly for tokens the mask bans. */
+static void test_min_bytes_after(void) {
+    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    REQUIRE(tok, "tokenizer");
+    smol_token_index *ti = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    smol_grammar *g = compile_file("json");
+    smol_matcher *m = NULL;
+    REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
+    int32_t nv = smol_token_index_n_vocab(ti);
+    uint32_t *bits = calloc(((size_t)nv + 31) / 32, sizeof *bits);
+    const char *steps[] = {"{", "\"k", "ey\": ", "[1", ", {\"x\": tr", "ue}"};
+    for (int s = 0; s < 6; s++) {
+        REQUIRE(smol_matcher_accept_bytes(m, steps[s], strlen(steps[s])) == 0, "step %d", s);
+        smol_matcher_mask(m, bits);
+        for (int32_t t = s; t < nv; t += 7) {
+            int32_t after = smol_matcher_min_bytes_after(m, t), want = -1;
+            if (smol_matcher_accept_token(m, t) == 0) {
+                want = smol_matcher_min_bytes(m);
+                smol_matcher_rollback(m, 1);
+            }
+            int allowed = bits[t >> 5] >> (t & 31) & 1;
+            if (after != want || (after >= 0) != allowed) {
+                CHECK(0, "after '%s', token %d: min_bytes_after %d, accepting gives %d, mask %d", steps[s], t, after, want,
+                      allowed);
+                break;
+            }
+        }
+    }
+    free(bits);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_tokenizer_free(tok);
+}
+
 typedef struct batch_out {
     char text[4][256];
     size_t len[4];
@@ -487,6 +608,64 @@ static void test_generate_batch(void) {
     smol_model_free(model);
 }
 
+/* Budget-aware finish (smol_gen_params.budget_finish): a grammar whose model-preferred part never
+ * ends ([a-z ]* for a story model) and a mandatory tail; with a small n_predict every sequence
+ * still completes the grammar. Without it, the same run is cut off. A budget below the shortest
+ * output is refused before generating. */
+static void test_budget_finish(void) {
+    const char *path = test_data("stories260K/stories260K.gguf");
+    smol_model *model = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_model_load(path, NULL, &model, &err) == 0 && smol_tokenizer_load(path, &tok, &err) == 0, "%s", err.msg);
+    smol_ctx_params cp = smol_ctx_default_params();
+    cp.n_seq = 3, cp.n_ctx = 128, cp.n_threads = 1;
+    smol_ctx *c = NULL;
+    smol_grammar *g = NULL;
+    smol_token_index *ti = NULL;
+    const char *gbnf = "root ::= [a-z ]* \"END of the story.\"";
+    REQUIRE(smol_ctx_new(model, &cp, &c, &err) == 0 && (g = compile(gbnf, &err)) && smol_token_index_new(tok, &ti, &err) == 0,
+            "%s", err.msg);
+    const char *prompts[3] = {"Once", "The dog", "Lily went"};
+    for (int mode = 0; mode < 3; mode++) {   /* 0: budget finish, 1: without it, 2: budget too small */
+        smol_matcher *m[3] = {0};
+        smol_grammar_filter f[3];
+        void *users[3];
+        for (int i = 0; i < 3; i++) {
+            REQUIRE(smol_matcher_new(g, ti, &m[i], &err) == 0 && smol_grammar_filter_init(&f[i], m[i], c, i, &err) == 0,
+                    "%s", err.msg);
+            users[i] = &f[i];
+        }
+        smol_gen_params gp = smol_gen_default_params();
+        gp.n_predict = mode == 2 ? 12 : 30;
+        gp.budget_finish = mode != 1;
+        gp.sampling.temperature = 1.0f, gp.sampling.seed = 5;
+        gp.sampling.filter = smol_grammar_filter_apply;
+        gp.filter_users = (void *const *)users;
+        batch_out out = {0};
+        smol_gen_result res[3];
+        int rc = smol_generate_batch(c, tok, 3, prompts, &gp, collect, &out, res, &err);
+        int complete = 0;
+        for (int i = 0; i < 3 && rc == 0; i++) {
+            size_t len = strlen(out.text[i]);
+            int ok = smol_matcher_can_end(m[i]) && len >= 17 && strcmp(out.text[i] + len - 17, "END of the story.") == 0;
+            complete += ok;
+            if (mode == 0) CHECK(ok && res[i].n_gen <= 30, "sequence %d (%d tokens) is not complete: '%s'", i, res[i].n_gen, out.text[i]);
+        }
+        if (mode == 0) CHECK(rc == 0, "%s", err.msg);
+        if (mode == 1) CHECK(rc == 0 && complete < 3, "without the budget finish %d of 3 completed (rc %d)", complete, rc);
+        if (mode == 2)
+            CHECK(rc == SMOL_ERANGE && strstr(err.msg, "needs up to 17 tokens") && strstr(err.msg, "-n is 12"),
+                  "budget 12 for a 17-byte tail: rc %d, '%s'", rc, err.msg);
+        for (int i = 0; i < 3; i++) smol_grammar_filter_free(&f[i]), smol_matcher_free(m[i]);
+    }
+    smol_token_index_free(ti);
+    smol_grammar_free(g);
+    smol_ctx_free(c);
+    smol_tokenizer_free(tok);
+    smol_model_free(model);
+}
+
 int main(void) {
     RUN(test_examples_compile);
     RUN(test_match_features);
@@ -499,5 +678,8 @@ int main(void) {
     RUN(test_rollback_clone);
     RUN(test_special_tokens);
     RUN(test_generate_batch);
+    RUN(test_min_bytes);
+    RUN(test_min_bytes_after);
+    RUN(test_budget_finish);
     return check_done();
 }

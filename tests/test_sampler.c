@@ -1,6 +1,7 @@
 /* test_sampler.c: src/gen: the sampler against hand-computed distributions (logits ln(1), ln(2),
  * ln(4) give p = 1/7, 2/7, 4/7 at temperature 1, and each option reshapes that in a known way),
- * the stop-string filter, and batched generation against one-at-a-time generation. */
+ * the checked draw of the budget-aware finish, the stop-string filter, and batched generation
+ * against one-at-a-time generation. */
 #include "check.h"
 #include "smol.h"
 #include "gen/sampler.h"
@@ -118,6 +119,82 @@ static void test_filter(void) {
     REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s", err.msg);
     int32_t t;
     CHECK(smol_sampler_sample(s, k_logits, &t, &err) == SMOL_EINVAL && strstr(err.msg, "no token"), "ban all: %s", err.msg);
+    smol_sampler_free(s);
+}
+
+/* A check refusing token *user (or, with *user < 0, every token but 0); counts its calls. */
+typedef struct refuse {
+    int token, calls;
+} refuse;
+
+static int refuse_check(void *user, int32_t t) {
+    refuse *r = user;
+    r->calls++;
+    return r->token >= 0 ? t != r->token : t == 0;
+}
+
+static int refuse_every(void *user, int32_t t) {
+    (void)user, (void)t;
+    return 0;
+}
+
+/* smol_sampler_sample_checked: draws follow the distribution restricted to accepted tokens
+ * (20,000 seeded draws against 1/3, 2/3 when token 2 of 1/7, 2/7, 4/7 is refused, and top-k=1
+ * recomputed over what is left); greedy takes the best accepted token; after 8 refusals every
+ * candidate is checked once; a check refusing everything is ignored; refused tokens are not
+ * recorded for the penalties. */
+static void test_checked(void) {
+    smol_error err = {0};
+    smol_sampler_params p = plain();
+    p.seed = 9;
+    smol_sampler *s = NULL;
+    REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s", err.msg);
+    refuse r = {2, 0};
+    int count[3] = {0};
+    for (int i = 0; i < 20000; i++) {
+        int32_t t = -1;
+        REQUIRE(smol_sampler_sample_checked(s, k_logits, refuse_check, &r, &t, &err) == SMOL_OK, "%s", err.msg);
+        count[t]++;
+    }
+    CHECK(count[2] == 0 && fabs(count[0] / 20000.0 - 1 / 3.0) < 0.015 && fabs(count[1] / 20000.0 - 2 / 3.0) < 0.015,
+          "refusing 2: counts %d %d %d, want about 6667 13333 0", count[0], count[1], count[2]);
+    smol_sampler_free(s);
+
+    p.top_k = 1;          /* truncation over the tokens left: always token 1 */
+    REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s", err.msg);
+    for (int i = 0; i < 50; i++) {
+        int32_t t = -1;
+        smol_sampler_sample_checked(s, k_logits, refuse_check, &r, &t, &err);
+        if (t != 1) {
+            CHECK(0, "top-k 1 with token 2 refused drew %d", t);
+            break;
+        }
+    }
+    smol_sampler_free(s);
+
+    enum { NV = 1000 };
+    float logits[NV];
+    for (int i = 0; i < NV; i++) logits[i] = (float)((i * 37) % 101) / 10.0f;   /* token 0 among the least likely */
+    p = plain();
+    REQUIRE(smol_sampler_new(&p, NV, &s, &err) == SMOL_OK, "%s", err.msg);
+    refuse only0 = {-1, 0};
+    int32_t t = -1;
+    CHECK(smol_sampler_sample_checked(s, logits, refuse_check, &only0, &t, &err) == SMOL_OK && t == 0,
+          "only token 0 accepted: drew %d (%s)", t, err.msg);
+    CHECK(only0.calls >= NV && only0.calls <= NV + 10, "the sweep checked %d tokens for %d candidates", only0.calls, NV);
+    CHECK(smol_sampler_sample_checked(s, logits, refuse_every, NULL, &t, &err) == SMOL_OK && t >= 0 && t < NV,
+          "a check refusing everything is ignored: %d (%s)", t, err.msg);
+    smol_sampler_free(s);
+
+    p = plain();
+    p.temperature = 0;
+    p.presence_penalty = 100;
+    REQUIRE(smol_sampler_new(&p, 3, &s, &err) == SMOL_OK, "%s", err.msg);
+    r.calls = 0;
+    CHECK(smol_sampler_sample_checked(s, k_logits, refuse_check, &r, &t, &err) == SMOL_OK && t == 1,
+          "greedy with the best refused: %d", t);
+    CHECK(smol_sampler_sample(s, k_logits, &t, &err) == SMOL_OK && t == 2,
+          "the refused token was recorded for the penalties (next greedy pick %d, want 2)", t);
     smol_sampler_free(s);
 }
 
@@ -385,6 +462,7 @@ int main(void) {
     RUN(test_penalties);
     RUN(test_bias_and_negative_penalty);
     RUN(test_filter);
+    RUN(test_checked);
     RUN(test_seeded_draws);
     RUN(test_pcg32_vector);
     RUN(test_random_vocab_against_direct);

@@ -2,6 +2,8 @@
  * together (one token per live sequence per step, via smol_eval_multi). Text is streamed
  * through the UTF-8-safe token decoder and the stop-string filter to a callback. */
 #include "gen/generate.h"
+#include "gen/grammar.h"
+#include "gen/sampler.h"
 #include "base/error.h"
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,7 @@ typedef struct gen_seq {
     smol_sampler *sampler;
     smol_detok_stream detok;
     smol_stop_filter stop;
+    smol_grammar_filter *grammar;  /* the sequence's grammar filter under a budget-aware finish, or NULL */
     int32_t next;          /* the token to feed at the next step */
     int live;
     smol_gen_result *res;
@@ -95,7 +98,8 @@ static double now_ms(void) {
 }
 
 smol_gen_params smol_gen_default_params(void) {
-    smol_gen_params p = {.n_predict = 128, .sampling = smol_sampler_default_params(), .parse_special = true};
+    smol_gen_params p = {.n_predict = 128, .sampling = smol_sampler_default_params(), .parse_special = true,
+                         .budget_finish = true};
     return p;
 }
 
@@ -145,7 +149,8 @@ static int step_seq(smol_ctx *c, const smol_tokenizer *tok, const smol_gen_param
                     smol_text_fn on_text, void *user, smol_error *err) {
     const smol_model_info *info = smol_model_get_info(smol_ctx_model(c));
     int32_t t;
-    int rc = smol_sampler_sample(s->sampler, smol_get_logits(c, i), &t, err);
+    int rc = smol_sampler_sample_checked(s->sampler, smol_get_logits(c, i), s->grammar ? smol_grammar_filter_fits : NULL,
+                                         s->grammar, &t, err);
     if (rc) return rc;
     if (!p->ignore_eog && is_end(tok, info, t)) return finish(s, SMOL_STOP_EOG, on_text, user, i);
     s->res->n_gen++;
@@ -160,6 +165,30 @@ static int step_seq(smol_ctx *c, const smol_tokenizer *tok, const smol_gen_param
     if (smol_seq_len(c, i) >= smol_ctx_n_ctx(c)) return finish(s, SMOL_STOP_CONTEXT, on_text, user, i);
     s->next = t;
     return SMOL_OK;
+}
+
+/* Gives sequence i's grammar filter (when the sampler's filter is smol_grammar_filter_apply) its
+ * token budget; SMOL_ERANGE if the constraint's shortest completion does not fit in it. */
+static int setup_budget(const smol_gen_params *p, const smol_sampler_params *sp, gen_seq *s, int i, smol_error *err) {
+    if (sp->filter != smol_grammar_filter_apply || !sp->filter_user) return SMOL_OK;
+    smol_grammar_filter *f = sp->filter_user;
+    f->finish = p->budget_finish;
+    if (!p->budget_finish) return SMOL_OK;
+    f->n_predict = p->n_predict;
+    s->grammar = f;
+    int32_t need = smol_matcher_min_bytes(f->m);
+    int left = smol_grammar_filter_remaining(f);
+    if (need <= left) return SMOL_OK;
+    if (need == INT32_MAX) return smol_fail(err, SMOL_EINVAL, "sequence %d: the constraint cannot be completed from here", i);
+    if (p->n_predict >= 0 && p->n_predict == left)
+        return smol_fail(err, SMOL_ERANGE,
+                         "the constraint needs up to %d tokens (its shortest output is %d bytes, and a token may be a "
+                         "single byte); -n is %d: raise it",
+                         (int)need, (int)need, p->n_predict);
+    return smol_fail(err, SMOL_ERANGE,
+                     "the constraint needs up to %d tokens (its shortest output is %d bytes); the context leaves room "
+                     "for %d after the prompt: raise --ctx",
+                     (int)need, (int)need, left);
 }
 
 /* Sets up sequence i and runs its prompt through the model. */
@@ -191,7 +220,7 @@ static int start_seq(smol_ctx *c, const smol_tokenizer *tok, const char *prompt,
     s->res->n_reused = keep;
     s->res->prompt_ms = now_ms() - t0;
     s->live = 1;
-    return rc;
+    return rc ? rc : setup_budget(p, &sp, s, i, err);
 }
 
 /* ---------------------------------------------------------------- public */

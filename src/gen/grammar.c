@@ -780,6 +780,7 @@ typedef struct dstate {
     uint8_t has_real;       /* some member is a real stack or the empty one (not a truncation marker) */
     uint8_t bottom;         /* holds N_BOTTOM: a truncated stack was emptied exactly here */
     int32_t trunc;          /* the state with stacks cut to TRUNC_DEPTH frames, -1 unknown */
+    uint32_t need_bytes;    /* the fewest bytes that complete the output from here (full states) */
     uint32_t *unsure;       /* with mask (truncated states): trie subtrees the cut left open */
     uint32_t n_unsure;
     int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
@@ -824,6 +825,10 @@ typedef struct runtime {
     uint32_t cap_trunc;
     uint32_t *unsure_buf;   /* trie subtrees a truncated walk left open */
     uint32_t n_unsure, cap_unsure;
+    uint32_t *el_min;       /* [n_el] fewest bytes from element i to the end of its alternative */
+    uint8_t *cls_min;       /* [n_cls] bytes of the class's shortest character (MIN_INF: none) */
+    uint32_t *node_min;     /* [cap_node_min] fewest bytes that empty node i's stack */
+    uint32_t cap_node_min;
     int32_t start;
 } runtime;
 
@@ -869,15 +874,24 @@ static void htab_free(htab *h) {
     free(h->keys), free(h->vals);
 }
 
+/* Minimal completion lengths are saturated at MIN_INF (nothing completes). */
+#define MIN_INF 0x3FFFFFFFu
+
+static uint32_t min_add(uint32_t a, uint32_t b) { return a >= MIN_INF - b ? MIN_INF : a + b; }
+
 /* The id of node (pos, parent), interned; -1 on OOM. */
 static int64_t node_id(runtime *rt, uint32_t pos, uint32_t parent) {
     uint64_t key = (uint64_t)pos << 32 | parent;
     int64_t s = htab_slot(&rt->node_map, key);
     if (s < 0) return -1;
     if (rt->node_map.keys[s]) return rt->node_map.vals[s];
-    if (grow((void **)&rt->nodes, &rt->cap_nodes, rt->n_nodes + 1, sizeof *rt->nodes)) return -1;
+    if (grow((void **)&rt->nodes, &rt->cap_nodes, rt->n_nodes + 1, sizeof *rt->nodes) ||
+        grow((void **)&rt->node_min, &rt->cap_node_min, rt->n_nodes + 1, sizeof *rt->node_min))
+        return -1;
     uint32_t id = rt->n_nodes++;
     rt->nodes[id] = (node){pos, parent};
+    /* reserved nodes (positions past the elements) count as complete; parents come first */
+    rt->node_min[id] = pos >= rt->g->n_el ? 0 : min_add(rt->el_min[pos], rt->node_min[parent]);
     rt->node_map.keys[s] = key + 1;
     rt->node_map.vals[s] = id;
     rt->node_map.n++;
@@ -1038,6 +1052,24 @@ static int64_t step_cp(runtime *rt, uint32_t s, uint32_t cp) {
     return id < 0 ? ST_OOM : id;
 }
 
+/* The fewest bytes that complete the output from parser state set with a partial character (acc
+ * so far, need continuation bytes to come): over its stacks, the rest of the character, then
+ * the shortest derivation of what follows (reserved nodes count as complete). */
+static uint32_t state_need(const runtime *rt, uint32_t set, uint32_t acc, uint32_t need) {
+    uint32_t best = MIN_INF, lo = acc << (6 * need), hi = lo | ((1u << (6 * need)) - 1);
+    for (uint32_t i = 0; i < rt->set_len[set]; i++) {
+        uint32_t n = rt->pool[rt->set_off[set] + i], v;
+        if (need == 0 || n <= N_UNSURE) v = rt->node_min[n];
+        else {
+            uint32_t k = rt->g->el[rt->nodes[n].pos].arg;
+            if (!class_has(rt->g, k, lo, hi)) continue;
+            v = min_add(need, rt->node_min[n] - rt->cls_min[k]);
+        }
+        if (v < best) best = v;
+    }
+    return best;
+}
+
 /* The DFA state (set, acc, need), interned: its id or ST_OOM. */
 static int32_t dstate_id(runtime *rt, uint32_t set, uint32_t acc, uint32_t need) {
     uint64_t key = (uint64_t)set << 32 | (acc << 2 | need);
@@ -1056,6 +1088,7 @@ static int32_t dstate_id(runtime *rt, uint32_t set, uint32_t acc, uint32_t need)
         if (n == N_BOTTOM) d->bottom = 1;
         if (n == N_ACCEPT || n > N_UNSURE) d->has_real = 1;
     }
+    d->need_bytes = state_need(rt, set, acc, need);
     rt->ds_map.keys[s] = key + 1;
     rt->ds_map.vals[s] = id;
     rt->ds_map.n++;
@@ -1120,6 +1153,7 @@ static void runtime_free(runtime *rt) {
     for (uint32_t i = 0; i < rt->n_ds; i++) free(rt->ds[i].trans), free(rt->ds[i].mask), free(rt->ds[i].unsure);
     free(rt->trunc);
     free(rt->unsure_buf);
+    free(rt->el_min), free(rt->cls_min), free(rt->node_min);
     free(rt->ds);
     htab_free(&rt->ds_map);
     free(rt->nodes);
@@ -1137,13 +1171,50 @@ static void runtime_free(runtime *rt) {
     free(rt);
 }
 
+/* The UTF-8 length of the smallest code point of class k (MIN_INF for an empty class). */
+static uint32_t class_min_bytes(const smol_grammar *g, uint32_t k) {
+    if (g->cls[k].n == 0) return MIN_INF;
+    uint32_t lo = g->rg[g->cls[k].first].lo;
+    return lo < 0x80 ? 1 : lo < 0x800 ? 2 : lo < 0x10000 ? 3 : 4;
+}
+
+/* Minimal completion lengths: the shortest derivation of each rule in bytes (a fixed point over
+ * the rules: every rule of a checked grammar has a finite one), then for every element the
+ * fewest bytes from it to the end of its alternative (rt->el_min). */
+static int min_lengths(runtime *rt) {
+    const smol_grammar *g = rt->g;
+    rt->el_min = malloc(((size_t)g->n_el + 1) * sizeof *rt->el_min);
+    rt->cls_min = malloc((size_t)g->n_cls + 1);
+    uint32_t *rule_min = malloc(((size_t)g->n_rules + 1) * sizeof *rule_min);
+    if (!rt->el_min || !rt->cls_min || !rule_min) return free(rule_min), SMOL_ENOMEM;
+    for (uint32_t k = 0; k < g->n_cls; k++) {
+        uint32_t b = class_min_bytes(g, k);
+        rt->cls_min[k] = (uint8_t)(b == MIN_INF ? 255 : b);
+    }
+    for (uint32_t r = 0; r < g->n_rules; r++) rule_min[r] = MIN_INF;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t i = g->n_el; i-- > 0;) {      /* alternatives end with EL_END: suffix sums */
+            gr_elem e = g->el[i];
+            uint32_t own = e.kind == EL_REF ? rule_min[e.arg] : 0;
+            if (e.kind == EL_CHAR) own = rt->cls_min[e.arg] == 255 ? MIN_INF : rt->cls_min[e.arg];
+            rt->el_min[i] = e.kind == EL_END ? 0 : min_add(own, rt->el_min[i + 1]);
+        }
+        for (uint32_t r = g->n_rules; r-- > 0;)
+            for (uint32_t a = 0; a < g->rules[r].n_alts; a++)
+                if (rt->el_min[g->rules[r].alts[a]] < rule_min[r]) rule_min[r] = rt->el_min[g->rules[r].alts[a]], changed = 1;
+    }
+    free(rule_min);
+    return 0;
+}
+
 /* Builds the runtime and its start state. */
 static int runtime_new(const smol_grammar *g, const smol_token_index *ti, runtime **out, smol_error *err) {
     runtime *rt = calloc(1, sizeof *rt);
     if (!rt) return smol_fail(err, SMOL_ENOMEM, "grammar matcher: out of memory");
     rt->g = g, rt->ti = ti, rt->refs = 1;
     int rc = SMOL_ENOMEM;
-    if (node_id(rt, UINT32_MAX, 0) != N_ACCEPT || node_id(rt, UINT32_MAX - 1, 0) != N_BOTTOM ||
+    if (min_lengths(rt) || node_id(rt, UINT32_MAX, 0) != N_ACCEPT || node_id(rt, UINT32_MAX - 1, 0) != N_BOTTOM ||
         node_id(rt, UINT32_MAX - 2, 0) != N_UNSURE)
         goto fail;
     uint32_t from = rt->n_scratch;
@@ -1230,6 +1301,23 @@ int smol_matcher_n_steps(const smol_matcher *m) { return (int)m->n_hist - 1; }
 static int32_t run_bytes(runtime *rt, int32_t s, const char *b, size_t n) {
     for (size_t i = 0; i < n && s >= 0; i++) s = trans(rt, s, (uint8_t)b[i]);
     return s;
+}
+
+static int32_t clamp_need(uint32_t v) { return v >= MIN_INF ? INT32_MAX : (int32_t)v; }
+
+int32_t smol_matcher_min_bytes(const smol_matcher *m) {
+    int32_t s = cur(m);
+    return s == ST_DONE ? 0 : clamp_need(m->rt->ds[s].need_bytes);
+}
+
+int32_t smol_matcher_min_bytes_after(smol_matcher *m, int32_t id) {
+    const smol_token_index *ti = m->rt->ti;
+    int32_t s = cur(m);
+    if (!ti || id < 0 || id >= ti->n_vocab || s == ST_DONE) return -1;
+    if (ti->kind[id] == SMOL_TI_EOG) return m->rt->ds[s].can_end ? 0 : -1;
+    if (ti->kind[id] != SMOL_TI_TEXT) return -1;
+    s = run_bytes(m->rt, s, ti->bytes[id], ti->len[id]);
+    return s < 0 ? -1 : clamp_need(m->rt->ds[s].need_bytes);
 }
 
 int smol_matcher_accept_bytes(smol_matcher *m, const char *bytes, size_t n) {
@@ -1450,6 +1538,7 @@ int smol_grammar_filter_init(smol_grammar_filter *f, smol_matcher *m, const smol
     memset(f, 0, sizeof *f);
     if (!m->rt->ti) return smol_fail(err, SMOL_EINVAL, "grammar filter: the matcher has no token index");
     f->m = m, f->c = c, f->seq = seq, f->base = -1;
+    f->n_predict = -1, f->finish = 1;
     f->bits = malloc(((size_t)m->rt->ti->n_vocab + 31) / 32 * sizeof *f->bits);
     if (!f->bits) return smol_fail(err, SMOL_ENOMEM, "grammar filter: out of memory");
     return SMOL_OK;
@@ -1470,6 +1559,21 @@ int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab) {
     for (int t = 0; t < n_vocab; t++)
         if (t >= nv || !(f->bits[t >> 5] >> (t & 31) & 1)) mask[t] = 0;
     return 0;
+}
+
+int smol_grammar_filter_remaining(const smol_grammar_filter *f) {
+    const int32_t *toks;
+    int len = smol_seq_tokens(f->c, f->seq, &toks), base = f->base < 0 ? len : f->base;
+    int64_t left = (int64_t)smol_ctx_n_ctx(f->c) - len + 1;
+    if (f->n_predict >= 0 && f->n_predict - (int64_t)(len - base) < left) left = f->n_predict - (int64_t)(len - base);
+    return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+int smol_grammar_filter_fits(void *user, int32_t token) {
+    smol_grammar_filter *f = user;
+    if (!f->finish || f->status) return 1;
+    int32_t need = smol_matcher_min_bytes_after(f->m, token);
+    return need >= 0 && need <= smol_grammar_filter_remaining(f) - 1;
 }
 
 void smol_grammar_filter_free(smol_grammar_filter *f) {

@@ -70,6 +70,16 @@ int smol_matcher_is_done(const smol_matcher *m);
 /* The number of steps accepted and not rolled back. */
 int smol_matcher_n_steps(const smol_matcher *m);
 
+/* The fewest bytes that complete the output from the current state: 0 when it can end (or is
+ * done), INT32_MAX when nothing completes it. Computed from the shortest derivation of every rule
+ * (bytes of each class's smallest character); cached per state, so this is a lookup. In a
+ * byte-level vocabulary, where every byte is a token, it bounds the tokens still needed. */
+int32_t smol_matcher_min_bytes(const smol_matcher *m);
+
+/* The same after token id (not accepted: the state is unchanged), or -1 if id is not allowed.
+ * An end-of-generation token gives 0 where the grammar can end. */
+int32_t smol_matcher_min_bytes_after(smol_matcher *m, int32_t id);
+
 /* Fast-forward: writes into buf (at most cap bytes) the bytes that must come next because they
  * are the only continuation (stopping where the grammar could end or branch); returns their
  * count. Nothing is accepted: pass them to smol_matcher_accept_bytes or tokenize them. */
@@ -94,6 +104,9 @@ typedef struct smol_grammar_filter {
     int base;                 /* sequence length at the first call (the prompt), -1 before */
     uint32_t *bits;           /* the matcher's mask */
     int status;               /* the first failure, 0 if none */
+    int n_predict;            /* the most tokens generated after base, < 0: no limit but the context
+                                 (smol_generate sets it from smol_gen_params.n_predict) */
+    int finish;               /* budget-aware finish (default 1): see smol_grammar_filter_fits */
 } smol_grammar_filter;
 
 /* Sets up f (f->bits is allocated: release with smol_grammar_filter_free). */
@@ -102,6 +115,17 @@ int smol_grammar_filter_init(smol_grammar_filter *f, smol_matcher *m, const smol
 /* The filter function: pass it as smol_sampler_params.filter with the smol_grammar_filter as
  * filter_user (or one per sequence in smol_gen_params.filter_users). */
 int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab);
+
+/* The tokens that may still be generated in f's sequence, the next one included: the least of
+ * n_predict minus those generated since base and what the context holds (a sequence samples
+ * until its length reaches the context size). */
+int smol_grammar_filter_remaining(const smol_grammar_filter *f);
+
+/* Budget-aware finish: 1 if, after token (allowed by the mask), the output can still be completed
+ * within the remaining budget, i.e. smol_matcher_min_bytes_after(token) <= remaining - 1 (one
+ * single-byte token per byte at worst); always 1 when f->finish is 0. Pass it with f to
+ * smol_sampler_sample_checked; smol_generate does so for every smol_grammar_filter_apply filter. */
+int smol_grammar_filter_fits(void *user, int32_t token);
 
 /* Frees f's mask buffer (not the matcher). */
 void smol_grammar_filter_free(smol_grammar_filter *f);

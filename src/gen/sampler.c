@@ -286,9 +286,8 @@ static int sample_llama2c(smol_sampler *s) {
     return s->cand[last];
 }
 
-int smol_sampler_sample(smol_sampler *s, const float *logits, int32_t *token, smol_error *err) {
-    int rc = adjust_logits(s, logits, err);
-    if (rc) return rc;
+/* One draw from s->work (after adjust_logits): a token id, or -1 if none is allowed. */
+static int draw(smol_sampler *s) {
     int t;
     if (s->p.llama2c && s->p.temperature > 0) {
         t = sample_llama2c(s);
@@ -305,6 +304,42 @@ int smol_sampler_sample(smol_sampler *s, const float *logits, int32_t *token, sm
                 break;
             }
         }
+    }
+    return t;
+}
+
+int smol_sampler_sample(smol_sampler *s, const float *logits, int32_t *token, smol_error *err) {
+    return smol_sampler_sample_checked(s, logits, NULL, NULL, token, err);
+}
+
+/* Draws after adjust_logits; banned[0..n_banned) and, when sweep, every token check refuses are
+ * dropped first. */
+static int draw_without(smol_sampler *s, const float *logits, const int32_t *banned, int n_banned, int sweep,
+                        smol_token_check_fn check, void *user, int32_t *t, smol_error *err) {
+    int rc = adjust_logits(s, logits, err);
+    if (rc) return rc;
+    for (int i = 0; i < n_banned; i++) s->work[banned[i]] = -INFINITY;
+    for (int k = 0; sweep && k < s->n_vocab; k++)
+        if (s->work[k] > -INFINITY && !check(user, k)) s->work[k] = -INFINITY;
+    *t = draw(s);
+    return SMOL_OK;
+}
+
+int smol_sampler_sample_checked(smol_sampler *s, const float *logits, smol_token_check_fn check, void *user,
+                                int32_t *token, smol_error *err) {
+    enum { MAX_REDRAWS = 8 };
+    int32_t banned[MAX_REDRAWS], t;
+    int n_banned = 0, sweep = 0;
+    for (;;) {
+        int rc = draw_without(s, logits, banned, n_banned, sweep, check, user, &t, err);
+        if (rc) return rc;
+        if (t < 0 && sweep) {               /* the check refuses every allowed token: ignore it */
+            check = NULL, n_banned = 0, sweep = 0;
+            continue;
+        }
+        if (t < 0 || !check || check(user, t)) break;
+        if (n_banned < MAX_REDRAWS) banned[n_banned++] = t;
+        else sweep = 1;
     }
     if (t < 0) return smol_fail(err, SMOL_EINVAL, "sampler: no token is allowed (the filter and bias ban them all)");
     *token = t;
