@@ -172,48 +172,78 @@ static int merge_run(const smol_tokenizer *t, smol_bpe_work *w, int64_t start, i
 
 #define SMALL_WORD 64
 
-/* The rank and result of merging a with b; UINT32_MAX when they do not merge. */
+/* The rank of merging a with b in the compact index; UINT32_MAX when they do not merge. */
+static inline uint32_t index_rank(const smol_pair_index *ix, int32_t a, int32_t b) {
+    uint64_t key = smol_pair_index_key(a, b);
+    for (uint64_t i = smol_pair_slot(key, ix->mask);; i = (i + 1) & ix->mask) {
+        uint64_t e = ix->slots[i];
+        if (e >> 24 == key) return (uint32_t)(e & 0xFFFFFF);
+        if (!e) return UINT32_MAX;
+    }
+}
+
+/* The rank of merging a with b, UINT32_MAX when they do not merge; the result goes to *merged
+ * (when the compact index is used, pair_result gives it instead). */
 static inline uint32_t pair_rank(const smol_tokenizer *t, int32_t a, int32_t b, int32_t *merged) {
     if (a < 0 || b < 0) return UINT32_MAX;
+    if (t->pair_index.slots) return index_rank(&t->pair_index, a, b);
     const smol_pair_entry *e = pair_find(&t->pairs, a, b);
     if (!e) return UINT32_MAX;
     *merged = e->merged;
     return e->rank;
 }
 
-/* The same merging for a word of at most SMALL_WORD bytes, on arrays: the lowest rank (the
- * leftmost among equals) merges, its neighbours' pairs are looked up again. No queue. */
+/* The result of a merge pair_rank found: from the rank with the compact index, else as stored. */
+static inline int32_t pair_result(const smol_tokenizer *t, uint32_t rank, int32_t merged) {
+    const smol_pair_index *ix = &t->pair_index;
+    if (!ix->slots) return merged;
+    return ix->by_offset ? (int32_t)(rank + ix->offset) : ix->merged_by_rank[rank];
+}
+
+/* The same merging for a word of at most SMALL_WORD bytes, on arrays linked left to right:
+ * the lowest rank (the leftmost among equals) merges, its neighbours' pairs are looked up
+ * again. No queue, no moves. */
 static int merge_small(const smol_tokenizer *t, const char *word, size_t len, smol_tokens *out) {
     int32_t id[SMALL_WORD], merged[SMALL_WORD];
-    uint32_t start[SMALL_WORD], slen[SMALL_WORD], rank[SMALL_WORD];
+    uint32_t rank[SMALL_WORD];  /* of the pair a symbol makes with the next one */
+    int8_t next[SMALL_WORD];    /* the next symbol, -1 after the last */
+    uint8_t start[SMALL_WORD], slen[SMALL_WORD];
     int n = 0;
-    for (size_t i = 0; i < len; n++) {
-        size_t cl = t->byte_level ? 1 : utf8_len((const uint8_t *)word + i, len - i);
-        id[n] = t->byte_level ? t->byte_id[(uint8_t)word[i]] : smol_tok_find(t, word + i, cl);
-        start[n] = (uint32_t)i;
-        slen[n] = (uint32_t)cl;
-        i += cl;
-    }
-    for (int i = 0; i + 1 < n; i++) rank[i] = pair_rank(t, id[i], id[i + 1], &merged[i]);
-    while (n > 1) {
-        int best = 0;
-        for (int i = 1; i + 1 < n; i++)
-            if (rank[i] < rank[best]) best = i;
-        if (rank[best] == UINT32_MAX) break;
-        id[best] = merged[best];
-        slen[best] += slen[best + 1];
-        n--;
-        for (int i = best + 1; i < n; i++) {
-            id[i] = id[i + 1];
-            start[i] = start[i + 1];
-            slen[i] = slen[i + 1];
-            rank[i] = rank[i + 1];
-            merged[i] = merged[i + 1];
+    if (t->byte_level) {
+        for (; n < (int)len; n++) {
+            id[n] = t->byte_id[(uint8_t)word[n]];
+            start[n] = (uint8_t)n;
+            slen[n] = 1;
         }
-        if (best > 0) rank[best - 1] = pair_rank(t, id[best - 1], id[best], &merged[best - 1]);
-        if (best + 1 < n) rank[best] = pair_rank(t, id[best], id[best + 1], &merged[best]);
+    } else {
+        for (size_t i = 0; i < len; n++) {
+            size_t cl = utf8_len((const uint8_t *)word + i, len - i);
+            id[n] = smol_tok_find(t, word + i, cl);
+            start[n] = (uint8_t)i;
+            slen[n] = (uint8_t)cl;
+            i += cl;
+        }
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) next[i] = (int8_t)(i + 1);
+    next[n - 1] = -1;
+    rank[n - 1] = UINT32_MAX;
+    for (int i = 0; i + 1 < n; i++) rank[i] = pair_rank(t, id[i], id[i + 1], &merged[i]);
+    for (;;) {
+        int best = 0, before = -1;
+        for (int prev = 0, i = next[0]; i >= 0; prev = i, i = next[i])
+            if (rank[i] < rank[best]) {
+                best = i;
+                before = prev;
+            }
+        if (rank[best] == UINT32_MAX) break;
+        int r = next[best];
+        id[best] = pair_result(t, rank[best], merged[best]);
+        slen[best] = (uint8_t)(slen[best] + slen[r]);
+        next[best] = next[r];
+        rank[best] = next[best] >= 0 ? pair_rank(t, id[best], id[next[best]], &merged[best]) : UINT32_MAX;
+        if (before >= 0) rank[before] = pair_rank(t, id[before], id[best], &merged[before]);
+    }
+    for (int i = 0; i >= 0; i = next[i]) {
         int rc = id[i] >= 0 ? smol_tokens_push(out, id[i]) : emit_unknown(t, word + start[i], slen[i], out);
         if (rc) return rc;
     }

@@ -142,6 +142,61 @@ static int pairs_grow(smol_pair_map *m) {
     return SMOL_OK;
 }
 
+/* Drops the compact pair index for good: this vocabulary does not fit it. */
+static void pair_index_off(smol_tokenizer *t) {
+    free(t->pair_index.slots);
+    free(t->pair_index.merged_by_rank);
+    memset(&t->pair_index, 0, sizeof t->pair_index);
+    t->pair_index.off = true;
+}
+
+static void pair_index_put(smol_pair_index *ix, uint64_t key, uint32_t rank) {
+    uint64_t j = smol_pair_slot(key, ix->mask);
+    while (ix->slots[j]) j = (j + 1) & ix->mask;
+    ix->slots[j] = key << 24 | rank;
+}
+
+/* Adds a merge (new to the pair map, now holding n pairs) to the compact index, growing it;
+ * turns the index off when the merge does not fit it. Returns SMOL_ENOMEM or SMOL_OK. */
+static int pair_index_add(smol_tokenizer *t, int32_t left, int32_t right, uint32_t rank, int32_t merged, uint64_t n) {
+    smol_pair_index *ix = &t->pair_index;
+    if (ix->off) return SMOL_OK;
+    if (t->model != SMOL_TOK_BPE || (uint32_t)t->n_vocab > SMOL_PAIR_INDEX_MAX_VOCAB || rank >= SMOL_PAIR_INDEX_MAX_RANK ||
+        left < 0 || right < 0 || left >= t->n_vocab || right >= t->n_vocab || (rank < ix->n_ranks && ix->merged_by_rank[rank] >= 0)) {
+        pair_index_off(t);  /* a rank shared by two merges (scores), or too large */
+        return SMOL_OK;
+    }
+    if (rank >= ix->n_ranks) {
+        uint32_t cap = ix->n_ranks ? ix->n_ranks : 1024;
+        while (cap <= rank) cap = cap > SMOL_PAIR_INDEX_MAX_RANK / 2 ? SMOL_PAIR_INDEX_MAX_RANK : 2 * cap;
+        int32_t *m = realloc(ix->merged_by_rank, cap * sizeof *m);
+        if (!m) return SMOL_ENOMEM;
+        for (uint32_t r = ix->n_ranks; r < cap; r++) m[r] = -1;
+        ix->merged_by_rank = m;
+        ix->n_ranks = cap;
+    }
+    if (!ix->slots || 2 * n > ix->mask + 1) {
+        uint64_t size = ix->slots ? 2 * (ix->mask + 1) : 1024;
+        smol_pair_index bigger = *ix;
+        bigger.slots = calloc(size, sizeof *bigger.slots);
+        bigger.mask = size - 1;
+        if (!bigger.slots) return SMOL_ENOMEM;
+        for (uint64_t i = 0; ix->slots && i <= ix->mask; i++)
+            if (ix->slots[i]) pair_index_put(&bigger, ix->slots[i] >> 24, (uint32_t)(ix->slots[i] & 0xFFFFFF));
+        free(ix->slots);
+        *ix = bigger;
+    }
+    ix->merged_by_rank[rank] = merged;
+    if (n == 1) {
+        ix->by_offset = true;
+        ix->offset = (int64_t)merged - rank;
+    } else if ((int64_t)merged - rank != ix->offset) {
+        ix->by_offset = false;
+    }
+    pair_index_put(ix, smol_pair_index_key(left, right), rank);
+    return SMOL_OK;
+}
+
 int smol_tok_add_merge(smol_tokenizer *t, int32_t left, int32_t right, uint32_t rank, int32_t merged) {
     smol_pair_map *m = &t->pairs;
     if (!m->slots || 2 * (m->n + 1) > m->mask + 1)
@@ -152,7 +207,7 @@ int smol_tok_add_merge(smol_tokenizer *t, int32_t left, int32_t right, uint32_t 
         if (m->slots[i].key == key) return SMOL_OK;  /* the first (lowest) rank stays */
     m->slots[i] = (smol_pair_entry){ key, rank, merged };
     m->n++;
-    return SMOL_OK;
+    return pair_index_add(t, left, right, rank, merged, m->n);
 }
 
 int smol_tok_add_merge_text(smol_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen, uint32_t rank) {
@@ -846,6 +901,8 @@ void smol_tokenizer_free(smol_tokenizer *t) {
     free(t->eog);
     free(t->by_text.slots);
     free(t->pairs.slots);
+    free(t->pair_index.slots);
+    free(t->pair_index.merged_by_rank);
     free(t->added);
     for (int i = 0; i < t->n_norm; i++) {
         free(t->norm[i].arg);

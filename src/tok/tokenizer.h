@@ -49,6 +49,29 @@ typedef struct smol_pair_map {
     uint64_t mask, n;
 } smol_pair_map;
 
+/* A compact copy of the pair map, for BPE vocabularies of fewer than 2^20 tokens whose merges
+ * each have a rank of their own below 2^24 (ranked merges from a merges list): a slot holds
+ * (left + 1) << 44 | right << 24 | rank, 0 when empty, so that the table is half the size;
+ * merged_by_rank[rank] is the result of the merge of that rank, which is often rank + offset
+ * for every merge (vocabularies numbered in merge order, as GPT-2's and SmolLM2's). */
+typedef struct smol_pair_index {
+    uint64_t *slots;
+    uint64_t mask;
+    int32_t *merged_by_rank;
+    uint32_t n_ranks;        /* entries of merged_by_rank; -1 for a rank no merge has */
+    bool off;                /* the vocabulary does not fit: slots stays NULL */
+    bool by_offset;          /* every merge's result is its rank + offset (no table read) */
+    int64_t offset;
+} smol_pair_index;
+
+#define SMOL_PAIR_INDEX_MAX_VOCAB ((1u << 20) - 1)
+#define SMOL_PAIR_INDEX_MAX_RANK (1u << 24)
+
+/* The key of pair (left, right) in the compact index (ids below SMOL_PAIR_INDEX_MAX_VOCAB: 40 bits). */
+static inline uint64_t smol_pair_index_key(int32_t left, int32_t right) {
+    return ((uint64_t)left + 1) << 20 | (uint64_t)right;
+}
+
 /* The home slot of a pair key: a multiplicative hash folded so every key bit counts. */
 static inline uint64_t smol_pair_slot(uint64_t key, uint64_t mask) {
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
@@ -75,6 +98,7 @@ struct smol_tokenizer {
     uint8_t *eog;             /* 1 for end-of-generation tokens */
     smol_str_map by_text;
     smol_pair_map pairs;
+    smol_pair_index pair_index;  /* slots NULL when the vocabulary does not fit it */
     int32_t byte_id[256];     /* BPE byte-level: the token of each byte; else <0xNN>; -1 if none */
 
     smol_added_tok *added;    /* longest first */
