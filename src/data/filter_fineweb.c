@@ -45,7 +45,7 @@ static int fw_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         const smol_span *l = &f->lines.v[i];
         char c = l->len ? l->s[l->len - 1] : 0;
         punct += c == '.' || c == '\'' || c == '"' || c == '!' || c == '?';
-        shorts += (long)l->chars <= s->short_line_length;
+        shorts += (long)l->len <= s->short_line_length || (long)smol_utf8_chars(l->s, l->len) <= s->short_line_length;
     }
     double ratio = (double)punct / (double)nl;
     if (ratio <= s->line_punct_thr && !(ratio == 0 && s->line_punct_exclude_zero)) {
@@ -66,7 +66,7 @@ static int fw_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     }
     f->lines.n = w;
     long dups, dup_chars;
-    if (filter_find_duplicates(&f->lines, &dups, &dup_chars)) goto oom;
+    if (filter_find_duplicates(f, &f->lines, &dups, &dup_chars)) goto oom;
     size_t newlines = nl - 1;
     double body = (double)(smol_utf8_chars(t, n) - newlines);
     if ((body > 0 ? dup_chars / body : 0) >= s->char_duplicates_ratio) {

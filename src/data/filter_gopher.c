@@ -223,7 +223,7 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     size_t sn = n;
     smol_strip(&st, &sn);
     long dups, dup_chars;
-    if (smol_split_newline_runs(st, sn, 2, &f->parts) || filter_find_duplicates(&f->parts, &dups, &dup_chars)) goto oom;
+    if (smol_split_newline_runs(st, sn, 2, &f->parts) || filter_find_duplicates(f, &f->parts, &dups, &dup_chars)) goto oom;
     if (s->dup_para_frac > 0 && (double)dups / (double)f->parts.n > s->dup_para_frac) {
         *reason = "gopher_repetition:dup_para_frac";
         return 0;
@@ -232,7 +232,7 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         *reason = "gopher_repetition:dup_para_char_frac";
         return 0;
     }
-    if (smol_split_newline_runs(t, n, 1, &f->lines) || filter_find_duplicates(&f->lines, &dups, &dup_chars)) goto oom;
+    if (smol_split_newline_runs(t, n, 1, &f->lines) || filter_find_duplicates(f, &f->lines, &dups, &dup_chars)) goto oom;
     if (s->dup_line_frac > 0 && (double)dups / (double)f->lines.n > s->dup_line_frac) {
         *reason = "gopher_repetition:dup_line_frac";
         return 0;

@@ -101,17 +101,24 @@ static uint64_t hash_bytes(const char *s, size_t n) {
     return h ^ (h >> 29);
 }
 
-int filter_find_duplicates(const smol_spans *items, long *dup_items, long *dup_chars) {
+int filter_find_duplicates(smol_filter *f, const smol_spans *items, long *dup_items, long *dup_chars) {
     *dup_items = *dup_chars = 0;
     size_t cap = 16;
     while (cap < items->n * 2) cap *= 2;
-    int32_t *slot = malloc(cap * sizeof *slot);
-    uint64_t *hs = malloc((items->n ? items->n : 1) * sizeof *hs);
-    if (!slot || !hs) {
-        free(slot);
-        free(hs);
-        return -1;
+    if (cap > f->dup_slot_cap) {
+        free(f->dup_slots);
+        f->dup_slots = malloc(cap * sizeof *f->dup_slots);
+        f->dup_slot_cap = f->dup_slots ? cap : 0;
+        if (!f->dup_slots) return -1;
     }
+    if (items->n > f->dup_hash_cap) {
+        free(f->dup_hashes);
+        f->dup_hashes = malloc(items->n * sizeof *f->dup_hashes);
+        f->dup_hash_cap = f->dup_hashes ? items->n : 0;
+        if (!f->dup_hashes) return -1;
+    }
+    int32_t *slot = f->dup_slots;
+    uint64_t *hs = f->dup_hashes;
     memset(slot, 0xff, cap * sizeof *slot);
     for (size_t i = 0; i < items->n; i++) {
         const smol_span *it = &items->v[i];
@@ -127,13 +134,11 @@ int filter_find_duplicates(const smol_spans *items, long *dup_items, long *dup_c
         }
         if (dup) {
             (*dup_items)++;
-            *dup_chars += it->chars;
+            *dup_chars += (long)smol_utf8_chars(it->s, it->len);
         } else {
             slot[k] = (int32_t)i;
         }
     }
-    free(slot);
-    free(hs);
     return 0;
 }
 
@@ -191,6 +196,8 @@ void smol_filter_free(smol_filter *f) {
     smol_spans_free(&f->lines);
     smol_spans_free(&f->words);
     smol_spans_free(&f->parts);
+    free(f->dup_slots);
+    free(f->dup_hashes);
     free(f);
 }
 

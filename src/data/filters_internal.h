@@ -21,6 +21,9 @@ struct smol_filter {
     const filter_kind *kind;
     void *state;
     smol_spans lines, words, parts;       /* scratch reused between documents */
+    int32_t *dup_slots;                   /* filter_find_duplicates' table and hashes, reused */
+    uint64_t *dup_hashes;
+    size_t dup_slot_cap, dup_hash_cap;
     int n_counters;
     const char *counter_names[SMOL_FILTER_MAX_COUNTERS];
     long counters[SMOL_FILTER_MAX_COUNTERS];
@@ -36,8 +39,9 @@ int filter_unknown_option(const smol_filter *f, const char *key, smol_error *err
 void filter_count(smol_filter *f, const char *name, long n);
 
 /* The number of duplicated elements and their code points over spans (exact compare,
- * first occurrences not counted), as datatrove's find_duplicates. -1 on no memory. */
-int filter_find_duplicates(const smol_spans *items, long *dup_items, long *dup_chars);
+ * first occurrences not counted), as datatrove's find_duplicates; f's scratch holds the table.
+ * -1 on no memory. */
+int filter_find_duplicates(smol_filter *f, const smol_spans *items, long *dup_items, long *dup_chars);
 
 /* 1 if the dotted IPv4 address s[0..n) is one Python's ipaddress accepts (no leading zeros) and,
  * when public_only, is global (is_global as in Debian's Python 3.11: 192.0.0.0/24 is not

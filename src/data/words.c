@@ -109,6 +109,22 @@ static int push(smol_spans *l, const char *s, size_t len) {
     return 0;
 }
 
+/* Appends a piece of a line or whitespace split (chars left 0: callers count when they need). */
+static int push_piece(smol_spans *l, const char *s, size_t len) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        smol_span *v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    smol_span *sp = &l->v[l->n++];
+    sp->s = s;
+    sp->len = (uint32_t)len;
+    sp->chars = 0;
+    return 0;
+}
+
 /* Length in bytes of a line break starting at text[i] (0 if none), as str.splitlines sees them. */
 static size_t line_break_at(const char *text, size_t len, size_t i) {
     unsigned char c = (unsigned char)text[i];
@@ -134,11 +150,11 @@ int smol_splitlines(const char *text, size_t len, smol_spans *out) {
         unsigned char c = (unsigned char)text[i];
         size_t br = (c > 0x1E && c != 0xC2 && c != 0xE2) ? 0 : line_break_at(text, len, i);
         if (!br) { i++; continue; }
-        if (push(out, text + start, i - start)) return -1;
+        if (push_piece(out, text + start, i - start)) return -1;
         i += br;
         start = i;
     }
-    if (start < len && push(out, text + start, len - start)) return -1;
+    if (start < len && push_piece(out, text + start, len - start)) return -1;
     return 0;
 }
 
@@ -148,7 +164,7 @@ int smol_split_char(const char *text, size_t len, char sep, smol_spans *out) {
     for (;;) {
         const char *p = start < len ? memchr(text + start, sep, len - start) : NULL;
         size_t end = p ? (size_t)(p - text) : len;
-        if (push(out, text + start, end - start)) return -1;
+        if (push_piece(out, text + start, end - start)) return -1;
         if (!p) return 0;
         start = end + 1;
     }
@@ -164,12 +180,12 @@ int smol_split_newline_runs(const char *text, size_t len, int min_run, smol_span
         size_t j = i;
         while (j < len && text[j] == '\n') j++;
         if (j - i >= (size_t)min_run) {
-            if (push(out, text + start, i - start)) return -1;
+            if (push_piece(out, text + start, i - start)) return -1;
             start = j;
         }
         i = j;
     }
-    return push(out, text + start, len - start);
+    return push_piece(out, text + start, len - start);
 }
 
 /* Bytes of whitespace at text[i] (0 if not whitespace). */
@@ -190,7 +206,7 @@ int smol_split_ws(const char *text, size_t len, smol_spans *out) {
         if (i >= len) break;
         size_t start = i;
         while (i < len && !space_at(text, len, i)) i++;
-        if (push(out, text + start, i - start)) return -1;
+        if (push_piece(out, text + start, i - start)) return -1;
     }
     return 0;
 }

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A piece of a text: bytes s[0..len), chars code points. */
+/* A piece of a text: bytes s[0..len), chars code points (word tokens only: the line and
+ * whitespace splitters leave chars 0, count with smol_utf8_chars where needed). */
 typedef struct smol_span {
     const char *s;
     uint32_t len;
