@@ -105,10 +105,45 @@ static void test_errors(void) {
     }
 }
 
+/* Inputs found by fuzzing (tests/fuzz/fuzz_regex.c): repetitions of something that can be empty,
+ * nested, made the matcher's work grow with the product of their counts ((a?){1000}){1000} took
+ * minutes for one byte). They are refused past 1000 copies, naming the quantifier; nested
+ * repetitions of parts that cannot be empty, and up to 1000 copies, still compile and match. */
+static void test_fuzz_regressions(void) {
+    static const struct { const char *re; int offset; } bad[] = {
+        {"((a?){1000}){1000}", 12}, {"(((a|b){0,1000}){0,1000}){0,1000}", 16}, {"((a{0,100}){20})", 11},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        smol_grammar *g = NULL;
+        smol_error err = {0};
+        char want[64];
+        snprintf(want, sizeof want, "regex at offset %d: repetitions of a part that can be empty", bad[i].offset);
+        int rc = smol_grammar_from_regex(bad[i].re, &g, &err);
+        CHECK(rc == SMOL_ERANGE && strstr(err.msg, want), "/%s/: status %d (%s), expected '%s'", bad[i].re, rc,
+              err.msg, want);
+        smol_grammar_free(g);
+    }
+    static const struct { const char *re, *text; } good[] = {
+        {"([a-z0-9]{1,63}\\.){1,127}", "smol.example."}, {"((a?){30}){33}", "aaaa"}, {"(x{2}y{1000}){100}", "xxy"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        smol_grammar *g = NULL;
+        smol_matcher *m = NULL;
+        smol_error err = {0};
+        REQUIRE(smol_grammar_from_regex(good[i].re, &g, &err) == 0 && smol_matcher_new(g, NULL, &m, &err) == 0,
+                "/%s/: %s", good[i].re, err.msg);
+        CHECK(smol_matcher_accept_bytes(m, good[i].text, strlen(good[i].text)) == 0, "/%s/ refused '%s'", good[i].re,
+              good[i].text);
+        smol_matcher_free(m);
+        smol_grammar_free(g);
+    }
+}
+
 int main(void) {
     RUN(test_python_oracle);
     RUN(test_gbnf_text);
     RUN(test_errors);
     RUN(test_empty_classes);
+    RUN(test_fuzz_regressions);
     return check_done();
 }

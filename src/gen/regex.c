@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MAX_CP 0x10FFFFu
+#define MAX_COPIES 1000   /* repetitions of something that can be empty, nested: the most copies */
 
 typedef struct rx_range {
     uint32_t lo, hi;
@@ -22,6 +23,8 @@ typedef struct rx {
     smol_error *err;
     int rc;
     int depth;
+    int nullable;    /* the atom just parsed (with its quantifier) can match the empty text */
+    double copies;   /* and the copies of its empty-matching parts its quantifiers make */
 } rx;
 
 static int rx_fail(rx *r, int code, const char *fmt, ...) SMOL_PRINTF(3, 4);
@@ -277,6 +280,8 @@ static int parse_alt(rx *r, int top);
 /* An atom: a character, class, group or '.'; writes its GBNF. */
 static int parse_atom(rx *r) {
     char c = *r->p;
+    r->copies = 1;
+    r->nullable = 0;
     if (c == '(') {
         if (++r->depth > 200) return rx_fail(r, SMOL_ERANGE, "groups nested too deeply");
         r->p++;
@@ -290,7 +295,7 @@ static int parse_atom(rx *r) {
             } else return rx_fail(r, SMOL_EUNSUPPORTED, "lookaround and inline flags are not supported");
         }
         puts_(r, "(");
-        if (parse_alt(r, 0)) return r->rc;
+        if (parse_alt(r, 0)) return r->rc;   /* sets r->nullable and r->copies for the group */
         if (*r->p != ')') return rx_fail(r, SMOL_EFORMAT, "missing ')'");
         r->p++;
         r->depth--;
@@ -330,6 +335,7 @@ static int parse_quant(rx *r) {
         char q[2] = {c, 0};
         r->p++;
         puts_(r, q);
+        if (c != '+') r->nullable = 1;
     } else if (c == '{') {
         const char *q = r->p + 1;
         long m = -1, n = -2;
@@ -343,6 +349,12 @@ static int parse_quant(rx *r) {
         if (n == -2) n = m;
         if (n >= 0 && n < m) return rx_fail(r, SMOL_EFORMAT, "numbers out of order in {} quantifier");
         if (m > 1000 || n > 1000) return rx_fail(r, SMOL_ERANGE, "repetition count above 1000");
+        /* nested repetitions of what can be empty make the matcher's work grow with the product */
+        r->copies = r->nullable || m == 0 ? r->copies * (double)(n > m ? n : m > 1 ? m : 1) : 1;
+        if (r->copies > MAX_COPIES)
+            return rx_fail(r, SMOL_ERANGE, "repetitions of a part that can be empty nest to more than %d copies",
+                           MAX_COPIES);
+        if (m == 0) r->nullable = 1;
         char b[64];
         if (n < 0) snprintf(b, sizeof b, "{%ld,}", m);
         else if (n == m) snprintf(b, sizeof b, "{%ld}", m);
@@ -359,9 +371,11 @@ static int parse_quant(rx *r) {
 
 /* Alternatives up to ')' or the end; at the top level, '^' may start and '$' end each one. */
 static int parse_alt(rx *r, int top) {
+    double most = 1;
+    int nullable = 0;
     for (;;) {
         if (top && *r->p == '^') r->p++;
-        int any = 0;
+        int any = 0, empty = 1;
         while (*r->p && *r->p != '|' && *r->p != ')') {
             if (top && *r->p == '$' && (r->p[1] == 0 || r->p[1] == '|')) {
                 r->p++;
@@ -370,13 +384,18 @@ static int parse_alt(rx *r, int top) {
             if (*r->p == '{' && !any) return rx_fail(r, SMOL_EFORMAT, "nothing to repeat before '{'");
             if (any) puts_(r, " ");
             if (parse_atom(r) || parse_quant(r)) return r->rc;
+            if (r->copies > most) most = r->copies;
+            empty &= r->nullable;
             any = 1;
         }
+        nullable |= empty;
         if (*r->p != '|') break;
         r->p++;
         puts_(r, " | ");
     }
     if (top && *r->p == ')') return rx_fail(r, SMOL_EFORMAT, "unmatched ')'");
+    r->nullable = nullable;
+    r->copies = nullable ? most : 1;
     return r->rc;
 }
 
