@@ -12,8 +12,8 @@
 
 static volatile uint64_t g_sink;
 
-static void walk(const smol_toml *t, int max_line, int depth) {
-    if (depth > 4096 || t->line < 1 || t->line > max_line) __builtin_trap();
+static void walk(const smol_toml *t, int max_line, int depth) {   /* depth: at most 64 levels of keys times 64 of values */
+    if (t->line < 1 || t->line > max_line) __builtin_trap();
     if (!smol_toml_type_name(t->type)) __builtin_trap();
     switch (t->type) {
     case SMOL_TOML_STRING: g_sink += strlen(t->str); break;
