@@ -409,6 +409,60 @@ static void test_number_bounds(void) {
     }
 }
 
+
+/* Decimal bounds against exact arithmetic: bounds and values are thousandths (n / 1000), each
+ * value written in several ways ("1.5", "1.500", "2", "2.0", "-0.25"). */
+static void test_decimal_bounds(void) {
+    int checked = 0, refused = 0;
+    for (int iter = 0; iter < 120; iter++) {
+        int64_t step = iter % 4 == 0 ? 1 : iter % 4 == 1 ? 10 : iter % 4 == 2 ? 250 : 1000;
+        int64_t a = rnd(-3000, 3000) / step * step + (iter % 3 ? rnd(1, 999) : 0), b = a + rnd(0, 2500);
+        if (iter % 8 == 7) a = -rnd(1, 999), b = rnd(0, 1500);  /* the negative side within (-1, 0) */
+        int has_lo = iter % 5 != 1, has_hi = iter % 5 != 2, lex = iter % 7 < 3, hex = iter % 6 < 2;
+        char schema[256], lo_s[48], hi_s[48];
+        snprintf(lo_s, sizeof lo_s, "%s%s%.3f", ",", lex ? "\"exclusiveMinimum\":" : "\"minimum\":", (double)a / 1000);
+        snprintf(hi_s, sizeof hi_s, "%s%s%.3f", ",", hex ? "\"exclusiveMaximum\":" : "\"maximum\":", (double)b / 1000);
+        snprintf(schema, sizeof schema, "{\"type\":\"number\"%s%s}", has_lo ? lo_s : "", has_hi ? hi_s : "");
+        smol_error err;
+        char *g = compile(schema, SMOL_SCHEMA_COMPACT, &err);
+        if (!g) {
+            int empty = has_lo && has_hi && (a > b || (a == b && (lex || hex)));
+            CHECK(empty, "%s: %s", schema, err.msg);
+            refused++;
+            continue;
+        }
+        smol_grammar *gr;
+        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s", schema, err.msg);
+        for (int k = 0; k < 120; k++) {
+            int64_t x = k < 30 ? a + k - 15 : k < 60 ? b + k - 45 : rnd(-6000, 6000);
+            if (k % 9 == 0) x = x / 1000 * 1000;
+            int want = (!has_lo || (lex ? x > a : x >= a)) && (!has_hi || (hex ? x < b : x <= b));
+            int64_t m = x < 0 ? -x : x;
+            char forms[3][64];
+            snprintf(forms[0], sizeof forms[0], "%s%lld.%03lld", x < 0 ? "-" : "", (long long)(m / 1000), (long long)(m % 1000));
+            snprintf(forms[1], sizeof forms[1], "%s", forms[0]);
+            size_t n = strlen(forms[1]);
+            while (forms[1][n - 1] == '0') forms[1][--n] = 0;
+            if (forms[1][n - 1] == '.') forms[1][--n] = 0;
+            snprintf(forms[2], sizeof forms[2], "%.60s0", forms[0]);
+            for (int f = 0; f < 3; f++) {
+                if (strcmp(forms[f], "-0") == 0) continue;  /* -0 is not produced */
+                int got = engine_accepts(gr, forms[f]);
+                checked++;
+                if (got != want) {
+                    CHECK(0, "%s: %s expected %s\n%s", schema, forms[f], want ? "accept" : "reject", g);
+                    k = 1000;
+                    break;
+                }
+            }
+        }
+        smol_grammar_free(gr);
+        free(g);
+    }
+    CHECK(refused <= 10 && checked > 10000, "%d refused, %d checked", refused, checked);
+    printf("decimal bounds: %d schemas, %d refused, %d texts checked\n", 120, refused, checked);
+}
+
 /* ---------------------------------------------------------------- strings and formats */
 
 static void test_formats_match_validator(void) {
@@ -522,6 +576,9 @@ static void test_negation_vs_validator(void) {
         "{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]},{\"type\":\"object\",\"properties\":"
         "{\"a\":{\"const\":2}},\"required\":[\"a\"]},{\"type\":\"array\"}]}",
         "{\"contains\":{\"const\":1},\"maxContains\":1}",
+        "{\"type\":\"number\",\"not\":{\"enum\":[1.5,2,-0.5]}}",
+        "{\"not\":{\"exclusiveMaximum\":2.25}}",
+        "{\"type\":\"number\",\"minimum\":-0.5,\"exclusiveMaximum\":2.25}",
         "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"contains\":{\"minimum\":2},\"minContains\":1,\"maxContains\":2}",
         "{\"type\":\"array\",\"contains\":{\"type\":\"string\"},\"minContains\":0,\"maxContains\":0}",
         "{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"b\",1]},\"uniqueItems\":true}",
@@ -530,7 +587,7 @@ static void test_negation_vs_validator(void) {
         "{\"type\":\"array\",\"items\":{\"enum\":[1,2,3]},\"uniqueItems\":true,\"contains\":{\"const\":2}}",
     };
     static const char *const pool[] = {
-        "null", "true", "false", "0", "1", "-1", "2", "5", "1.5", "-0.5", "1.0", "2.25", "3", "10", "-7", "\"\"", "\"a\"",
+        "null", "true", "false", "0", "1", "-1", "2", "5", "1.5", "-0.5", "1.0", "2.25", "3", "10", "-7", "2.5", "-0.25", "-0.75", "2.250", "1.50", "\"\"", "\"a\"",
         "\"ab\"", "\"\\u0061b\"", "\"a\\u0062\"", "\"a\\\"b\"", "\"\\u00e9\"", "\"\xc3\xa9\"", "\"abc\"", "\"b\"", "[]", "[1]",
         "[1, 2]", "[2, 3]", "[\"a\"]", "[1, \"a\"]", "[true, false]", "[[1]]", "[1, 1]", "[1, 2, 1]", "[1, 2, 2]",
         "[3, 2, 1]", "[1.0, 1]", "[\"a\", \"b\"]", "[\"b\", \"a\"]", "[\"a\", \"a\"]", "[true, true]", "[false]", "[1, \"a\", \"b\"]", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}",
@@ -689,6 +746,7 @@ int main(int argc, char **argv) {
     RUN(test_suite_with_tokenizers);
     RUN(test_integer_ranges);
     RUN(test_number_bounds);
+    RUN(test_decimal_bounds);
     RUN(test_formats_match_validator);
     RUN(test_strings);
     RUN(test_objects);

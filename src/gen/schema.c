@@ -1410,6 +1410,170 @@ static int mag_pieces(sbuf *b, int has_lo, int64_t lo, int lex, int has_hi, int6
     return first;
 }
 
+/* A decimal magnitude: integer part and fraction digits without trailing zeros. */
+typedef struct dec {
+    uint64_t ip;
+    char fr[24];
+} dec;
+
+/* |v| as a decimal (the shortest fixed-point text that reads back as v); 0 if it needs more
+ * than 20 decimals or is not below 2^53. */
+static int to_dec(double v, dec *d) {
+    v = fabs(v);
+    if (!(v < EXACT_INT)) return 0;
+    char t[64];
+    for (int k = 0; k <= 20; k++) {
+        snprintf(t, sizeof t, "%.*f", k, v);
+        if (strtod(t, NULL) != v) continue;
+        char *dot = strchr(t, '.');
+        d->ip = strtoull(t, NULL, 10);
+        snprintf(d->fr, sizeof d->fr, "%s", dot ? dot + 1 : "");
+        size_t n = strlen(d->fr);
+        while (n && d->fr[n - 1] == '0') d->fr[--n] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int dec_cmp(const dec *a, const dec *b) {
+    if (a->ip != b->ip) return a->ip < b->ip ? -1 : 1;
+    int c = strcmp(a->fr, b->fr);
+    return (c > 0) - (c < 0);
+}
+
+/* Fraction digits (after those already read) that keep 0.D >= 0.r (> with strict); may be empty
+ * only when that holds for what was read. */
+static void ge_tail(sbuf *b, const char *r, int strict) {
+    size_t n = strlen(r);
+    sb_add(b, "(");
+    for (size_t j = 0; j < n; j++)
+        if (r[j] < '9') sb_addf(b, "\"%.*s\" [%c-9] [0-9]* | ", (int)j, r, r[j] + 1);
+    if (n) sb_addf(b, "\"%s\" ", r);
+    sb_addf(b, "%s)", strict ? "\"0\"* [1-9] [0-9]*" : "[0-9]*");
+}
+
+/* Fraction digits (after those already read) that keep 0.D <= 0.r (< with strict); the end may
+ * come at once when can_end. */
+static void le_tail(sbuf *b, const char *r, int strict, int can_end) {
+    size_t n = strlen(r);
+    int any = 0;
+    sb_add(b, "(");
+    if (can_end && n) sb_add(b, "\"\""), any = 1;  /* ending before r is used up: below r */
+    for (size_t j = 0; j < n; j++) {
+        if (r[j] > '0') sb_addf(b, "%s\"%.*s\" [0-%c] [0-9]*", any++ ? " | " : "", (int)j, r, r[j] - 1);
+        if (j > 0) sb_addf(b, "%s\"%.*s\"", any++ ? " | " : "", (int)j, r);
+    }
+    if (!strict) sb_addf(b, "%s\"%s\" \"0\"*", any++ ? " | " : "", r);
+    if (!any) sb_add(b, "[^\\x00-\\U0010FFFF]");
+    sb_add(b, ")");
+}
+
+/* -1, 0, 1 as the fractions 0.a and 0.b (digit strings, trailing zeros allowed) compare. */
+static int frac_cmp(const char *a, const char *b) {
+    for (;; a += *a != 0, b += *b != 0) {
+        char x = *a ? *a : '0', y = *b ? *b : '0';
+        if (x != y) return x < y ? -1 : 1;
+        if (!*a && !*b) return 0;
+    }
+}
+
+/* Fraction text (with its ".", or none for zero) of a magnitude whose fraction lies between 0.l
+ * and 0.h (lex/hex: exclusive; has_h 0: no upper limit within the integer). */
+static void frac_range(sbuf *b, const char *l, int lex, int has_h, const char *h, int hex) {
+    int zero_ok = !*l && !lex;  /* no fraction at all: the value 0 */
+    if (has_h && frac_cmp(l, h) == 0) {  /* exactly l (both inclusive, checked by the caller) */
+        if (*l) sb_addf(b, "\".\" \"%s\" \"0\"*", l);
+        else sb_add(b, "(\".\" \"0\"+)?");
+        return;
+    }
+    sb_add(b, "(\".\" (");
+    if (!has_h) {
+        ge_tail(b, l, lex);
+        sb_addf(b, "))%s", zero_ok ? "?" : "");
+        return;
+    }
+    size_t i = 0, nl = strlen(l);
+    while ((i < nl ? l[i] : '0') == h[i]) i++;  /* l < h: they differ at i (h is longer than i) */
+    char li = i < nl ? l[i] : '0', hi = h[i];
+    for (size_t k = 1; k < i; k++) {  /* D a proper prefix of the common part */
+        char d[24];
+        snprintf(d, sizeof d, "%.*s", (int)k, h);
+        int c = frac_cmp(d, l);
+        if (c > 0 || (c == 0 && !lex)) sb_addf(b, "\"%s\" | ", d);
+    }
+    if (li + 1 <= hi - 1) sb_addf(b, "\"%.*s\" [%c-%c] [0-9]* | ", (int)i, h, li + 1, hi - 1);
+    sb_addf(b, "\"%.*s%c\" ", (int)i, h, li);
+    ge_tail(b, i < nl ? l + i + 1 : "", lex);
+    sb_addf(b, " | \"%.*s%c\" ", (int)i, h, hi);
+    le_tail(b, h + i + 1, hex, 1);
+    sb_addf(b, "))%s", zero_ok ? "?" : "");
+}
+
+/* Fraction text (with its ".") of a magnitude whose fraction is >= 0.f (> with strict). */
+static void frac_ge(sbuf *b, const char *f, int strict) { frac_range(b, f, strict, 0, "", 0); }
+
+/* Fraction text (with its ".", or none) of a magnitude whose fraction is <= 0.f (< with strict). */
+static void frac_le(sbuf *b, const char *f, int strict) {
+    if (!*f) {
+        sb_add(b, strict ? "[^\\x00-\\U0010FFFF]" : "(\".\" \"0\"+)?");
+        return;
+    }
+    sb_add(b, "(\".\" ");
+    le_tail(b, f, strict, 0);
+    sb_add(b, ")?");
+}
+
+/* Magnitudes M with lo <= M (lo < M with lex) and, with has_hi, M <= hi (M < hi with hex), as
+ * alternatives appended to b; returns first (1 if nothing was added). */
+static int dec_pieces(sbuf *b, const dec *lo, int lex, int has_hi, const dec *hi, int hex, int first) {
+    if (has_hi && (dec_cmp(lo, hi) > 0 || (dec_cmp(lo, hi) == 0 && (lex || hex)))) return first;
+    const char *sep = first ? "" : " | ";
+    if (has_hi && lo->ip == hi->ip) {
+        sb_addf(b, "%s\"%llu\" ", sep, (unsigned long long)lo->ip);
+        frac_range(b, lo->fr, lex, 1, hi->fr, hex);
+        return 0;
+    }
+    if (!has_hi || lo->ip + 1 < hi->ip) {
+        sb_add(b, sep);
+        uint_range(b, lo->ip + 1, has_hi ? (int64_t)hi->ip - 1 : -1);
+        sb_add(b, " (\".\" [0-9]+)?");
+        sep = " | ";
+    }
+    sb_addf(b, "%s\"%llu\" ", sep, (unsigned long long)lo->ip);
+    frac_ge(b, lo->fr, lex);
+    if (has_hi) sb_addf(b, " | \"%llu\" ", (unsigned long long)hi->ip), frac_le(b, hi->fr, hex);
+    return 0;
+}
+
+/* Numbers between bounds that are not all integers (no multipleOf): exact decimal ranges. */
+static char *gen_decimal_range(gen *g, int has_lo, double lo, int lex, int has_hi, double hi, int hex) {
+    dec L, H, zero = {0, ""};
+    if ((has_lo && !to_dec(lo, &L)) || (has_hi && !to_dec(hi, &H))) {
+        unsupported(g, has_lo && !to_dec(lo, &L) ? "minimum" : "maximum", "a bound with more than 20 decimals or beyond 2^53");
+        return NULL;
+    }
+    sbuf b = {0};
+    sb_add(&b, "(");
+    int first = 1;
+    if (!has_hi || hi >= 0) {  /* M >= 0 */
+        const dec *l = has_lo && lo >= 0 ? &L : &zero;
+        first = dec_pieces(&b, l, has_lo && lo >= 0 ? lex : 0, has_hi, &H, hex, first);
+    }
+    if (!has_lo || lo < 0) {  /* "-" M with M > 0: the bounds swap */
+        sbuf n = {0};
+        int nf = dec_pieces(&n, has_hi && hi < 0 ? &H : &zero, has_hi && hi < 0 ? hex : 1, has_lo, &L, lex, 1);
+        char *t = sb_take(&n);
+        if (nf == 0 && t) sb_addf(&b, "%s\"-\" (%s)", first ? "" : " | ", t), first = 0;
+        free(t);
+    }
+    sb_add(&b, ")");
+    if (first) {
+        free(b.p);
+        return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
+    }
+    return sb_take(&b);
+}
+
 /* Numbers of s; frac_only: only numbers that are not integers (a non-zero fraction). */
 static char *gen_number(gen *g, const cJSON *s, int frac_only) {
     double lo = 0, hi = 0;
@@ -1427,8 +1591,16 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
         g->used |= U_NUMBER;
         return strdup("number");
     }
+    int fractional = (has_lo && lo != floor(lo)) || (has_hi && hi != floor(hi));
+    if (fractional && decimals < 0 && !frac_only && (!has_lo || fabs(lo) < EXACT_INT) && (!has_hi || fabs(hi) < EXACT_INT)) {
+        char *r = gen_decimal_range(g, has_lo, lo, lex, has_hi, hi, hex);
+        if (r || g->rc) return r;
+        g->used |= U_NUMBER;  /* lenient: bounds dropped */
+        return strdup("number");
+    }
     if ((has_lo && (lo != floor(lo) || fabs(lo) >= EXACT_INT)) || (has_hi && (hi != floor(hi) || fabs(hi) >= EXACT_INT))) {
-        if (unsupported(g, has_lo && lo != floor(lo) ? "minimum" : "maximum", "number bounds must be integers below 2^53"))
+        if (unsupported(g, has_lo && lo != floor(lo) ? "minimum" : "maximum",
+                        "number bounds must be integers below 2^53 (or decimals without multipleOf)"))
             return NULL;
         has_lo = has_hi = 0;
         lo = hi = 0;   /* ignored bounds (lenient mode) must not reach the integer casts below */
@@ -2291,8 +2463,8 @@ static char *gen_num_except(gen *g, const cJSON *s, int number, const excl *ex) 
     int n = 0;
     for (int i = 0; i < ex->n_nums; i++) {
         double x = ex->nums[i];
-        if (x != floor(x) || fabs(x) >= EXACT_INT) {
-            if (unsupported(g, "not", "excluding a number that is not an integer below 2^53")) return NULL;
+        if (fabs(x) >= EXACT_INT || (!number && x != floor(x))) {
+            if (unsupported(g, "not", "excluding a number beyond 2^53")) return NULL;
             continue;
         }
         v[n++] = x;
