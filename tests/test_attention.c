@@ -69,6 +69,39 @@ static void test_exp_whole_range(void) {
     }
 }
 
+/* Every level's f32 -> f16 -> f32 against dtype.h's scalar conversions, bit for bit, over a
+ * sweep of float bit patterns (normals, subnormals, overflow, inf, NaN) and all 65536 halves. */
+static void test_f16_conversions(void) {
+    enum { N = 4099 };
+    float x[N], back[N];
+    uint16_t h[N];
+    for (int level = SMOL_SIMD_SCALAR; level <= SMOL_SIMD_AVX512; level++) {
+        const smol_attn_kernels *k = smol_attn_kernels_level(level);
+        if (!k) continue;
+        for (uint64_t start = 0; start < 0x100000000ull; start += (uint64_t)N * 4111) {
+            int n = 0;
+            for (; n < N && start + (uint64_t)n * 4111 < 0x100000000ull; n++) {
+                uint32_t bits = (uint32_t)(start + (uint64_t)n * 4111);
+                memcpy(&x[n], &bits, 4);
+            }
+            k->f32_to_f16((size_t)n, x, h);
+            for (int i = 0; i < n; i++)
+                REQUIRE(h[i] == smol_f32_to_f16(x[i]), "%s f32 -> f16 of %.9g: 0x%04x, reference 0x%04x",
+                        level_name(level), x[i], h[i], smol_f32_to_f16(x[i]));
+        }
+        for (uint32_t b = 0; b < 65536; b += N) {
+            int n = 0;
+            for (; n < N && b + (uint32_t)n < 65536; n++) h[n] = (uint16_t)(b + (uint32_t)n);
+            k->f16_to_f32((size_t)n, h, back);
+            for (int i = 0; i < n; i++) {
+                float want = smol_f16_to_f32(h[i]);
+                REQUIRE(memcmp(&back[i], &want, 4) == 0 || (back[i] != back[i] && want != want),
+                        "%s f16 0x%04x -> %.9g, reference %.9g", level_name(level), h[i], back[i], want);
+            }
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- attention */
 
 typedef struct shape {
@@ -301,6 +334,7 @@ static void test_level_selection(void) {
 int main(void) {
     RUN(test_level_selection);
     RUN(test_exp_whole_range);
+    RUN(test_f16_conversions);
     RUN(test_kvcache_growth);
     RUN(test_prompt_vs_reference);
     RUN(test_decode_long_context);

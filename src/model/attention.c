@@ -49,6 +49,10 @@ static void f16_to_f32_scalar(size_t n, const uint16_t *src, float *dst) {
     for (size_t i = 0; i < n; i++) dst[i] = smol_kvcache_half_to_float(src[i]);
 }
 
+static void f32_to_f16_scalar(size_t n, const float *src, uint16_t *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = smol_f32_to_f16(src[i]);
+}
+
 static void scores_scalar(int m, int d, const float *q, const float *kt, float *s) {
     for (int r = 0; r < m; r++) {
         float *sr = s + (size_t)r * TILE;
@@ -85,7 +89,7 @@ static void pv_scalar(int m, int d, int n, const float *p, const float *v, const
     }
 }
 
-const smol_attn_kernels smol_attn_scalar = {exp_scalar, f16_to_f32_scalar, scores_scalar, softmax_scalar, pv_scalar};
+const smol_attn_kernels smol_attn_scalar = {exp_scalar, f16_to_f32_scalar, f32_to_f16_scalar, scores_scalar, softmax_scalar, pv_scalar};
 
 const smol_attn_kernels *smol_attn_kernels_level(int level) {
     if (level == SMOL_SIMD_SCALAR) return &smol_attn_scalar;

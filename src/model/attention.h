@@ -30,6 +30,8 @@ typedef struct smol_attn_kernels {
     void (*exp)(int n, const float *x, float *y);
     /* dst[i] = the f16 src[i] as float, for i < n. */
     void (*f16_to_f32)(size_t n, const uint16_t *src, float *dst);
+    /* dst[i] = src[i] rounded to f16 (nearest even, as smol_f32_to_f16), for i < n. */
+    void (*f32_to_f16)(size_t n, const float *src, uint16_t *dst);
     /* s[r][j] = q[r] . kt[.][j] for r < m, j < SMOL_KV_TILE; q [m][d], kt [d][SMOL_KV_TILE]. */
     void (*scores)(int m, int d, const float *q, const float *kt, float *s);
     /* One online-softmax step of a score row s [SMOL_KV_TILE] of which the first n count:

@@ -47,6 +47,13 @@ static void f16_to_f32_avx2(size_t n, const uint16_t *src, float *dst) {
     for (; i < n; i++) dst[i] = _cvtsh_ss(src[i]);
 }
 
+static void f32_to_f16_avx2(size_t n, const float *src, uint16_t *dst) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
+}
+
 static inline float hmax8(__m256 v) {
     __m128 x = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     x = _mm_max_ps(x, _mm_movehl_ps(x, x));
@@ -164,4 +171,4 @@ static void pv_avx2(int m, int d, int n, const float *p, const float *v, const f
     }
 }
 
-const smol_attn_kernels smol_attn_avx2 = {exp_avx2, f16_to_f32_avx2, scores_avx2, softmax_avx2, pv_avx2};
+const smol_attn_kernels smol_attn_avx2 = {exp_avx2, f16_to_f32_avx2, f32_to_f16_avx2, scores_avx2, softmax_avx2, pv_avx2};

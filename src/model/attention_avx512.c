@@ -49,6 +49,16 @@ static void f16_to_f32_avx512(size_t n, const uint16_t *src, float *dst) {
     }
 }
 
+static void f32_to_f16_avx512(size_t n, const float *src, uint16_t *dst) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        __mmask16 k = lanes((int)(n - i));
+        _mm256_mask_storeu_epi16(dst + i, k, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(k, src + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+}
+
 /* s[r][0..64) for R rows of q: per dimension, 4 key vectors times R broadcast queries. */
 static inline __attribute__((always_inline)) void scores_rows(const int R, int d, const float *q, const float *kt,
                                                               float *s) {
@@ -161,4 +171,4 @@ static void pv_avx512(int m, int d, int n, const float *p, const float *v, const
     }
 }
 
-const smol_attn_kernels smol_attn_avx512 = {exp_avx512, f16_to_f32_avx512, scores_avx512, softmax_avx512, pv_avx512};
+const smol_attn_kernels smol_attn_avx512 = {exp_avx512, f16_to_f32_avx512, f32_to_f16_avx512, scores_avx512, softmax_avx512, pv_avx512};

@@ -1,6 +1,7 @@
 /* kvcache.c: per-sequence key/value storage in f16 or f32, in the tiled layout of kvcache.h. */
 #include "model/kvcache.h"
 #include "base/error.h"
+#include "model/attention.h"
 #include "model/dtype.h"
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ int smol_kvcache_init(smol_kvcache *c, uint32_t type, int n_layer, int n_head_kv
     c->head_dim = head_dim;
     c->n_ctx = n_ctx;
     c->elt = type == SMOL_F16 ? 2 : 4;
+    c->to_f16 = smol_attn_kernels_best()->f32_to_f16;
     return SMOL_OK;
 }
 
@@ -81,9 +83,12 @@ void smol_kvcache_store(smol_kvcache *c, int layer, int pos, const float *k, con
             for (int d = 0; d < c->head_dim; d++) ((float *)kb)[k_at(c, pos, d)] = kh[d];
             memcpy((float *)vb + v_at(c, pos, 0), vh, (size_t)c->head_dim * 4);
         } else {
-            for (int d = 0; d < c->head_dim; d++) {
-                ((uint16_t *)kb)[k_at(c, pos, d)] = smol_f32_to_f16(kh[d]);
-                ((uint16_t *)vb)[v_at(c, pos, d)] = smol_f32_to_f16(vh[d]);
+            uint16_t half[256];
+            for (int d0 = 0; d0 < c->head_dim; d0 += 256) {
+                int n = c->head_dim - d0 < 256 ? c->head_dim - d0 : 256;
+                c->to_f16((size_t)n, kh + d0, half);
+                for (int d = 0; d < n; d++) ((uint16_t *)kb)[k_at(c, pos, d0 + d)] = half[d];
+                c->to_f16((size_t)n, vh + d0, (uint16_t *)vb + v_at(c, pos, d0));
             }
         }
     }

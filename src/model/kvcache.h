@@ -21,6 +21,7 @@ typedef struct smol_kvcache {
     size_t elt;              /* bytes per element */
     uint8_t *k;              /* [n_layer][n_head_kv][cap / TILE][head_dim][TILE] */
     uint8_t *v;              /* [n_layer][n_head_kv][cap][head_dim] */
+    void (*to_f16)(size_t n, const float *src, uint16_t *dst);  /* the CPU's f32 -> f16 rounding */
 } smol_kvcache;
 
 /* Sets up an empty cache (no memory yet). type must be SMOL_F16 or SMOL_F32; sizes positive. */
