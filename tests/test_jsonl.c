@@ -193,11 +193,33 @@ static void test_jsonl_documents(void) {
     unlink(p);
 }
 
+/* Inputs found by fuzzing (tests/fuzz/fuzz_jsonl.c): a last line without '\n' was returned
+ * whatever its length, past the line limit that lines ending in '\n' respect. */
+static void test_fuzz_regressions(void) {
+    const char *p = test_tmp("lastline.jsonl");
+    static const char text[] = "short\nthe last line, too long";
+    write_bytes(p, text, sizeof text - 1);
+    smol_lines *r = NULL;
+    smol_error err = {0};
+    REQUIRE(smol_lines_open(p, &r, &err) == 0, "%s", err.msg);
+    smol_lines_set_max(r, 7);
+    const char *line;
+    size_t len;
+    int rc = smol_lines_next(r, &line, &len, &err);
+    CHECK(rc == 1 && len == 5 && !memcmp(line, "short", 5), "first line: rc %d len %zu", rc, len);
+    rc = smol_lines_next(r, &line, &len, &err);
+    CHECK(rc == SMOL_ERANGE && strstr(err.msg, "lastline.jsonl:2: line of 23 bytes is longer than 7"),
+          "last line past the limit: rc %d len %zu: %s", rc, rc == 1 ? len : 0, err.msg);
+    smol_lines_close(r);
+    unlink(p);
+}
+
 int main(void) {
     RUN(test_plain_gz_zst_same_lines);
     RUN(test_concatenated_gzip_members);
     RUN(test_long_lines);
     RUN(test_truncated_and_corrupt);
     RUN(test_jsonl_documents);
+    RUN(test_fuzz_regressions);
     return check_done();
 }

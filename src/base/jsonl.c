@@ -225,6 +225,9 @@ int smol_lines_next(smol_lines *r, const char **line, size_t *len, smol_error *e
         r->scan = r->end;
         if (r->eof_out) {
             if (r->start == r->end) return 0;
+            if (r->end - r->start > r->max_len)   /* a last line without '\n' has the same limit */
+                return smol_fail(err, SMOL_ERANGE, "%s:%lld: line of %zu bytes is longer than %zu", r->path,
+                                 (long long)r->lineno + 1, r->end - r->start, r->max_len);
             r->buf[r->end] = 0;
             *line = r->buf + r->start;
             *len = r->end - r->start;
