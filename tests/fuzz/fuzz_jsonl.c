@@ -17,6 +17,9 @@
 static char g_dir[64];
 static volatile uint64_t g_sink;
 
+/* Removes the temporary folder (emptied after each input) when the fuzzer exits. */
+static void remove_dir(void) { rmdir(g_dir); }
+
 static void check_err(const smol_error *err, const char *path) {
     if (err->code == SMOL_OK || !strstr(err->msg, path)) __builtin_trap();
 }
@@ -101,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!g_dir[0]) {
         snprintf(g_dir, sizeof g_dir, "/tmp/fuzz_jsonl_XXXXXX");
         if (!mkdtemp(g_dir)) abort();
+        atexit(remove_dir);
     }
     static const char *const names[] = {"in.jsonl", "in.json", "in.txt", "in.jsonl.zst"};
     static const char *const fields[] = {NULL, "content"};

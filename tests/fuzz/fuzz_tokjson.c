@@ -25,6 +25,16 @@ static void write_file(const char *name, const uint8_t *data, size_t size) {
 
 /* Byte-level BPE without normalizers, decoder strip or tokens other than normal ones, with a
  * token for every byte: decoding gives back the text tokenized. */
+/* Removes the temporary folder when the fuzzer exits. */
+static void remove_dir(void) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/tokenizer.json", g_dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", g_dir);
+    unlink(path);
+    rmdir(g_dir);
+}
+
 static bool promises_round_trip(const smol_tokenizer *t) {
     if (t->model != SMOL_TOK_BPE || !t->byte_level || t->n_norm || t->n_added || t->strip_decoded_space ||
         t->n_vocab > 100000)
@@ -69,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!g_dir[0]) {
         snprintf(g_dir, sizeof g_dir, "/tmp/fuzz_tokjson_XXXXXX");
         if (!mkdtemp(g_dir)) abort();
+        atexit(remove_dir);
     }
     const uint8_t *nul = memchr(data, 0, size);
     size_t json_len = nul ? (size_t)(nul - data) : size;

@@ -33,6 +33,9 @@ static void lines_free(lines *l) {
     l->n = 0;
 }
 
+/* Removes the GGUF file when the fuzzer exits. */
+static void remove_file(void) { unlink(g_path); }
+
 static bool promises_round_trip(const smol_tokenizer *t) {
     if (t->model != SMOL_TOK_BPE || !t->byte_level || t->n_norm || t->n_added || t->strip_decoded_space) return false;
     for (int b = 0; b < 256; b++)
@@ -130,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!g_path[0]) {
         const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         snprintf(g_path, sizeof g_path, "%s/fuzz_vocab_gguf_%d.gguf", dir, (int)getpid());
+        atexit(remove_file);
     }
     lines toks = {{0}, 0}, merges = {{0}, 0};
     split(data + 4, size - 4, &toks, &merges);
