@@ -172,10 +172,28 @@ static size_t find_qwen2(uchar *s, size_t p, size_t e, size_t *ms) {
     return p + llama3_at(s, p, e, 1);
 }
 
+/* The first position from p of an ASCII digit or a byte >= 0x80, or e. Eight bytes at a time:
+ * for a 7-bit byte y, y + 0x50 and y + 0x46 set the top bit exactly when y >= '0' and y > '9'. */
+static inline size_t skip_to_digit_or_multi(uchar *s, size_t p, size_t e) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (p + 8 <= e) {
+        uint64_t x;
+        memcpy(&x, s + p, 8);
+        uint64_t y = x & 0x7F * ones;
+        uint64_t stop = (((y + 0x50 * ones) & ~(y + 0x46 * ones)) | x) & high;
+        if (stop) return p + (size_t)__builtin_ctzll(stop) / 8;
+        p += 8;
+    }
+#endif
+    while (p < e && !(smol_uc_byte[s[p]] & (SMOL_UC_NUMBER | SMOL_UC_MULTI))) p++;
+    return p;
+}
+
 /* \p{N}: one number character. */
 static size_t find_number(uchar *s, size_t p, size_t e, size_t *ms) {
     while (p < e) {
-        while (p < e && !(smol_uc_byte[s[p]] & (SMOL_UC_NUMBER | SMOL_UC_MULTI))) p++;
+        p = skip_to_digit_or_multi(s, p, e);
         if (p == e) break;
         size_t len;
         unsigned c = cls_at(s, p, e, &len);
