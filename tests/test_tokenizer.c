@@ -4,7 +4,9 @@
 #include "check.h"
 #include "smol.h"
 #include "base/file.h"
+#include "tok/tokenizer.h"
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -584,6 +586,170 @@ static void test_fuzz_regressions(void) {
     CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "token id 99999999 is far beyond the 1 entries"), "rc %d: %s", rc, err.msg);
 }
 
+/* The first index where a and b differ (n when they are equal). */
+static size_t first_difference(const smol_tokens *a, const smol_tokens *b) {
+    size_t n = a->n < b->n ? a->n : b->n;
+    for (size_t i = 0; i < n; i++)
+        if (a->ids[i] != b->ids[i]) return i;
+    return a->n == b->n ? SIZE_MAX : n;
+}
+
+static void check_same_ids(const smol_tokens *got, const smol_tokens *want, const char *what) {
+    size_t d = first_difference(got, want);
+    CHECK(d == SIZE_MAX, "%s: %zu vs %zu ids, first difference at id %zu (%d vs %d)", what, got->n, want->n, d,
+          d < got->n ? got->ids[d] : -1, d < want->n ? want->ids[d] : -1);
+}
+
+/* A text of n bytes (allocated to its exact size, so that a read past its end is caught by
+ * ASan): 300 words of 11 bytes that differ only in their last two (so that they share table
+ * probes), twice; War and Peace from its middle; made-up words of 1 to 40 letters (longer than
+ * the word table's 14-byte keys, and many of more than 4 tokens), each twice; short words
+ * right at the end. */
+static char *word_table_text(size_t *n) {
+    size_t wn;
+    char *wp = slurp(test_data("corpora/war-and-peace.txt"), &wn);
+    if (!wp) return NULL;
+    size_t take = wn < 300000 ? wn / 2 : 300000, cap = 2 * 300 * 11 + take + 2 * 2000 * 42 + 16, k = 0;
+    char *s = malloc(cap);
+    for (int rep = 0; rep < 2; rep++)
+        for (int i = 0; i < 300; i++) {
+            memcpy(s + k, " overcome", 9);
+            s[k + 9] = (char)('a' + i / 26 % 26);
+            s[k + 10] = (char)('a' + i % 26);
+            k += 11;
+        }
+    memcpy(s + k, wp + wn / 3, take);
+    k += take;
+    uint32_t x = 12345;
+    for (int i = 0; i < 2000; i++) {
+        char w[42];
+        int len = 1 + i % 40;
+        w[0] = ' ';
+        for (int j = 1; j <= len; j++) {
+            x = x * 1103515245u + 12345u;
+            w[j] = (char)('a' + (x >> 16) % 26);
+        }
+        for (int rep = 0; rep < 2; rep++) {
+            memcpy(s + k, w, (size_t)len + 1);
+            k += (size_t)len + 1;
+        }
+    }
+    memcpy(s + k, " an end", 7);
+    k += 7;
+    free(wp);
+    char *exact = malloc(k);
+    memcpy(exact, s, k);
+    free(s);
+    *n = k;
+    return exact;
+}
+
+/* The word table never changes the ids: no table, a table of 64 slots (full after 32 words, so
+ * that new words are merged each time they occur) and the default table agree, on prose with
+ * long words and words of many tokens; and on the cs336 GPT-2 fixtures against their expected
+ * ids (test_gpt2_vocab_merges_files) the table is in use, as those texts exceed 256 bytes. */
+static void test_word_table(void) {
+    smol_tokenizer *t = load("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    size_t n;
+    char *text = word_table_text(&n);
+    REQUIRE(t && text, "load SmolLM2 and the text");
+    smol_tokens none = {0}, small = {0}, full = {0};
+    CHECK(smol_tok_encode(t, text, n, 0, 0, &none, NULL) == 0, "encode without a table");
+    CHECK(smol_tok_encode(t, text, n, 0, 64, &small, NULL) == 0, "encode with 64 slots");
+    CHECK(smol_tokenize(t, text, n, 0, &full, NULL) == 0, "encode");
+    CHECK(none.n > n / 8, "%zu ids for %zu bytes", none.n, n);
+    check_same_ids(&small, &none, "64-slot table vs none");
+    check_same_ids(&full, &none, "default table vs none");
+    char *dec = NULL;
+    size_t dl = 0;
+    CHECK(smol_detokenize(t, full.ids, full.n, 0, &dec, &dl, NULL) == 0 && dl == n && memcmp(dec, text, n) == 0,
+          "the text does not decode back");
+    free(dec);
+    free(none.ids);
+    free(small.ids);
+    free(full.ids);
+    free(text);
+    smol_tokenizer_free(t);
+}
+
+typedef struct tokenize_job {
+    const smol_tokenizer *t;
+    const char *text;
+    size_t len;
+    smol_tokens ids;
+    int rc;
+} tokenize_job;
+
+static void *run_tokenize_job(void *arg) {
+    tokenize_job *j = arg;
+    j->rc = smol_tokenize(j->t, j->text, j->len, 0, &j->ids, NULL);
+    return NULL;
+}
+
+/* One tokenizer used by four threads at once (smol.h promises it): each gets the ids of a
+ * single-threaded call. */
+static void test_concurrent_use(void) {
+    smol_tokenizer *t = load("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
+    size_t n;
+    char *text = word_table_text(&n);
+    REQUIRE(t && text, "load SmolLM2 and the text");
+    smol_tokens want = {0};
+    CHECK(smol_tokenize(t, text, n, 0, &want, NULL) == 0, "single-threaded encode");
+    enum { THREADS = 4 };
+    pthread_t th[THREADS];
+    tokenize_job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (tokenize_job){ t, text, n, { 0 }, -1 };
+        REQUIRE(pthread_create(&th[i], NULL, run_tokenize_job, &jobs[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        char what[32];
+        snprintf(what, sizeof what, "thread %d", i);
+        CHECK(jobs[i].rc == 0, "%s: rc %d", what, jobs[i].rc);
+        check_same_ids(&jobs[i].ids, &want, what);
+        free(jobs[i].ids.ids);
+    }
+    free(want.ids);
+    free(text);
+    smol_tokenizer_free(t);
+}
+
+/* The compact merge index is built where it fits (and so is what the golden tests above went
+ * through): SmolLM2 (results are rank + 252), GPT-2, Llama-3 (several merges give one token:
+ * results read by rank); not for SentencePiece scores, where merges share ranks. */
+static void test_merge_index(void) {
+    static const struct { const char *rel; bool indexed, by_offset; } cases[] = {
+        { "tokenizers/SmolLM2-135M-Instruct/tokenizer.json", true, true },
+        { "tokenizers/gpt2-cs336", true, true },
+        { "tokenizers/llama3-8b-instruct-hf/tokenizer.json", true, false },
+        { "llama.cpp-vocab/ggml-vocab-llama-spm.gguf", false, false },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        smol_tokenizer *t = load(cases[i].rel);
+        CHECK(t, "load %s", cases[i].rel);
+        if (!t) continue;
+        const smol_pair_index *ix = &t->pair_index;
+        CHECK((ix->slots != NULL) == cases[i].indexed, "%s: index %s", cases[i].rel, ix->slots ? "built" : "not built");
+        CHECK(!ix->slots || ix->by_offset == cases[i].by_offset, "%s: by_offset %d", cases[i].rel, ix->by_offset);
+        for (uint64_t s = 0; ix->slots && s <= t->pairs.mask; s++) {  /* every merge found in both */
+            const smol_pair_entry *e = &t->pairs.slots[s];
+            if (!e->key) continue;
+            int32_t l = (int32_t)((e->key - 1) >> 32), r = (int32_t)((e->key - 1) & 0xFFFFFFFFu);
+            uint64_t key = smol_pair_index_key(l, r), j = smol_pair_slot(key, ix->mask);
+            while (ix->slots[j] && ix->slots[j] >> 24 != key) j = (j + 1) & ix->mask;
+            uint32_t rank = (uint32_t)(ix->slots[j] & 0xFFFFFF);
+            int32_t merged = ix->by_offset ? (int32_t)(rank + ix->offset) : ix->merged_by_rank[rank];
+            if (!ix->slots[j] || rank != e->rank || merged != e->merged) {
+                CHECK(false, "%s: merge %d %d: index rank %u result %d, map rank %u result %d", cases[i].rel, l, r,
+                      rank, merged, e->rank, e->merged);
+                break;
+            }
+        }
+        smol_tokenizer_free(t);
+    }
+}
+
 int main(void) {
     RUN(test_spm_vocabs);
     RUN(test_bpe_vocabs);
@@ -595,6 +761,9 @@ int main(void) {
     RUN(test_special_tokens);
     RUN(test_stream_decoder);
     RUN(test_roundtrip_war_and_peace);
+    RUN(test_word_table);
+    RUN(test_concurrent_use);
+    RUN(test_merge_index);
     RUN(test_llama2_style_json);
     RUN(test_bad_tokenizer_files);
     RUN(test_bad_text_and_ids);

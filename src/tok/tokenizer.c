@@ -431,14 +431,14 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
 
 #define CACHE_KEY 14
 #define CACHE_IDS 4
-#define CACHE_MAX_SLOTS (1u << 20)
 #define KEY_LEN_SHIFT 48     /* key[1] bits 48-55: the word's length */
 #define KEY_NIDS_SHIFT 56    /* key[1] bits 56-63: the number of its tokens (not compared) */
 
 /* A remembered word: key[0] holds its bytes 0-7 and key[1] its bytes 8-13, zero-padded, then
  * its length and its number of tokens; ids are its tokens. The words of a call are kept in an
- * open-addressing table that grows to CACHE_MAX_SLOTS (32 bytes a slot, so the frequent words
- * stay in the CPU caches); once it is full, new words are merged each time they occur. */
+ * open-addressing table that grows to SMOL_TOK_TABLE_MAX_SLOTS (32 bytes a slot, so the
+ * frequent words stay in the CPU caches); once it is half full, new words are merged each time
+ * they occur. */
 typedef struct cache_entry {
     uint64_t key[2];       /* key[1] == 0: an empty slot */
     int32_t ids[CACHE_IDS];
@@ -449,7 +449,7 @@ typedef struct enc_state {
     smol_tokens *out;
     smol_bpe_work work;
     cache_entry *cache;
-    uint64_t cache_mask, cache_n;
+    uint64_t cache_mask, cache_n, cache_max;  /* cache_max: the most slots it may grow to */
     const char *base, *end; /* the text the pre-tokenizer's offsets refer to, and its end */
     char *buf;              /* escaped SentencePiece text */
     size_t cap_buf;
@@ -522,7 +522,7 @@ static __attribute__((noinline)) int encode_new(enc_state *st, const char *w, si
     int rc = smol_bpe_word(st->t, &st->work, w, len, st->out);
     if (rc || !e || st->out->n - n0 > CACHE_IDS) return rc;
     if (2 * (st->cache_n + 1) > st->cache_mask + 1) {  /* keep the load at most 1/2 */
-        if (st->cache_mask + 1 >= CACHE_MAX_SLOTS) return SMOL_OK;
+        if (st->cache_mask + 1 >= st->cache_max) return SMOL_OK;
         if (cache_grow(st, 0)) return SMOL_OK;  /* no memory for a larger cache: go on without */
         uint64_t i = hash & st->cache_mask;
         while (st->cache[i].key[1]) i = (i + 1) & st->cache_mask;
@@ -729,17 +729,18 @@ static int encode_all(enc_state *st, const char *text, size_t len, unsigned flag
     return SMOL_OK;
 }
 
-int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigned flags, smol_tokens *out,
-                  smol_error *err) {
+int smol_tok_encode(const smol_tokenizer *t, const char *text, size_t len, unsigned flags, uint64_t max_slots,
+                    smol_tokens *out, smol_error *err) {
     if (!t || !out || (!text && len)) return smol_fail(err, SMOL_EINVAL, "smol_tokenize: NULL tokenizer, output or text");
     size_t n0 = out->n;
     enc_state st = { .t = t, .out = out };
-    if (len >= 256 && t->model == SMOL_TOK_BPE && t->pretok != SMOL_PRETOK_NONE) {
+    for (st.cache_max = 1; 2 * st.cache_max <= max_slots; st.cache_max *= 2) {}  /* a power of two */
+    if (len >= 256 && max_slots >= 16 && t->model == SMOL_TOK_BPE && t->pretok != SMOL_PRETOK_NONE) {
         /* a word cache pays off on longer texts (without one, words are merged each time);
          * sized for about one new word per 128 bytes, so that it seldom has to grow */
         uint64_t first = 4096;
         while (first < len / 64 && first < 65536) first *= 2;
-        cache_grow(&st, first);
+        cache_grow(&st, first < st.cache_max ? first : st.cache_max);
         reserve_ids(out, len / 4 + 16);  /* about one token per 4 bytes; it grows when short */
     }
     int rc = SMOL_OK;
@@ -754,6 +755,11 @@ int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigne
         return smol_fail(err, rc, "smol_tokenize: out of memory for a text of %zu bytes", len);
     }
     return SMOL_OK;
+}
+
+int smol_tokenize(const smol_tokenizer *t, const char *text, size_t len, unsigned flags, smol_tokens *out,
+                  smol_error *err) {
+    return smol_tok_encode(t, text, len, flags, SMOL_TOK_TABLE_MAX_SLOTS, out, err);
 }
 
 /* ---------------------------------------------------------------- decoding */

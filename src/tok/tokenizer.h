@@ -156,6 +156,15 @@ int smol_tok_load_json(const char *path, smol_tokenizer **out, smol_error *err);
  * NAME_merges.txt, vocab.bpe): byte-level BPE with the GPT-2 pre-tokenizer. */
 int smol_tok_load_pair_dir(const char *dir, smol_tokenizer **out, smol_error *err);
 
+/* The most slots of the word table smol_tokenize keeps per call (32 bytes each). */
+#define SMOL_TOK_TABLE_MAX_SLOTS (1u << 20)
+
+/* smol_tokenize with a word table of at most max_slots slots (rounded down to a power of two;
+ * below 16: no table). Once the table is half full, new words are merged each time they occur.
+ * For tests of the table; the ids never depend on max_slots. */
+int smol_tok_encode(const smol_tokenizer *t, const char *text, size_t len, unsigned flags, uint64_t max_slots,
+                    smol_tokens *out, smol_error *err);
+
 /* The GPT-2 byte-to-unicode code point of byte b. */
 uint32_t smol_byte_to_unicode(uint8_t b);
 
