@@ -2532,9 +2532,11 @@ static char *gen_typed(gen *g, const cJSON *s) {
     return sb_take(&b);
 }
 
-/* oneOf whose branches b[0..n) (merged with the siblings) may overlap: anyOf over i of
- * allOf(b_i, not b_j for every j != i), when each negation can be expressed. */
-static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const cJSON *const *b, int n) {
+/* oneOf whose branches b[0..n) (merged with the siblings; raw[i] as written) may overlap: anyOf
+ * over i of allOf(b_i, not raw_j for every j != i), when each negation can be expressed (the
+ * siblings hold in every branch, so only the branches' own keywords are negated). */
+static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const cJSON *const *b, const cJSON *const *raw,
+                                int n) {
     const char *why = "branches may match the same value; exclusivity cannot be enforced (use anyOf)";
     if (n > 6 && unsupported(g, "oneOf", "more than 6 branches that may overlap")) return NULL;
     cJSON *m = keep(g, cJSON_Duplicate(sib, 1)), *l = cJSON_AddArrayToObject(m, "anyOf");
@@ -2544,7 +2546,7 @@ static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const 
         cJSON_AddItemToArray(parts, cJSON_Duplicate(b[i], 1));
         for (int j = 0; j < n; j++) {
             if (j == i) continue;
-            cJSON *nb = n > 6 ? NULL : neg(g, b[j], 0);
+            cJSON *nb = n > 6 ? NULL : neg(g, raw[j], 0);
             if (!nb) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s: %s", why, g->why);
@@ -2616,7 +2618,9 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
         int overlap = 0;
         for (int a = 0; a < n; a++)
             for (int c = a + 1; c < n; c++) overlap |= (ty[a] & ty[c]) != 0;
-        if (overlap) return one_of_by_negation(g, s, sib, br, n);
+        const cJSON *raw[MAX_ALTS];
+        for (int a = 0; a < n; a++) raw[a] = cJSON_GetArrayItem(list, idx[a]);
+        if (overlap) return one_of_by_negation(g, s, sib, br, raw, n);
     }
     if (n == 0) return gempty(g, "schema at %s: no %s branch can match", gpath(g), name);
     sbuf b = {0};
