@@ -13,23 +13,46 @@ typedef struct tok_opts {
     int pieces, count;
 } tok_opts;
 
+/* Writes v in decimal at p, two digits at a time; returns the end. */
+static char *put_uint(char *p, uint32_t v) {
+    static const char k_pairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char tmp[10], *end = tmp + sizeof tmp, *q = end;
+    while (v >= 100) {
+        q -= 2;
+        memcpy(q, k_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, k_pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    memcpy(p, q, (size_t)(end - q));
+    return p + (end - q);
+}
+
+/* The ids on one line, separated by spaces: formatted into a 64 KB buffer, one fwrite per
+ * buffer. */
 static void print_ids(const smol_tokens *ids) {
-    char buf[4096];
-    size_t k = 0;
+    enum { BUF = 1 << 16 };
+    char *buf = malloc(BUF), stack[64];
+    size_t cap = buf ? BUF : sizeof stack, k = 0;
+    if (!buf) buf = stack;
     for (size_t i = 0; i < ids->n; i++) {
-        if (k > sizeof buf - 16) {
+        if (k > cap - 16) {
             fwrite(buf, 1, k, stdout);
             k = 0;
         }
-        char digits[12];
-        int n = 0;
-        uint32_t v = (uint32_t)ids->ids[i];
-        do digits[n++] = (char)('0' + v % 10); while ((v /= 10));
         if (i) buf[k++] = ' ';
-        while (n) buf[k++] = digits[--n];
+        k = (size_t)(put_uint(buf + k, (uint32_t)ids->ids[i]) - buf);
     }
     buf[k++] = '\n';
     fwrite(buf, 1, k, stdout);
+    if (buf != stack) free(buf);
 }
 
 /* One line per token: id, a tab, and its stored text with \n, \t, \r and \\ escaped. */
