@@ -92,7 +92,7 @@ t_compiled_suite_schemas_through_grammar_check() {
 import json, subprocess, sys
 suite, tmp, smol, tok = sys.argv[1:5]
 compiled = checked = 0
-for f in ["properties.json", "enum.json", "items.json", "required.json", "type.json"]:
+for f in ["properties.json", "enum.json", "items.json", "required.json", "type.json", "not.json", "if-then-else.json", "oneOf.json"]:
     for g in json.load(open(f"{suite}/{f}")):
         open(f"{tmp}/g.json", "w").write(json.dumps(g["schema"]))
         with open(f"{tmp}/i.jsonl", "w") as out:
