@@ -357,23 +357,25 @@ static void test_gemm4_vs_scalar(void) {
 static void test_tile_q_vs_scalar(void) {
     static uint8_t w[4 * 8960 * 2], xq[4 * 8960 * 2];
     static float x[8960];
-    const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0};
-    const int64_t lens[] = {32, 96, 512, 544, 576, 1536, 8960};
+    const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    const int64_t lens[] = {32, 96, 256, 512, 544, 576, 1536, 2304, 8960};
     int checked = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 6; k++) {
         smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
         smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
         if (!tile) continue;
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
             for (int rep = 0; rep < 4; rep++) {
                 int64_t n = lens[li];
+                uint32_t xt = smol_vec_dot_type(types[k]);  /* q8_0, or q8_K for the K-quants */
+                if (n % smol_dtype_get(types[k])->block) continue;
                 size_t wr = (size_t)smol_dtype_row_size(types[k], (uint64_t)n);
-                size_t xr = (size_t)smol_dtype_row_size(SMOL_Q8_0, (uint64_t)n);
+                size_t xr = (size_t)smol_dtype_row_size(xt, (uint64_t)n);
                 for (int r = 0; r < 4; r++) {
                     if (rep == 3) make_raw_weights(types[k], w + r * wr, n, r & 1);
                     else make_weights(types[k], w + r * wr, n, (rep + r) & 1);
                     fill_signal(x, n, (rep + r) & 2);
-                    smol_quantize_row(SMOL_Q8_0, x, xq + r * xr, n);
+                    smol_quantize_row(xt, x, xq + r * xr, n);
                 }
                 for (int nr = 1; nr <= 4; nr += 3)
                     for (int nx = 1; nx <= 4; nx++) {

@@ -1,7 +1,8 @@
 /* quant_avx512.c: AVX-512 (F, BW, VL, DQ + VNNI) twins of the dot-product kernels and the
  * activation quantizers in quant.c. Integer sums are exactly the scalar ones (VNNI dpbusd for
  * the 32-element blocks, maddubs + dpwssd with the sub-block scales for the K-quants); the
- * K-quants combine them with the scalar float expression. Used only after
+ * K-quant single-row dots combine them with the scalar float expression, the multi-row tiles
+ * (decode and prompt) accumulate in float lanes. Used only after
  * smol_cpu_has_avx512() and the avx512vnni flag are checked (quant.c). */
 #include "model/quant_internal.h"
 #include <immintrin.h>
@@ -597,15 +598,15 @@ static inline __attribute__((always_inline)) __m512 tq_load_w(const uint8_t *p, 
 
 /* One step of nb (S in whole steps) blocks for NR rows (blocks at wp[r]) and NX activations. */
 static inline __attribute__((always_inline)) void tq_step(const uint8_t *const *wp, const block_q8_0 *const *xp,
-                                                          int nb, __m512 acc[4][4], const int NR, const int NX,
-                                                          const int TY) {
+                                                          int nb, __m512 acc[4][4], size_t pf, const int NR,
+                                                          const int NX, const int TY) {
     tq_act a[4];
 #pragma GCC unroll 4
     for (int b = 0; b < NX; b++) a[b] = tq_load_act(xp[b], nb, TY);
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
-        _mm_prefetch((const char *)wp[r] + PF_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char *)wp[r] + PF_BYTES + TQ_STEP(TY) * TQ_SIZE(TY) - 1, _MM_HINT_T0);
+        _mm_prefetch((const char *)wp[r] + pf, _MM_HINT_T0);
+        _mm_prefetch((const char *)wp[r] + pf + TQ_STEP(TY) * TQ_SIZE(TY) - 1, _MM_HINT_T0);
         __m512i lo, hi = _mm512_setzero_si512();
         __m512 dw = tq_load_w(wp[r], nb, &lo, &hi, TY);
 #pragma GCC unroll 4
@@ -625,6 +626,7 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
     for (int r = 0; r < 4; r++)
         for (int b = 0; b < 4; b++) acc[r][b] = _mm512_setzero_ps();
     int64_t nb = n / QK;
+    size_t pf = 8 * wrb > PF_BYTES ? 8 * wrb : PF_BYTES;  /* prefetch distance: two 4-row tiles or more ahead */
     const uint8_t *wp[4];
     const block_q8_0 *xp[4];
     for (int64_t k = 0; k < nb; k += S) {
@@ -632,8 +634,8 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
         for (int r = 0; r < NR; r++) wp[r] = w + r * wrb + (size_t)k * SZ;
 #pragma GCC unroll 4
         for (int b = 0; b < NX; b++) xp[b] = (const block_q8_0 *)(x + b * xrb) + k;
-        if (k + S <= nb) tq_step(wp, xp, S, acc, NR, NX, TY);
-        else tq_step(wp, xp, (int)(nb - k), acc, NR, NX, TY);  /* the last 1..S-1 blocks */
+        if (k + S <= nb) tq_step(wp, xp, S, acc, pf, NR, NX, TY);
+        else tq_step(wp, xp, (int)(nb - k), acc, pf, NR, NX, TY);  /* the last 1..S-1 blocks */
     }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
@@ -641,17 +643,19 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
         for (int b = 0; b < NX; b++) y[b * ys + r] = _mm512_reduce_add_ps(acc[r][b]);
 }
 
-/* The tile kernel of one type: 4 rows (or 1) times 1..4 activations, shapes fixed at compile time. */
+/* The tile kernel of one type: 4 x 4 and 4 x 1 shapes fixed at compile time (fewer shapes keep the
+ * sanitizer build's compile time down), other shapes from those and 1 x 1. */
 #define DEFINE_TILE_Q(NAME, TY) \
 static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, size_t xrb, int nx, float *y, \
                  int64_t ys) { \
-    if (nr == 4) { \
-        switch (nx) { \
-        case 1: tile_q(n, w, wrb, x, xrb, y, ys, 4, 1, TY); return; \
-        case 2: tile_q(n, w, wrb, x, xrb, y, ys, 4, 2, TY); return; \
-        case 3: tile_q(n, w, wrb, x, xrb, y, ys, 4, 3, TY); return; \
-        default: tile_q(n, w, wrb, x, xrb, y, ys, 4, 4, TY); return; \
-        } \
+    if (nr == 4 && nx == 4) { \
+        tile_q(n, w, wrb, x, xrb, y, ys, 4, 4, TY); \
+        return; \
+    } \
+    if (nr == 4) {  /* 2 or 3 activations (the end of a small batch): one 4 x 1 tile each */ \
+        for (int b = 0; b < nx; b++) \
+            tile_q(n, w, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys, ys, 4, 1, TY); \
+        return; \
     } \
     for (int r = 0; r < nr; r++) \
         for (int b = 0; b < nx; b++) \
@@ -662,6 +666,177 @@ static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, si
 DEFINE_TILE_Q(tile_q8_0, TQ8_0)
 DEFINE_TILE_Q(tile_q4_0, TQ4_0)
 DEFINE_TILE_Q(tile_q5_0, TQ5_0)
+
+/* ------------------------------------------------------------------ K-quant tiles, q8_K activations */
+
+/* One super-block per step. q4_K / q5_K: each 64-element slice j puts sub-block 2j (low
+ * nibbles) in the low 256 bits and 2j+1 (high nibbles) in the high 256 bits; maddubs with the
+ * activations and dpwssd with the sub-block scales (spread over the halves by one in-lane byte
+ * shuffle of the 8 scales) sum into int32 lanes, which are scaled by d * d_x in float per
+ * super-block; the mins term m_j * (bsum 2j + bsum 2j+1) goes to a second float accumulator
+ * scaled by dmin * d_x. q6_K: slice s holds sub-blocks 4s..4s+3, one per 128-bit lane, the two
+ * high bits placed by a per-half dword rotate of the qh bytes; the -32 offset is folded in as
+ * -32 * sum(scale * bsum) at the start of each super-block. The unpacked weights and spread
+ * scales of a row serve all the tile's activations. Integer sums equal the scalar kernel's; the
+ * float accumulation runs in lanes (a different order). */
+
+enum { TK4, TK5, TK6 };  /* the weight types of the K tiles */
+
+/* The 8 scales and the 8 mins of a q4_K / q5_K super-block as bytes sc0..sc7, m0..m7. */
+static inline __m128i k4_scales_mins128(const uint8_t *s) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s, 4);
+    memcpy(&u1, s + 4, 4);
+    memcpy(&u2, s + 8, 4);
+    uint64_t sc = (uint64_t)(u0 & 0x3f3f3f3fu) | (uint64_t)((u2 & 0x0f0f0f0fu) | ((u0 >> 6) & 0x03030303u) << 4) << 32;
+    uint64_t m = (uint64_t)(u1 & 0x3f3f3f3fu) | (uint64_t)(((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 6) & 0x03030303u) << 4) << 32;
+    return _mm_set_epi64x((long long)m, (long long)sc);
+}
+
+/* In-lane byte shuffle selecting 16-bit word a in 128-bit lanes 0 and 1 and word b in lanes 2 and 3. */
+static inline __m512i word_pick(int a, int b) {
+    __m512i lo = _mm512_set1_epi16((short)(2 * a | (2 * a + 1) << 8));
+    __m512i hi = _mm512_set1_epi16((short)(2 * b | (2 * b + 1) << 8));
+    return _mm512_mask_blend_epi64(0xf0, lo, hi);
+}
+
+/* One row's q4_K / q5_K super-block against the NX activation blocks xb[b]: adds the scaled
+ * sums to acc[b] and the scaled mins to accm[b]. */
+static inline __attribute__((always_inline)) void k4_row(const uint8_t *p, const block_q8_K *const *xb,
+                                                         __m512 *acc, __m256 *accm, const int NX, const int TY) {
+    const __m512i m15 = _mm512_set1_epi8(15);
+    __m128i scm = k4_scales_mins128(p + 4);
+    __m512i scb = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(scm));  /* sc0..sc7 as words, every lane */
+    __m256i mdup = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scm, scm));  /* m0 m0 m1 m1 ... */
+    uint16_t dh, mh;
+    memcpy(&dh, p, 2);
+    memcpy(&mh, p + 2, 2);
+    float d = H2F(dh), dmin = H2F(mh);
+    const uint8_t *qs = p + (TY == TK5 ? 48 : 16);
+    __m512i qhb = TY == TK5 ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(p + 16))) : m15;
+    __m512i ia[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < NX; b++) ia[b] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        __m512i v = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * j)));
+        __m512i u = _mm512_and_si512(_mm512_mask_srli_epi16(v, 0xffff0000u, v, 4), m15);
+        if (TY == TK5) {
+            __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))),
+                                             _mm256_set1_epi8((char)(1 << (2 * j + 1))), 1);
+            u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(qhb, bit), u, _mm512_set1_epi8(16));
+        }
+        __m512i sc = _mm512_shuffle_epi8(scb, word_pick(2 * j, 2 * j + 1));
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++)
+            ia[b] = _mm512_dpwssd_epi32(ia[b], _mm512_maddubs_epi16(u, _mm512_loadu_si512(xb[b]->qs + 64 * j)), sc);
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < NX; b++) {
+        acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[b]), _mm512_set1_ps(xb[b]->d * d), acc[b]);
+        __m256i mins = _mm256_madd_epi16(mdup, _mm256_loadu_si256((const __m256i *)xb[b]->bsums));
+        accm[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(xb[b]->d * dmin), accm[b]);
+    }
+}
+
+/* In-lane byte shuffle selecting 16-bit word 4 * half + L in 128-bit lane L. */
+static inline __m512i k6_pick(int half) {
+    const __m512i lane = _mm512_set_epi64(0x0606060606060606, 0x0606060606060606, 0x0404040404040404,
+                                          0x0404040404040404, 0x0202020202020202, 0x0202020202020202, 0, 0);
+    return _mm512_add_epi8(_mm512_set1_epi16((short)(0x0100 + 0x0808 * half)), lane);
+}
+
+/* One row's q6_K super-block against the NX activation blocks xb[b], added to acc[b]. */
+static inline __attribute__((always_inline)) void k6_row(const uint8_t *p, const block_q8_K *const *xb,
+                                                         __m512 *acc, const int NX) {
+    const block_q6_K *a = (const block_q6_K *)p;
+    const __m512i m15 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
+    __m512i sA = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc16));      /* scales 0..7 in every lane */
+    __m512i sB = _mm512_broadcast_i32x4(_mm256_extracti128_si256(sc16, 1)); /* scales 8..15 */
+    float d = H2F(a->d);
+    __m512i ia[4];
+#pragma GCC unroll 4
+    for (int b = 0; b < NX; b++) {  /* q = u - 32: start from -32 * sum(scale * bsum) */
+        __m256i sb = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb[b]->bsums));
+        ia[b] = _mm512_zextsi256_si512(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sb, 5)));
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512i l = _mm512_loadu_si512(a->ql + 64 * h);
+        __m512i qhb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(a->qh + 32 * h)));
+#pragma GCC unroll 2
+        for (int pp = 0; pp < 2; pp++) {
+            /* quarters 2pp (low half) and 2pp+1 (high half): qh bits 2p, 2p+1 rotated to bits 4, 5 */
+            __m512i rot = _mm512_inserti64x4(_mm512_set1_epi32((4 - 4 * pp) & 31), _mm256_set1_epi32((2 - 4 * pp) & 31), 1);
+            __m512i hi = _mm512_and_si512(_mm512_rolv_epi32(qhb, rot), m30);
+            __m512i u = _mm512_ternarylogic_epi32(pp ? _mm512_srli_epi16(l, 4) : l, hi, m15, 0xEC);  /* (A & C) | B */
+            int s = 2 * h + pp;
+            __m512i sc = _mm512_shuffle_epi8(s < 2 ? sA : sB, k6_pick(s & 1));
+#pragma GCC unroll 4
+            for (int b = 0; b < NX; b++)
+                ia[b] = _mm512_dpwssd_epi32(ia[b], _mm512_maddubs_epi16(u, _mm512_loadu_si512(xb[b]->qs + 64 * s)), sc);
+        }
+    }
+#pragma GCC unroll 4
+    for (int b = 0; b < NX; b++) acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[b]), _mm512_set1_ps(xb[b]->d * d), acc[b]);
+}
+
+/* One K tile: NR (1..4) weight rows, NX (1..4) q8_K activation rows; y[b * ys + r] = dot(row r, act b). */
+static inline __attribute__((always_inline)) void tile_k(int64_t n, const uint8_t *w, size_t wrb, const uint8_t *x,
+        size_t xrb, float *y, int64_t ys, const int NR, const int NX, const int TY) {
+    const int SZ = TY == TK4 ? (int)sizeof(block_q4_K) : TY == TK5 ? (int)sizeof(block_q5_K) : (int)sizeof(block_q6_K);
+    __m512 acc[4][4];
+    __m256 accm[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int b = 0; b < 4; b++) {
+            acc[r][b] = _mm512_setzero_ps();
+            accm[r][b] = _mm256_setzero_ps();
+        }
+    const block_q8_K *xb[4];
+    for (int64_t i = 0; i < n / QK_K; i++) {
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) xb[b] = (const block_q8_K *)(x + b * xrb) + i;
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *p = w + r * wrb + (size_t)i * SZ;
+            for (int o = 0; o < SZ; o += 64) _mm_prefetch((const char *)p + 8 * wrb + o, _MM_HINT_T0);
+            if (TY == TK6) k6_row(p, xb, acc[r], NX);
+            else k4_row(p, xb, acc[r], accm[r], NX, TY);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) {
+            float s = _mm512_reduce_add_ps(acc[r][b]);
+            if (TY != TK6) s -= _mm512_reduce_add_ps(_mm512_zextps256_ps512(accm[r][b]));
+            y[b * ys + r] = s;
+        }
+}
+
+/* The K tile kernel of one type: shapes as DEFINE_TILE_Q. */
+#define DEFINE_TILE_K(NAME, TY) \
+static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, size_t xrb, int nx, float *y, \
+                 int64_t ys) { \
+    if (nr == 4 && nx == 4) { \
+        tile_k(n, w, wrb, x, xrb, y, ys, 4, 4, TY); \
+        return; \
+    } \
+    if (nr == 4) {  /* 2 or 3 activations (the end of a small batch): one 4 x 1 tile each */ \
+        for (int b = 0; b < nx; b++) \
+            tile_k(n, w, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys, ys, 4, 1, TY); \
+        return; \
+    } \
+    for (int r = 0; r < nr; r++) \
+        for (int b = 0; b < nx; b++) \
+            tile_k(n, (const uint8_t *)w + r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, \
+                   1, 1, TY); \
+}
+
+DEFINE_TILE_K(tile_q4_K, TK4)
+DEFINE_TILE_K(tile_q5_K, TK5)
+DEFINE_TILE_K(tile_q6_K, TK6)
 
 /* ------------------------------------------------------------------ axpy (attention values) */
 
@@ -769,7 +944,8 @@ const smol_quant_kernels smol_quant_avx512 = {
     .quantize_q8_0 = quantize_q8_0,
     .quantize_q8_K = quantize_q8_K,
     .gemm4 = {[SMOL_F32] = gemm4_f32, [SMOL_F16] = gemm4_f16, [SMOL_BF16] = gemm4_bf16},
-    .tile_q = {[SMOL_Q8_0] = tile_q8_0, [SMOL_Q4_0] = tile_q4_0, [SMOL_Q5_0] = tile_q5_0},
+    .tile_q = {[SMOL_Q8_0] = tile_q8_0, [SMOL_Q4_0] = tile_q4_0, [SMOL_Q5_0] = tile_q5_0,
+               [SMOL_Q4_K] = tile_q4_K, [SMOL_Q5_K] = tile_q5_K, [SMOL_Q6_K] = tile_q6_K},
     .axpy = {[SMOL_F32] = axpy_f32, [SMOL_F16] = axpy_f16},
     .rows_dot = {[SMOL_F32] = rows_dot_f32, [SMOL_F16] = rows_dot_f16},
     .rows_axpy = {[SMOL_F32] = rows_axpy_f32, [SMOL_F16] = rows_axpy_f16},

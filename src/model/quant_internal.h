@@ -80,7 +80,7 @@ typedef struct smol_quant_kernels {
     smol_vec_dot_fn vec_dot[SMOL_DTYPE_COUNT];
     smol_quantize_fn quantize_q8_0, quantize_q8_K;
     smol_gemm4_fn gemm4[SMOL_DTYPE_COUNT];  /* float weight types only */
-    smol_tile_q_fn tile_q[SMOL_DTYPE_COUNT]; /* q8_0-activation types with a tile kernel */
+    smol_tile_q_fn tile_q[SMOL_DTYPE_COUNT]; /* quantized types with a tile kernel */
     smol_axpy_fn axpy[SMOL_DTYPE_COUNT];     /* f32 and f16 only */
     smol_rows_dot_fn rows_dot[SMOL_DTYPE_COUNT];    /* f32 and f16 only */
     smol_rows_axpy_fn rows_axpy[SMOL_DTYPE_COUNT];  /* f32 and f16 only */
