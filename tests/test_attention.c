@@ -65,6 +65,10 @@ static void test_exp_whole_range(void) {
         CHECK(out[0] == 0.0f && isinf(out[1]) && out[2] == 1.0f && out[3] == 1.0f && isfinite(out[4]),
               "%s exp of -inf, inf, 0, -0, 88.72: %g %g %g %g %g", level_name(level), out[0], out[1], out[2], out[3],
               out[4]);
+        float nan_in[3] = {NAN, -NAN, NAN}, nan_out[3];
+        k->exp(3, nan_in, nan_out);
+        CHECK((nan_out[0] == 0.0f || isinf(nan_out[0])) && (nan_out[1] == 0.0f || isinf(nan_out[1])),
+              "%s exp(NaN) = %g, %g (0 or +inf expected)", level_name(level), nan_out[0], nan_out[1]);
         printf("# exp %s: worst relative error %.3g (at x = %.7g)\n", level_name(level), worst, worst_x);
     }
 }

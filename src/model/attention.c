@@ -21,7 +21,8 @@
 /* exp by range reduction x = n ln2 + r (|r| <= ln2/2), a degree-7 Taylor polynomial of r and
  * 2^n applied as two halves (so n in [-159, 128] needs no special cases). */
 static float exp_scalar1(float x) {
-    x = x < -110.0f ? -110.0f : x > 89.0f ? 89.0f : x;
+    x = x > -110.0f ? x : -110.0f;  /* NaN too: no float-to-int conversion of a NaN below */
+    x = x < 89.0f ? x : 89.0f;
     float n = rintf(x * 1.44269504088896341f);
     float r = x - n * 0.693145751953125f;
     r = r - n * 1.42860682030941723212e-6f;

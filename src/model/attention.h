@@ -26,7 +26,7 @@ typedef struct smol_attn_batch {
 
 /* The inner kernels of one SIMD level. p/s rows are SMOL_KV_TILE floats apart. */
 typedef struct smol_attn_kernels {
-    /* y[i] = exp(x[i]) for i < n (0 for x below about -104, +inf above about 88.7). */
+    /* y[i] = exp(x[i]) for i < n (0 below about -104, +inf above about 88.7; NaN: 0 or +inf). */
     void (*exp)(int n, const float *x, float *y);
     /* dst[i] = the f16 src[i] as float, for i < n. */
     void (*f16_to_f32)(size_t n, const uint16_t *src, float *dst);
