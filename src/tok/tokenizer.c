@@ -404,7 +404,7 @@ int smol_tok_finish(smol_tokenizer *t, const char *name, smol_error *err) {
         if (!t->score) return smol_fail(err, SMOL_EFORMAT, "%s: a SentencePiece vocabulary needs token scores", name);
         if (build_spm_merges(t)) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory building merges", name);
     }
-    qsort_r(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added_len, t);
+    if (t->n_added) qsort_r(t->added, (size_t)t->n_added, sizeof *t->added, cmp_added_len, t);
     t->added_min_len = UINT32_MAX;
     for (int i = 0; i < t->n_added; i++) {
         uint32_t n = t->text_len[t->added[i].id];
