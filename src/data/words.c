@@ -94,21 +94,6 @@ void smol_strip(const char **s, size_t *n) {
     *n = len;
 }
 
-static int push(smol_spans *l, const char *s, size_t len) {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        smol_span *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return -1;
-        l->v = v;
-        l->cap = cap;
-    }
-    smol_span *sp = &l->v[l->n++];
-    sp->s = s;
-    sp->len = (uint32_t)len;
-    sp->chars = (uint32_t)smol_utf8_chars(s, len);
-    return 0;
-}
-
 /* Appends a piece of a line or whitespace split (chars left 0: callers count when they need). */
 static int push_piece(smol_spans *l, const char *s, size_t len) {
     if (l->n == l->cap) {
@@ -122,6 +107,13 @@ static int push_piece(smol_spans *l, const char *s, size_t len) {
     sp->s = s;
     sp->len = (uint32_t)len;
     sp->chars = 0;
+    return 0;
+}
+
+/* Appends a span with its code-point count. */
+static int push(smol_spans *l, const char *s, size_t len) {
+    if (push_piece(l, s, len)) return -1;
+    l->v[l->n - 1].chars = (uint32_t)smol_utf8_chars(s, len);
     return 0;
 }
 
