@@ -5,10 +5,10 @@
  * derived from each token's bytes (out-of-range types, NaN and infinite scores included). The
  * GGUF writer writes the file, the reader opens it, and the tokenizer is built; a failure must
  * come with a message. A tokenizer that loads tokenizes a fixed text and the tokens' own bytes
- * (with and without special tokens), every id must decode, and byte-level vocabularies with a
- * token for every byte and only normal tokens must give the text back. */
+ * (with and without special tokens) with the checks of fuzz_tok_check.h. */
 #include "smol.h"
 #include "tok/tokenizer.h"
+#include "fuzz_tok_check.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,42 +35,6 @@ static void lines_free(lines *l) {
 
 /* Removes the GGUF file when the fuzzer exits. */
 static void remove_file(void) { unlink(g_path); }
-
-static bool promises_round_trip(const smol_tokenizer *t) {
-    if (t->model != SMOL_TOK_BPE || !t->byte_level || t->n_norm || t->n_added || t->strip_decoded_space) return false;
-    for (int b = 0; b < 256; b++)
-        if (t->byte_id[b] < 0) return false;
-    for (int32_t id = 0; id < t->n_vocab; id++)
-        if (t->type[id] != SMOL_TOKEN_NORMAL) return false;
-    return true;
-}
-
-static void exercise(const smol_tokenizer *t, const char *text, size_t len) {
-    static const unsigned flags[] = {0, SMOL_TOKENIZE_ADD_SPECIAL | SMOL_TOKENIZE_PARSE_SPECIAL};
-    for (int f = 0; f < 2; f++) {
-        smol_tokens toks = {0};
-        smol_error err;
-        if (smol_tokenize(t, text, len, flags[f], &toks, &err) != SMOL_OK) {
-            if (err.code == SMOL_OK || !err.msg[0]) __builtin_trap();
-            continue;
-        }
-        for (size_t i = 0; i < toks.n; i++)
-            if (toks.ids[i] < 0 || toks.ids[i] >= smol_tokenizer_n_vocab(t)) __builtin_trap();
-        char *out = NULL;
-        size_t out_len = 0;
-        if (smol_detokenize(t, toks.ids, toks.n, f ? SMOL_DETOKENIZE_LOSSY : 0, &out, &out_len, &err) != SMOL_OK)
-            __builtin_trap();
-        if (f == 0 && promises_round_trip(t) && (out_len != len || memcmp(out, text, len) != 0)) __builtin_trap();
-        free(out);
-        smol_detok_stream s;
-        smol_detok_stream_init(&s, t, f ? SMOL_DETOKENIZE_SKIP_SPECIAL : 0);
-        char buf[64];
-        for (size_t i = 0; i < toks.n; i++)
-            if (smol_detok_stream_push(&s, toks.ids[i], buf, sizeof buf) > (int)sizeof buf) __builtin_trap();
-        smol_detok_stream_flush(&s, buf, sizeof buf);
-        free(toks.ids);
-    }
-}
 
 /* Splits data into the token lines and the merge lines (after the first empty line). */
 static void split(const uint8_t *data, size_t size, lines *toks, lines *merges) {
@@ -148,9 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         smol_gguf_free(g);
         g = NULL;   /* the tokenizer must not point into the file */
         static const char fixed[] = "Hello, world! It's 2024: caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87  \t\n12345 <s></s>\xff";
-        exercise(t, fixed, sizeof fixed - 1);
+        fuzz_tok_exercise(t, fixed, sizeof fixed - 1);
         size_t tail = size - 4 < 128 ? size - 4 : 128;
-        exercise(t, (const char *)data + size - tail, tail);
+        fuzz_tok_exercise(t, (const char *)data + size - tail, tail);
         if (smol_tokenizer_chat_template(t)) g_sink += strlen(smol_tokenizer_chat_template(t));
         smol_tokenizer_free(t);
     }
