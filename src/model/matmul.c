@@ -2,11 +2,13 @@
  * kernels of quant.h. Tasks are chunks of weight rows; within a chunk, activations are taken
  * in tiles so each weight row is read from memory once and reused from cache for the tile.
  * Float weights with 4 or more activation rows use the 4x4 register-tile kernels; quantized
- * weights with 16 or more use the packed-activation GEMM of quant_gemm.h where the CPU has it. */
+ * weights with 16 or more use the packed-activation GEMM of quant_gemm.h where the CPU has it,
+ * float weights with 16 or more the panel GEMM of fgemm.h (AVX-512). */
 #include "model/matmul.h"
 #include "model/dtype.h"
 #include "model/quant.h"
 #include "model/quant_gemm.h"
+#include "model/fgemm.h"
 #include "base/cpu.h"
 #include "smol.h"
 
@@ -27,6 +29,7 @@ typedef struct {
     uint8_t *scratch;
     uint32_t t;               /* weight type */
     uint8_t *packed;          /* packed activation groups (quant_gemm.h), or NULL */
+    int64_t fg_blocks, fg_bsize; /* float GEMM (fgemm.h): activation blocks per panel, rows per block; 0 if unused */
 } matmul_job;
 
 static void convert_task(void *ctx, int task, int thread) {
@@ -74,6 +77,28 @@ static void pack_task(void *ctx, int task, int thread) {
     smol_quant_gemm_pack(j->t, j->n, j->xq, j->x_row, j->B, task, j->packed);
 }
 
+/* Task = (panel of SMOL_FGEMM_PANEL weight rows, block of activations) of the float GEMM. */
+static void fgemm_task(void *ctx, int task, int thread) {
+    (void)thread;
+    const matmul_job *j = ctx;
+    int64_t r0 = task / j->fg_blocks * SMOL_FGEMM_PANEL, b0 = task % j->fg_blocks * j->fg_bsize;
+    int64_t r1 = r0 + SMOL_FGEMM_PANEL < j->n_rows ? r0 + SMOL_FGEMM_PANEL : j->n_rows;
+    int64_t b1 = b0 + j->fg_bsize < j->B ? b0 + j->fg_bsize : j->B;
+    smol_fgemm_rows(j->t, j->n, j->w, j->w_row, r0, r1, j->x, b0, b1, j->y, j->n_rows);
+}
+
+/* Runs the float GEMM: panels of rows, split further into blocks of activations when there are
+ * too few panels to keep every thread busy (each block converts its panels again). */
+static void run_fgemm(smol_pool *pool, matmul_job *j) {
+    int64_t panels = (j->n_rows + SMOL_FGEMM_PANEL - 1) / SMOL_FGEMM_PANEL;
+    int64_t want = 4 * (int64_t)smol_pool_size(pool), blocks = (want + panels - 1) / panels;
+    int64_t max_blocks = j->B / 48 > 1 ? j->B / 48 : 1;  /* blocks of at least 48 activations */
+    if (blocks > max_blocks) blocks = max_blocks;
+    j->fg_bsize = (j->B + blocks - 1) / blocks;
+    j->fg_blocks = (j->B + j->fg_bsize - 1) / j->fg_bsize;
+    smol_pool_run(pool, (int)(panels * j->fg_blocks), fgemm_task, j);
+}
+
 static void rows_task(void *ctx, int task, int thread) {
     (void)thread;
     const matmul_job *j = ctx;
@@ -94,6 +119,11 @@ static void rows_task(void *ctx, int task, int thread) {
 static int use_gemm(uint32_t t, int64_t n, int64_t B) {
     if (B < GEMM_MIN_B || !smol_quant_gemm_supported(t, n)) return 0;
     return smol_cpu_has_avx512() && smol_cpu_get()->avx512vnni;
+}
+
+/* 1 if a product of B activation rows with float weights goes through fgemm.h. */
+static int use_fgemm(uint32_t t, int64_t B) {
+    return B >= SMOL_FGEMM_MIN_B && smol_fgemm_supported(t) && smol_cpu_has_avx512();
 }
 
 /* Bytes of the converted rows, rounded up to 64 so the packed groups that follow are aligned. */
@@ -122,6 +152,10 @@ int smol_matmul(smol_pool *pool, const void *W, uint32_t t, int64_t n_rows, int6
     j.x_row = (size_t)smol_dtype_row_size(j.dot_type, (uint64_t)n);
     if (j.w_row == 0 || j.x_row == 0) return SMOL_EINVAL;  /* n == 0 or not whole blocks */
     if (n_rows == 0 || B == 0) return SMOL_OK;
+    if (j.dot_type == SMOL_F32 && use_fgemm(t, B)) {
+        run_fgemm(pool, &j);
+        return SMOL_OK;
+    }
     if (j.dot_type == SMOL_F32) {
         j.xq = (const uint8_t *)x;
         j.gemm4 = B >= 4 ? smol_get_gemm4(t) : NULL;
