@@ -382,6 +382,21 @@ static void test_c4_lines(void) {
     longw[1000] = 0;
     sb_add(&b, "One. Two. Three. Four. Five %s six.", longw);
     EXPECT("c4_quality", NULL, b.s, NULL, "1000-letter word");
+    /* words separated by tabs (no space for 1201 bytes) are still short; 1001 two-byte letters
+     * are a long word, 1000 of them (2000 bytes) are not */
+    sb_reset(&b);
+    sb_add(&b, "One. Two. Three. Four. Five %.600s\t%.600s six.", longw, longw);
+    EXPECT("c4_quality", NULL, b.s, NULL, "600+600 letters split by a tab");
+    for (int n = 1000; n <= 1001; n++) {
+        sb_reset(&b);
+        sb_add(&b, "One. Two. Three. Four. Five six.\nA word ");
+        for (int i = 0; i < n; i++) sb_add(&b, "\xC3\xA9");
+        sb_add(&b, " here. Seven.");
+        int rc = run_filter("c4_quality", NULL, b.s, &reason, &out);
+        CHECK(rc == 1 && out && (strstr(out, "A word") != NULL) == (n == 1000),
+              "c4: a word of %d two-byte letters: rc %d, line %s", n, rc, out && strstr(out, "A word") ? "kept" : "removed");
+        free(out);
+    }
     free(b.s);
 }
 

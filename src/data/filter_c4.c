@@ -78,6 +78,27 @@ static long line_words(const char *l, size_t n, int want_longest, long enough, l
     return words;
 }
 
+/* 1 if some run of bytes between ASCII spaces (0x20) in l is longer than limit bytes. A word
+ * (between any whitespace) lies inside such a run and has no more code points than bytes, so 0
+ * means no word is longer than limit; eight bytes are checked at a step. */
+static int has_long_run(const char *l, size_t n, long limit) {
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7F7F7F7F7F7F7F7Full;
+    size_t run_start = 0, i = 0;   /* the current run starts at or after run_start */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, l + i, 8);
+        w ^= ones * ' ';
+        uint64_t zero = ~(((w & low7) + low7) | w | low7);   /* 0x80 at each space, exactly */
+        size_t end = zero ? i + (size_t)__builtin_ctzll(zero) / 8 : i + 8;   /* the run ends here or later */
+        if ((long)(end - run_start) > limit) return 1;
+        if (zero) run_start = i + (size_t)(63 - __builtin_clzll(zero)) / 8 + 1;
+    }
+    for (; i < n; i++)
+        if (l[i] == ' ') run_start = i + 1;
+        else if ((long)(i + 1 - run_start) > limit) return 1;
+    return 0;
+}
+
 /* Copies line to dst without Wikipedia citations: [digits], [edit], [citation needed]. */
 static size_t strip_citations(const char *l, size_t n, char *dst) {
     size_t o = 0;
@@ -104,8 +125,8 @@ static int ends_with(const char *l, size_t n, const char *suf) {
 /* Applies the line rules to one stripped line: 1 keep (text in *kept, *kept_len), 0 remove,
  * or 2/3 drop the document (lorem ipsum / curly bracket). */
 static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const char **kept, size_t *kept_len) {
-    /* a word cannot have more code points than the line has bytes */
-    int want_longest = s->max_word_length != -1 && (long)n > s->max_word_length;
+    /* a word cannot have more code points than the line (or its run between spaces) has bytes */
+    int want_longest = s->max_word_length != -1 && (long)n > s->max_word_length && has_long_run(l, n, s->max_word_length);
     long longest, words = line_words(l, n, want_longest, s->min_words_per_line, &longest);
     if (want_longest && longest > s->max_word_length) {
         filter_count(f, "line-filter-too_long_word", 1);

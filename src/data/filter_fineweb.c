@@ -73,9 +73,10 @@ static int fw_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         *reason = "fineweb_quality:char_dup_ratio";
         return 0;
     }
+    if (newlines == 0) return 1;   /* the words are only needed for the newline ratio */
     const smol_spans *words = smol_doc_words(doc);
     if (!words) goto oom;
-    if (newlines > 0 && (words->n == 0 || (double)newlines / (double)words->n > s->new_line_ratio)) {
+    if (words->n == 0 || (double)newlines / (double)words->n > s->new_line_ratio) {
         *reason = "fineweb_quality:list_ratio";
         return 0;
     }

@@ -596,13 +596,16 @@ int smol_count_sentences(const char *text, size_t len) {
     size_t last_break = 0;   /* text after the last sentence end */
     const uint64_t ones = 0x0101010101010101ull;
     for (size_t i = 0; i < len; i++) {
-        if (i + 8 <= len) {   /* skip 8 bytes at once when none is '.', '?' or '!' */
+        if (i + 8 <= len) {   /* skip 8 bytes at once when none is '.', '?' or '!', else go to the first */
             uint64_t w;
             memcpy(&w, text + i, 8);
-            if (!(HAS_ZERO_BYTE(w ^ (ones * '.')) | HAS_ZERO_BYTE(w ^ (ones * '?')) | HAS_ZERO_BYTE(w ^ (ones * '!')))) {
+            /* the lowest flagged byte of HAS_ZERO_BYTE is always a true zero */
+            uint64_t m = HAS_ZERO_BYTE(w ^ (ones * '.')) | HAS_ZERO_BYTE(w ^ (ones * '?')) | HAS_ZERO_BYTE(w ^ (ones * '!'));
+            if (!m) {
                 i += 7;
                 continue;
             }
+            i += (size_t)__builtin_ctzll(m) / 8;
         }
         char c = text[i];
         if (c != '.' && c != '?' && c != '!') continue;
