@@ -277,7 +277,8 @@ static void test_suite_with_tokenizers(void) {
     static const char *const toks[] = {"tokenizers/SmolLM2-135M-Instruct/tokenizer.json",
                                        "tokenizers/llama3-8b-instruct-hf/tokenizer.json"};
     static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
-                                        "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json"};
+                                        "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json",
+                                        "multipleOf.json"};
     for (int k = 0; k < 2; k++) {
         smol_tokenizer *tok;
         smol_token_index *ti;
@@ -400,7 +401,12 @@ static void test_number_bounds(void) {
             double x = strtod(texts[k], NULL);
             const double *bd = bounds[i];
             int want = (bd[2] ? x > bd[0] : x >= bd[0]) && (bd[3] ? x < bd[1] : x <= bd[1]);
-            if (i == 5) want = want && strlen(strchr(texts[k], '.') ? strchr(texts[k], '.') : ".") <= 3;
+            if (i == 5) {   /* a multiple of 0.01: at most two decimals once trailing zeros are dropped */
+                const char *dot = strchr(texts[k], '.');
+                size_t nd = dot ? strlen(dot + 1) : 0;
+                while (nd && dot[nd] == '0') nd--;
+                want = want && nd <= 2;
+            }
             if (strcmp(texts[k], "-0") == 0) continue;  /* -0 equals 0; the grammar need not produce it */
             CHECK(engine_accepts(gr, texts[k]) == want, "%s: %s expected %s\n%s", schemas[i], texts[k], want ? "accept" : "reject", g);
         }
@@ -464,6 +470,68 @@ static void test_decimal_bounds(void) {
 }
 
 /* ---------------------------------------------------------------- strings and formats */
+
+/* Writes x / 10^4 as decimal text: form 0 with four decimals, 1 the shortest, 2 with a fifth zero. */
+static void ten_thousandths(char *out, size_t cap, int64_t x, int form) {
+    int64_t m = x < 0 ? -x : x;
+    char t[64];
+    snprintf(t, sizeof t, "%s%lld.%04lld", x < 0 ? "-" : "", (long long)(m / 10000), (long long)(m % 10000));
+    size_t n = strlen(t);
+    if (form == 1) {
+        while (t[n - 1] == '0') t[--n] = 0;
+        if (t[n - 1] == '.') t[--n] = 0;
+    }
+    snprintf(out, cap, "%s%s", t, form == 2 ? "0" : "");
+}
+
+/* multipleOf with steps that are not powers of ten (2, 1.5, 0.3, 0.25, 7, 0.12, ...), on numbers
+ * and integers, unbounded, beside minimum 0 / maximum 0 and between two bounds, against exact
+ * arithmetic in ten-thousandths: every value written three ways. */
+static void test_multiple_of(void) {
+    static const int64_t steps[] = {20000, 15000, 3000, 2500, 70000, 1200, 700, 7500, 1000, 120000, 4000, 36000};
+    int checked = 0, schemas = 0;
+    for (size_t si = 0; si < sizeof steps / sizeof steps[0]; si++)
+        for (int kind = 0; kind < 8; kind++) {
+            int integer = kind & 1, bounds = kind >> 1;   /* 0 none, 1 minimum 0, 2 maximum 0, 3 both */
+            int64_t S = steps[si], lo = 0, hi = 0;
+            if (bounds == 3) lo = rnd(-40000, 20000) / 10 * 10, hi = lo + rnd(0, 300000) / 10 * 10;
+            char st[64], ls[64], hs[64], schema[300];
+            ten_thousandths(st, sizeof st, S, 1), ten_thousandths(ls, sizeof ls, lo, 1), ten_thousandths(hs, sizeof hs, hi, 1);
+            snprintf(schema, sizeof schema, "{\"type\":\"%s\",\"multipleOf\":%s%s%s%s%s}", integer ? "integer" : "number",
+                     st, bounds == 1 || bounds == 3 ? ",\"minimum\":" : "", bounds == 1 || bounds == 3 ? ls : "",
+                     bounds >= 2 ? ",\"maximum\":" : "", bounds >= 2 ? hs : "");
+            smol_error err;
+            char *g = compile(schema, SMOL_SCHEMA_COMPACT, &err);
+            if (!g && bounds == 3 && strstr(err.msg, "no multiple")) continue;   /* checked below: none in range */
+            REQUIRE(g, "%s does not compile: %s", schema, err.msg);
+            smol_grammar *gr;
+            REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s", schema, err.msg);
+            schemas++;
+            for (int k = 0; k < 200; k++) {
+                int64_t x = k < 40 ? S * (k - 20) : k < 60 ? S * (k - 50) + rnd(-3, 3) * 1000 : k < 80 ? rnd(-3, 3) * 10000
+                          : rnd(-400000, 400000);
+                if (k % 7 == 0) x = x / 10000 * 10000;
+                int want = x % S == 0 && (!integer || x % 10000 == 0) && (bounds != 1 && bounds != 3 ? 1 : x >= lo) &&
+                           (bounds < 2 || x <= hi);
+                for (int f = 0; f < 3; f++) {
+                    char t[64];
+                    ten_thousandths(t, sizeof t, x, f);
+                    if (x == 0 && f == 1 && bounds) continue;   /* "-0" is not produced between bounds */
+                    int got = engine_accepts(gr, t);
+                    checked++;
+                    if (got != want) {
+                        CHECK(0, "%s: %s expected %s\n%s", schema, t, want ? "accept" : "reject", g);
+                        k = 1000;
+                        break;
+                    }
+                }
+            }
+            smol_grammar_free(gr);
+            free(g);
+        }
+    CHECK(schemas >= 90 && checked > 50000, "%d schemas, %d texts", schemas, checked);
+    printf("multipleOf: %d schemas, %d texts checked\n", schemas, checked);
+}
 
 static void test_formats_match_validator(void) {
     static const struct { const char *fmt, *s; } k[] = {
@@ -750,6 +818,7 @@ int main(int argc, char **argv) {
     RUN(test_integer_ranges);
     RUN(test_number_bounds);
     RUN(test_decimal_bounds);
+    RUN(test_multiple_of);
     RUN(test_formats_match_validator);
     RUN(test_strings);
     RUN(test_objects);

@@ -676,6 +676,8 @@ static cJSON *keep(gen *g, cJSON *x) {
 }
 
 static int merge_into(gen *g, cJSON *a, const cJSON *b);
+static char *gen_multiple(gen *g, const cJSON *s, double m, int int_only, int frac_only);
+static int mult_lcm(const cJSON *a, const cJSON *b, double *m);
 static int value_ok(const cJSON *sub, const cJSON *value);
 static int needs_lower(const cJSON *s);
 static int has_uneval(const cJSON *s);
@@ -757,7 +759,12 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         replace(a, "enum", e);
         return 0;
     }
-    if (smol_json_equal(ka, kb)) return 0;  /* const, format, pattern, multipleOf, ... the same */
+    double lcm;
+    if (strcmp(k, "multipleOf") == 0 && mult_lcm(ka, kb, &lcm)) {
+        cJSON_SetNumberValue(ka, lcm);
+        return 0;
+    }
+    if (smol_json_equal(ka, kb)) return 0;  /* const, format, pattern, ... the same */
     if (strcmp(k, "allOf") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
         for (const cJSON *x = kb->child; x; x = x->next) cJSON_AddItemToArray(ka, cJSON_Duplicate(x, 1));
         return 0;
@@ -1358,24 +1365,8 @@ static char *gen_integer(gen *g, const cJSON *s) {
         fabs(1 / mo->valuedouble - nearbyint(1 / mo->valuedouble)) < 1e-9)
         mo = NULL;  /* 1/k: every integer is a multiple */
     if (cJSON_IsNumber(mo) && mo->valuedouble != 1) {
-        double m = mo->valuedouble;
-        if (!(m > 0 && m == floor(m) && has_lo && has_hi && ihi - ilo <= 4096 && m < EXACT_INT)) {
-            if (unsupported(g, "multipleOf", "only with integer minimum and maximum at most 4096 apart")) return NULL;
-        } else {
-            int64_t step = (int64_t)m, first = ilo % step == 0 ? ilo : ilo + (step - ((ilo % step) + step) % step);
-            int any = 0;
-            sb_add(&b, "(");
-            for (int64_t v = first; v <= ihi; v += step) {
-                sb_addf(&b, "%s\"%lld\"", any ? " | " : "", (long long)v);
-                any = 1;
-            }
-            sb_add(&b, ") (\".\" \"0\"+)?");
-            if (!any) {
-                free(b.p);
-                return gempty(g, "schema at %s: no integer satisfies the bounds and multipleOf", gpath(g));
-            }
-            return sb_take(&b);
-        }
+        char *r = gen_multiple(g, s, mo->valuedouble, 1, 0);
+        if (r || g->rc) return r;
     }
     char *r = int_range_expr(has_lo, ilo, has_hi, ihi);
     if (!r) return gempty(g, "schema at %s: no integer satisfies minimum %g / maximum %g", gpath(g), lo, hi);
@@ -1585,7 +1576,10 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
         double m = mo->valuedouble;
         for (int k = 0; k <= 9 && decimals < 0; k++)
             if (fabs(m * pow(10, k) - 1) < 1e-9) decimals = k;
-        if (decimals < 0 && unsupported(g, "multipleOf", "for numbers only 1, 0.1, 0.01, ... are supported")) return NULL;
+        if (decimals < 0) {
+            char *r = gen_multiple(g, s, m, 0, frac_only);
+            if (r || g->rc) return r;
+        }
     }
     if (!has_lo && !has_hi && decimals < 0 && !frac_only) {
         g->used |= U_NUMBER;
@@ -1598,6 +1592,10 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
         g->used |= U_NUMBER;  /* lenient: bounds dropped */
         return strdup("number");
     }
+    if (fractional && decimals > 0) {   /* multipleOf 0.1, 0.01, ... with decimal bounds: the multiples listed */
+        char *r = gen_multiple(g, s, mo->valuedouble, 0, frac_only);
+        if (r || g->rc) return r;
+    }
     if ((has_lo && (lo != floor(lo) || fabs(lo) >= EXACT_INT)) || (has_hi && (hi != floor(hi) || fabs(hi) >= EXACT_INT))) {
         if (unsupported(g, has_lo && lo != floor(lo) ? "minimum" : "maximum",
                         "number bounds must be integers below 2^53 (or decimals without multipleOf)"))
@@ -1608,7 +1606,7 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
     char frac_any[80], frac_nz[80];
     if (decimals == 0) snprintf(frac_any, sizeof frac_any, "(\".\" \"0\"+)?"), snprintf(frac_nz, sizeof frac_nz, "[^\\x00-\\U0010FFFF]");
     else if (decimals > 0)
-        snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]{1,%d})?", decimals),
+        snprintf(frac_any, sizeof frac_any, "(\".\" ([0-9]{0,%d} [1-9] \"0\"* | \"0\"+))?", decimals - 1),
             snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]{0,%d} [1-9] \"0\"*", decimals - 1);
     else snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]+)?"), snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]* [1-9] [0-9]*");
     if (frac_only && decimals == 0) return gempty(g, "schema at %s: no number that is not an integer is a multiple of 1", gpath(g));
@@ -1634,6 +1632,252 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
         return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
     }
     return sb_take(&b);
+}
+
+/* ---------------------------------------------------------------- multiples of a decimal */
+
+#define MULT_STATES 1024   /* digit-automaton states (residues x fraction positions) at most */
+#define MULT_LIST 4096     /* multiples listed between two bounds at most */
+
+typedef __int128 i128;
+
+/* m = p / 10^k with p a positive integer below 10^15; 0 if m is not such a decimal. */
+static int mult_dec(double m, uint64_t *p, int *k) {
+    dec d;
+    if (!(m > 0) || !to_dec(m, &d)) return 0;
+    uint64_t v = d.ip;
+    for (const char *c = d.fr; *c; c++) {
+        if (v >= 100000000000000ull) return 0;
+        v = v * 10 + (uint64_t)(*c - '0');
+    }
+    if (!v || v >= 1000000000000000ull) return 0;
+    *p = v, *k = (int)strlen(d.fr);
+    return 1;
+}
+
+static i128 pow10_i128(int k) {
+    i128 v = 1;
+    while (k-- > 0) v *= 10;
+    return v;
+}
+
+/* v * 10^K exactly (v has at most K decimals, |v| < 2^53). */
+static i128 scaled(double v, int K) {
+    dec d;
+    to_dec(v, &d);
+    i128 r = (i128)d.ip * pow10_i128(K);
+    size_t n = strlen(d.fr);
+    for (size_t i = 0; i < n; i++) r += (i128)(d.fr[i] - '0') * pow10_i128(K - 1 - (int)i);
+    return v < 0 ? -r : r;
+}
+
+static i128 div_floor(i128 a, i128 b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static i128 div_ceil(i128 a, i128 b) { return -div_floor(-a, b); }
+
+/* A state of the digit automaton: after j fraction digits (0: in the integer part) the digits
+ * read so far, as an integer, are r modulo p. */
+typedef struct mstate {
+    int p, k;
+    unsigned char *alive, *seen;
+    int *queue, nq;
+    int base;        /* rule number of state 0 */
+} mstate;
+
+static int ms_id(const mstate *m, int j, int r) { return j * m->p + r; }
+
+/* 1 when the number may end after j fraction digits with residue r: r * 10^(k-j) = 0 mod p. */
+static int ms_accept(const mstate *m, int j, int r) {
+    uint64_t v = (uint64_t)r;
+    for (int i = j; i < m->k; i++) v = v * 10 % (uint64_t)m->p;
+    return v == 0;
+}
+
+/* Marks the states from which the number can end (fixpoint over the digit edges). */
+static void ms_alive(mstate *m) {
+    int p = m->p, k = m->k;
+    for (int r = 0; r < p; r++) m->alive[ms_id(m, k, r)] = k > 0 ? r == 0 : 0;
+    for (int j = k - 1; j >= 1; j--)
+        for (int r = 0; r < p; r++) {
+            int a = ms_accept(m, j, r);
+            for (int d = 0; d < 10 && !a; d++) a = m->alive[ms_id(m, j + 1, (10 * r + d) % p)];
+            m->alive[ms_id(m, j, r)] = (unsigned char)a;
+        }
+    for (int changed = 1; changed;) {   /* the integer part loops on itself */
+        changed = 0;
+        for (int r = 0; r < p; r++) {
+            if (m->alive[r]) continue;
+            int a = ms_accept(m, 0, r);
+            for (int d = 0; d < 10 && !a; d++)
+                a = m->alive[(10 * r + d) % p] || (k > 0 && m->alive[ms_id(m, 1, (10 * r + d) % p)]);
+            if (a) m->alive[r] = 1, changed = 1;
+        }
+    }
+}
+
+static void ms_visit(mstate *m, int id) {
+    if (!m->seen[id]) m->seen[id] = 1, m->queue[m->nq++] = id;
+}
+
+/* Appends the digits 0-9 (lo..9) that lead from residue r to live states of position j as
+ * alternatives "[digits] rN", grouped by target; returns the number of alternatives. */
+static int ms_digits(mstate *m, sbuf *b, int r, int j, int lo, int any) {
+    int done[10] = {0};
+    for (int d = lo; d < 10; d++) {
+        int t = ms_id(m, j, (10 * r + d) % m->p);
+        if (done[d] || !m->alive[t]) continue;
+        sb_addf(b, "%s[", any++ ? " | " : "");
+        for (int e = d; e < 10; e++)
+            if (!done[e] && ms_id(m, j, (10 * r + e) % m->p) == t) sb_addf(b, "%d", e), done[e] = 1;
+        sb_addf(b, "] r%d", m->base + t);
+        ms_visit(m, t);
+    }
+    return any;
+}
+
+/* After the integer part with residue r: the end (when allowed) and the fraction. */
+static void ms_end(mstate *m, sbuf *b, int r, int any) {
+    sbuf f = {0};
+    int nf = 0;
+    if (m->k > 0) nf = ms_digits(m, &f, r, 1, 0, 0);
+    else if (r == 0) sb_add(&f, "\"0\"+"), nf = 1;
+    char *ft = sb_take(&f);
+    if (nf && ms_accept(m, 0, r)) sb_addf(b, "%s(\".\" (%s))?", any ? " | " : "", ft);
+    else if (nf) sb_addf(b, "%s\".\" (%s)", any ? " | " : "", ft);
+    else if (ms_accept(m, 0, r)) sb_addf(b, "%s\"\"", any ? " | " : "");
+    free(ft);
+}
+
+/* JSON numbers >= 0 without exponent whose value times 10^k is a multiple of p: one rule per
+ * live state of the digit automaton; returns the start expression. */
+static char *mult_magnitude(gen *g, int p, int k) {
+    int n = (k + 1) * p;
+    mstate m = {p, k, calloc((size_t)n, 1), calloc((size_t)n, 1), malloc((size_t)n * sizeof(int)), 0, g->n_rules + 1};
+    if (!m.alive || !m.seen || !m.queue) {
+        free(m.alive), free(m.seen), free(m.queue);
+        return gfail(g, SMOL_ENOMEM, "schema: out of memory");
+    }
+    g->n_rules += n;
+    ms_alive(&m);
+    sbuf s = {0};
+    sb_add(&s, "(\"0\" (");
+    ms_end(&m, &s, 0, 0);
+    sb_add(&s, ")");
+    ms_digits(&m, &s, 0, 0, 1, 1);
+    sb_add(&s, ")");
+    for (int i = 0; i < m.nq; i++) {
+        int id = m.queue[i], j = id / p, r = id % p;
+        sb_addf(&g->rules, "r%d ::= ", m.base + id);
+        if (j == 0) ms_end(&m, &g->rules, r, ms_digits(&m, &g->rules, r, 0, 0, 0));
+        else if (j == k) sb_add(&g->rules, "\"0\"*");
+        else {
+            int a = ms_digits(&m, &g->rules, r, j + 1, 0, 0);
+            if (ms_accept(&m, j, r)) sb_addf(&g->rules, "%s\"\"", a ? " | " : "");
+        }
+        sb_add(&g->rules, "\n");
+    }
+    free(m.alive), free(m.seen), free(m.queue);
+    return sb_take(&s);
+}
+
+/* allOf of multipleOf a and b: their least common multiple, when both are decimals and it
+ * stays below 10^15 in units of the finer one; 0 otherwise. */
+static int mult_lcm(const cJSON *a, const cJSON *b, double *m) {
+    uint64_t pa, pb;
+    int ka, kb;
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !mult_dec(a->valuedouble, &pa, &ka) || !mult_dec(b->valuedouble, &pb, &kb))
+        return 0;
+    int K = ka > kb ? ka : kb;
+    i128 A = (i128)pa * pow10_i128(K - ka), B = (i128)pb * pow10_i128(K - kb);
+    i128 x = A, y = B;
+    while (y) {
+        i128 t = x % y;
+        x = y, y = t;
+    }
+    i128 l = A / x * B;
+    if (l >= (i128)1000000000000000ll) return 0;
+    char t[64];
+    snprintf(t, sizeof t, "%llu.%0*llu", (unsigned long long)(l / pow10_i128(K)), K ? K : 1,
+             (unsigned long long)(l % pow10_i128(K)));
+    *m = strtod(t, NULL);
+    return 1;
+}
+
+/* The text of the multiple n / 10^k (n >= 0) as a GBNF expression taking every spelling of
+ * its value without exponent: trailing zeros, and ".0..." after an integer. */
+static void mult_literal(sbuf *b, i128 n, int k, int negative) {
+    i128 ten = pow10_i128(k);
+    uint64_t ip = (uint64_t)(n / ten);
+    i128 fr = n % ten;
+    sb_addf(b, "%s\"%s%llu", n ? "" : "\"-\"? ", negative && n ? "-" : "", (unsigned long long)ip);
+    if (!fr) {
+        sb_add(b, "\" (\".\" \"0\"+)?");
+        return;
+    }
+    char f[32];
+    size_t len = (size_t)k;
+    f[len] = 0;
+    for (size_t i = len; i-- > 0; fr /= 10) f[i] = (char)('0' + (int)(fr % 10));
+    while (len && f[len - 1] == '0') f[--len] = 0;
+    sb_addf(b, ".%s\" \"0\"*", f);
+}
+
+/* Between both bounds: the multiples j * p / 10^k listed, when at most MULT_LIST; NULL (no
+ * error) when there are more or a bound is not a decimal of at most 20 places below 2^53. */
+static char *mult_listed(gen *g, uint64_t p, int k, double lo, int lex, double hi, int hex) {
+    dec dl, dh;
+    if (!to_dec(lo, &dl) || !to_dec(hi, &dh)) return NULL;
+    int K = k;
+    if ((int)strlen(dl.fr) > K) K = (int)strlen(dl.fr);
+    if ((int)strlen(dh.fr) > K) K = (int)strlen(dh.fr);
+    if (K > 20) return NULL;
+    i128 P = (i128)p * pow10_i128(K - k), LO = scaled(lo, K), HI = scaled(hi, K);
+    i128 jlo = div_ceil(LO, P), jhi = div_floor(HI, P);
+    if (lex && jlo * P == LO) jlo++;
+    if (hex && jhi * P == HI) jhi--;
+    if (jhi < jlo) return gempty(g, "schema at %s: no multiple of multipleOf lies between the bounds", gpath(g));
+    if (jhi - jlo >= MULT_LIST) return NULL;
+    sbuf b = {0};
+    sb_add(&b, "(");
+    for (i128 j = jlo; j <= jhi; j++) {
+        if (j != jlo) sb_add(&b, " | ");
+        mult_literal(&b, (j < 0 ? -j : j) * (i128)p, k, j < 0);
+    }
+    sb_add(&b, ")");
+    return sb_take(&b);
+}
+
+/* Numbers (int_only: integers) of s that are multiples of m = p / 10^k: listed between two
+ * close bounds, else a digit automaton modulo p over the digits scaled by 10^k (exact: x is a
+ * multiple when x * 10^k is an integer multiple of p), unsigned for minimum 0, negative for
+ * maximum 0. NULL with g->rc unset: refused in lenient mode (the caller drops multipleOf). */
+static char *gen_multiple(gen *g, const cJSON *s, double m, int int_only, int frac_only) {
+    uint64_t p;
+    int k;
+    if (!mult_dec(m, &p, &k)) return unsupported(g, "multipleOf", "not a decimal of at most 15 significant digits"), NULL;
+    if (frac_only) return unsupported(g, "multipleOf", "beside numbers that are not integers ('not' of an integer type)"), NULL;
+    for (int i = 0; int_only && i < k && p % 2 == 0; i++) p /= 2;   /* x * 10^k = 0 mod p: x = 0 mod p / gcd(p, 10^k) */
+    for (int i = 0; int_only && i < k && p % 5 == 0; i++) p /= 5;
+    if (int_only) k = 0;
+    double lo = 0, hi = 0;
+    int lex, hex;
+    int has_lo = bound(s, 0, &lo, &lex), has_hi = bound(s, 1, &hi, &hex);
+    if (has_lo && has_hi) {
+        char *r = mult_listed(g, p, k, lo, lex, hi, hex);
+        if (r || g->rc) return r;
+    }
+    int nonneg = has_lo && !has_hi && lo == 0 && !lex, nonpos = has_hi && !has_lo && hi == 0 && !hex;
+    if ((has_lo || has_hi) && !nonneg && !nonpos)
+        return unsupported(g, "multipleOf", "with bounds other than minimum 0 or maximum 0, unless at most 4096 multiples lie between them"), NULL;
+    if ((double)p * (k + 1) > MULT_STATES) {
+        char why[160];
+        snprintf(why, sizeof why, "step %g needs a digit automaton of %.0f states (at most %d)", m, (double)p * (k + 1), MULT_STATES);
+        return unsupported(g, "multipleOf", why), NULL;
+    }
+    char *mag = mult_magnitude(g, (int)p, k);
+    if (!mag) return NULL;
+    char *r = nonneg ? dupf("(%s | \"-0\" (\".\" \"0\"+)?)", mag) : nonpos ? dupf("(\"-\" %s | \"0\" (\".\" \"0\"+)?)", mag) : dupf("\"-\"? %s", mag);
+    free(mag);
+    return r;
 }
 
 /* ---------------------------------------------------------------- strings other than listed ones */
