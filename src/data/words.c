@@ -250,11 +250,18 @@ static int starts_lower(const char *s, size_t n) {
     return utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LL;
 }
 
-/* 1 if a final '.' of word w[0..n) (period excluded) ends a sentence, given the next chunk. */
-static int period_ends_sentence(const char *w, size_t n, const char *next, size_t next_len) {
-    if (!next) return 1;   /* the end of the text ends the last sentence */
+/* The end of the whitespace-separated chunk starting at text[i]. */
+static size_t chunk_bound(const char *text, size_t len, size_t i) {
+    while (i < len && !space_at(text, len, i)) i++;
+    return i;
+}
+
+/* 1 if a final '.' of word w[0..n) (period excluded) ends a sentence, given the next chunk,
+ * which starts at text[next] (next == len: none). */
+static int period_ends_sentence(const char *w, size_t n, const char *text, size_t len, size_t next) {
+    if (next >= len) return 1;   /* the end of the text ends the last sentence */
     if (is_abbrev(w, n)) return 0;
-    if (all_digits(w, n) && starts_lower(next, next_len)) return 0;
+    if (all_digits(w, n) && starts_lower(text + next, chunk_bound(text, len, next) - next)) return 0;
     return 1;
 }
 
@@ -325,8 +332,8 @@ static int split_core(smol_spans *out, const char *s, size_t n) {
     return emit_word(out, s + start, n - start);
 }
 
-/* Tokenizes one whitespace-separated chunk; next is the following chunk (NULL at the end). */
-static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *next, size_t next_len) {
+/* Tokenizes one whitespace-separated chunk; the following chunk starts at text[next] (len: none). */
+static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *text, size_t text_len, size_t next) {
     size_t a = 0, b = n, q;
     /* leading marks */
     for (;;) {
@@ -362,7 +369,7 @@ static int tokenize_chunk(smol_spans *out, const char *s, size_t n, const char *
         else if (c == '-' && b >= a + 2 && s[b - 2] == '-') len = 2;
         else if (c == '.' && !period_done && b >= a + 2 && s[b - 2] != '.') {
             period_done = 1;
-            if (period_ends_sentence(s + a, b - 1 - a, next, next_len)) len = 1;
+            if (period_ends_sentence(s + a, b - 1 - a, text, text_len, next)) len = 1;
         }
         if (!len) break;
         tail[nt][0] = b - len;
@@ -461,46 +468,65 @@ static int push_ascii(smol_spans *out, const char *s, size_t n) {
     return 0;
 }
 
+/* Appends a core word of plain ASCII bytes without apostrophes: push_ascii unless it may be a
+ * fused word (emit_word then). */
+static int push_plain(smol_spans *out, const char *s, size_t n) {
+    return maybe_fused(s, n) ? emit_word(out, s, n) : push_ascii(out, s, n);
+}
+
 /* The common chunks, with tokenize_chunk's result: ASCII word bytes, apostrophes that are not
  * last and lone hyphens (one core word, emit_word), then maybe a final , ; : ! ? (split off) or
  * '.' (split off at a sentence end). 1 if handled (*rc set), 0 for tokenize_chunk. */
-static int fast_chunk(smol_spans *out, const char *s, size_t n, const chunk_info *ci, const char *next,
-                      size_t next_len, int *rc) {
+static int fast_chunk(smol_spans *out, const char *s, size_t n, const chunk_info *ci, const char *text, size_t len,
+                      size_t next, int *rc) {
     if (ci->specials == 0) {
         if (ci->last_apos == n) return 0;   /* a final apostrophe may be split off */
-        *rc = !ci->last_apos && !maybe_fused(s, n) ? push_ascii(out, s, n) : emit_word(out, s, n);
+        *rc = !ci->last_apos ? push_plain(out, s, n) : emit_word(out, s, n);
         return 1;
     }
     if (ci->specials != 1 || ci->last_special != n - 1 || n < 2 || ci->last_apos >= n - 1) return 0;
     char c = s[n - 1];
     int split;
     if (c == ',' || c == ';' || c == ':' || c == '!' || c == '?') split = 1;
-    else if (c == '.') split = period_ends_sentence(s, n - 1, next, next_len);
+    else if (c == '.') split = period_ends_sentence(s, n - 1, text, len, next);
     else return 0;
     size_t core = split ? n - 1 : n;
-    if (!ci->last_apos && !maybe_fused(s, core)) *rc = push_ascii(out, s, core);
-    else *rc = emit_word(out, s, core);
+    *rc = !ci->last_apos ? push_plain(out, s, core) : emit_word(out, s, core);
     if (!*rc && split) *rc = push_ascii(out, s + n - 1, 1);
     return 1;
 }
 
+/* 1 for the marks the main loop splits off the end of a plain word: , ; : ! ? . */
+static int is_final_mark(char c) { return c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '.'; }
+
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
     out->n = 0;
+    const unsigned char *cls = byte_classes();
     size_t i = skip_space(text, len, 0);
-    chunk_info ci = {0}, next_ci = {0};
-    size_t end = i < len ? chunk_end(text, len, i, &ci) : i;
     while (i < len) {
-        size_t next = skip_space(text, len, end);
-        size_t next_end = next < len ? chunk_end(text, len, next, &next_ci) : next;
-        size_t n = end - i;
-        const char *next_s = next < len ? text + next : NULL;
-        int rc = 0;
-        if (!fast_chunk(out, text + i, n, &ci, next_s, next_end - next, &rc))
-            rc = tokenize_chunk(out, text + i, n, next_s, next_end - next);
+        size_t start = i;
+        while (i < len && !cls[(unsigned char)text[i]]) i++;   /* plain ASCII word bytes */
+        int rc;
+        if (i == len || cls[(unsigned char)text[i]] == 1) {   /* a plain chunk */
+            rc = push_plain(out, text + start, i - start);
+            i = skip_space(text, len, i);
+        } else if (i > start && is_final_mark(text[i]) && (i + 1 == len || cls[(unsigned char)text[i + 1]] == 1)) {
+            /* a plain word and one final mark (fast_chunk's second case) */
+            size_t next = skip_space(text, len, i + 1);
+            int split = text[i] != '.' || period_ends_sentence(text + start, i - start, text, len, next);
+            rc = push_plain(out, text + start, split ? i - start : i + 1 - start);
+            if (!rc && split) rc = push_ascii(out, text + i, 1);
+            i = next;
+        } else {
+            chunk_info ci;
+            size_t end = chunk_end(text, len, start, &ci);
+            size_t next = skip_space(text, len, end);
+            rc = 0;
+            if (!fast_chunk(out, text + start, end - start, &ci, text, len, next, &rc))
+                rc = tokenize_chunk(out, text + start, end - start, text, len, next);
+            i = next;
+        }
         if (rc) return -1;
-        i = next;
-        end = next_end;
-        ci = next_ci;
     }
     return 0;
 }
@@ -618,13 +644,10 @@ int smol_count_sentences(const char *text, size_t len) {
         size_t start = chunk_start(text, i);
         char last = text[mark_end - 1];
         size_t j = skip_space(text, len, e);
-        size_t k = j;
-        while (k < len && !space_at(text, len, k)) k++;
-        const char *next = j < len ? text + j : NULL;
         int brk;
         if (last == '?' || last == '!') brk = 1;
-        else if (mark_end - i >= 3) brk = !next || !starts_lower(next, k - j);   /* an ellipsis */
-        else brk = period_ends_sentence(text + start, mark_end - 1 - start, next, k - j);
+        else if (mark_end - i >= 3) brk = j >= len || !starts_lower(text + j, chunk_bound(text, len, j) - j);   /* an ellipsis */
+        else brk = period_ends_sentence(text + start, mark_end - 1 - start, text, len, j);
         if (brk) {
             count++;
             last_break = e;
