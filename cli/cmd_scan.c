@@ -90,9 +90,10 @@ static int group_index(scan_groups *g, const char *name) {
  * "metadata"); "(none)" when missing or null. Writes into buf. */
 static const char *doc_group(const scan_opts *o, const smol_doc *d, char *buf, size_t size) {
     if (!o->group_by) return d->path;
-    const cJSON *v = d->json ? cJSON_GetObjectItemCaseSensitive(d->json, o->group_by) : NULL;
-    if (!v && d->json) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(d->json, "metadata");
+    const cJSON *json = smol_doc_json(d);
+    const cJSON *v = json ? cJSON_GetObjectItemCaseSensitive(json, o->group_by) : NULL;
+    if (!v && json) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(json, "metadata");
         if (cJSON_IsObject(m)) v = cJSON_GetObjectItemCaseSensitive(m, o->group_by);
     }
     if (cJSON_IsString(v)) return v->valuestring;

@@ -376,7 +376,7 @@ static void test_run_outputs_and_stats(void) {
     smol_doc d;
     REQUIRE(smol_doc_reader_open(path, NULL, &r, NULL) == 0, "open %s", path);
     REQUIRE(smol_doc_read(r, &d, NULL) == 1, "an excluded document");
-    cJSON *reason = cJSON_GetObjectItem(cJSON_GetObjectItem(d.json, "metadata"), "filter_reason");
+    cJSON *reason = cJSON_GetObjectItem(cJSON_GetObjectItem(smol_doc_json(&d), "metadata"), "filter_reason");
     CHECK(cJSON_IsString(reason) && strcmp(reason->valuestring, "min_length:too_short") == 0, "filter_reason");
     smol_doc_free(&d);
     smol_doc_reader_close(r);
@@ -491,7 +491,7 @@ static void test_decontam_stage(void) {
     smol_doc d;
     REQUIRE(smol_doc_reader_open(path, NULL, &r, NULL) == 0, "open %s", path);
     REQUIRE(smol_doc_read(r, &d, NULL) == 1, "an excluded document");
-    cJSON *m = cJSON_GetObjectItem(d.json, "metadata");
+    cJSON *m = cJSON_GetObjectItem(smol_doc_json(&d), "metadata");
     CHECK(strcmp(d.id, "leak") == 0, "excluded %s", d.id);
     CHECK(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "decontam"), "bench")), "metadata.decontam.bench");
     CHECK(strcmp(cJSON_GetObjectItem(m, "filter_reason")->valuestring, "decontam:contaminated") == 0, "reason");

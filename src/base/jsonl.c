@@ -275,3 +275,384 @@ int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err) {
     }
     return rc;
 }
+
+/* ------------------------------------------------------------ JSON scanning without a tree */
+
+#define JSON_MAX_DEPTH 1000   /* cJSON's CJSON_NESTING_LIMIT: containers open at once */
+#define SCAN_FAIL ((size_t)-1)
+
+enum { STR_ESC = 1, STR_CTRL = 2 };
+
+static const uint64_t k_ones = 0x0101010101010101ull, k_highs = 0x8080808080808080ull;
+
+/* The value of hex digit c, or -1. */
+static int hex_value(unsigned c) {
+    if (c >= '0' && c <= '9') return (int)(c - '0');
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? (int)(c - 'a' + 10) : -1;
+}
+
+/* The code unit of the four hex digits at s[0..4), or -1. */
+static long hex4(const unsigned char *s) {
+    long v = 0;
+    for (int k = 0; k < 4; k++) {
+        int h = hex_value(s[k]);
+        if (h < 0) return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Bytes before the first '"', '\\' or byte < 0x20 among the 8 bytes at s (8 if none). */
+static size_t plain_run8(const unsigned char *s) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    uint64_t q = w ^ (k_ones * '"'), b = w ^ (k_ones * '\\');
+    uint64_t hit = (((q - k_ones) & ~q) | ((b - k_ones) & ~b) | ((w - k_ones * 0x20) & ~w)) & k_highs;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return hit ? (size_t)__builtin_ctzll(hit) / 8 : 8;   /* the lowest hit is exact */
+#else
+    if (!hit) return 8;
+    size_t i = 0;
+    while (s[i] != '"' && s[i] != '\\' && s[i] >= 0x20) i++;
+    return i;
+#endif
+}
+
+/* Checks the escape at s[i] == '\\'; returns its length, or 0 if it is invalid. A \u escape
+ * of a high surrogate must be followed by one of a low surrogate; a lone low one is invalid. */
+static size_t escape_len(const unsigned char *s, size_t n, size_t i) {
+    if (i + 1 >= n) return 0;
+    switch (s[i + 1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't': return 2;
+    case 'u': break;
+    default: return 0;
+    }
+    long cu = i + 6 <= n ? hex4(s + i + 2) : -1;
+    if (cu < 0 || (cu >= 0xDC00 && cu <= 0xDFFF)) return 0;
+    if (cu < 0xD800 || cu > 0xDBFF) return 6;
+    if (i + 12 > n || s[i + 6] != '\\' || s[i + 7] != 'u') return 0;
+    long lo = hex4(s + i + 8);
+    return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
+}
+
+/* Scans the string token at s[i] == '"'; returns the offset past its closing quote, or
+ * SCAN_FAIL with *err_at set. Adds STR_ESC (escapes) and STR_CTRL (raw bytes < 0x20) to *flags. */
+static size_t scan_string(const unsigned char *s, size_t n, size_t i, unsigned *flags, size_t *err_at) {
+    size_t start = i++;
+    for (;;) {
+        while (i + 8 <= n) {
+            size_t k = plain_run8(s + i);
+            i += k;
+            if (k < 8) break;
+        }
+        if (i >= n) {
+            *err_at = start;
+            return SCAN_FAIL;
+        }
+        unsigned c = s[i];
+        if (c == '"') return i + 1;
+        if (c == '\\') {
+            size_t e = escape_len(s, n, i);
+            if (!e) {
+                *err_at = i;
+                return SCAN_FAIL;
+            }
+            *flags |= STR_ESC;
+            i += e;
+        } else {
+            if (c < 0x20) *flags |= STR_CTRL;
+            i++;
+        }
+    }
+}
+
+/* Scans a number at s[i] ('-' or a digit) as cJSON reads it (strtod over its characters);
+ * returns the offset past it or SCAN_FAIL. Sets *strict to 0 for forms RFC 8259 rejects. */
+static size_t scan_number(const unsigned char *s, size_t n, size_t i, int *strict) {
+    size_t p = i + (s[i] == '-');
+    size_t int_at = p;
+    while (p < n && s[p] >= '0' && s[p] <= '9') p++;
+    size_t ints = p - int_at, fracs = 0;
+    int dot = p < n && s[p] == '.';
+    if (dot) {
+        size_t f = ++p;
+        while (p < n && s[p] >= '0' && s[p] <= '9') p++;
+        fracs = p - f;
+    }
+    if (!ints && !fracs) return SCAN_FAIL;
+    if (p < n && (s[p] == 'e' || s[p] == 'E')) {
+        size_t q = p + 1;
+        if (q < n && (s[q] == '+' || s[q] == '-')) q++;
+        if (q < n && s[q] >= '0' && s[q] <= '9') {
+            while (q < n && s[q] >= '0' && s[q] <= '9') q++;
+            p = q;
+        }
+    }
+    if (!ints || (dot && !fracs) || (ints > 1 && s[int_at] == '0')) *strict = 0;
+    return p;
+}
+
+/* Skips whitespace as cJSON does (every byte <= 0x20); sets *lax for bytes JSON does not allow. */
+static size_t skip_ws(const unsigned char *s, size_t n, size_t i, int *lax) {
+    while (i < n && s[i] <= 0x20) {
+        if (s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') *lax = 1;
+        i++;
+    }
+    return i;
+}
+
+/* 1 if the key token s[at..end) (quotes included, STR_* flags) reads as name, compared as
+ * strcmp compares cJSON's unescaped key: up to a NUL in it. */
+static int key_is(const unsigned char *s, size_t at, size_t end, unsigned flags, const char *name) {
+    const char *k = (const char *)s + at + 1;
+    size_t n = end - at - 2, want = strlen(name);
+    char buf[72];
+    if (flags & STR_ESC) {
+        n = smol_json_unescape(k, n, buf, sizeof buf);
+        k = buf;
+    }
+    const char *nul = memchr(k, 0, n);
+    if (nul) n = (size_t)(nul - k);
+    return n == want && memcmp(k, name, n) == 0;
+}
+
+/* Scans one literal, number or string value at s[i]; returns the offset past it or SCAN_FAIL. */
+static size_t scan_scalar(const unsigned char *s, size_t n, size_t i, int *type, unsigned *flags, int *lax,
+                          size_t *err_at) {
+    static const char *const lits[] = {"null", "false", "true"};
+    static const int lit_types[] = {SMOL_JSON_NULL, SMOL_JSON_FALSE, SMOL_JSON_TRUE};
+    *err_at = i;
+    if (i >= n) return SCAN_FAIL;
+    unsigned c = s[i];
+    if (c == '"') {
+        *type = SMOL_JSON_STRING;
+        size_t e = scan_string(s, n, i, flags, err_at);
+        if (*flags & STR_CTRL) *lax = 1;
+        return e;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        *type = SMOL_JSON_NUMBER;
+        int strict = 1;
+        size_t e = scan_number(s, n, i, &strict);
+        if (!strict) *lax = 1;
+        return e;
+    }
+    for (int k = 0; k < 3; k++) {
+        size_t m = strlen(lits[k]);
+        if (c == (unsigned char)lits[k][0] && n - i >= m && memcmp(s + i, lits[k], m) == 0) {
+            *type = lit_types[k];
+            return i + m;
+        }
+    }
+    return SCAN_FAIL;
+}
+
+/* Records the value s[at..end) of type for the first top-level occurrence of field want. */
+static void note_field(smol_json_field *fields, int want, int type, size_t at, size_t end, unsigned flags) {
+    if (want < 0) return;
+    fields[want].type = type;
+    fields[want].at = at;
+    fields[want].end = end;
+    fields[want].escaped = (flags & STR_ESC) != 0;
+}
+
+int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields, int n_fields, smol_json_scan *out) {
+    const unsigned char *s = (const unsigned char *)line;
+    unsigned char stack[JSON_MAX_DEPTH];   /* '{' or '[' of each open container */
+    int depth = 0, want = -1, top_type = 0;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < n_fields; k++) fields[k].type = SMOL_JSON_NONE;
+    size_t i = len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    i = skip_ws(s, len, i, &out->lax);
+    out->at = i;
+    size_t field_at = i, err_at = i;   /* field_at: where the current top-level value starts */
+    /* each turn reads one value at s[i] (its key already read), then what follows it */
+    for (;;) {
+        if (depth == 1) field_at = i;
+        err_at = i;
+        if (i < len && (s[i] == '{' || s[i] == '[')) {
+            if (depth == JSON_MAX_DEPTH) goto fail;
+            if (!depth) top_type = s[i] == '{' ? SMOL_JSON_OBJECT : SMOL_JSON_ARRAY;
+            stack[depth++] = s[i];
+            i = skip_ws(s, len, i + 1, &out->lax);
+            err_at = i;
+            if (i >= len || s[i] != (stack[depth - 1] == '{' ? '}' : ']')) {
+                if (stack[depth - 1] == '[') continue;   /* the array's first value */
+                goto key;
+            }
+            i++;   /* an empty container: closed below like any other */
+            goto closed;
+        } else {
+            int type = 0;
+            unsigned flags = 0;
+            size_t e = scan_scalar(s, len, i, &type, &flags, &out->lax, &err_at);
+            if (e == SCAN_FAIL) goto fail;
+            if (!depth) top_type = type;
+            note_field(fields, depth == 1 ? want : -1, type, i, e, flags);
+            i = e;
+        }
+        /* after a value: ',' and the next one, or the end of containers */
+        for (;;) {
+            i = skip_ws(s, len, i, &out->lax);
+            err_at = i;
+            if (!depth) goto done;
+            if (i >= len) goto fail;
+            if (s[i] == ',') {
+                i = skip_ws(s, len, i + 1, &out->lax);
+                if (stack[depth - 1] == '{') goto key;
+                break;
+            }
+            if (s[i] != (stack[depth - 1] == '{' ? '}' : ']')) goto fail;
+            i++;
+        closed:
+            depth--;
+            if (depth == 1)   /* a container value of a top-level key */
+                note_field(fields, want, stack[1] == '{' ? SMOL_JSON_OBJECT : SMOL_JSON_ARRAY, field_at, i, 0);
+        }
+        continue;
+    key:
+        err_at = i;
+        if (i >= len || s[i] != '"') goto fail;
+        {
+            unsigned flags = 0;
+            size_t ks = i, ke = scan_string(s, len, i, &flags, &err_at);
+            if (ke == SCAN_FAIL) goto fail;
+            if (flags & STR_CTRL) out->lax = 1;
+            if (depth == 1) {
+                want = -1;
+                for (int k = 0; k < n_fields; k++)
+                    if (fields[k].type == SMOL_JSON_NONE && key_is(s, ks, ke, flags, fields[k].name)) {
+                        want = k;
+                        break;
+                    }
+            }
+            i = skip_ws(s, len, ke, &out->lax);
+            err_at = i;
+            if (i >= len || s[i] != ':') goto fail;
+            i = skip_ws(s, len, i + 1, &out->lax);
+        }
+    }
+done:
+    if (top_type != SMOL_JSON_OBJECT) {
+        out->not_object = 1;
+        out->err_at = out->at;
+        return SMOL_EFORMAT;
+    }
+    out->end = i;
+    while (out->end > out->at && s[out->end - 1] <= 0x20) out->end--;
+    if (i < len) {
+        out->err_at = i;   /* something other than whitespace after the object */
+        return SMOL_EFORMAT;
+    }
+    return SMOL_OK;
+fail:
+    out->err_at = err_at < len ? err_at : (len ? len - 1 : 0);
+    return SMOL_EFORMAT;
+}
+
+/* Writes code point cp as UTF-8 into out; returns its length. */
+static size_t put_utf8(unsigned long cp, unsigned char *out) {
+    if (cp < 0x80) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (unsigned char)(0xC0 | cp >> 6);
+        out[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | cp >> 12);
+        out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | cp >> 18);
+    out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t smol_json_unescape(const char *str, size_t n, char *out, size_t cap) {
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, o = 0;
+    while (i < n && o < cap) {
+        const unsigned char *bs = memchr(s + i, '\\', n - i);
+        size_t run = (bs ? (size_t)(bs - s) : n) - i;
+        if (run > cap - o) run = cap - o;
+        memcpy(out + o, s + i, run);
+        i += run;
+        o += run;
+        if (i >= n || o >= cap || s[i] != '\\' || i + 1 >= n) break;
+        unsigned char c = s[i + 1], one = 0;
+        unsigned long cp = 0;
+        size_t used = 2;
+        switch (c) {
+        case 'b': one = '\b'; break;
+        case 'f': one = '\f'; break;
+        case 'n': one = '\n'; break;
+        case 'r': one = '\r'; break;
+        case 't': one = '\t'; break;
+        case 'u': {
+            long cu = i + 6 <= n ? hex4(s + i + 2) : -1;
+            if (cu < 0) return o;   /* not from a scanned string */
+            cp = (unsigned long)cu;
+            used = 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u') {
+                long lo = hex4(s + i + 8);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp & 0x3FF) << 10) + ((unsigned long)lo & 0x3FF);
+                    used = 12;
+                }
+            }
+            break;
+        }
+        default: one = c; break;   /* '"', '\\', '/' */
+        }
+        unsigned char enc[4];
+        size_t k = c == 'u' ? put_utf8(cp, enc) : (enc[0] = one, 1);
+        if (k > cap - o) break;
+        memcpy(out + o, enc, k);
+        o += k;
+        i += used;
+    }
+    return o;
+}
+
+size_t smol_json_escape(const char *text, size_t len, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)text;
+    size_t o = 0, i = 0;
+    out[o++] = '"';
+    while (i < len) {
+        size_t run = 0, k = 8;
+        while (k == 8 && i + run + 8 <= len) run += k = plain_run8(s + i + run);
+        if (k == 8)
+            while (i + run < len && s[i + run] != '"' && s[i + run] != '\\' && s[i + run] >= 0x20) run++;
+        memcpy(out + o, s + i, run);
+        o += run;
+        i += run;
+        if (i >= len) break;
+        unsigned char c = s[i++];
+        out[o++] = '\\';
+        switch (c) {
+        case '"': out[o++] = '"'; break;
+        case '\\': out[o++] = '\\'; break;
+        case '\b': out[o++] = 'b'; break;
+        case '\f': out[o++] = 'f'; break;
+        case '\n': out[o++] = 'n'; break;
+        case '\r': out[o++] = 'r'; break;
+        case '\t': out[o++] = 't'; break;
+        default:
+            out[o++] = 'u';
+            out[o++] = '0';
+            out[o++] = '0';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o++] = '"';
+    return o;
+}

@@ -45,4 +45,50 @@ void smol_lines_close(smol_lines *r);
  * naming the file and line. */
 int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err);
 
+/* ------------------------------------------------------------ JSON scanning without a tree
+ * smol_json_scan_object validates one line as a JSON object in a single pass and finds the
+ * values of a few top-level keys, without building a cJSON tree. It accepts what
+ * cJSON_ParseWithLength accepts (any byte <= 0x20 as whitespace, raw control bytes in strings,
+ * numbers such as 01 or 1. that strtod reads, a UTF-8 BOM first, nesting up to 1000 levels),
+ * except that only whitespace may follow the object and every \u escape needs four hex digits
+ * (cJSON reads bad hex digits as U+0000). */
+
+enum { SMOL_JSON_NONE, SMOL_JSON_NULL, SMOL_JSON_FALSE, SMOL_JSON_TRUE, SMOL_JSON_NUMBER, SMOL_JSON_STRING,
+       SMOL_JSON_ARRAY, SMOL_JSON_OBJECT };
+
+/* A top-level key to look for and where its value is. The first occurrence of a duplicated
+ * key counts (cJSON_GetObjectItemCaseSensitive finds that one); keys are compared after
+ * unescaping, up to a U+0000 in them, as strcmp on cJSON's key does. */
+typedef struct smol_json_field {
+    const char *name;      /* in: the key */
+    int type;              /* out: SMOL_JSON_NONE when absent, else its value's type */
+    size_t at, end;        /* out: the value's bytes [at, end) in the line (strings with their quotes) */
+    int escaped;           /* out, strings: 1 if the value holds backslash escapes */
+} smol_json_field;
+
+/* What smol_json_scan_object found out about the whole line. */
+typedef struct smol_json_scan {
+    size_t at, end;        /* the object's bytes, '{' to '}' (leading BOM/whitespace and trailing whitespace left out) */
+    int lax;               /* 1: accepted only as cJSON reads it (control bytes as whitespace or raw in strings,
+                            * numbers outside RFC 8259): not strict JSON as it stands */
+    int not_object;        /* on error: 1 if the line is valid JSON but not an object */
+    size_t err_at;         /* on error: offset of the first byte at fault */
+} smol_json_scan;
+
+/* Validates line[0..len) as one JSON object and fills fields[0..n) (type, at, end). Returns
+ * SMOL_OK, or SMOL_EFORMAT with out->err_at / out->not_object telling where and what. */
+int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields, int n, smol_json_scan *out);
+
+/* Decodes the content of a string token that smol_json_scan_object accepted (s[0..n): the
+ * bytes between its quotes) into out, writing at most cap bytes (n is always enough); returns
+ * the bytes written. Surrogate pairs become one 4-byte UTF-8 sequence. */
+size_t smol_json_unescape(const char *s, size_t n, char *out, size_t cap);
+
+/* The most bytes smol_json_escape writes for len bytes of text. */
+#define SMOL_JSON_ESCAPED_MAX(len) (6 * (size_t)(len) + 2)
+
+/* Writes text[0..len) as a JSON string token into out (quotes included; '"', '\\' and control
+ * bytes escaped as cJSON prints them, everything else as it is); returns the bytes written. */
+size_t smol_json_escape(const char *text, size_t len, char *out);
+
 #endif

@@ -1,5 +1,7 @@
 /* doc.c: reading documents from JSONL/JSON/text/parquet files and writing them as JSONL
- * (plain, gzip or zstd) through a temporary file renamed into place on close. */
+ * (plain, gzip or zstd) through a temporary file renamed into place on close. JSONL records
+ * are scanned without a cJSON tree (base/jsonl.h): their bytes are kept and written back with
+ * only the text value replaced; the tree is built when something asks for it. */
 #include "data/doc.h"
 #include "base/error.h"
 #include "base/file.h"
@@ -174,6 +176,7 @@ void smol_doc_free(smol_doc *doc) {
     free(doc->text);
     cJSON_Delete(doc->json);
     free(doc->id_buf);
+    free(doc->rec);
     memset(doc, 0, sizeof *doc);
 }
 
@@ -187,6 +190,7 @@ int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *e
     free(doc->text);
     doc->text = t;
     doc->text_len = len;
+    doc->rec_flags |= SMOL_DOC_TEXT_SET;
     return SMOL_OK;
 }
 
@@ -204,8 +208,19 @@ int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t l
     return SMOL_OK;
 }
 
+/* The tree of doc, parsed from its record's bytes at the first call. */
+static cJSON *doc_tree(smol_doc *doc) {
+    if (!doc->json && doc->rec) doc->json = cJSON_ParseWithLength(doc->rec, doc->rec_len);
+    return doc->json;
+}
+
+const cJSON *smol_doc_json(const smol_doc *doc) {
+    return doc_tree((smol_doc *)doc);   /* only the lazily built tree changes */
+}
+
 cJSON *smol_doc_metadata(smol_doc *doc) {
-    if (!doc->json && !(doc->json = cJSON_CreateObject())) return NULL;
+    if (!doc_tree(doc) && !(doc->json = cJSON_CreateObject())) return NULL;
+    doc->rec_flags |= SMOL_DOC_TREE_CHANGED;
     cJSON *m = cJSON_GetObjectItemCaseSensitive(doc->json, "metadata");
     if (cJSON_IsObject(m)) return m;
     if (m) cJSON_DeleteItemFromObjectCaseSensitive(doc->json, "metadata");
@@ -251,21 +266,84 @@ static int doc_from_record(smol_doc_reader *r, cJSON *j, long line, smol_doc *do
     return rc;
 }
 
-/* Parses one JSON object line into doc. */
+/* The id of a record: a string value unescaped, a number as "%.17g" of its value (as cJSON
+ * reads both), else "PATH:LINE"; stored in doc->id_buf. */
+static int record_id(smol_doc_reader *r, const char *line, const smol_json_field *f, smol_doc *doc, smol_error *err) {
+    char buf[4200];
+    size_t n = f->end - f->at;
+    if (f->type == SMOL_JSON_STRING) {
+        if ((doc->id_buf = malloc(n - 1))) doc->id_buf[smol_json_unescape(line + f->at + 1, n - 2, doc->id_buf, n - 2)] = 0;
+    } else {
+        if (f->type == SMOL_JSON_NUMBER && n < 64) {
+            memcpy(buf, line + f->at, n);
+            buf[n] = 0;
+            snprintf(buf, sizeof buf, "%.17g", strtod(buf, NULL));
+        } else if (f->type == SMOL_JSON_NUMBER) {
+            char *num = strndup(line + f->at, n);
+            snprintf(buf, sizeof buf, "%.17g", num ? strtod(num, NULL) : 0.0);
+            free(num);
+        } else {
+            snprintf(buf, sizeof buf, "%s:%ld", r->path, doc->line);
+        }
+        doc->id_buf = strdup(buf);
+    }
+    if (!doc->id_buf) return smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory", r->path, doc->line);
+    doc->id = doc->id_buf;
+    return SMOL_OK;
+}
+
+/* The text value f of line, unescaped into doc->text and checked: valid UTF-8 without NUL. */
+static int record_text(smol_doc_reader *r, const char *line, const smol_json_field *f, smol_doc *doc, smol_error *err) {
+    size_t n = f->end - f->at - 2;
+    if (!(doc->text = malloc(n + 1)))
+        return smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory for %zu bytes of text", r->path, doc->line, n);
+    if (f->escaped) doc->text_len = smol_json_unescape(line + f->at + 1, n, doc->text, n);
+    else memcpy(doc->text, line + f->at + 1, doc->text_len = n);
+    doc->text[doc->text_len] = 0;
+    size_t bad = utf8_bad_offset(doc->text, doc->text_len);
+    if (bad < doc->text_len)
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" is not valid UTF-8 (byte %zu of the text is 0x%02x)",
+                         r->path, doc->line, r->text_field, bad, (unsigned char)doc->text[bad]);
+    const char *nul = memchr(doc->text, 0, doc->text_len);
+    if (nul)
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" holds a NUL character (\\u0000) at byte %zu of the text",
+                         r->path, doc->line, r->text_field, (size_t)(nul - doc->text));
+    return SMOL_OK;
+}
+
+/* Reads one JSON object line into doc without a cJSON tree: its bytes, text and id. */
 static int parse_line(smol_doc_reader *r, const char *line, size_t len, long lineno, smol_doc *doc, smol_error *err) {
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
-    if (!j) {
-        size_t at = end && end >= line && end <= line + len ? (size_t)(end - line) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-        if (ep && ep >= line && ep <= line + len) at = (size_t)(ep - line);
-        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: invalid JSON near byte %zu", r->path, lineno, at + 1);
+    smol_json_field f[2] = {{.name = r->text_field}, {.name = r->id_field}};
+    smol_json_scan sc;
+    if (smol_json_scan_object(line, len, f, 2, &sc)) {
+        if (sc.not_object) return smol_fail(err, SMOL_EFORMAT, "%s:%ld: expected a JSON object", r->path, lineno);
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: invalid JSON near byte %zu", r->path, lineno, sc.err_at + 1);
     }
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: expected a JSON object", r->path, lineno);
+    if (!strcmp(r->id_field, r->text_field)) f[1] = f[0];
+    if (f[0].type == SMOL_JSON_NONE)
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: record has no \"%s\" field (choose it with --text-field)", r->path,
+                         lineno, r->text_field);
+    if (f[0].type != SMOL_JSON_STRING)
+        return smol_fail(err, SMOL_EFORMAT, "%s:%ld: field \"%s\" is not a string", r->path, lineno, r->text_field);
+    memset(doc, 0, sizeof *doc);
+    doc->path = r->path;
+    doc->line = lineno;
+    strcpy(doc->text_field, r->text_field);
+    int rc = record_text(r, line, &f[0], doc, err);
+    if (!rc) rc = record_id(r, line, &f[1], doc, err);
+    if (!rc && !(doc->rec = malloc(sc.end - sc.at + 1)))
+        rc = smol_fail(err, SMOL_ENOMEM, "%s:%ld: out of memory for a %zu-byte record", r->path, lineno, len);
+    if (rc) {
+        smol_doc_free(doc);
+        return rc;
     }
-    return doc_from_record(r, j, lineno, doc, err);
+    doc->rec_len = sc.end - sc.at;
+    memcpy(doc->rec, line + sc.at, doc->rec_len);
+    doc->rec[doc->rec_len] = 0;
+    doc->text_at = f[0].at - sc.at;
+    doc->text_end = f[0].end - sc.at;
+    doc->rec_flags = sc.lax ? SMOL_DOC_LAX : 0;
+    return SMOL_OK;
 }
 
 /* The next record from any kind of source; a per-record error is returned as such, a
@@ -440,8 +518,34 @@ int smol_doc_write_line(smol_doc_writer *w, const char *line, size_t len, smol_e
     return rc;
 }
 
+/* 1 if doc is written from its record's bytes, 0 if from its tree. */
+static int from_rec(const smol_doc *doc) {
+    return doc->rec && !(doc->rec_flags & (SMOL_DOC_LAX | SMOL_DOC_TREE_CHANGED));
+}
+
+/* doc's line from its record's bytes (from_rec): malloc'd, NUL-terminated, length in *len. */
+static char *rec_to_json(const smol_doc *doc, size_t *len) {
+    int same = !(doc->rec_flags & SMOL_DOC_TEXT_SET);
+    size_t tail = doc->rec_len - doc->text_end;
+    char *out = malloc(same ? doc->rec_len + 1 : doc->text_at + SMOL_JSON_ESCAPED_MAX(doc->text_len) + tail + 1);
+    if (!out) return NULL;
+    size_t n = doc->rec_len;
+    if (same) memcpy(out, doc->rec, n);
+    else {
+        memcpy(out, doc->rec, doc->text_at);
+        n = doc->text_at + smol_json_escape(doc->text, doc->text_len, out + doc->text_at);
+        memcpy(out + n, doc->rec + doc->text_end, tail);
+        n += tail;
+    }
+    out[n] = 0;
+    if (len) *len = n;
+    return out;
+}
+
 char *smol_doc_to_json(const smol_doc *doc, size_t *len) {
-    cJSON *j = doc->json;
+    if (from_rec(doc)) return rec_to_json(doc, len);
+    cJSON *j = doc->rec ? doc_tree((smol_doc *)doc) : doc->json;
+    if (doc->rec && !j) return NULL;
     cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, doc->text_field[0] ? doc->text_field : "text") : NULL;
     char *out;
     if (!j) {
@@ -464,7 +568,27 @@ char *smol_doc_to_json(const smol_doc *doc, size_t *len) {
     return out;
 }
 
+/* Writes doc's line from its record's bytes (from_rec) without building it first. */
+static int write_rec(smol_doc_writer *w, const smol_doc *doc, smol_error *err) {
+    if (!(doc->rec_flags & SMOL_DOC_TEXT_SET)) return smol_doc_write_line(w, doc->rec, doc->rec_len, err);
+    size_t need = SMOL_JSON_ESCAPED_MAX(doc->text_len), tail = doc->rec_len - doc->text_end;
+    if (need > w->line_cap) {
+        char *b = realloc(w->line, need);
+        if (!b) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory writing document %s", w->af.path, doc->id ? doc->id : "?");
+        w->line = b;
+        w->line_cap = need;
+    }
+    size_t n = smol_json_escape(doc->text, doc->text_len, w->line);
+    int rc = put(w, doc->rec, doc->text_at, 0, err);
+    if (!rc) rc = put(w, w->line, n, 0, err);
+    if (!rc) rc = put(w, doc->rec + doc->text_end, tail, 0, err);
+    if (!rc) rc = put(w, "\n", 1, 0, err);
+    if (!rc) w->bytes += doc->text_at + n + tail + 1;
+    return rc;
+}
+
 int smol_doc_write(smol_doc_writer *w, const smol_doc *doc, smol_error *err) {
+    if (from_rec(doc)) return write_rec(w, doc, err);
     size_t len;
     char *s = smol_doc_to_json(doc, &len);
     if (!s) return smol_fail(err, SMOL_ENOMEM, "%s: out of memory serialising document %s", w->af.path,

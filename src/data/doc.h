@@ -22,19 +22,33 @@ typedef struct smol_doc_opts {
     int quiet;                /* 1: skipped records are counted but not reported on stderr */
 } smol_doc_opts;
 
+/* rec_flags of a document read from JSONL. */
+enum {
+    SMOL_DOC_LAX = 1,          /* rec is JSON only as cJSON reads it (see smol_json_scan): written through cJSON */
+    SMOL_DOC_TEXT_SET = 2,     /* the text was replaced (smol_doc_set_text) */
+    SMOL_DOC_TREE_CHANGED = 4  /* json may differ from rec (smol_doc_metadata was called) */
+};
+
 /* One document. Everything in it is owned by the document (free with smol_doc_free) except
- * path, which stays valid until its reader is closed. */
+ * path, which stays valid until its reader is closed. A JSONL record is kept as its bytes
+ * (rec) and written back as they are, with only the text value replaced when the text
+ * changed; its cJSON tree is built only when asked for (smol_doc_json, smol_doc_metadata). */
 typedef struct smol_doc {
     const char *id;        /* the id as text (points into json or id_buf) */
     char *text;            /* the text (malloc'd, NUL-terminated; filters may replace it) */
     size_t text_len;       /* bytes in text */
-    cJSON *json;           /* the whole record, metadata kept (NULL for plain text files) */
+    cJSON *json;           /* the whole record as a tree, metadata kept: for JSONL records NULL until
+                            * smol_doc_json or smol_doc_metadata builds it (read it through them) */
     const char *path;      /* the file it came from, for messages */
     long line;             /* its line (JSONL), row (parquet, 1-based) or 1 (.txt, .json arrays: item) */
     char text_field[64];   /* the record field the text was read from and is written back to */
     char *id_buf;          /* storage for an id that is not a string in json */
     void *cache;           /* analysis of the current text shared by filters (word tokens); dropped */
     void (*cache_free)(void *cache);   /* by smol_doc_set_text and smol_doc_free */
+    char *rec;             /* JSONL: the record's bytes as read, '{' to '}' (malloc'd), else NULL */
+    size_t rec_len;
+    size_t text_at, text_end;   /* the text field's string token in rec, quotes included */
+    unsigned rec_flags;    /* SMOL_DOC_* */
 } smol_doc;
 
 typedef struct smol_doc_reader smol_doc_reader;
@@ -66,14 +80,21 @@ int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *e
 /* Makes a document from plain text (id and text copied; json gets {"text", "id"}). */
 int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t len, smol_error *err);
 
-/* The record's "metadata" object, created when missing (NULL when out of memory). */
+/* The record's "metadata" object, created when missing (NULL when out of memory). The
+ * document is then written from its tree (as cJSON prints it), no longer from its bytes. */
 cJSON *smol_doc_metadata(smol_doc *doc);
+
+/* The whole record as a cJSON tree, for reading other fields (built from the record's bytes
+ * at the first call, so not from two threads at once on one document; NULL when out of
+ * memory or for a document without a record). Change it only through smol_doc_metadata. */
+const cJSON *smol_doc_json(const smol_doc *doc);
 
 /* Opens path for writing JSONL ("-": stdout); .gz and .zst names are compressed. The file
  * appears at path only when smol_doc_writer_close succeeds. */
 int smol_doc_writer_open(const char *path, smol_doc_writer **out, smol_error *err);
 
-/* Writes doc->json as one line with its text field set to doc->text. */
+/* Writes the document as one line with its text field set to doc->text: a JSONL record as it
+ * was read (only the text value re-escaped if the text changed), else its tree as cJSON prints it. */
 int smol_doc_write(smol_doc_writer *w, const smol_doc *doc, smol_error *err);
 
 /* Writes one already-serialised JSON line (without its '\n'). */

@@ -132,7 +132,7 @@ static int url_option(smol_filter *f, const char *key, const char *v, smol_error
 
 /* The url of doc: record field `field`, else metadata.field; NULL if neither is a string. */
 static const char *doc_url(const smol_doc *doc, const char *field) {
-    cJSON *u = cJSON_GetObjectItemCaseSensitive(doc->json, field);
+    cJSON *u = cJSON_GetObjectItemCaseSensitive(smol_doc_json(doc), field);
     if (!cJSON_IsString(u)) u = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc->json, "metadata"), field);
     return cJSON_IsString(u) ? u->valuestring : NULL;
 }
