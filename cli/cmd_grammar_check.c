@@ -13,6 +13,7 @@
 
 static const char k_usage[] =
     "usage: smol grammar-check -m TOKENIZER CONSTRAINT [--jsonl INSTANCES] [--stats]\n"
+    "       smol grammar-check -m TOKENIZER --batch CASES\n"
     "\n"
     "Compiles a constraint for a tokenizer and checks texts against it: each line {\"text\": ...} of\n"
     "INSTANCES is tokenized (no BOS) and walked through the matcher token by token, the allowed-token\n"
@@ -28,13 +29,20 @@ static const char k_usage[] =
     "  --stats                 a final JSON line: {\"compile_us\":..., \"mask_us\":{\"p50\",\"p90\",\"p99\",\"max\",\"n\"}}\n"
     "                          (thread CPU time of compiling, and of each mask computation)\n"
     "\n"
+    "  --batch CASES           many constraints in one run (one tokenizer load): each line of CASES is\n"
+    "                          {\"name\": N, \"schema\": {...} | \"grammar\": GBNF | \"regex\": R,\n"
+    "                          \"texts\": [...]}; prints per line {\"name\", \"ok\", \"compile_us\",\n"
+    "                          \"accept\": [0/1 per text], \"mask_us\": [every step]} or {\"name\",\n"
+    "                          \"ok\": false, \"error\"} for a constraint that does not compile\n"
+    "\n"
     "A constraint that does not compile exits 2 with its error.\n"
     "\n"
     "example:\n"
-    "  smol grammar-check -m tokenizer.json --grammar json.gbnf --jsonl docs.jsonl --stats\n";
+    "  smol grammar-check -m tokenizer.json --grammar json.gbnf --jsonl docs.jsonl --stats\n"
+    "  smol grammar-check -m tokenizer.json --batch cases.jsonl > results.jsonl\n";
 
 typedef struct gc_opts {
-    const char *model, *grammar, *regex, *choice, *schema, *jsonl;
+    const char *model, *grammar, *regex, *choice, *schema, *jsonl, *batch;
     int stats;
 } gc_opts;
 
@@ -52,7 +60,8 @@ static int parse(int argc, char **argv, gc_opts *o) {
         if (cli_opt(argc, argv, &i, "-m", &o->model, &bad) || cli_opt(argc, argv, &i, "--model", &o->model, &bad) ||
             cli_opt(argc, argv, &i, "--grammar", &o->grammar, &bad) || cli_opt(argc, argv, &i, "--regex", &o->regex, &bad) ||
             cli_opt(argc, argv, &i, "--choice", &o->choice, &bad) ||
-            cli_opt(argc, argv, &i, "--json-schema", &o->schema, &bad) || cli_opt(argc, argv, &i, "--jsonl", &o->jsonl, &bad)) {
+            cli_opt(argc, argv, &i, "--json-schema", &o->schema, &bad) || cli_opt(argc, argv, &i, "--jsonl", &o->jsonl, &bad) ||
+            cli_opt(argc, argv, &i, "--batch", &o->batch, &bad)) {
             if (bad) return 2;
         } else if (strcmp(argv[i], "--stats") == 0) {
             o->stats = 1;
@@ -62,6 +71,9 @@ static int parse(int argc, char **argv, gc_opts *o) {
     }
     if (!o->model) return cli_usage_error(cmd, "-m TOKENIZER is required");
     int n = !!o->grammar + !!o->regex + !!o->choice + !!o->schema;
+    if (o->batch && (n || o->jsonl || o->stats))
+        return cli_usage_error(cmd, "--batch takes its constraints and texts from its file");
+    if (o->batch) return 0;
     if (n != 1) return cli_usage_error(cmd, "give exactly one of --grammar, --regex, --choice, --json-schema");
     return 0;
 }
@@ -245,6 +257,88 @@ static void print_stats(double compile_us, timings *tm) {
            compile_us, q[0], q[1], q[2], q[3], tm->n);
 }
 
+/* The grammar of one --batch case: its "schema" (an object or boolean), "grammar" or "regex". */
+static int batch_compile(const cJSON *doc, smol_grammar **g, smol_error *err) {
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(doc, "schema");
+    const cJSON *gr = cJSON_GetObjectItemCaseSensitive(doc, "grammar");
+    const cJSON *re = cJSON_GetObjectItemCaseSensitive(doc, "regex");
+    if (cJSON_IsString(re)) return smol_grammar_from_regex(re->valuestring, g, err);
+    if (cJSON_IsString(gr)) return smol_grammar_from_gbnf(gr->valuestring, strlen(gr->valuestring), "root", g, err);
+    if (!sc) return smol_fail(err, SMOL_EFORMAT, "no \"schema\", \"grammar\" or \"regex\"");
+    char *json = cJSON_PrintUnformatted(sc), *gbnf = NULL;
+    if (!json) return smol_fail(err, SMOL_ENOMEM, "out of memory");
+    int rc = smol_schema_to_gbnf(json, strlen(json), 0, &gbnf, err);
+    if (!rc) rc = smol_grammar_from_gbnf(gbnf, strlen(gbnf), "root", g, err);
+    free(json), free(gbnf);
+    return rc;
+}
+
+/* Prints s as a JSON string. */
+static void print_json_string(const char *s) {
+    char *q = cJSON_PrintUnformatted(&(cJSON){.type = cJSON_String, .valuestring = (char *)s});
+    fputs(q ? q : "\"\"", stdout);
+    free(q);
+}
+
+/* One --batch case: compile (timed), walk every text, print its result line. */
+static int batch_case(const cJSON *doc, const smol_tokenizer *tok, const smol_token_index *ti, uint32_t *mask,
+                      smol_error *err) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name"), *texts = cJSON_GetObjectItemCaseSensitive(doc, "texts");
+    smol_grammar *g = NULL;
+    smol_matcher *m = NULL;
+    smol_error cerr = {0};
+    double c0 = now_us();
+    int rc = batch_compile(doc, &g, &cerr);
+    if (!rc) rc = smol_matcher_new(g, ti, &m, &cerr);
+    double compile_us = now_us() - c0;
+    fputs("{\"name\":", stdout);
+    print_json_string(cJSON_IsString(name) ? name->valuestring : "");
+    if (rc == SMOL_ENOMEM) return smol_grammar_free(g), *err = cerr, rc;
+    if (rc) {
+        fputs(",\"ok\":false,\"error\":", stdout);
+        print_json_string(cerr.msg);
+        puts("}");
+        return SMOL_OK;
+    }
+    printf(",\"ok\":true,\"compile_us\":%.1f,\"accept\":[", compile_us);
+    timings tm = {0};
+    const cJSON *t;
+    int k = 0;
+    cJSON_ArrayForEach(t, texts) {
+        int accept = 0;
+        if (!cJSON_IsString(t)) rc = smol_fail(err, SMOL_EFORMAT, "a \"texts\" item is not a string");
+        if (!rc) rc = check_text(m, tok, mask, t->valuestring, strlen(t->valuestring), &tm, &accept, err);
+        if (rc) break;
+        printf("%s%d", k++ ? "," : "", accept);
+    }
+    fputs("],\"mask_us\":[", stdout);
+    for (size_t i = 0; i < tm.n; i++) printf("%s%.2f", i ? "," : "", tm.v[i]);
+    puts("]}");
+    free(tm.v);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+    return rc;
+}
+
+/* --batch: every case of the file, one result line each. */
+static int run_batch(const char *path, const smol_tokenizer *tok, const smol_token_index *ti, smol_error *err) {
+    smol_lines *r = NULL;
+    int rc = smol_lines_open(path, &r, err);
+    if (rc) return rc;
+    uint32_t *mask = malloc(((size_t)smol_tokenizer_n_vocab(tok) + 31) / 32 * 4);
+    if (!mask) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
+    cJSON *doc = NULL;
+    while (!rc && (rc = smol_jsonl_next(r, &doc, err)) == 1) {
+        rc = batch_case(doc, tok, ti, mask, err);
+        if (rc) smol_error_prefix(err, "%s:%lld", path, (long long)smol_lines_lineno(r));
+        cJSON_Delete(doc);
+        fflush(stdout);
+    }
+    free(mask);
+    smol_lines_close(r);
+    return rc < 0 ? rc : 0;
+}
+
 static int run(int argc, char **argv) {
     gc_opts o = {0};
     int rc = parse(argc, argv, &o);
@@ -260,6 +354,13 @@ static int run(int argc, char **argv) {
     }
     double t1 = now_us();
     fprintf(stderr, "smol grammar-check: token index of %d tokens in %.1f ms\n", smol_tokenizer_n_vocab(tok), (t1 - t0) / 1e3);
+    if (o.batch) {
+        rc = run_batch(o.batch, tok, ti, &err);
+        smol_token_index_free(ti);
+        smol_tokenizer_free(tok);
+        fflush(stdout);
+        return rc ? cli_fail(argv[0], &err) : 0;
+    }
     smol_grammar *g = NULL;
     smol_matcher *m = NULL;
     double c0 = now_us();

@@ -758,6 +758,19 @@ int smol_grammar_from_choice(const char *const *choices, int n, smol_grammar **o
 #define ST_UNKNOWN (-3)
 #define ST_DONE (-4)        /* in a matcher's history: an end-of-generation token was accepted */
 
+/* dstate.alpha_kind: not computed yet; computed (ASCII bytes in alpha[]); computed, and the
+ * alphabet holds every non-ASCII character too. */
+enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
+
+/* A subtree of the trie with at least this many tokens is tested for being accepted whole; a
+ * state's alphabet is explored over at most ALPHA_MAX_STATES states (from the state, else from
+ * each of its first ALPHA_MAX_STACKS stacks alone) and kept only with at least ALPHA_MIN_BYTES
+ * bytes. */
+#define ALPHA_MIN_TOKENS 1
+#define ALPHA_MAX_STATES 32
+#define ALPHA_MIN_BYTES 16
+#define ALPHA_MAX_STACKS 16
+
 /* Reserved nodes: the empty stack (the output is complete), the bottom of a truncated stack
  * (reached with nothing consumed past it) and "something was consumed past the bottom". */
 #define N_ACCEPT 0u
@@ -783,6 +796,9 @@ typedef struct dstate {
     uint32_t need_bytes;    /* the fewest bytes that complete the output from here (full states) */
     uint32_t *unsure;       /* with mask (truncated states): trie subtrees the cut left open */
     uint32_t n_unsure;
+    uint8_t alpha_kind;     /* ALPHA_*: whether alpha is known and covers non-ASCII characters */
+    uint8_t n_alive;        /* 1 + the ASCII bytes leading to a live state with a real stack, 0 unknown */
+    uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
     int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
     uint32_t *mask;         /* cached token mask, or NULL */
     int32_t n_allowed;
@@ -1343,6 +1359,123 @@ int smol_matcher_rollback(smol_matcher *m, int n_tokens) {
     return SMOL_OK;
 }
 
+/* 1 if class k holds every non-ASCII scalar value (U+0080..U+D7FF, U+E000..U+10FFFF), 0 if it
+ * holds none of them, -1 if some. Ranges are merged, so a cover is one range. */
+static int class_nonascii(const smol_grammar *g, uint32_t k) {
+    int lo = 0, hi = 0;
+    for (uint32_t i = 0; i < g->cls[k].n; i++) {
+        const gr_range *r = &g->rg[g->cls[k].first + i];
+        if (r->lo <= 0x80 && r->hi >= 0xD7FF) lo = 1;
+        if (r->lo <= 0xE000 && r->hi >= MAX_CP) hi = 1;
+    }
+    if (lo && hi) return 1;
+    return class_has(g, k, 0x80, 0xD7FF) || class_has(g, k, 0xE000, MAX_CP) ? -1 : 0;
+}
+
+/* The number of ASCII bytes after which state u is alive with a real stack (cached), or ST_OOM. */
+static int n_alive(runtime *rt, int32_t u) {
+    if (rt->ds[u].n_alive) return rt->ds[u].n_alive - 1;
+    int n = 0;
+    for (uint32_t b = 0; b < 128; b++) {
+        int32_t v = trans(rt, u, (uint8_t)b);
+        if (v == ST_OOM) return ST_OOM;
+        n += v >= 0 && rt->ds[v].has_real;
+    }
+    rt->ds[u].n_alive = (uint8_t)(n + 1);
+    return n;
+}
+
+/* Explores from state t: *a (ASCII bytes) and *utf8 (whole non-ASCII characters too) such that
+ * every string over them keeps the matcher alive with a real stack, narrowing them at each state
+ * such strings reach (at most ALPHA_MAX_STATES). A byte leading to a state with few ways on
+ * (inside an escape) is left out. *a is left empty when few bytes qualify or too many states are
+ * met. 0 or ST_OOM. */
+static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8) {
+    int32_t reach[ALPHA_MAX_STATES];
+    uint32_t n = 0;
+    a[0] = a[1] = ~0ull, *utf8 = 1;
+    reach[n++] = t;
+    int live = rt->ds[t].has_real && rt->ds[t].need == 0 ? n_alive(rt, t) : 0;
+    if (live < 0) return ST_OOM;
+    if (live < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
+    for (uint32_t k = 0; k < n && (a[0] | a[1]); k++) {
+        int32_t r = reach[k], add[129];
+        uint32_t n_add = 0;
+        for (uint32_t b = 0; b < 128; b++) {
+            if (!(a[b >> 6] >> (b & 63) & 1)) continue;
+            int32_t u = trans(rt, r, (uint8_t)b);
+            if (u == ST_OOM) return ST_OOM;
+            int rich = u >= 0 && rt->ds[u].has_real ? n_alive(rt, u) : 0;
+            if (rich < 0) return ST_OOM;
+            if (rich < ALPHA_MIN_BYTES) a[b >> 6] &= ~(1ull << (b & 63));
+            else add[n_add++] = u;
+        }
+        uint32_t set = rt->ds[r].set;
+        for (uint32_t i = 0; i < rt->set_len[set] && *utf8; i++) {
+            uint32_t m = rt->pool[rt->set_off[set] + i];
+            if (m > N_UNSURE && class_nonascii(rt->g, rt->g->el[rt->nodes[m].pos].arg) < 0) *utf8 = 0;
+        }
+        if (*utf8) {                             /* every non-ASCII character goes where 0x80 goes */
+            int64_t next = step_cp(rt, set, 0x80);
+            int32_t u = next == ST_OOM ? ST_OOM : next < 0 ? ST_DEAD : dstate_id(rt, (uint32_t)next, 0, 0);
+            if (u == ST_OOM) return ST_OOM;
+            if (u < 0 || !rt->ds[u].has_real) *utf8 = 0;
+            else add[n_add++] = u;
+        }
+        if (__builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
+        for (uint32_t j = 0; j < n_add && (a[0] | a[1]); j++) {
+            uint32_t x = 0;
+            while (x < n && reach[x] != add[j]) x++;
+            if (x < n) continue;
+            if (n == ALPHA_MAX_STATES) a[0] = a[1] = 0;
+            else reach[n++] = add[j];
+        }
+    }
+    return 0;
+}
+
+/* Fills the alphabet of state t (at a character boundary): what explore_alphabet finds from t,
+ * or else the best it finds from one of t's stacks alone (a string that keeps one stack alive
+ * keeps the state alive: this is how a property-name state with a few known names beside any
+ * other name is handled). 0 or ST_OOM. */
+static int state_alphabet(runtime *rt, int32_t t) {
+    uint64_t a[2], best[2] = {0, 0};
+    int utf8, best_utf8 = 0, best_n = 0;
+    if (explore_alphabet(rt, t, best, &best_utf8)) return ST_OOM;
+    uint32_t set = rt->ds[t].set;
+    for (uint32_t i = 0; !(best[0] | best[1]) && rt->ds[t].need == 0 && i < rt->set_len[set] && i < ALPHA_MAX_STACKS; i++) {
+        uint32_t m = rt->pool[rt->set_off[set] + i];
+        if (m <= N_UNSURE || rt->set_len[set] == 1) continue;
+        int64_t one = set_id(rt, &m, 1);
+        int32_t u = one < 0 ? ST_OOM : dstate_id(rt, (uint32_t)one, 0, 0);
+        if (u == ST_OOM || explore_alphabet(rt, u, a, &utf8)) return ST_OOM;
+        int na = __builtin_popcountll(a[0]) + __builtin_popcountll(a[1]);
+        if (na > best_n || (na == best_n && na && utf8 && !best_utf8))
+            best[0] = a[0], best[1] = a[1], best_utf8 = utf8, best_n = na;
+        set = rt->ds[t].set;
+    }
+    dstate *d = &rt->ds[t];
+    d->alpha[0] = best[0], d->alpha[1] = best[1];
+    d->alpha_kind = (best[0] | best[1]) && best_utf8 ? ALPHA_UTF8 : ALPHA_ASCII;
+    return 0;
+}
+
+/* Is every path from trie node i down spelled in the alphabet of state d (so, from d, all the
+ * subtree's tokens are allowed)? */
+static int alphabet_covers(const dstate *d, const smol_token_index *ti, uint32_t i) {
+    uint8_t f = ti->below_flags[i];
+    if ((ti->below[i][0] & ~d->alpha[0]) | (ti->below[i][1] & ~d->alpha[1])) return 0;
+    return !(f & SMOL_TI_BELOW_NONASCII) || (d->alpha_kind == ALPHA_UTF8 && (f & SMOL_TI_BELOW_UTF8));
+}
+
+/* Sets the bits of every token in the subtree of trie node i. */
+static void set_subtree(const smol_token_index *ti, uint32_t i, uint32_t *allowed) {
+    for (uint32_t k = ti->tok_off[i], e = ti->tok_off[ti->end[i]]; k < e; k++) {
+        int32_t id = ti->toks[k];
+        allowed[id >> 5] |= 1u << (id & 31);
+    }
+}
+
 static int unsure_push(runtime *rt, uint32_t i) {
     if (grow((void **)&rt->unsure_buf, &rt->cap_unsure, rt->n_unsure + 1, sizeof *rt->unsure_buf)) return ST_OOM;
     rt->unsure_buf[rt->n_unsure++] = i;
@@ -1368,6 +1501,14 @@ static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t 
     walk[base] = s;
     for (uint32_t i = i0; i < i1;) {
         int32_t p = walk[depth[i] - 1], t;
+        if (rt->ds[p].need == 0 && ti->tok_off[end[i]] - ti->tok_off[i] >= ALPHA_MIN_TOKENS) {
+            if (!rt->ds[p].alpha_kind && state_alphabet(rt, p)) return ST_OOM;
+            if (alphabet_covers(&rt->ds[p], ti, i)) {   /* every token of the subtree is allowed */
+                set_subtree(ti, i, allowed);
+                i = end[i];
+                continue;
+            }
+        }
         const int32_t *tr = rt->ds[p].trans;
         if (tr && tr[byte[i]] != ST_UNKNOWN) t = tr[byte[i]];
         else if ((t = trans(rt, p, byte[i])) == ST_OOM) return ST_OOM;
@@ -1579,4 +1720,17 @@ int smol_grammar_filter_fits(void *user, int32_t token) {
 void smol_grammar_filter_free(smol_grammar_filter *f) {
     free(f->bits);
     f->bits = NULL;
+}
+
+int smol_grammar_filter_allows(void *user, int32_t token) {
+    smol_grammar_filter *f = user;
+    if (f->status) return f->status;
+    const int32_t *toks;
+    int len = smol_seq_tokens(f->c, f->seq, &toks);
+    if (f->base < 0) f->base = len;
+    if (len < f->base + smol_matcher_n_steps(f->m)) return f->status = SMOL_EINVAL;
+    for (int i = f->base + smol_matcher_n_steps(f->m); i < len; i++)
+        if (smol_matcher_accept_token(f->m, toks[i])) return f->status = SMOL_EINVAL;   /* not sampled under the mask */
+    int32_t need = smol_matcher_min_bytes_after(f->m, token);
+    return need >= 0 && (!f->finish || need <= smol_grammar_filter_remaining(f) - 1);
 }

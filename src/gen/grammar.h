@@ -130,4 +130,10 @@ int smol_grammar_filter_fits(void *user, int32_t token);
 /* Frees f's mask buffer (not the matcher). */
 void smol_grammar_filter_free(smol_grammar_filter *f);
 
+/* The per-token form of smol_grammar_filter_apply and smol_grammar_filter_fits together: first
+ * accepts the tokens f's sequence gained since the last call (as apply does), then returns 1 if
+ * the mask apply would write allows token and the token fits (as smol_grammar_filter_fits says),
+ * 0 if not, or a negative status (also kept in f->status) if the sequence left the grammar. */
+int smol_grammar_filter_allows(void *user, int32_t token);
+
 #endif

@@ -63,6 +63,53 @@ static int build_trie(smol_token_index *ti, const int32_t *order, int32_t n) {
     return SMOL_OK;
 }
 
+/* Is s[d..n) a strictly valid UTF-8 sequence whose last character may be incomplete? Written
+ * into ok[d] for every d (ok[n] = 1), from the end. */
+static void utf8_suffixes(const uint8_t *s, uint32_t n, uint8_t *ok) {
+    ok[n] = 1;
+    for (uint32_t d = n; d-- > 0;) {
+        uint8_t b = s[d];
+        uint32_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+        uint8_t lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80, hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
+        int good = len > 0;
+        for (uint32_t k = 1; good && k < len && d + k < n; k++) {
+            uint8_t c = s[d + k];
+            good = k == 1 ? c >= lo && c <= hi : (c & 0xC0) == 0x80;
+        }
+        ok[d] = (uint8_t)(good && (d + len >= n || ok[d + len]));   /* past n: an incomplete last character */
+    }
+}
+
+/* Fills below / below_flags: every node on a token's path gets the bytes from its own on. */
+static int build_below(smol_token_index *ti) {
+    uint32_t nn = ti->n_nodes;
+    ti->below = calloc(nn ? nn : 1, sizeof *ti->below);
+    ti->below_flags = malloc(nn ? nn : 1);
+    uint8_t *ok = malloc((size_t)ti->max_depth + 1);
+    if (!ti->below || !ti->below_flags || !ok) return free(ok), SMOL_ENOMEM;
+    memset(ti->below_flags, SMOL_TI_BELOW_UTF8, nn);
+    for (uint32_t j = 0; j < nn; j++) {
+        if (ti->tok_off[j] == ti->tok_off[j + 1]) continue;          /* no token ends here */
+        int32_t id = ti->toks[ti->tok_off[j]];
+        const uint8_t *s = (const uint8_t *)ti->bytes[id];
+        uint32_t n = ti->len[id];
+        utf8_suffixes(s, n, ok);
+        uint64_t a0 = 0, a1 = 0;
+        uint8_t non_ascii = 0;
+        for (uint32_t i = j, d = n; d > 0; i = ti->parent[i], d--) {  /* node i holds byte s[d - 1] */
+            uint8_t b = s[d - 1];
+            if (b >= 0x80) non_ascii = SMOL_TI_BELOW_NONASCII;
+            else if (b < 64) a0 |= 1ull << b;
+            else a1 |= 1ull << (b - 64);
+            ti->below[i][0] |= a0, ti->below[i][1] |= a1;
+            ti->below_flags[i] |= non_ascii;
+            if (!ok[d - 1]) ti->below_flags[i] &= (uint8_t)~SMOL_TI_BELOW_UTF8;
+        }
+    }
+    free(ok);
+    return SMOL_OK;
+}
+
 int smol_token_index_new(const smol_tokenizer *tok, smol_token_index **out, smol_error *err) {
     *out = NULL;
     if (!tok) return smol_fail(err, SMOL_EINVAL, "token index: no tokenizer");
@@ -96,7 +143,10 @@ int smol_token_index_new(const smol_tokenizer *tok, smol_token_index **out, smol
     sort_ctx sc = {ti->bytes, ti->len};
     qsort_r(order, (size_t)n, sizeof *order, cmp_tok, &sc);
     rc = build_trie(ti, order, n);
+    if (!rc) rc = build_below(ti);
+    if (!rc && !(ti->text_mask = calloc(((size_t)nv + 31) / 32 + 1, sizeof *ti->text_mask))) rc = SMOL_ENOMEM;
     if (rc) goto fail;
+    for (int32_t k = 0; k < n; k++) ti->text_mask[order[k] >> 5] |= 1u << (order[k] & 31);
     free(order);
     *out = ti;
     return SMOL_OK;
@@ -115,6 +165,9 @@ void smol_token_index_free(smol_token_index *ti) {
     free(ti->parent);
     free(ti->tok_off);
     free(ti->toks);
+    free(ti->below);
+    free(ti->below_flags);
+    free(ti->text_mask);
     free(ti->eog);
     free(ti->kind);
     free(ti->bytes);
