@@ -12,7 +12,7 @@
 #include <immintrin.h>
 
 #define PANEL SMOL_FGEMM_PANEL
-#define KC 64   /* elements per chunk: the panel is PANEL * KC floats (16 KB) */
+#define KC 512  /* longest chunk: the panel buffer is PANEL * KC floats (128 KB, on the stack) */
 #define TT 6    /* activations per tile */
 #define TV 4    /* vectors of 16 rows per tile: PANEL / 16 */
 
@@ -25,7 +25,7 @@ static inline __m512 load16(uint32_t t, const uint8_t *row, int64_t k, __mmask16
 }
 
 /* In-register transpose: c[j] lane i becomes the old c[i] lane j. */
-static inline void transpose16(__m512 c[16]) {
+static inline __attribute__((always_inline)) void transpose16(__m512 c[16]) {
     __m512 t[16], u[16];
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(c[2 * i], c[2 * i + 1]);
@@ -48,19 +48,53 @@ static inline void transpose16(__m512 c[16]) {
 }
 
 /* Rows [0, R) (R <= PANEL) x elements [k0, k0 + kc) of w as buf[k * PANEL + r]; rows R up to the
- * next multiple of 16 are zero. */
-static void pack_panel(uint32_t t, const uint8_t *w, size_t w_row, int R, int64_t k0, int kc, float *buf) {
-    const __m512 zero = _mm512_setzero_ps();
-    for (int v = 0; v * 16 < R; v++)
+ * next multiple of 16 are zero. T is the weight type, a constant in each instance. */
+static inline __attribute__((always_inline)) void pack_body(const uint8_t *w, size_t w_row, int R, int64_t k0,
+                                                            int kc, float *buf, const uint32_t T) {
+    for (int v = 0; v * 16 < R; v++) {
+        const uint8_t *rows[16];
+        for (int i = 0; i < 16; i++) rows[i] = w + (size_t)(v * 16 + (v * 16 + i < R ? i : 0)) * w_row;
+        __mmask16 present = (__mmask16)(R - v * 16 >= 16 ? 0xffff : (1u << (R - v * 16)) - 1);
         for (int kb = 0; kb < kc; kb += 16) {
             int m = kc - kb < 16 ? kc - kb : 16;
             __mmask16 km = (__mmask16)((1u << m) - 1);
             __m512 c[16];
-            for (int i = 0; i < 16; i++)
-                c[i] = v * 16 + i < R ? load16(t, w + (size_t)(v * 16 + i) * w_row, k0 + kb, km) : zero;
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) c[i] = load16(T, rows[i], k0 + kb, (present >> i & 1) ? km : 0);
             transpose16(c);
             for (int i = 0; i < m; i++) _mm512_store_ps(buf + (size_t)(kb + i) * PANEL + v * 16, c[i]);
         }
+    }
+}
+
+static void pack_panel(uint32_t t, const uint8_t *w, size_t w_row, int R, int64_t k0, int kc, float *buf) {
+    if (t == SMOL_F16) pack_body(w, w_row, R, k0, kc, buf, SMOL_F16);
+    else if (t == SMOL_F32) pack_body(w, w_row, R, k0, kc, buf, SMOL_F32);
+    else pack_body(w, w_row, R, k0, kc, buf, SMOL_BF16);
+}
+
+/* Cache lines of the weights the next pack_panel will read, asked for a few at a time between
+ * tiles so the loads overlap the arithmetic instead of stalling the conversion. */
+typedef struct {
+    const uint8_t *next;  /* the next line to ask for */
+    size_t w_row;         /* bytes per row */
+    int64_t row_lines;    /* lines per row */
+    int64_t rows_left, line;  /* rows not finished; lines done in the current row */
+} prefetcher;
+
+/* Aims p at rows [0, R) of w, bytes [at, at + len) of each. */
+static void prefetch_plan(prefetcher *p, const uint8_t *w, size_t w_row, int R, size_t at, size_t len) {
+    p->next = w + (at & ~(size_t)63), p->w_row = w_row;
+    p->row_lines = (int64_t)((at + len + 63) / 64 - at / 64);
+    p->rows_left = R, p->line = 0;
+}
+
+/* Asks for the next count lines (into L2: the tiles in between would evict L1). */
+static inline void prefetch_some(prefetcher *p, int64_t count) {
+    for (; count > 0 && p->rows_left > 0; count--) {
+        _mm_prefetch((const char *)p->next + p->line * 64, _MM_HINT_T1);
+        if (++p->line == p->row_lines) p->line = 0, p->next += p->w_row, p->rows_left--;
+    }
 }
 
 /* T activations (x row b at x + b * n) x V vectors of 16 rows over kc elements of the panel,
@@ -115,16 +149,28 @@ static const tile_fn k_tiles[TT][TV] = {
 void smol_fgemm_rows(uint32_t t, int64_t n, const void *w, size_t w_row, int64_t r0, int64_t r1,
                      const float *x, int64_t b0, int64_t b1, float *y, int64_t y_stride) {
     _Alignas(64) float buf[PANEL * KC];
+    size_t esize = t == SMOL_F32 ? 4 : 2;
+    int64_t tiles = (b1 - b0 + TT - 1) / TT;
+    int64_t chunks = (n + KC - 1) / KC, step = (n + chunks - 1) / chunks;  /* equal chunks of at most KC */
+    step = (step + 15) & ~(int64_t)15;
+    if (step > KC) step = KC;
+    prefetcher pf;
     for (int64_t rp = r0; rp < r1; rp += PANEL) {
         int R = r1 - rp < PANEL ? (int)(r1 - rp) : PANEL, V = (R + 15) / 16;
         __mmask16 lm = (__mmask16)((1u << (R - 16 * (V - 1))) - 1);
         const uint8_t *wp = (const uint8_t *)w + (size_t)rp * w_row;
-        for (int64_t k0 = 0; k0 < n; k0 += KC) {
-            int kc = n - k0 < KC ? (int)(n - k0) : KC;
+        for (int64_t k0 = 0; k0 < n; k0 += step) {
+            int kc = n - k0 < step ? (int)(n - k0) : (int)step;
             pack_panel(t, wp, w_row, R, k0, kc, buf);
+            /* the next chunk, or after the last one the first chunk of the rows that follow (most
+             * often the next task's; a prefetch is only a hint and never faults) */
+            if (k0 + step < n) prefetch_plan(&pf, wp, w_row, R, (size_t)(k0 + step) * esize, (size_t)(n - k0 - step < step ? n - k0 - step : step) * esize);
+            else prefetch_plan(&pf, wp + (size_t)PANEL * w_row, w_row, PANEL, 0, (size_t)step * esize);
+            int64_t per = (pf.rows_left * pf.row_lines + tiles - 1) / tiles;
             for (int64_t b = b0; b < b1; b += TT) {
                 int T = b1 - b < TT ? (int)(b1 - b) : TT;
                 k_tiles[T - 1][V - 1](buf, kc, x + b * n + k0, n, y + b * y_stride + rp, y_stride, lm, k0 == 0);
+                prefetch_some(&pf, per);
             }
         }
     }
