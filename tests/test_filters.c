@@ -345,6 +345,30 @@ static void test_gopher_repetition_dup_ngrams(void) {
     free(b.s);
 }
 
+/* 5-grams are compared joined without spaces (datatrove's "".join): 350 letters split into words
+ * of 70/70/70/70/70 and later 69/71/70/70/70 are one duplicated 5-gram of 350 characters (words
+ * longer than 64 bytes take the hash's long-word path); the top n-gram rules are turned off. */
+static void test_gopher_repetition_concat_ngrams(void) {
+    char letters[351];
+    for (int i = 0; i < 350; i++) letters[i] = (char)('a' + (i * 7 + i / 26) % 26);
+    letters[350] = 0;
+    static const int cuts[2][6] = {{0, 70, 140, 210, 280, 350}, {0, 69, 140, 210, 280, 350}};
+    sbuf b = {0};
+    for (int fill = 324; fill <= 325; fill++) {   /* 350 / (709 + 5 fill) > 0.15 up to fill 324 */
+        sb_reset(&b);
+        for (int g = 0; g < 2; g++) {
+            for (int k = 0; k < 5; k++) sb_add(&b, "%s%.*s", k ? " " : "", cuts[g][k + 1] - cuts[g][k], letters + cuts[g][k]);
+            for (int k = 0; g == 0 && k < fill; k++) sb_add(&b, " %s", uword(k, 4));
+            if (g == 0) sb_add(&b, " ");
+        }
+        char what[64];
+        snprintf(what, sizeof what, "concatenated 5-gram 350 / %zu", b.n);
+        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
+               fill == 324 ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
+    }
+    free(b.s);
+}
+
 /* ------------------------------------------------------------------ c4_quality */
 
 static void test_c4_lines(void) {
@@ -792,6 +816,7 @@ int main(void) {
     RUN(test_gopher_repetition_dup_fractions);
     RUN(test_gopher_repetition_top_ngrams);
     RUN(test_gopher_repetition_dup_ngrams);
+    RUN(test_gopher_repetition_concat_ngrams);
     RUN(test_c4_lines);
     RUN(test_c4_document_rules);
     RUN(test_fineweb_quality);

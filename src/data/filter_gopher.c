@@ -20,7 +20,9 @@ typedef struct rep_state {
     double top_frac[5];        /* [2..4]: top n-gram character fractions */
     double dup_frac[11];       /* [5..10]: duplicated n-gram character fractions */
     uint64_t *hw, *pw;         /* per word: polynomial hash of its bytes, B^len */
-    uint64_t *hs, *hc;         /* per start word: hash of the current n-gram joined by ' ' / by nothing */
+    uint64_t *hs;              /* per start word: hash of the current n-gram joined by ' ' */
+    uint64_t *pre, *bpow, *rel; /* per word boundary i: hash of words [0, i) concatenated, B^(their
+                                 * bytes), pre[i] * B^-(their bytes); any run of words hashes from them */
     uint32_t *cand, *cslot;    /* start words whose n-gram may repeat (top passes), their slots */
     uint32_t *first;           /* per slot: the first start word of its n-gram (top passes) */
     size_t cap_words;
@@ -28,7 +30,8 @@ typedef struct rep_state {
     uint32_t stamp;
     size_t tcap;
     size_t tsize;              /* slots in use for this document (a power of two <= tcap) */
-    uint64_t pow[65];          /* B^0 .. B^64 */
+    int tshift;                /* 64 - log2(tsize) */
+    uint64_t pow[65], ipow[65]; /* B^0 .. B^64 and their inverses */
 } rep_state;
 
 #define HASH_B 0x9E3779B97F4A7C15ull   /* odd, so every power is too */
@@ -53,8 +56,13 @@ static int rep_init(smol_filter *f, smol_error *err) {
     s->top_frac[3] = 0.18;
     s->top_frac[4] = 0.16;
     for (int n = 5; n <= 10; n++) s->dup_frac[n] = 0.15 - 0.01 * (n - 5);
-    s->pow[0] = 1;
-    for (int i = 1; i <= 64; i++) s->pow[i] = s->pow[i - 1] * HASH_B;
+    uint64_t inv = HASH_B;   /* Newton's iteration for B^-1 mod 2^64: 3, 6, 12, ... correct bits */
+    for (int k = 0; k < 5; k++) inv *= 2 - HASH_B * inv;
+    s->pow[0] = s->ipow[0] = 1;
+    for (int i = 1; i <= 64; i++) {
+        s->pow[i] = s->pow[i - 1] * HASH_B;
+        s->ipow[i] = s->ipow[i - 1] * inv;
+    }
     return SMOL_OK;
 }
 
@@ -74,10 +82,10 @@ static int rep_option(smol_filter *f, const char *key, const char *v, smol_error
 }
 
 static int rep_grow(rep_state *s, size_t words) {
-    if (words > s->cap_words) {
+    if (words + 1 > s->cap_words) {   /* pre and bpow have words + 1 entries */
         size_t cap = words + 1024;
-        uint64_t **arrs[4] = {&s->hw, &s->pw, &s->hs, &s->hc};
-        for (int k = 0; k < 4; k++) {
+        uint64_t **arrs[6] = {&s->hw, &s->pw, &s->hs, &s->pre, &s->bpow, &s->rel};
+        for (int k = 0; k < 6; k++) {
             uint64_t *a = realloc(*arrs[k], cap * sizeof *a);
             if (!a) return -1;
             *arrs[k] = a;
@@ -91,7 +99,11 @@ static int rep_grow(rep_state *s, size_t words) {
         s->cap_words = cap;
     }
     size_t need = 64;
-    while (need < words * 2) need *= 2;
+    s->tshift = 58;
+    while (need < words * 2) {
+        need *= 2;
+        s->tshift--;
+    }
     s->tsize = need;
     if (need > s->tcap) {
         free(s->tab);
@@ -118,22 +130,8 @@ static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t l
     return h;
 }
 
-/* A polynomial hash composes over concatenation: H(a b) = H(a) * B^len(b) + H(b). */
-static void extend_concat(rep_state *s, size_t n_words, int n) {
-    size_t count = n_words - (size_t)n + 1;
-    for (size_t i = 0; i < count; i++) {
-        size_t w = i + (size_t)n - 1;
-        s->hc[i] = s->hc[i] * s->pw[w] + s->hw[w];
-    }
-}
-
-/* A well-mixed, odd table key from a polynomial hash (0 marks an empty slot). */
-static uint64_t table_key(uint64_t h) {
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    return h | 1;
-}
+/* The table slot where hash h starts probing: the top bits of h times an odd constant. */
+static size_t home_slot(const rep_state *s, uint64_t h) { return (size_t)((h * 0xBF58476D1CE4E5B9ull) >> s->tshift); }
 
 /* Empties the table for a new pass (by moving to a new stamp). */
 static void table_clear(rep_state *s) {
@@ -145,7 +143,7 @@ static void table_clear(rep_state *s) {
 
 /* Finds key in the table (mask = tsize-1): returns its slot, or the free slot to put it in. */
 static size_t table_slot(const rep_state *s, uint64_t key, size_t mask, int *found) {
-    size_t k = (size_t)(key >> 7) & mask;
+    size_t k = home_slot(s, key);
     const ngram_slot *t = s->tab;
     while (t[k].stamp == s->stamp && t[k].key != key) k = (k + 1) & mask;
     *found = t[k].stamp == s->stamp;
@@ -165,7 +163,7 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
         size_t at = i + (size_t)n - 1;
         if (n > 2) s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[at] + s->hw[at];
         int found;
-        uint64_t key = table_key(s->hs[i]);
+        uint64_t key = s->hs[i];
         size_t k = table_slot(s, key, mask, &found);
         ngram_slot *t = &s->tab[k];
         if (!found) {
@@ -191,7 +189,8 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
 }
 
 /* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
- * skipping n words past each repeat. */
+ * skipping n words past each repeat. A polynomial hash composes over concatenation,
+ * H(a b) = H(a) B^len(b) + H(b), so words [i, i+n) hash to pre[i+n] - rel[i] bpow[i+n]. */
 static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
     size_t mask = s->tsize - 1;
     table_clear(s);
@@ -199,7 +198,7 @@ static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
     size_t i = 0;
     while (i + (size_t)n <= w->n) {
         int found;
-        uint64_t key = table_key(s->hc[i]);
+        uint64_t key = s->pre[i + (size_t)n] - s->rel[i] * s->bpow[i + (size_t)n];
         size_t k = table_slot(s, key, mask, &found);
         if (found) {
             for (int j = 0; j < n; j++) rep += w->v[i + j].chars;
@@ -243,14 +242,28 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     }
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n)) goto oom;
+    uint64_t pre = 0, bpow = 1, ibpow = 1;
     for (size_t i = 0; i < w->n; i++) {
         uint32_t len = w->v[i].len;
-        uint64_t h = word_hash(s, (const unsigned char *)w->v[i].s, len), p = 1;
-        if (len <= 64) p = s->pow[len];
-        else for (uint32_t k = 0; k < len; k++) p *= HASH_B;
-        s->hw[i] = s->hc[i] = h;
+        uint64_t h = word_hash(s, (const unsigned char *)w->v[i].s, len), p = 1, ip = 1;
+        if (len <= 64) {
+            p = s->pow[len];
+            ip = s->ipow[len];
+        } else {
+            for (uint32_t k = 0; k < len; k++) p *= HASH_B;
+            for (uint32_t k = 0; k < len; k++) ip *= s->ipow[1];
+        }
+        s->hw[i] = h;
         s->pw[i] = p;
+        s->pre[i] = pre;
+        s->bpow[i] = bpow;
+        s->rel[i] = pre * ibpow;
+        pre = pre * p + h;
+        bpow *= p;
+        ibpow *= ip;
     }
+    s->pre[w->n] = pre;
+    s->bpow[w->n] = bpow;
     /* space-joined bigram hashes for the first top pass; every start word is a candidate */
     size_t n_cand = w->n >= 2 ? w->n - 1 : 0;
     for (size_t i = 0; i < n_cand; i++) {
@@ -262,7 +275,6 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         if (w->n < (size_t)g) break;
         /* no repeated (g-1)-gram means no repeated g-gram: the remaining fractions are 0 */
         if (prev_dup == 0 && s->dup_frac[g] >= 0) continue;
-        extend_concat(s, w->n, g);
         if (g <= 4 && top_ngram_chars(s, w, g, &n_cand) / denom > s->top_frac[g]) {
             *reason = k_top_reason[g];
             return 0;
@@ -284,7 +296,9 @@ static void rep_free(smol_filter *f) {
     free(s->hw);
     free(s->pw);
     free(s->hs);
-    free(s->hc);
+    free(s->pre);
+    free(s->bpow);
+    free(s->rel);
     free(s->cand);
     free(s->cslot);
     free(s->first);
