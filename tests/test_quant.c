@@ -406,6 +406,60 @@ static void test_tile_q_vs_scalar(void) {
     printf("# %d quantized tile outputs compared with scalar\n", checked);
 }
 
+/* The quantized tile kernels over many rows at once, as matmul's decode calls them (one
+ * activation, the chunk's rows in one call, the activations prepared once): row counts that are
+ * and are not multiples of 4, lengths whose last step is partial (1, 2, 3 blocks over a whole
+ * step), at and past the longest row that takes the prepared path (4096 for q4_0 / q5_0, 2048
+ * for q8_0); also 2 and 3 activations over 9 rows. Each output is checked against the scalar
+ * dot, and nothing is written past the last row. */
+static void test_tile_q_many_rows(void) {
+    enum { MAXR = 23, MAXN = 8960 };
+    static uint8_t w[MAXR * MAXN * 2], xq[3 * MAXN * 2];
+    static float x[MAXN], y[3 * (MAXR + 1)];
+    const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    const int64_t lens[] = {32, 96, 160, 224, 576, 960, 2048, 2080, 4096, 4128, 8960};
+    const int shapes[][2] = {{4, 1}, {5, 1}, {8, 1}, {13, 1}, {23, 1}, {9, 2}, {9, 3}};
+    int checked = 0;
+    for (int k = 0; k < 6; k++) {
+        smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
+        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
+        if (!tile) continue;
+        uint32_t xt = smol_vec_dot_type(types[k]);
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            int64_t n = lens[li];
+            if (n % smol_dtype_get(types[k])->block) continue;
+            size_t wr = (size_t)smol_dtype_row_size(types[k], (uint64_t)n);
+            size_t xr = (size_t)smol_dtype_row_size(xt, (uint64_t)n);
+            for (int r = 0; r < MAXR; r++) make_weights(types[k], w + r * wr, n, r % 3 == 0);
+            for (int b = 0; b < 3; b++) {
+                fill_signal(x, n, b == 1);
+                smol_quantize_row(xt, x, xq + b * xr, n);
+            }
+            for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+                int nr = shapes[si][0], nx = shapes[si][1], ys = MAXR + 1;
+                for (int i = 0; i < 3 * ys; i++) y[i] = NAN;
+                tile(n, w, wr, nr, xq, xr, nx, y, ys);
+                for (int b = 0; b < nx; b++) {
+                    REQUIRE(isnan(y[b * ys + nr]), "%s n=%lld %dx%d: wrote past the last row",
+                            smol_dtype_name(types[k]), (long long)n, nr, nx);
+                    for (int r = 0; r < nr; r++) {
+                        double abs_sum;
+                        deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
+                        float want;
+                        ref(n, &want, w + r * wr, xq + b * xr);
+                        REQUIRE(fabs((double)y[b * ys + r] - want) <= 1e-5 * abs_sum + 1e-30,
+                                "%s n=%lld %d rows x %d: y[%d][%d]=%.9g scalar %.9g (|.| sum %.4g)",
+                                smol_dtype_name(types[k]), (long long)n, nr, nx, b, r, y[b * ys + r], want, abs_sum);
+                        checked++;
+                    }
+                }
+            }
+        }
+    }
+    if (smol_cpu_has_avx512()) CHECK(checked > 0, "AVX-512 CPU but no tile kernel was checked");
+    printf("# %d outputs of many-row tiles compared with scalar\n", checked);
+}
+
 /* The SIMD axpy kernels (attention values) give the scalar kernel's floats bit for bit: each
  * element is a * v rounded, then added, in every path. Lengths with and without tails. */
 static void test_axpy_vs_scalar(void) {
@@ -535,6 +589,7 @@ int main(void) {
     RUN(test_simd_activation_quantizers);
     RUN(test_gemm4_vs_scalar);
     RUN(test_tile_q_vs_scalar);
+    RUN(test_tile_q_many_rows);
     RUN(test_axpy_vs_scalar);
     RUN(test_rows_vs_scalar);
     RUN(test_k4_scale_unpack);

@@ -64,6 +64,12 @@ static void tiles(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64
  * weights), the last rows by single dots. */
 static void tiles_q(const matmul_job *j, int64_t r0, int64_t r1, int64_t b0, int64_t b1) {
     int64_t r = r0;
+    if (b1 - b0 == 1 && r1 - r0 >= 4) {  /* decode: one call for all 4-row tiles, activations prepared once */
+        int nr = (int)((r1 - r0) & ~(int64_t)3);
+        j->tile_q(j->n, j->w + (size_t)r0 * j->w_row, j->w_row, nr, j->xq + (size_t)b0 * j->x_row, j->x_row, 1,
+                  j->y + b0 * j->n_rows + r0, j->n_rows);
+        r += nr;
+    }
     for (; r + 4 <= r1; r += 4)
         for (int64_t b = b0; b < b1; b += 4)
             j->tile_q(j->n, j->w + (size_t)r * j->w_row, j->w_row, 4, j->xq + (size_t)b * j->x_row, j->x_row,

@@ -70,10 +70,11 @@ smol_rows_dot_fn smol_get_rows_dot_level(uint32_t t, int level);
 smol_rows_axpy_fn smol_get_rows_axpy_level(uint32_t t, int level);
 
 /* A tile of a matrix product for quantized weights (q8_0, q4_0, q5_0, q4_K, q5_K, q6_K at the
- * AVX-512 level): y[b * y_stride + r] = dot(w row r, x row b) for r < nr and b < nx (1..4 each),
- * w row r at byte r * w_row_bytes, x row b (blocks of smol_vec_dot_type(t): q8_0, or q8_K for
- * the K-quants) at byte b * x_row_bytes. n is a multiple of t's block. The integer block sums
- * equal the scalar kernel's; the float order differs. Fastest with nr == 4. */
+ * AVX-512 level): y[b * y_stride + r] = dot(w row r, x row b) for r < nr (any count >= 1) and
+ * b < nx (1..4), w row r at byte r * w_row_bytes, x row b (blocks of smol_vec_dot_type(t): q8_0,
+ * or q8_K for the K-quants) at byte b * x_row_bytes. n is a multiple of t's block. The integer
+ * block sums equal the scalar kernel's; the float order differs. Rows go four at a time; with
+ * nx == 1 (decode) a call over many rows prepares the activations once for all of them. */
 typedef void (*smol_tile_q_fn)(int64_t n, const void *w, size_t w_row_bytes, int nr, const void *x,
                                size_t x_row_bytes, int nx, float *y, int64_t y_stride);
 
