@@ -5,6 +5,7 @@
 #include "smol.h"
 #include "gen/grammar.h"
 #include "gen/regex.h"
+#include "gen/jsonschema.h"
 #include "base/file.h"
 #include <cjson/cJSON.h>
 
@@ -139,11 +140,75 @@ static void test_fuzz_regressions(void) {
     }
 }
 
+/* Runs text (UTF-8) through automaton d: 1 if it ends in an accepting state. */
+static int dfa_match(const smol_rx_dfa *d, const char *text) {
+    int st = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && st >= 0;) {
+        uint32_t c = *p;
+        int n = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+        c &= n ? 0x3Fu >> n : 0x7Fu;
+        p++;
+        for (int i = 0; i < n && *p; i++) c = c << 6 | (*p++ & 0x3F);
+        st = smol_rx_dfa_step(d, st, c);
+    }
+    return st >= 0 && smol_rx_dfa_accepts(d, st);
+}
+
+/* The automata against the same table: whole-text matches against Python's re.fullmatch, and
+ * search semantics (JSON Schema's pattern) against the validator's PCRE2 search. */
+static void test_automaton(void) {
+    char *text = NULL;
+    size_t len = 0;
+    smol_error err = {0};
+    if (smol_read_file("tests/ref/regex_fullmatch.jsonl", &text, &len, &err))
+        REQUIRE(smol_read_file("ref/regex_fullmatch.jsonl", &text, &len, &err) == 0, "%s", err.msg);
+    int n = 0, n_search = 0, too_big = 0;
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        cJSON *o = cJSON_Parse(line);
+        REQUIRE(o, "bad line %d", n + 1);
+        const char *re = cJSON_GetObjectItem(o, "re")->valuestring, *s = cJSON_GetObjectItem(o, "text")->valuestring;
+        int expect = cJSON_IsTrue(cJSON_GetObjectItem(o, "match"));
+        smol_rx_dfa *full = NULL, *search = NULL;
+        int rc = smol_rx_dfa_new(re, 0, &full, &err);
+        if (rc == SMOL_ERANGE) {
+            too_big++;
+            cJSON_Delete(o);
+            continue;
+        }
+        CHECK(rc == 0, "/%s/: %s", re, err.msg);
+        if (!rc) {
+            CHECK(dfa_match(full, s) == expect, "/%s/ on '%s': automaton says %d, re.fullmatch %d", re, s, !expect, expect);
+            n++;
+        }
+        cJSON *schema = cJSON_CreateObject();
+        cJSON_AddStringToObject(schema, "pattern", re);
+        char *sj = cJSON_PrintUnformatted(schema), *inst = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, "text"));
+        smol_jschema *js = NULL;
+        if (smol_jschema_new(sj, strlen(sj), 0, &js, NULL) == 0 && smol_rx_dfa_new(re, 1, &search, &err) == 0) {
+            int want = smol_jschema_validate_text(js, inst, strlen(inst), NULL, 0, NULL);
+            CHECK(dfa_match(search, s) == want, "/%s/ searched in '%s': automaton says %d, PCRE2 %d", re, s, !want, want);
+            n_search++;
+        }
+        smol_jschema_free(js);
+        smol_rx_dfa_free(full);
+        smol_rx_dfa_free(search);
+        free(sj), free(inst);
+        cJSON_Delete(schema);
+        cJSON_Delete(o);
+    }
+    free(text);
+    printf("automaton: %d whole-text and %d search cases agree (%d regexes too large)\n", n, n_search, too_big);
+    CHECK(n > 500 && n_search > 500 && too_big < 20, "%d / %d cases, %d too large", n, n_search, too_big);
+}
+
 int main(void) {
     RUN(test_python_oracle);
     RUN(test_gbnf_text);
     RUN(test_errors);
     RUN(test_empty_classes);
     RUN(test_fuzz_regressions);
+    RUN(test_automaton);
     return check_done();
 }

@@ -278,7 +278,7 @@ static void test_suite_with_tokenizers(void) {
                                        "tokenizers/llama3-8b-instruct-hf/tokenizer.json"};
     static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
                                         "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json",
-                                        "multipleOf.json"};
+                                        "multipleOf.json", "patternProperties.json", "propertyNames.json"};
     for (int k = 0; k < 2; k++) {
         smol_tokenizer *tok;
         smol_token_index *ti;
@@ -531,6 +531,66 @@ static void test_multiple_of(void) {
         }
     CHECK(schemas >= 90 && checked > 50000, "%d schemas, %d texts", schemas, checked);
     printf("multipleOf: %d schemas, %d texts checked\n", schemas, checked);
+}
+
+/* Keys through the pattern automata: objects with one or two members, keys from a pool (quotes,
+ * backslashes, control characters, non-ASCII, names that match several patterns), against the
+ * validator, for patternProperties beside additional properties, overlapping patterns, listed
+ * names that match patterns, and propertyNames. */
+static void test_keys_vs_validator(void) {
+    static const char *const schemas[] = {
+        "{\"patternProperties\":{\"^a\":{\"type\":\"integer\"},\"b$\":{\"minimum\":10}},\"additionalProperties\":{\"type\":\"string\"}}",
+        "{\"properties\":{\"ab\":{\"maximum\":20}},\"patternProperties\":{\"^a\":{\"type\":\"integer\"}},\"additionalProperties\":false}",
+        "{\"patternProperties\":{\"[0-9]{2}\":{\"type\":\"boolean\"},\"\\\"|\\\\\\\\\":{\"type\":\"null\"}}}",
+        "{\"propertyNames\":{\"pattern\":\"^[a-z]+$\",\"maxLength\":3},\"additionalProperties\":{\"type\":\"integer\"}}",
+        "{\"properties\":{\"x\":{\"type\":\"string\"}},\"propertyNames\":{\"enum\":[\"x\",\"y\",\"\\u00e9\"]}}",
+        "{\"patternProperties\":{\"^\\\\s\":false,\"\\u00e9\":{\"type\":\"string\"}},\"propertyNames\":{\"minLength\":1}}",
+        "{\"required\":[\"aa\"],\"patternProperties\":{\"a\":{\"type\":\"integer\"},\"aa\":{\"minimum\":3}}}",
+    };
+    static const char *const keys[] = {"a", "ab", "b", "xb", "aab", "aa", "12", "x12y", "\"", "q\\", "\n", " s", "\t",
+                                       "\u00e9", "x\u00e9", "y", "x", "", "abcd", "Abc", "z/"};
+    static const char *const values[] = {"1", "25", "\"s\"", "true", "null", "2.5", "{}"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof schemas / sizeof *schemas; i++) {
+        smol_error err;
+        char *g = compile(schemas[i], SMOL_SCHEMA_COMPACT, &err);
+        REQUIRE(g, "%s does not compile: %s", schemas[i], err.msg);
+        smol_grammar *gr;
+        smol_jschema *js;
+        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s\n%s", schemas[i], err.msg, g);
+        REQUIRE(smol_jschema_new(schemas[i], strlen(schemas[i]), 0, &js, &err) == 0, "%s", err.msg);
+        for (size_t a = 0; a < sizeof keys / sizeof *keys; a++)
+            for (size_t b = 0; b <= sizeof keys / sizeof *keys; b += 4)
+                for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+                    cJSON *o = cJSON_CreateObject();
+                    cJSON_AddItemToObject(o, keys[a], cJSON_Parse(values[v]));
+                    if (b < sizeof keys / sizeof *keys && b != a)
+                        cJSON_AddItemToObject(o, keys[b], cJSON_Parse(values[(v + b) % 7]));
+                    char *t = cJSON_PrintUnformatted(o);
+                    int want = smol_jschema_validate_text(js, t, strlen(t), NULL, 0, NULL);
+                    int got = engine_accepts(gr, t);
+                    if (!got && want && b < sizeof keys / sizeof *keys && b != a) {   /* listed properties come first */
+                        cJSON *r = cJSON_CreateObject();
+                        cJSON_AddItemToObject(r, keys[b], cJSON_Parse(values[(v + b) % 7]));
+                        cJSON_AddItemToObject(r, keys[a], cJSON_Parse(values[v]));
+                        char *rt = cJSON_PrintUnformatted(r);
+                        got = engine_accepts(gr, rt);
+                        free(rt);
+                        cJSON_Delete(r);
+                    }
+                    n++;
+                    if (got != want) {
+                        CHECK(0, "%s: %s: grammar %d, validator %d\n%s", schemas[i], t, got, want, g);
+                        a = b = v = 1000;
+                    }
+                    free(t);
+                    cJSON_Delete(o);
+                }
+        smol_jschema_free(js);
+        smol_grammar_free(gr);
+        free(g);
+    }
+    printf("keys vs the validator: %d objects\n", n);
 }
 
 static void test_formats_match_validator(void) {
@@ -819,6 +879,7 @@ int main(int argc, char **argv) {
     RUN(test_number_bounds);
     RUN(test_decimal_bounds);
     RUN(test_multiple_of);
+    RUN(test_keys_vs_validator);
     RUN(test_formats_match_validator);
     RUN(test_strings);
     RUN(test_objects);

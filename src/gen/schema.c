@@ -2411,6 +2411,377 @@ static char *not_in_names(gen *g, const char *const *names, int n) {
     return r;
 }
 
+/* ---------------------------------------------------------------- keys through automata */
+
+#define KEY_DFAS 24        /* automata in one product at most: patterns, names, propertyNames */
+#define KEY_STATES 3000    /* product states at most */
+#define KEY_CLASSES 64     /* distinct sets of matching patterns at most */
+
+typedef struct kedge {
+    int to;
+    uint32_t lo, hi;
+} kedge;
+
+/* The product of the key automata: d[0..n_pat) patterns (search), then the listed names, then
+ * propertyNames' parts; a key's signature says which patterns match, whether it is a listed
+ * name and whether propertyNames accepts it. */
+typedef struct keyprod {
+    smol_rx_dfa *d[KEY_DFAS];
+    int n, n_pat, names;   /* names: index of the names automaton, -1 without */
+    int *tup;              /* n ints per product state */
+    int n_st;
+    unsigned *sig;
+    kedge *e;
+    int *e0, *ne;
+    size_t n_e, cap_e;
+    int *hash;
+    size_t hcap;
+} keyprod;
+
+enum { SIG_NAME = 1u << 30, SIG_PN = 1u << 29 };
+
+/* A regex matching exactly the strings strs[0..n) (code points escaped). */
+static char *literal_regex(const char *const *strs, int n) {
+    sbuf b = {0};
+    sb_add(&b, "^(?:");
+    for (int i = 0; i < n; i++) {
+        if (i) sb_add(&b, "|");
+        for (const char *p = strs[i]; *p;) {
+            uint32_t cp;
+            p += utf8_decode((const unsigned char *)p, &cp);
+            if (cp < 0x80 && isalnum((int)cp)) sb_addf(&b, "%c", (char)cp);
+            else sb_addf(&b, "\\u{%X}", cp);
+        }
+    }
+    sb_add(&b, ")$");
+    return sb_take(&b);
+}
+
+/* Adds the automaton of re to k (search: JSON Schema's pattern semantics); on error an
+ * unsupported keyword kw (or the error itself). */
+static int key_dfa(gen *g, keyprod *k, char *re, int search, const char *kwd) {
+    if (!re) return gfail(g, SMOL_ENOMEM, "out of memory"), -1;
+    if (k->n == KEY_DFAS) return free(re), unsupported(g, kwd, "more than 24 patterns and name lists on one object") ? -1 : 1;
+    smol_error e;
+    int rc = smol_rx_dfa_new(re, search, &k->d[k->n], &e);
+    free(re);
+    if (rc == SMOL_ENOMEM) return gfail(g, rc, "%s", e.msg), -1;
+    if (rc) return unsupported(g, kwd, e.msg) ? -1 : 1;
+    k->n++;
+    return 0;
+}
+
+static size_t tup_hash(const int *t, int n) {
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < n; i++) h = (h ^ (uint64_t)(uint32_t)t[i]) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The product state of tuple t (added when new); -1 past KEY_STATES. */
+static int kp_state(gen *g, keyprod *k, const int *t) {
+    size_t h = tup_hash(t, k->n) & (k->hcap - 1);
+    for (; k->hash[h]; h = (h + 1) & (k->hcap - 1))
+        if (memcmp(k->tup + (size_t)(k->hash[h] - 1) * k->n, t, (size_t)k->n * sizeof *t) == 0) return k->hash[h] - 1;
+    if (k->n_st == KEY_STATES) return unsupported(g, "patternProperties", "the keys' automaton needs more than 3000 states"), -1;
+    int id = k->n_st++;
+    memcpy(k->tup + (size_t)id * k->n, t, (size_t)k->n * sizeof *t);
+    unsigned sig = SIG_PN;
+    for (int i = 0; i < k->n; i++) {
+        int acc = t[i] >= 0 && smol_rx_dfa_accepts(k->d[i], t[i]);
+        if (i < k->n_pat) sig |= (unsigned)acc << i;
+        else if (i == k->names) sig |= acc ? SIG_NAME : 0;
+        else if (!acc) sig &= ~(unsigned)SIG_PN;
+    }
+    k->sig[id] = sig;
+    k->hash[h] = id + 1;
+    return id;
+}
+
+static int cmp_u32_(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Builds every product state reachable from the start, over the code points a JSON string can
+ * hold (no surrogates). 0, or -1 with the error set. */
+static int kp_build(gen *g, keyprod *k) {
+    k->hcap = 2 * KEY_STATES > 4096 ? 8192 : 4096;
+    k->tup = malloc((size_t)KEY_STATES * (size_t)(k->n ? k->n : 1) * sizeof *k->tup);
+    k->sig = malloc(KEY_STATES * sizeof *k->sig);
+    k->e0 = malloc(KEY_STATES * sizeof *k->e0), k->ne = malloc(KEY_STATES * sizeof *k->ne);
+    k->hash = calloc(k->hcap, sizeof *k->hash);
+    int *t = malloc((size_t)(k->n + 1) * sizeof *t);
+    size_t ncap = 4;
+    for (int i = 0; i < k->n; i++)
+        for (int s = 0; s < smol_rx_dfa_n_states(k->d[i]); s++) {
+            const smol_rx_edge *e;
+            ncap += 2 * (size_t)smol_rx_dfa_edges(k->d[i], s, &e);
+        }
+    uint32_t *cuts = malloc(ncap * sizeof *cuts);
+    if (!k->tup || !k->sig || !k->e0 || !k->ne || !k->hash || !t || !cuts) {
+        free(t), free(cuts);
+        return gfail(g, SMOL_ENOMEM, "out of memory"), -1;
+    }
+    for (int i = 0; i < k->n; i++) t[i] = 0;
+    int rc = kp_state(g, k, t) < 0 ? -1 : 0;
+    for (int id = 0; id < k->n_st && !rc; id++) {
+        size_t nc = 0;
+        cuts[nc++] = 0, cuts[nc++] = 0xD800, cuts[nc++] = 0xE000;
+        for (int i = 0; i < k->n; i++) {
+            int st = k->tup[(size_t)id * k->n + i];
+            const smol_rx_edge *e;
+            int ne = st >= 0 ? smol_rx_dfa_edges(k->d[i], st, &e) : 0;
+            for (int j = 0; j < ne; j++) {
+                cuts[nc++] = e[j].lo;
+                if (e[j].hi < 0x10FFFF) cuts[nc++] = e[j].hi + 1;
+            }
+        }
+        qsort(cuts, nc, sizeof *cuts, cmp_u32_);
+        k->e0[id] = (int)k->n_e;
+        for (size_t c = 0; c < nc && !rc; c++) {
+            if ((c && cuts[c] == cuts[c - 1]) || cuts[c] == 0xD800) continue;
+            uint32_t lo = cuts[c], hi = 0x10FFFF;
+            for (size_t c2 = c + 1; c2 < nc; c2++)
+                if (cuts[c2] != lo) {
+                    hi = cuts[c2] - 1;
+                    break;
+                }
+            for (int i = 0; i < k->n; i++) t[i] = smol_rx_dfa_step(k->d[i], k->tup[(size_t)id * k->n + i], lo);
+            int to = kp_state(g, k, t);
+            if (to < 0) {
+                rc = -1;
+                break;
+            }
+            if (k->n_e > (size_t)k->e0[id] && k->e[k->n_e - 1].to == to && k->e[k->n_e - 1].hi + 1 == lo) {
+                k->e[k->n_e - 1].hi = hi;
+                continue;
+            }
+            if (k->n_e == k->cap_e) {
+                size_t nc2 = k->cap_e ? k->cap_e * 2 : 256;
+                kedge *q = realloc(k->e, nc2 * sizeof *q);
+                if (!q) {
+                    rc = -1, gfail(g, SMOL_ENOMEM, "out of memory");
+                    break;
+                }
+                k->e = q, k->cap_e = nc2;
+            }
+            k->e[k->n_e++] = (kedge){to, lo, hi};
+        }
+        k->ne[id] = (int)k->n_e - k->e0[id];
+    }
+    free(t), free(cuts);
+    return rc;
+}
+
+static void kp_free(keyprod *k) {
+    for (int i = 0; i < k->n; i++) smol_rx_dfa_free(k->d[i]);
+    free(k->tup), free(k->sig), free(k->e), free(k->e0), free(k->ne), free(k->hash);
+}
+
+/* Appends the JSON text of one character in the ranges e[i].lo..hi with e[i].to == to (no
+ * surrogates): one class for the raw ones; '"', '\' and control characters escaped (short
+ * escapes and \u00XX in either case), '/' also as \/. Every character: the shared char rule. */
+static void json_chars(gen *g, sbuf *b, const kedge *e, int n, int to) {
+    uint32_t covered = 0;
+    for (int i = 0; i < n; i++)
+        if (e[i].to == to) covered += e[i].hi - e[i].lo + 1;
+    if (covered == 0x110000 - 0x800) {
+        g->used |= U_CHAR;
+        sb_add(b, "char");
+        return;
+    }
+    int any = 0, raw = 0;
+    for (int i = 0; i < n; i++) {
+        if (e[i].to != to) continue;
+        uint32_t lo = e[i].lo, hi = e[i].hi;
+        uint32_t cuts[3][2] = {{lo > 0x20 ? lo : 0x20, hi < 0x21 ? hi : 0x21}, {lo > 0x23 ? lo : 0x23, hi < 0x5B ? hi : 0x5B},
+                               {lo > 0x5D ? lo : 0x5D, hi}};
+        for (int c = 0; c < 3; c++) {
+            if (cuts[c][0] > cuts[c][1]) continue;
+            sb_add(b, raw++ ? "" : "[");
+            put_cp(b, cuts[c][0]);
+            if (cuts[c][1] != cuts[c][0]) sb_add(b, "-"), put_cp(b, cuts[c][1]);
+        }
+    }
+    if (raw) sb_add(b, "]"), any = 1;
+    uint32_t ctl = 0;   /* control characters, '"', '\' and '/' in the ranges */
+    int quote = 0, bs = 0, slash = 0;
+    for (int i = 0; i < n; i++) {
+        if (e[i].to != to) continue;
+        for (uint32_t c = e[i].lo; c <= e[i].hi && c < 0x20; c++) ctl |= 1u << c;
+        quote |= e[i].lo <= '"' && '"' <= e[i].hi, bs |= e[i].lo <= '\\' && '\\' <= e[i].hi;
+        slash |= e[i].lo <= '/' && '/' <= e[i].hi;
+    }
+    static const char short_esc[32] = {[8] = 'b', [9] = 't', [10] = 'n', [12] = 'f', [13] = 'r'};
+    if (quote || bs || slash || ctl == 0xFFFFFFFFu) {   /* one-letter escapes */
+        sb_addf(b, "%s\"\\x5C\" [%s%s%s%s]", any++ ? " | " : "", quote ? "\\x22" : "", bs ? "\\x5C" : "", slash ? "/" : "",
+                ctl == 0xFFFFFFFFu ? "bfnrt" : "");
+    }
+    if (ctl == 0xFFFFFFFFu) {
+        sb_addf(b, " | \"\\x5Cu00\" [01] [0-9a-fA-F]");
+        return;
+    }
+    for (uint32_t c = 0; c < 0x20; c++) {
+        if (!(ctl >> c & 1)) continue;
+        if (short_esc[c]) sb_addf(b, "%s\"\\x5C%c\"", any++ ? " | " : "", short_esc[c]);
+        const char *hex = "0123456789abcdef";
+        char l = hex[c & 15], u = (char)toupper(l);
+        if (l == u) sb_addf(b, "%s\"\\x5Cu00%u%c\"", any++ ? " | " : "", c >> 4, l);
+        else sb_addf(b, "%s\"\\x5Cu00%u\" [%c%c]", any++ ? " | " : "", c >> 4, l, u);
+    }
+}
+
+/* Rules for the JSON text of the keys whose signature is sig (under mask): one rule per product
+ * state from which such a key can still be completed; returns the start rule, or NULL (no error)
+ * when no key has that signature. */
+static char *kp_rules(gen *g, const keyprod *k, unsigned mask, unsigned sig) {
+    unsigned char *live = calloc((size_t)k->n_st, 1);
+    if (!live) return gfail(g, SMOL_ENOMEM, "out of memory");
+    for (int i = 0; i < k->n_st; i++) live[i] = (k->sig[i] & mask) == sig;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < k->n_st; i++)
+            for (int j = 0; j < k->ne[i] && !live[i]; j++)
+                if (live[k->e[k->e0[i] + j].to]) live[i] = 1, changed = 1;
+    }
+    if (!live[0]) {
+        free(live);
+        return NULL;
+    }
+    int base = g->n_rules + 1;
+    g->n_rules += k->n_st;
+    for (int i = 0; i < k->n_st; i++) {
+        if (!live[i]) continue;
+        sb_addf(&g->rules, "r%d ::= ", base + i);
+        int alts = 0;
+        if ((k->sig[i] & mask) == sig) sb_add(&g->rules, "\"\""), alts++;
+        const kedge *e = k->e + k->e0[i];
+        for (int j = 0; j < k->ne[i]; j++) {   /* the edges to each live target, grouped */
+            int to = e[j].to, first = 1;
+            if (!live[to]) continue;
+            for (int q = 0; q < j && first; q++) first = e[q].to != to;
+            if (!first) continue;
+            sb_addf(&g->rules, "%s(", alts++ ? " | " : "");
+            json_chars(g, &g->rules, e, k->ne[i], to);
+            sb_addf(&g->rules, ") r%d", base + to);
+        }
+        sb_add(&g->rules, "\n");
+    }
+    free(live);
+    return dupf("r%d", base);
+}
+
+/* propertyNames as automata (pattern, minLength/maxLength, const/enum); 1 if pn accepts no
+ * key at all (false, or a type without strings). */
+static int pn_dfas(gen *g, keyprod *k, const cJSON *pn) {
+    if (cJSON_IsFalse(pn)) return 1;
+    if (!cJSON_IsObject(pn)) return 0;
+    static const char *const ok[] = {"pattern", "minLength", "maxLength", "const", "enum", "type", "$comment",
+                                     "title", "description", "examples", "default", "$schema", "$id", NULL};
+    for (const cJSON *x = pn->child; x; x = x->next)
+        if (!in_set(ok, x->string)) {
+            char why[200];
+            snprintf(why, sizeof why, "'%s' on keys (only pattern, minLength, maxLength, const and enum)", x->string);
+            return unsupported(g, "propertyNames", why) ? -1 : 0;
+        }
+    if (kw(pn, "type") && !(types_of(pn) & T_STRING)) return 1;
+    const cJSON *pat = kw(pn, "pattern"), *mn = kw(pn, "minLength"), *mx = kw(pn, "maxLength");
+    if (cJSON_IsString(pat) && key_dfa(g, k, strdup(pat->valuestring), 1, "propertyNames") < 0) return -1;
+    if (cJSON_IsNumber(mn) || cJSON_IsNumber(mx)) {
+        long lo = cJSON_IsNumber(mn) ? num_to_long(ceil(mn->valuedouble)) : 0;
+        long hi = cJSON_IsNumber(mx) ? num_to_long(floor(mx->valuedouble)) : -1;
+        if (lo > MAX_REPEAT || hi > MAX_REPEAT)
+            return unsupported(g, "propertyNames", "key lengths above 1000") ? -1 : 0;
+        if (hi >= 0 && hi < lo) return 1;
+        char re[64];
+        if (hi < 0) snprintf(re, sizeof re, "^[\\s\\S]{%ld,}$", lo);
+        else snprintf(re, sizeof re, "^[\\s\\S]{%ld,%ld}$", lo, hi);
+        if (key_dfa(g, k, strdup(re), 0, "propertyNames") < 0) return -1;
+    }
+    for (int which = 0; which < 2; which++) {   /* const, then enum: each its own automaton */
+        const cJSON *c = kw(pn, which ? "enum" : "const");
+        if (!c) continue;
+        const char *strs[256];
+        int n = 0;
+        if (!which && cJSON_IsString(c)) strs[n++] = c->valuestring;
+        for (const cJSON *v = which && cJSON_IsArray(c) ? c->child : NULL; v && n < 256; v = v->next)
+            if (cJSON_IsString(v)) strs[n++] = v->valuestring;
+        if (!n) return 1;
+        if (key_dfa(g, k, literal_regex(strs, n), 0, "propertyNames") < 0) return -1;
+    }
+    return 0;
+}
+
+/* Extra members through the key automata, appended to e as alternatives: for each set S of
+ * patterns that some key (not a listed name, accepted by propertyNames) matches exactly, those
+ * keys with a value of allOf(S's schemas); with S empty, additionalProperties (when allowed). */
+static int extras_by_automata(gen *g, sbuf *e, const cJSON *pp, const cJSON *addl, int addl_ok, const cJSON *pn,
+                              const char *const *names, int n_names, const char *colon) {
+    keyprod k = {.names = -1};
+    const cJSON *pat[16];
+    int rc = 0, n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
+    if (n_pp > 16 && unsupported(g, "patternProperties", "more than 16 patterns")) return -1;
+    for (const cJSON *x = n_pp ? pp->child : NULL; x && k.n < 16 && !rc; x = x->next) {
+        int r = key_dfa(g, &k, strdup(x->string), 1, "patternProperties");
+        if (r < 0) rc = -1;
+        else if (r == 0) pat[k.n - 1] = x;
+    }
+    k.n_pat = k.n;
+    if (!rc && n_names) {
+        k.names = k.n;
+        if (key_dfa(g, &k, literal_regex(names, n_names), 0, "properties") < 0) rc = -1;
+    }
+    int none = rc ? 0 : pn ? pn_dfas(g, &k, pn) : 0;
+    if (none < 0) rc = -1;
+    if (!rc && !none && kp_build(g, &k)) rc = -1;
+    unsigned classes[KEY_CLASSES], pmask = (1u << k.n_pat) - 1;
+    int n_cl = 0;
+    for (int i = 0; !rc && !none && i < k.n_st; i++) {
+        if ((k.sig[i] & (SIG_NAME | SIG_PN)) != SIG_PN) continue;
+        unsigned s = k.sig[i] & pmask;
+        int seen = 0;
+        for (int j = 0; j < n_cl; j++) seen |= classes[j] == s;
+        if (seen) continue;
+        if (n_cl == KEY_CLASSES) {
+            rc = unsupported(g, "patternProperties", "keys match more than 64 different sets of patterns") ? -1 : 0;
+            break;
+        }
+        classes[n_cl++] = s;
+    }
+    int first = e->n == 0;
+    for (int c = 0; c < n_cl && !rc; c++) {
+        const cJSON *vs = NULL;
+        char seg[600] = "additionalProperties";
+        if (!classes[c]) {
+            if (!addl_ok) continue;
+            vs = addl ? addl : keep(g, cJSON_CreateTrue());
+        } else {
+            cJSON *all = keep(g, cJSON_CreateObject()), *l = cJSON_AddArrayToObject(all, "allOf");
+            for (int i = 0; i < k.n_pat; i++)
+                if (classes[c] >> i & 1) {
+                    cJSON_AddItemToArray(l, cJSON_Duplicate(pat[i], 1));
+                    if (vs == NULL) snprintf(seg, sizeof seg, "patternProperties/%.500s", pat[i]->string);
+                    vs = all;
+                }
+            if (cJSON_GetArraySize(l) == 1) vs = l->child;
+        }
+        snap sn = take_snap(g);
+        char *v = gen_child(g, vs, seg);
+        if (!v) {
+            if (drop_empty(g, sn)) continue;
+            rc = -1;
+            break;
+        }
+        char *key = kp_rules(g, &k, SIG_NAME | SIG_PN | pmask, SIG_PN | classes[c]);
+        if (key) sb_addf(e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v), first = 0;
+        free(key);
+        free(v);
+        if (g->rc) rc = -1;
+    }
+    kp_free(&k);
+    return rc;
+}
+
 /* 1 if string str is valid against schema sub (a fresh validator; unresolvable parts: -1). */
 static int value_ok(const cJSON *sub, const cJSON *value) {
     smol_jschema *v;
@@ -2432,10 +2803,8 @@ static char *gen_object(gen *g, const cJSON *s) {
     if (!addl) addl = kw(s, "unevaluatedProperties");
     int addl_ok = !cJSON_IsFalse(addl);
     int n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
-    if (n_pp && addl_ok && unsupported(g, "patternProperties", "only with additionalProperties false")) return NULL;
-    if (pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(pn, (const char *const[]){NULL})) &&
-        (addl_ok || n_pp) && unsupported(g, "propertyNames", "only with additionalProperties false and no patternProperties"))
-        return NULL;
+    int pn_keys = pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(pn, (const char *const[]){NULL}));
+    int by_automata = (addl_ok || n_pp) && (n_pp || pn_keys);   /* extra keys need regex products */
     int n_props = cJSON_IsObject(props) ? cJSON_GetArraySize(props) : 0, n_req = cJSON_IsArray(req) ? cJSON_GetArraySize(req) : 0;
     sbuf b = {0};
     member *m = calloc((size_t)(n_props + n_req) + 1, sizeof *m);
@@ -2457,13 +2826,14 @@ static char *gen_object(gen *g, const cJSON *s) {
         for (int i = 0; i < n; i++) dup |= strcmp(m[i].name, q->valuestring) == 0;
         if (dup) continue;
         const cJSON *sch = addl;
+        int hits = 0;
         for (const cJSON *x = n_pp ? pp->child : NULL; x; x = x->next) {
             cJSON *str = cJSON_CreateString(q->valuestring), *ps = cJSON_CreateObject();
             cJSON_AddStringToObject(ps, "pattern", x->string);
             int hit = value_ok(ps, str) == 1;
             cJSON_Delete(str);
             cJSON_Delete(ps);
-            if (hit) sch = x;
+            if (hit) sch = hits++ ? keep(g, all_of2(sch, x)) : x;   /* every matching pattern applies */
         }
         if (cJSON_IsFalse(sch) || (!sch && !addl_ok)) {
             free(m);
@@ -2482,13 +2852,10 @@ static char *gen_object(gen *g, const cJSON *s) {
         for (const cJSON *x = n_pp ? pp->child : NULL; x && allowed; x = x->next) {
             cJSON *ps = cJSON_CreateObject();
             cJSON_AddStringToObject(ps, "pattern", x->string);
-            if (value_ok(ps, str) == 1 && !cJSON_IsTrue(x) && has_constraints(x, (const char *const[]){NULL}) &&
-                unsupported(g, "patternProperties", "a listed property also matches a pattern"))
-                allowed = -1;
+            if (value_ok(ps, str) == 1 && m[i].schema != x) m[i].schema = keep(g, all_of2(m[i].schema, x));
             cJSON_Delete(ps);
         }
         cJSON_Delete(str);
-        if (allowed < 0) break;
         if (!allowed && m[i].required) {
             gempty(g, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), m[i].name);
             break;
@@ -2534,27 +2901,19 @@ static char *gen_object(gen *g, const cJSON *s) {
             kv[kept++] = sb_take(&e);
         }
         if (!g->rc) n = kept;
-        if (!g->rc && (addl_ok || n_pp)) {  /* extra members: pattern keys, then other keys */
+        if (!g->rc && by_automata) {   /* extra members: keys by the sets of patterns they match */
             sbuf e = {0};
-            int first = 1;
-            for (const cJSON *x = n_pp ? pp->child : NULL; x && !g->rc; x = x->next) {
-                char seg[600];
-                snprintf(seg, sizeof seg, "patternProperties/%.500s", x->string);
-                size_t mark = path_push(g, seg);
-                char *key = pattern_rule(g, x->string);
-                path_pop(g, mark);
-                char *v = key ? gen_child(g, x, seg) : NULL;
-                if (v) sb_addf(&e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v), first = 0;
-                free(key);
-                free(v);
-            }
-            if (!g->rc && addl_ok) {
-                char *key = not_in_names(g, names, n_names);
-                char *v = key ? (addl ? gen_child(g, addl, "additionalProperties") : any_value(g)) : NULL;
-                if (v) sb_addf(&e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v);
-                free(key);
-                free(v);
-            }
+            extras_by_automata(g, &e, pp, addl, addl_ok, pn, names, n_names, colon);
+            char *t = sb_take(&e);
+            if (t && *t && !g->rc) extra = add_rule(g, t);
+            else free(t);
+        } else if (!g->rc && addl_ok) {   /* extra members: keys other than the listed names */
+            sbuf e = {0};
+            char *key = not_in_names(g, names, n_names);
+            char *v = key ? (addl ? gen_child(g, addl, "additionalProperties") : any_value(g)) : NULL;
+            if (v) sb_addf(&e, "\"\\\"\" %s \"\\\"\"%s%s", key, colon, v);
+            free(key);
+            free(v);
             extra = add_rule(g, sb_take(&e));
         }
         /* F_i: members from i on, none written yet; N_i: members from i on after one was written */
