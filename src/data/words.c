@@ -569,31 +569,40 @@ unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *p
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
-/* Positions in s[i..i+16) where a phrase's first two letters are (letters compared with bit
- * 0x20 set, which is exact for letters), as a bit mask. */
-static unsigned pair_hits(const char *s, size_t i, const __m128i *first, const __m128i *second, int count) {
+/* Positions in s[i..i+16) where a phrase's first three bytes may be (letters compared with bit
+ * 0x20 set, which is exact for letters; a third byte that is not a letter matches anything:
+ * third_any is all ones for it), as a bit mask. Reads s[i..i+18). */
+static unsigned prefix_hits(const char *s, size_t i, const __m128i *first, const __m128i *second, const __m128i *third,
+                            const __m128i *third_any, int count) {
     const __m128i case_bit = _mm_set1_epi8(0x20);
     __m128i a = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i)), case_bit);
     __m128i b = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i + 1)), case_bit);
+    __m128i c = _mm_or_si128(_mm_loadu_si128((const __m128i *)(s + i + 2)), case_bit);
     __m128i any = _mm_setzero_si128();
-    for (int k = 0; k < count; k++)
-        any = _mm_or_si128(any, _mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])));
+    for (int k = 0; k < count; k++) {
+        __m128i m3 = _mm_or_si128(_mm_cmpeq_epi8(c, third[k]), third_any[k]);
+        any = _mm_or_si128(any, _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, first[k]), _mm_cmpeq_epi8(b, second[k])), m3));
+    }
     return (unsigned)_mm_movemask_epi8(any);
 }
 
 unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
     if (count > 16) count = 16;
-    __m128i first[16], second[16];
+    __m128i first[16], second[16], third[16], third_any[16];
     size_t len[16];
     for (int k = 0; k < count; k++) {
         first[k] = _mm_set1_epi8(phrases[k][0]);
         second[k] = _mm_set1_epi8(phrases[k][1]);
+        char t = phrases[k][1] ? phrases[k][2] : 0;
+        int letter = t >= 'a' && t <= 'z';
+        third[k] = _mm_set1_epi8(t);
+        third_any[k] = _mm_set1_epi8(letter ? 0 : -1);
         len[k] = strlen(phrases[k]);
     }
     unsigned found = 0, all = count >= 32 ? ~0u : (1u << count) - 1;
     size_t i = 0;
-    for (; i + 17 <= n && found != all; i += 16)
-        for (unsigned hits = pair_hits(s, i, first, second, count); hits; hits &= hits - 1) {
+    for (; i + 18 <= n && found != all; i += 16)
+        for (unsigned hits = prefix_hits(s, i, first, second, third, third_any, count); hits; hits &= hits - 1) {
             size_t at = i + (size_t)__builtin_ctz(hits);
             for (int k = 0; k < count; k++)
                 if (!(found >> k & 1) && at + len[k] <= n && phrase_at(s + at, phrases[k], len[k])) found |= 1u << k;
