@@ -1,12 +1,14 @@
 /* test_matmul.c: smol_matmul against a naive double-precision product of the dequantized
  * weights and the dequantized converted activations, for every weight type with a kernel,
  * at 1, 2 and 3 threads and batches of 1, 3, 17 and 64 rows; the packed-activation GEMM
- * (quant_gemm.h) against scalar dots on odd shapes; plus argument errors. */
+ * (quant_gemm.h) against scalar dots on odd shapes; the float GEMM (fgemm.h) against an
+ * in-order fused multiply-add chain (bit for bit) and scalar dots; plus argument errors. */
 #include "check.h"
 #include "base/cpu.h"
 #include "model/matmul.h"
 #include "model/quant.h"
 #include "model/quant_gemm.h"
+#include "model/fgemm.h"
 #include "model/dtype.h"
 #include "smol.h"
 #include <stdint.h>
@@ -231,6 +233,82 @@ static void test_gemm_vs_scalar(void) {
     free(scratch);
 }
 
+/* The float GEMM for f16, f32 and bf16 weights: row counts and activation ranges that are not
+ * multiples of the tile (6 activations x 64 rows), lengths 1..2048 (not multiples of 16, and
+ * more than one chunk), batches 16..600. Each output must equal, bit for bit, the fused
+ * multiply-add chain over k = 0..n-1 of the dequantized weights (the order fgemm.h promises),
+ * and the scalar dot within 1e-5 * sum |w * x|; cells outside the ranges stay untouched. Then
+ * smol_matmul (which takes this path for B >= 16) at 1 and 3 threads gives the same bits. */
+static void test_fgemm_vs_scalar(void) {
+    if (!smol_cpu_has_avx512()) {
+        printf("# no AVX-512 (or capped by SMOL_CPU): float GEMM not run\n");
+        return;
+    }
+    static const struct { uint32_t t; int rows, n, B; } cases[] = {
+        {SMOL_F16, 70, 576, 37}, {SMOL_F16, 17, 1, 16},    {SMOL_F16, 33, 7, 600},  {SMOL_F16, 130, 100, 23},
+        {SMOL_F16, 64, 1100, 50}, {SMOL_F16, 5, 2048, 19}, {SMOL_F32, 49, 513, 41}, {SMOL_F32, 16, 64, 16},
+        {SMOL_F32, 200, 33, 97},  {SMOL_BF16, 81, 300, 29}, {SMOL_BF16, 3, 17, 100},
+    };
+    enum { MAXW = 64 * 1100, MAXX = 50 * 1100, MAXY = 600 * 35 };
+    static float wf[MAXW], wd[MAXW], x[MAXX], y[MAXY], y2[MAXY];
+    static uint8_t w[MAXW * 4];
+    smol_pool *pools[2] = {smol_pool_new(1), smol_pool_new(3)};
+    REQUIRE(pools[0] && pools[1], "pools");
+    int checked = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t t = cases[c].t;
+        int rows = cases[c].rows, n = cases[c].n, B = cases[c].B, ys = rows + 2;
+        REQUIRE((size_t)rows * n <= MAXW && (size_t)B * n <= MAXX && (size_t)B * ys <= MAXY, "case %zu too big", c);
+        size_t row = (size_t)smol_dtype_row_size(t, (uint64_t)n);
+        for (int i = 0; i < rows * n; i++) wf[i] = frand() * (1 + (float)(i % 37) / 8);
+        for (int i = 0; i < B * n; i++) x[i] = frand() + frand() * (float)(i % 5);
+        for (int r = 0; r < rows; r++) {
+            REQUIRE(smol_quantize_row(t, wf + (size_t)r * n, w + r * row, n) == SMOL_OK, "quantize");
+            smol_dequantize_row(t, w + r * row, wd + (size_t)r * n, n);
+        }
+        int r0 = (int)(c % 3), r1 = rows - (int)(c % 2), b0 = (int)(c % 4), b1 = B - (int)(c % 3);
+        for (int i = 0; i < B * ys; i++) y[i] = NAN;
+        smol_fgemm_rows(t, n, w, row, r0, r1, x, b0, b1, y, ys);
+        smol_vec_dot_fn dot = smol_get_vec_dot_level(t, SMOL_SIMD_SCALAR);
+        for (int b = 0; b < B; b++)
+            for (int r = 0; r < ys; r++) {
+                float got = y[b * ys + r];
+                if (b < b0 || b >= b1 || r < r0 || r >= r1) {
+                    REQUIRE(isnan(got), "%s rows=%d n=%d B=%d: y[%d][%d] outside rows [%d,%d) x [%d,%d) written",
+                            smol_dtype_name(t), rows, n, B, b, r, r0, r1, b0, b1);
+                    continue;
+                }
+                float chain = 0, want;
+                double abs_sum = 0;
+                for (int k = 0; k < n; k++) {
+                    chain = fmaf(wd[(size_t)r * n + k], x[b * n + k], chain);
+                    abs_sum += fabs((double)wd[(size_t)r * n + k] * x[b * n + k]);
+                }
+                REQUIRE(memcmp(&got, &chain, sizeof got) == 0, "%s rows=%d n=%d B=%d: y[%d][%d]=%.9g, fma chain %.9g",
+                        smol_dtype_name(t), rows, n, B, b, r, got, chain);
+                dot(n, &want, w + (size_t)r * row, x + b * n);
+                REQUIRE(fabs(got - want) <= 1e-5 * abs_sum + 1e-30, "%s rows=%d n=%d B=%d: y[%d][%d]=%.9g, scalar dot %.9g",
+                        smol_dtype_name(t), rows, n, B, b, r, got, want);
+                checked++;
+            }
+        if (B < 16) continue;
+        for (int p = 0; p < 2; p++) {  /* the whole matrix through smol_matmul */
+            for (int i = 0; i < B * rows; i++) y2[i] = NAN;
+            REQUIRE(smol_matmul(pools[p], w, t, rows, n, x, B, y2, NULL) == SMOL_OK, "matmul rc");
+            for (int i = 0; i < B * ys; i++) y[i] = NAN;
+            smol_fgemm_rows(t, n, w, row, 0, rows, x, 0, B, y, ys);
+            for (int b = 0; b < B; b++)
+                for (int r = 0; r < rows; r++)
+                    REQUIRE(memcmp(&y2[b * rows + r], &y[b * ys + r], sizeof(float)) == 0,
+                            "%s rows=%d n=%d B=%d threads=%d: smol_matmul y[%d][%d]=%.9g, fgemm %.9g", smol_dtype_name(t),
+                            rows, n, B, smol_pool_size(pools[p]), b, r, y2[b * rows + r], y[b * ys + r]);
+        }
+    }
+    printf("# %d float GEMM outputs checked against fma chains and scalar dots\n", checked);
+    smol_pool_free(pools[0]);
+    smol_pool_free(pools[1]);
+}
+
 static void test_matmul_errors(void) {
     float x[64] = {0}, y[4];
     uint8_t w[512] = {0}, scratch[512];
@@ -248,6 +326,7 @@ int main(void) {
     RUN(test_matmul_close_to_float);
     RUN(test_matmul_row_chunks);
     RUN(test_gemm_vs_scalar);
+    RUN(test_fgemm_vs_scalar);
     RUN(test_matmul_errors);
     return check_done();
 }

@@ -1,16 +1,16 @@
 /* fgemm.h: matrix x matrix products of float weights (f32, f16, bf16) with 16 or more f32
  * activation rows (prompt processing), AVX-512. The classic GEMM micro-kernel layout: per
- * task, a panel of 64 weight rows by a chunk of 64 elements is converted to f32 and transposed
- * into a small per-thread buffer (16 KB on the stack, so it stays in L1), element k holding the
- * 64 rows side by side; a register tile of 6 activations x 4 zmm (64 weight rows) broadcasts
- * one activation element and multiplies it into 4 vectors of 16 rows, with no horizontal sums.
+ * task, a panel of 64 weight rows by a chunk of up to 512 elements is converted to f32 and
+ * transposed into a per-thread buffer (128 KB on the stack), element k holding the 64 rows
+ * side by side; a register tile of 6 activations x 4 zmm (64 weight rows) broadcasts one
+ * activation element and multiplies it into 4 vectors of 16 rows, with no horizontal sums.
  * The activations are read in place (no packing); the 64 outputs of an activation are 64
  * consecutive floats of its y row, so each chunk adds into y directly.
  *
  * Weights stay in place (memory-mapped); each chunk is converted once per task and reused for
  * every activation of the task. Every output is one fused multiply-add chain over k = 0..n-1
- * in order, so results do not depend on the tiling or the thread count, and equal the scalar
- * dot product up to float reassociation.
+ * in order, starting from +0, so results do not depend on the tiling or the thread count, and
+ * equal the scalar dot product up to float reassociation.
  *
  * Call only when smol_fgemm_supported(t) and smol_cpu_has_avx512() (base/cpu.h). */
 #ifndef SMOL_MODEL_FGEMM_H
