@@ -1,8 +1,13 @@
 /* test_doc.c: the document reader and writer: JSONL (plain, gzip, zstd; gzip/zstd files made by
  * the system's gzip and zstd tools as well as by the writer), .json arrays, .txt, ids, bad records
- * (errors naming file:line, or skipped and counted), truncated archives, atomic output. */
+ * (errors naming file:line, or skipped and counted), truncated archives, atomic output; the
+ * tree-less JSON scanner (base/jsonl.h) against cJSON on hand-written and random records, and
+ * records written back byte for byte. */
 #include "check.h"
+#include "base/file.h"
+#include "base/jsonl.h"
 #include "data/doc.h"
+#include <stdint.h>
 #include <sys/stat.h>
 
 static void write_file(const char *path, const char *text, size_t n) {
@@ -214,7 +219,381 @@ static void test_fuzz_regressions(void) {
     unlink(x);
 }
 
+/* ------------------------------------------------------------ the scanner against cJSON */
+
+/* 1 if line holds a backslash-u not followed by four hex digits (cJSON reads those as U+0000,
+ * the scanner rejects them); may say 1 for an escaped backslash followed by u. */
+static int has_bad_hex(const char *s, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\' || s[i + 1] != 'u') continue;
+        if (i + 6 > n) return 1;
+        for (int k = 2; k < 6; k++)
+            if (!strchr("0123456789abcdefABCDEF", s[i + k]) || !s[i + k]) return 1;
+    }
+    return 0;
+}
+
+/* The scanner's type for a cJSON item. */
+static int cjson_type(const cJSON *v) {
+    if (!v) return SMOL_JSON_NONE;
+    if (cJSON_IsNull(v)) return SMOL_JSON_NULL;
+    if (cJSON_IsFalse(v)) return SMOL_JSON_FALSE;
+    if (cJSON_IsTrue(v)) return SMOL_JSON_TRUE;
+    if (cJSON_IsNumber(v)) return SMOL_JSON_NUMBER;
+    if (cJSON_IsString(v)) return SMOL_JSON_STRING;
+    return cJSON_IsArray(v) ? SMOL_JSON_ARRAY : SMOL_JSON_OBJECT;
+}
+
+/* Checks one found field against cJSON's item for it: type, and for strings the unescaped
+ * value (cJSON's ends at a U+0000). Returns 0 on a difference (reported). */
+static int same_field(const char *line, const smol_json_field *f, const cJSON *v, const char *what) {
+    if (f->type != cjson_type(v)) {
+        CHECK(0, "%s: field %s: type %d, cJSON's %d", what, f->name, f->type, cjson_type(v));
+        return 0;
+    }
+    if (f->type != SMOL_JSON_STRING) return 1;
+    size_t n = f->end - f->at - 2;
+    char *buf = malloc(n + 1);
+    size_t got = smol_json_unescape(line + f->at + 1, n, buf, n);
+    buf[got] = 0;
+    size_t want = strlen(v->valuestring), upto = strlen(buf);
+    int ok = upto == want && memcmp(buf, v->valuestring, want) == 0 && line[f->at] == '"' && line[f->end - 1] == '"';
+    for (size_t i = 0; !ok && i <= want; i++)
+        if (i == want || buf[i] != v->valuestring[i]) {
+            CHECK(0, "%s: field %s differs from cJSON's at byte %zu (0x%02x vs 0x%02x), lengths %zu / %zu", what, f->name,
+                  i, (unsigned char)buf[i], (unsigned char)v->valuestring[i], upto, want);
+            break;
+        }
+    free(buf);
+    return ok;
+}
+
+/* Scans line[0..n) and parses it with cJSON; checks that both accept it or both reject it and
+ * that "text" and "id" agree. Returns 1 if the scanner accepted it. */
+static int scan_vs_cjson(const char *line, size_t n, const char *what) {
+    smol_json_field f[2] = {{.name = "text"}, {.name = "id"}};
+    smol_json_scan sc;
+    int ok = smol_json_scan_object(line, n, f, 2, &sc) == SMOL_OK;
+    char *z = malloc(n + 1);   /* cJSON needs the NUL to reject what follows the object */
+    memcpy(z, line, n);
+    z[n] = 0;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(z, n + 1, &end, 1);
+    int c_ok = cJSON_IsObject(j);
+    if (has_bad_hex(line, n)) {
+        CHECK(!ok || c_ok, "%s: scanner accepts what cJSON rejects", what);
+    } else {
+        CHECK(ok == c_ok, "%s: scanner %s (%s byte %zu), cJSON %s", what, ok ? "accepts" : "rejects",
+              sc.not_object ? "not an object," : "at", sc.err_at + 1, c_ok ? "accepts" : "rejects");
+        if (!ok && j && !c_ok) CHECK(sc.not_object, "%s: a JSON value that is not an object, said to be invalid", what);
+    }
+    if (ok && c_ok) {
+        same_field(line, &f[0], cJSON_GetObjectItemCaseSensitive(j, "text"), what);
+        same_field(line, &f[1], cJSON_GetObjectItemCaseSensitive(j, "id"), what);
+        CHECK(sc.at < sc.end && line[sc.at] == '{' && line[sc.end - 1] == '}', "%s: object bytes %zu..%zu", what, sc.at,
+              sc.end);
+    }
+    cJSON_Delete(j);
+    free(z);
+    return ok;
+}
+
+static void test_scanner_cases(void) {
+    static const struct { const char *line; int ok; } cases[] = {
+        {"{\"text\":\"plain\"}", 1},
+        {"{\"text\":\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"}", 1},            /* every short escape */
+        {"{\"text\":\"\\u0041\\u00e9\\u20AC\\uFFFF\\u007f\"}", 1},              /* 1-3 byte code points */
+        {"{\"text\":\"\\ud83d\\ude00 \\uD834\\uDD1E\"}", 1},                      /* surrogate pairs */
+        {"{\"text\":\"\\ud800\"}", 0}, {"{\"text\":\"\\udc00\"}", 0},               /* lone surrogates */
+        {"{\"text\":\"\\ud800\\u0041\"}", 0}, {"{\"text\":\"\\ud800x\"}", 0},
+        {"{\"text\":\"\\x\"}", 0}, {"{\"text\":\"\\U0041\"}", 0}, {"{\"text\":\"abc\\\"}", 0},
+        {"{\"a\":{\"text\":\"inner\"},\"text\":\"outer } { \\\" ] [\",\"b\":[\"text\",{\"text\":1}]}", 1},
+        {"{\"text\":\"first\",\"text\":\"second\"}", 1},                              /* cJSON takes the first */
+        {"{\"text\":5,\"text\":\"second\"}", 1}, {"{\"text\":null}", 1}, {"{\"text\":[\"a\"]}", 1},
+        {"{\"text\":{\"text\":\"x\"}}", 1}, {"{\"body\":\"no text\"}", 1}, {"{}", 1}, {"{ }", 1},
+        {" \t{ \"text\" :\t\"x\" , \"id\" : 7 }\r ", 1}, {"\xEF\xBB\xBF{\"text\":\"bom\"}", 1},
+        {"\x01{\"text\":\"ctl\"}\x1f", 1}, {"{\"text\":\"raw\ttab\"}", 1},
+        {"{\"id\":1e5,\"text\":\"n\"}", 1}, {"{\"id\":-0.5E-3,\"text\":\"n\"}", 1}, {"{\"id\":01,\"text\":\"n\"}", 1},
+        {"{\"id\":1.,\"text\":\"n\"}", 1}, {"{\"id\":-.5,\"text\":\"n\"}", 1}, {"{\"id\":.5}", 0}, {"{\"id\":+1}", 0},
+        {"{\"id\":-}", 0}, {"{\"id\":1e}", 0}, {"{\"id\":1e+}", 0}, {"{\"id\":1-2}", 0}, {"{\"id\":0x10}", 0},
+        {"{\"id\":1e999}", 1}, {"{\"id\":true,\"text\":false}", 1}, {"{\"id\":tru}", 0}, {"{\"id\":nulll}", 0},
+        {"{\"a\":[1,]}", 0}, {"{,}", 0}, {"{\"a\":1,}", 0}, {"{\"a\" 1}", 0}, {"{\"a\":1", 0}, {"{\"a\":{}", 0},
+        {"{\"a\":[}", 0}, {"{\"a\":[1}]}", 0}, {"{1:2}", 0}, {"{\"a\":1}}", 0}, {"{\"a\":1} x", 0},
+        {"{\"a\":1}{\"b\":2}", 0}, {"[1,2]", 0}, {"\"str\"", 0}, {"42", 0}, {"", 0}, {"{\"text\":\"unterminated}", 0},
+        {"{\"te\\u0078t\":\"escaped key\"}", 1}, {"{\"text\\u0000zz\":\"key cut at NUL\"}", 1},
+        {"{\"text\":\"x\\u0000y\"}", 1}, {"{\"text\":\"bad \xff utf8\"}", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "case %zu", i);
+        int ok = scan_vs_cjson(cases[i].line, strlen(cases[i].line), what);
+        CHECK(ok == cases[i].ok, "case %zu '%s': scanner %s", i, cases[i].line, ok ? "accepts" : "rejects");
+    }
+    /* a raw NUL inside a string and between tokens (cJSON skips every byte <= 0x20) */
+    static const char nul_in_text[] = "{\"text\":\"a\0b\"}", nul_between[] = "{\"text\":\"a\"\0}";
+    CHECK(scan_vs_cjson(nul_in_text, sizeof nul_in_text - 1, "raw NUL in text"), "raw NUL in text");
+    CHECK(scan_vs_cjson(nul_between, sizeof nul_between - 1, "raw NUL between tokens"), "raw NUL between tokens");
+    /* bad hex digits: cJSON reads them as U+0000, the scanner rejects them */
+    smol_json_field f = {.name = "text"};
+    smol_json_scan sc;
+    CHECK(smol_json_scan_object("{\"text\":\"\\uZZZZ\"}", 15, &f, 1, &sc) == SMOL_EFORMAT && sc.err_at == 9,
+          "bad hex digits: err_at %zu", sc.err_at);
+    /* nesting: 1000 containers as cJSON allows, not 1001 */
+    for (int depth = 999; depth <= 1001; depth++) {
+        char *s = malloc(2 * (size_t)depth + 16);
+        size_t n = 0;
+        n += (size_t)sprintf(s, "{\"a\":");
+        for (int k = 1; k < depth; k++) s[n++] = '[';
+        for (int k = 1; k < depth; k++) s[n++] = ']';
+        s[n++] = '}';
+        char what[64];
+        snprintf(what, sizeof what, "depth %d", depth);
+        CHECK(scan_vs_cjson(s, n, what) == (depth <= 1000), "%s", what);
+        free(s);
+    }
+}
+
+/* A random JSON string token into b: escapes of every kind, raw UTF-8, sometimes raw control bytes. */
+static void rand_string(uint64_t *st, char *b, size_t *n, int allow_ctrl) {
+    static const char *const pieces[] = {"a", "text", "id", " ", "{", "}", "[", "]", ":", ",", "\\\"", "\\\\",
+                                         "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0041", "\\u00e9",
+                                         "\\u20ac", "\\ud83d\\ude00", "\\u0000", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80", "\xff", "Hello, world.", "\\u001f", "\\uDBFF\\uDFFF"};
+    int k = (int)(*st >> 60);
+    b[(*n)++] = '"';
+    for (int i = 0; i < k; i++) {
+        *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+        const char *p = pieces[(*st >> 33) % (sizeof pieces / sizeof pieces[0])];
+        if (allow_ctrl && (*st >> 20) % 40 == 0) p = "\t";
+        memcpy(b + *n, p, strlen(p));
+        *n += strlen(p);
+    }
+    b[(*n)++] = '"';
+}
+
+/* A random JSON value into b (depth-limited), keys often "text" and "id". */
+static void rand_value(uint64_t *st, char *b, size_t *n, int depth) {
+    *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+    unsigned r = (unsigned)(*st >> 33);
+    static const char *const ws[] = {"", "", "", " ", "\t", "\r\n", "  "};
+    static const char *const nums[] = {"0", "-1", "3.25", "1e5", "-0.5E-3", "12345678901234567890", "01", "1.", "-.5"};
+    static const char *const lits[] = {"true", "false", "null"};
+    int kind = depth > 3 ? (int)(r % 4) : (int)(r % 6);
+    if (kind == 0) rand_string(st, b, n, r % 7 == 0);
+    else if (kind == 1) *n += (size_t)sprintf(b + *n, "%s", nums[r / 8 % 9]);
+    else if (kind == 2 || kind == 3) *n += (size_t)sprintf(b + *n, "%s", lits[r / 8 % 3]);
+    else {
+        int obj = kind == 5, items = (int)(r / 16 % 5);
+        b[(*n)++] = obj ? '{' : '[';
+        for (int i = 0; i < items; i++) {
+            if (i) b[(*n)++] = ',';
+            *n += (size_t)sprintf(b + *n, "%s", ws[r / 64 % 7]);
+            if (obj) {
+                *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+                unsigned q = (unsigned)(*st >> 40);
+                if (q % 3 == 0) *n += (size_t)sprintf(b + *n, "\"%s\"", q % 2 ? "text" : "id");
+                else rand_string(st, b, n, 0);
+                *n += (size_t)sprintf(b + *n, "%s:", ws[q / 8 % 7]);
+            }
+            rand_value(st, b, n, depth + 1);
+        }
+        b[(*n)++] = obj ? '}' : ']';
+    }
+}
+
+static void test_scanner_random(void) {
+    uint64_t st = 42;
+    char *b = malloc(1 << 20);
+    int accepted = 0, total = 4000, mutated_ok = 0;
+    for (int i = 0; i < total; i++) {
+        size_t n = 0;
+        b[n++] = '{';
+        int fields = (int)(i % 6);
+        for (int k = 0; k < fields; k++) {
+            if (k) b[n++] = ',';
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned q = (unsigned)(st >> 40);
+            if (q % 2) n += (size_t)sprintf(b + n, "\"%s\":", q % 4 == 1 ? "text" : "id");
+            else {
+                rand_string(&st, b, &n, 0);
+                b[n++] = ':';
+            }
+            rand_value(&st, b, &n, 1);
+        }
+        b[n++] = '}';
+        char what[64];
+        snprintf(what, sizeof what, "random record %d", i);
+        int ok = scan_vs_cjson(b, n, what);
+        accepted += ok;
+        if (!ok && !has_bad_hex(b, n)) {
+            fprintf(stderr, "random record %d rejected: %.*s\n", i, (int)(n < 300 ? n : 300), b);
+            break;
+        }
+        /* the same record with one byte dropped, doubled or changed */
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        size_t at = (size_t)(st >> 33) % n;
+        int how = (int)(st >> 60) % 3;
+        if (how == 0) memmove(b + at, b + at + 1, n - at - 1), n--;
+        else if (how == 1) memmove(b + at + 1, b + at, n - at), n++;
+        else b[at] = "{}[]\",:\\u0 x1"[(st >> 20) % 14];
+        snprintf(what, sizeof what, "mutated record %d", i);
+        mutated_ok += scan_vs_cjson(b, n, what);
+    }
+    CHECK(accepted == total, "%d of %d random records accepted", accepted, total);
+    CHECK(mutated_ok > 0 && mutated_ok < total, "%d of %d mutated records accepted", mutated_ok, total);
+    free(b);
+}
+
+/* The escaper writes what cJSON prints for a string, and the unescaper reads it back. */
+static void test_escape_round_trip(void) {
+    uint64_t st = 7;
+    char text[600], esc[SMOL_JSON_ESCAPED_MAX(600)], back[600];
+    for (int i = 0; i < 2000; i++) {
+        size_t n = (size_t)(i % 600);
+        for (size_t k = 0; k < n; k++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned r = (unsigned)(st >> 33);
+            text[k] = (char)(r % 4 ? 0x20 + r / 4 % 95 : 1 + r / 4 % 255);   /* mostly printable, any byte but NUL */
+        }
+        text[n] = 0;
+        size_t e = smol_json_escape(text, n, esc);
+        cJSON *s = cJSON_CreateString(text);
+        char *want = cJSON_PrintUnformatted(s);
+        REQUIRE(e == strlen(want) && memcmp(esc, want, e) == 0, "text %d: escaped as '%.*s', cJSON prints '%s'", i, (int)e,
+                esc, want);
+        size_t m = smol_json_unescape(esc + 1, e - 2, back, n);
+        REQUIRE(m == n && memcmp(back, text, n) == 0, "text %d: unescaped %zu bytes, want %zu", i, m, n);
+        cJSON_free(want);
+        cJSON_Delete(s);
+    }
+    /* a capped unescape stops at the cap, and never splits a code point */
+    char out[8];
+    CHECK(smol_json_unescape("ab\\u20accd", 10, out, 4) == 2, "cap before a 3-byte code point");
+    CHECK(smol_json_unescape("ab\\u20accd", 10, out, 5) == 5 && !memcmp(out, "ab\xe2\x82\xac", 5), "cap after it");
+}
+
+/* Reads the single record line through a file; returns smol_doc_read's status. */
+static int read_one_record(const char *line, size_t n, smol_doc *d, smol_error *err) {
+    const char *p = test_tmp("one_rec.jsonl");
+    write_file(p, line, n);
+    smol_doc_reader *r;
+    int rc = smol_doc_reader_open(p, NULL, &r, err);
+    if (rc) return rc;
+    rc = smol_doc_read(r, d, err);
+    d->path = NULL;
+    smol_doc_reader_close(r);
+    unlink(p);
+    return rc;
+}
+
+static void test_text_edge_cases(void) {
+    smol_doc d;
+    smol_error err = {0};
+    /* U+0000 in the text, escaped or raw, is a bad record (cJSON cut the text there) */
+    static const char esc_nul[] = "{\"text\":\"ab\\u0000cd\"}\n", raw_nul[] = "{\"text\":\"ab\0cd\"}\n";
+    int rc = read_one_record(esc_nul, sizeof esc_nul - 1, &d, &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, ":1: field \"text\" holds a NUL character") && strstr(err.msg, "byte 2"),
+          "\\u0000: %d %s", rc, err.msg);
+    rc = read_one_record(raw_nul, sizeof raw_nul - 1, &d, &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "holds a NUL character"), "raw NUL: %d %s", rc, err.msg);
+    /* invalid UTF-8, raw or made of escapes that are not */
+    static const char bad_utf8[] = "{\"text\":\"ok \\u00e9 \xc3\x28\"}\n";
+    rc = read_one_record(bad_utf8, sizeof bad_utf8 - 1, &d, &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "not valid UTF-8 (byte 6 of the text is 0xc3)"), "bad UTF-8: %s", err.msg);
+    /* the first of duplicated keys, escapes decoded, ids of each kind */
+    static const struct { const char *line, *text, *id; } ok[] = {
+        {"{\"text\":\"one\",\"text\":\"two\",\"id\":\"x\"}\n", "one", "x"},
+        {"{\"id\":\"\\u00e9\\n\",\"text\":\"\\ud83d\\ude00 \\\"q\\\" \\t\"}\n", "\xf0\x9f\x98\x80 \"q\" \t", "\xc3\xa9\n"},
+        {"{\"id\":12,\"text\":\"n\"}\n", "n", "12"}, {"{\"id\":1.5e3,\"text\":\"n\"}\n", "n", "1500"},
+        {"{\"id\":null,\"text\":\"n\"}\n", "n", "?:1"}, {"{\"id\":\"a\\u0000b\",\"text\":\"n\"}\n", "n", "a"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        rc = read_one_record(ok[i].line, strlen(ok[i].line), &d, &err);
+        REQUIRE(rc == 1, "record %zu: %d %s", i, rc, err.msg);
+        const char *want_id = ok[i].id;
+        if (!strcmp(want_id, "?:1")) CHECK(strstr(d.id, "one_rec.jsonl:1") != NULL, "record %zu: id %s", i, d.id);
+        else CHECK(!strcmp(d.id, want_id), "record %zu: id '%s' want '%s'", i, d.id, want_id);
+        CHECK(d.text_len == strlen(ok[i].text) && !strcmp(d.text, ok[i].text), "record %zu: text '%s' want '%s'", i, d.text,
+              ok[i].text);
+        smol_doc_free(&d);
+    }
+    /* a 20 MB text with escapes all along */
+    size_t n = 20u << 20;
+    char *big = malloc(n + 64);
+    size_t at = (size_t)sprintf(big, "{\"id\":\"big\",\"text\":\"");
+    while (at + 16 < n) at += (size_t)sprintf(big + at, "abc\\n\\u00e9xyz ");
+    at += (size_t)sprintf(big + at, "\"}\n");
+    rc = read_one_record(big, at, &d, &err);
+    CHECK(rc == 1 && d.text_len > 10u << 20 && !memcmp(d.text, "abc\n\xc3\xa9xyz abc", 13), "big record: %d", rc);
+    if (rc == 1) {
+        size_t len;
+        char *line = smol_doc_to_json(&d, &len);
+        CHECK(line && len == at - 1 && !memcmp(line, big, len), "big record written back as read");
+        free(line);
+        smol_doc_free(&d);
+    }
+    free(big);
+}
+
+/* Records are written back as read; a changed text replaces only the text value; added
+ * metadata or a record cJSON alone accepts go through cJSON. */
+static void test_write_back(void) {
+    smol_doc d;
+    smol_error err = {0};
+    const char *line = " {\"url\" : \"http://x/\\u00e9\", \"text\":\"caf\\u00e9 \\\"old\\\"\",\"n\":[1, {\"text\":2}],\"id\":3} \r\n";
+    const char *obj = line + 1;
+    size_t obj_len = strlen(obj) - 3;   /* without " \r\n" */
+    REQUIRE(read_one_record(line, strlen(line), &d, &err) == 1, "%s", err.msg);
+    CHECK(!strcmp(d.text, "caf\xc3\xa9 \"old\"") && !strcmp(d.id, "3"), "text '%s' id '%s'", d.text, d.id);
+    size_t len;
+    char *out = smol_doc_to_json(&d, &len);
+    CHECK(out && len == obj_len && !memcmp(out, obj, len), "untouched: got %s", out);
+    free(out);
+    /* the other fields can be read through the tree without changing the output */
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(smol_doc_json(&d), "url");
+    CHECK(cJSON_IsString(u) && !strcmp(u->valuestring, "http://x/\xc3\xa9"), "url through the tree");
+    out = smol_doc_to_json(&d, &len);
+    CHECK(out && len == obj_len && !memcmp(out, obj, len), "after reading the tree: got %s", out);
+    free(out);
+    smol_doc_set_text(&d, "new\n\"text\"\x01 \xc3\xa9", 14, NULL);
+    out = smol_doc_to_json(&d, &len);
+    const char *want = "{\"url\" : \"http://x/\\u00e9\", \"text\":\"new\\n\\\"text\\\"\\u0001 \xc3\xa9\",\"n\":[1, {\"text\":2}],\"id\":3}";
+    CHECK(out && !strcmp(out, want), "text replaced:\n got %s\nwant %s", out, want);
+    free(out);
+    /* the writer writes the same line */
+    const char *p = test_tmp("wb.jsonl");
+    smol_doc_writer *w;
+    REQUIRE(smol_doc_writer_open(p, &w, &err) == 0, "%s", err.msg);
+    CHECK(smol_doc_write(w, &d, &err) == 0, "%s", err.msg);
+    cJSON_AddStringToObject(smol_doc_metadata(&d), "k", "v");
+    CHECK(smol_doc_write(w, &d, &err) == 0, "%s", err.msg);
+    CHECK(smol_doc_writer_close(w, &err) == 0, "%s", err.msg);
+    smol_doc_free(&d);
+    char *got = NULL;
+    size_t got_len = 0;
+    REQUIRE(smol_read_file(p, &got, &got_len, &err) == 0, "%s", err.msg);
+    const char *want2 = "{\"url\":\"http://x/\xc3\xa9\",\"text\":\"new\\n\\\"text\\\"\\u0001 \xc3\xa9\",\"n\":[1,{\"text\":2}],\"id\":3,"
+                        "\"metadata\":{\"k\":\"v\"}}\n";
+    CHECK(got_len == strlen(want) + 1 + strlen(want2) && !memcmp(got, want, strlen(want)) &&
+              !strcmp(got + strlen(want) + 1, want2),
+          "written:\n%s\nwant second line:\n%s", got, want2);
+    free(got);
+    unlink(p);
+    /* a raw tab in a string: accepted as cJSON does, written as valid JSON through cJSON */
+    const char *lax = "{\"text\":\"a\tb\",\"x\":01}\n";
+    REQUIRE(read_one_record(lax, strlen(lax), &d, &err) == 1, "%s", err.msg);
+    out = smol_doc_to_json(&d, &len);
+    CHECK(out && !strcmp(out, "{\"text\":\"a\\tb\",\"x\":1}"), "lax record: %s", out);
+    free(out);
+    smol_doc_free(&d);
+}
+
 int main(void) {
+    RUN(test_scanner_cases);
+    RUN(test_scanner_random);
+    RUN(test_escape_round_trip);
+    RUN(test_text_edge_cases);
+    RUN(test_write_back);
     RUN(test_jsonl_plain_and_compressed);
     RUN(test_bad_records);
     RUN(test_fields_json_txt);
