@@ -1,11 +1,15 @@
 /* test_sampler.c: src/gen: the sampler against hand-computed distributions (logits ln(1), ln(2),
  * ln(4) give p = 1/7, 2/7, 4/7 at temperature 1, and each option reshapes that in a known way),
- * the checked draw of the budget-aware finish, the stop-string filter, and batched generation
+ * the checked draw of the budget-aware finish, the per-token fast path of constrained steps
+ * against the masked step (same tokens, chi-square against the masked softmax, the grammar
+ * filter's per-token answer against its mask), the stop-string filter, and batched generation
  * against one-at-a-time generation. */
 #include "check.h"
 #include "smol.h"
 #include "gen/sampler.h"
 #include "gen/generate.h"
+#include "gen/grammar.h"
+#include "gen/schema.h"
 
 static const float k_logits[3] = {0.0f, 0.69314718f, 1.38629436f};  /* ln 1, ln 2, ln 4 */
 
@@ -140,7 +144,7 @@ static int refuse_every(void *user, int32_t t) {
 
 /* smol_sampler_sample_checked: draws follow the distribution restricted to accepted tokens
  * (20,000 seeded draws against 1/3, 2/3 when token 2 of 1/7, 2/7, 4/7 is refused, and top-k=1
- * recomputed over what is left); greedy takes the best accepted token; after 8 refusals every
+ * recomputed over what is left); greedy takes the best accepted token; without top-k every
  * candidate is checked once; a check refusing everything is ignored; refused tokens are not
  * recorded for the penalties. */
 static void test_checked(void) {
@@ -456,6 +460,243 @@ static void test_generation_stops(void) {
     smol_model_free(m);
 }
 
+/* ---------------------------------------------------------------- the per-token fast path */
+
+/* A synthetic constraint for smol_sampler_sample_allowed: a per-step set of allowed tokens (the
+ * filter) and a check refusing every seventh token, or every token on some steps. */
+enum { SV = 3000 };
+typedef struct synth {
+    uint8_t allowed[SV];
+    int check_all_refused;   /* this step's check refuses everything */
+    int dense;               /* this step allows nearly every token */
+    int calls, dense_calls;  /* filter calls (masks built), and those on dense steps */
+    int with_check;          /* the reference filter folds the check in */
+} synth;
+
+static int synth_check(void *user, int32_t t) { return !((synth *)user)->check_all_refused && t % 7 != 0; }
+
+/* The filter alone (for the sampler under test). */
+static int synth_filter(void *user, uint8_t *mask, int n) {
+    synth *y = user;
+    y->calls++;
+    y->dense_calls += y->dense;
+    for (int t = 0; t < n; t++) mask[t] &= y->allowed[t];
+    return 0;
+}
+
+/* The reference: the filter and the check as one mask (the filter alone where the check leaves
+ * nothing). */
+static int synth_filter_checked(void *user, uint8_t *mask, int n) {
+    synth *y = user;
+    int any = 0;
+    for (int t = 0; t < n; t++) any |= y->allowed[t] && synth_check(y, t);
+    for (int t = 0; t < n; t++) mask[t] &= y->allowed[t] && (!any || synth_check(y, t));
+    return 0;
+}
+
+static int synth_allow(void *user, int32_t t) { return ((synth *)user)->allowed[t] && synth_check(user, t); }
+
+/* Step i's constraint: nearly all tokens, half, 0.5%, a single token, or half with a check that
+ * refuses everything (then ignored). */
+static void synth_step(synth *y, smol_rng *r, int i) {
+    int kind = i % 5;
+    double keep = kind == 0 ? 0.99 : kind == 1 || kind == 4 ? 0.5 : 0.005;
+    int one = kind == 3 ? (int)(smol_rng_uniform(r) * SV) : -1;
+    for (int t = 0; t < SV; t++) y->allowed[t] = one >= 0 ? t == one : smol_rng_uniform(r) < keep;
+    if (one < 0) y->allowed[(int)(smol_rng_uniform(r) * SV)] = 1;
+    y->dense = kind == 0;
+    y->check_all_refused = kind == 4;
+}
+
+/* With top-k (or greedy) the fast path takes the very token the masked step takes for the same
+ * seed, step after step (random logits with ties, penalties and bias in play); with top-k 0 and
+ * top-p or min-p it is the masked step. On nearly unconstrained steps no mask is built. */
+static void test_allowed_same_as_masked(void) {
+    static float logits[SV];
+    smol_rng r;
+    smol_rng_seed(&r, 5);
+    for (int i = 0; i < SV; i++) logits[i] = (float)((int)(smol_rng_uniform(&r) * 300) / 30.0);
+    smol_logit_bias bias[2] = {{17, 3.0f}, {2999, -INFINITY}};
+    const struct { int k; float p, minp, t, rep; } cases[] = {
+        {40, 0.95f, 0.05f, 0.8f, 1}, {5, 1, 0, 1, 1.3f}, {1, 1, 0, 1, 1}, {40, 0.95f, 0.05f, 0, 1}, {0, 0.9f, 0, 1, 1},
+        {0, 1, 0.2f, 0.7f, 1}, {2000, 0.99f, 0, 1.5f, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        smol_sampler_params p = plain();
+        p.top_k = cases[c].k, p.top_p = cases[c].p, p.min_p = cases[c].minp, p.temperature = cases[c].t;
+        p.repeat_penalty = cases[c].rep, p.logit_bias = bias, p.n_logit_bias = 2, p.seed = 77 + c;
+        synth y = {0};
+        smol_sampler *ref = NULL, *fast = NULL;
+        smol_error err = {0};
+        p.filter = synth_filter_checked, p.filter_user = &y;
+        REQUIRE(smol_sampler_new(&p, SV, &ref, &err) == SMOL_OK, "%s", err.msg);
+        p.filter = synth_filter;
+        REQUIRE(smol_sampler_new(&p, SV, &fast, &err) == SMOL_OK, "%s", err.msg);
+        smol_rng steps;
+        smol_rng_seed(&steps, 1000 + c);
+        int n_steps = 250, dense_steps = 0;
+        for (int i = 0; i < n_steps; i++) {
+            synth_step(&y, &steps, i);
+            dense_steps += y.dense;
+            int32_t a = -1, b = -1;
+            REQUIRE(smol_sampler_sample(ref, logits, &a, &err) == SMOL_OK, "case %zu step %d: %s", c, i, err.msg);
+            REQUIRE(smol_sampler_sample_allowed(fast, logits, synth_allow, synth_check, &y, &b, &err) == SMOL_OK,
+                    "case %zu step %d: %s", c, i, err.msg);
+            if (a != b) {
+                CHECK(0, "case %zu (top_k %d, top_p %g, min_p %g, t %g): step %d (kind %d) took %d, the masked step %d", c,
+                      cases[c].k, cases[c].p, cases[c].minp, cases[c].t, i, i % 5, b, a);
+                break;
+            }
+        }
+        if (cases[c].k > 0 && cases[c].k <= 40)
+            CHECK(y.dense_calls == 0 && y.calls < n_steps - dense_steps,
+                  "case %zu: masks built on %d of %d nearly unconstrained steps, %d in all", c, y.dense_calls, dense_steps,
+                  y.calls);
+        smol_sampler_free(ref);
+        smol_sampler_free(fast);
+    }
+}
+
+/* The masked distribution over logits[0..n) for the allowed tokens, computed directly: sort,
+ * top-k, softmax (double), top-p, min-p, renormalise. */
+static void masked_distribution(const float *logits, const uint8_t *allowed, int n, smol_sampler_params p, double *want) {
+    int ids[16], m = 0;
+    for (int t = 0; t < n; t++)
+        if (allowed[t]) ids[m++] = t;
+    for (int i = 1; i < m; i++)   /* insertion sort: higher logit first, ties by lower id */
+        for (int j = i; j > 0 && logits[ids[j]] > logits[ids[j - 1]]; j--) {
+            int x = ids[j];
+            ids[j] = ids[j - 1], ids[j - 1] = x;
+        }
+    if (p.top_k > 0 && p.top_k < m) m = p.top_k;
+    double w[16] = {0}, sum = 0, cum = 0;
+    for (int i = 0; i < m; i++) sum += w[i] = exp((logits[ids[i]] - logits[ids[0]]) / p.temperature);
+    int keep = m;
+    for (int i = 0; i < m && p.top_p < 1; i++)
+        if ((cum += w[i] / sum) >= p.top_p) {
+            keep = i + 1;
+            break;
+        }
+    int k2 = 1;
+    while (p.min_p > 0 && k2 < keep && w[k2] >= p.min_p * w[0]) k2++;
+    if (p.min_p > 0) keep = k2;
+    double z = 0;
+    for (int i = 0; i < keep; i++) z += w[i];
+    memset(want, 0, (size_t)n * sizeof *want);
+    for (int i = 0; i < keep; i++) want[ids[i]] = w[i] / z;
+}
+
+static int allow_table(void *user, int32_t t) { return ((const uint8_t *)user)[t]; }
+
+static int filter_table(void *user, uint8_t *mask, int n) {
+    for (int t = 0; t < n; t++) mask[t] &= ((const uint8_t *)user)[t];
+    return 0;
+}
+
+/* 40,000 draws through smol_sampler_sample_allowed from 10 fixed logits with 6 tokens allowed
+ * against the renormalised masked softmax, by a chi-square test (bound: the 0.1% point for the
+ * degrees of freedom); the plain setting goes through rejection sampling, the others through the
+ * ranked walk. A token outside the masked distribution fails at once. */
+static void test_allowed_chi_square(void) {
+    enum { N = 10, DRAWS = 40000 };
+    static const float logits[N] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 2.5f, 0.3f, 1.2f, 3.0f, -0.4f};
+    static uint8_t allowed[N] = {1, 0, 1, 1, 0, 1, 1, 0, 0, 1};   /* the two best tokens are not allowed */
+    static const double chi2_999[N] = {0, 10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88};
+    const struct { int k; float p, minp, t; } cases[] = {{0, 1, 0, 1}, {3, 1, 0, 1}, {4, 0.8f, 0, 0.7f}, {0, 1, 0, 2.0f},
+                                                         {5, 1, 0.3f, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        smol_sampler_params p = plain();
+        p.top_k = cases[c].k, p.top_p = cases[c].p, p.min_p = cases[c].minp, p.temperature = cases[c].t;
+        p.seed = 3 + c, p.filter = filter_table, p.filter_user = allowed;
+        double want[N];
+        masked_distribution(logits, allowed, N, p, want);
+        smol_sampler *s = NULL;
+        smol_error err = {0};
+        REQUIRE(smol_sampler_new(&p, N, &s, &err) == SMOL_OK, "%s", err.msg);
+        int count[N] = {0}, bad = -1;
+        for (int i = 0; i < DRAWS && bad < 0; i++) {
+            int32_t t = -1;
+            REQUIRE(smol_sampler_sample_allowed(s, logits, allow_table, NULL, allowed, &t, &err) == SMOL_OK, "%s", err.msg);
+            count[t]++;
+            if (want[t] == 0) bad = t;
+        }
+        CHECK(bad < 0, "case %zu: drew token %d, outside the masked distribution", c, bad);
+        double chi2 = 0;
+        int dof = -1;
+        for (int t = 0; t < N; t++)
+            if (want[t] > 0) {
+                double e = want[t] * DRAWS;
+                chi2 += (count[t] - e) * (count[t] - e) / e;
+                dof++;
+            }
+        CHECK(dof > 0 && chi2 < chi2_999[dof], "case %zu: chi-square %.2f over %d degrees of freedom (bound %.2f)", c, chi2,
+              dof, chi2_999[dof > 0 ? dof : 0]);
+        smol_sampler_free(s);
+    }
+}
+
+/* smol_grammar_filter_allows agrees with smol_grammar_filter_apply's mask and
+ * smol_grammar_filter_fits on every token, step after step of a generation under a JSON Schema
+ * with a tight budget (stories260K, 512 tokens; the token taken each step is a seeded pick among
+ * the allowed ones), so the fast path sees the constraint the masked step sees. */
+static void test_grammar_allows_matches_mask(void) {
+    smol_model *m = NULL;
+    smol_tokenizer *tok = NULL;
+    smol_ctx *c = NULL;
+    smol_token_index *ti = NULL;
+    smol_grammar *g = NULL;
+    smol_matcher *mt = NULL;
+    smol_grammar_filter f;
+    smol_error err = {0};
+    const char *path = test_data("stories260K/stories260K.gguf");
+    static const char schema[] = "{\"type\": \"object\", \"required\": [\"name\", \"tags\"], \"properties\": {\"name\": "
+                                 "{\"type\": \"string\"}, \"n\": {\"type\": \"integer\"}, \"tags\": {\"type\": \"array\", "
+                                 "\"items\": {\"enum\": [\"a\", \"bc\", \"def\"]}}}}";
+    char *gbnf = NULL;
+    REQUIRE(smol_model_load(path, NULL, &m, &err) == SMOL_OK && smol_tokenizer_load(path, &tok, &err) == SMOL_OK &&
+                smol_ctx_new(m, NULL, &c, &err) == SMOL_OK && smol_token_index_new(tok, &ti, &err) == SMOL_OK &&
+                smol_schema_to_gbnf(schema, strlen(schema), 0, &gbnf, &err) == SMOL_OK &&
+                smol_grammar_from_gbnf(gbnf, strlen(gbnf), NULL, &g, &err) == SMOL_OK &&
+                smol_matcher_new(g, ti, &mt, &err) == SMOL_OK && smol_grammar_filter_init(&f, mt, c, 0, &err) == SMOL_OK,
+            "%s", err.msg);
+    int32_t bos = 1;
+    REQUIRE(smol_eval(c, 0, &bos, 1, NULL, &err) == SMOL_OK, "%s", err.msg);
+    f.n_predict = 40;
+    int nv = smol_model_get_info(m)->n_vocab, compared = 0;
+    uint8_t *mask = malloc((size_t)nv);
+    smol_rng r;
+    smol_rng_seed(&r, 21);
+    for (int step = 0; step < 40 && !smol_matcher_is_done(mt); step++) {
+        memset(mask, 1, (size_t)nv);
+        REQUIRE(smol_grammar_filter_apply(&f, mask, nv) == 0, "step %d: filter failed", step);
+        int n_ok = 0, diff = -1;
+        for (int t = 0; t < nv && diff < 0; t++) {
+            int want = mask[t] && smol_grammar_filter_fits(&f, t), got = smol_grammar_filter_allows(&f, t);
+            if (got != want) diff = t;
+            n_ok += want;
+        }
+        compared += nv;
+        if (diff >= 0) {
+            CHECK(0, "step %d: token %d: allows says %d, mask %d and fits %d", step, diff, smol_grammar_filter_allows(&f, diff),
+                  mask[diff], smol_grammar_filter_fits(&f, diff));
+            break;
+        }
+        REQUIRE(n_ok > 0, "step %d: nothing fits", step);
+        int32_t t = (int32_t)(smol_rng_uniform(&r) * nv);
+        while (!(mask[t] && smol_grammar_filter_fits(&f, t))) t = (t + 1) % nv;
+        REQUIRE(smol_eval(c, 0, &t, 1, NULL, &err) == SMOL_OK, "%s", err.msg);
+    }
+    CHECK(compared >= 10 * nv, "only %d steps compared", compared / nv);
+    free(mask);
+    free(gbnf);
+    smol_grammar_filter_free(&f);
+    smol_matcher_free(mt);
+    smol_grammar_free(g);
+    smol_token_index_free(ti);
+    smol_ctx_free(c);
+    smol_tokenizer_free(tok);
+    smol_model_free(m);
+}
+
 int main(void) {
     RUN(test_temperature);
     RUN(test_top_k_top_p_min_p);
@@ -470,5 +711,8 @@ int main(void) {
     RUN(test_stop_filter);
     RUN(test_batch_matches_single);
     RUN(test_generation_stops);
+    RUN(test_allowed_same_as_masked);
+    RUN(test_allowed_chi_square);
+    RUN(test_grammar_allows_matches_mask);
     return check_done();
 }

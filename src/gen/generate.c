@@ -85,7 +85,7 @@ typedef struct gen_seq {
     smol_sampler *sampler;
     smol_detok_stream detok;
     smol_stop_filter stop;
-    smol_grammar_filter *grammar;  /* the sequence's grammar filter under a budget-aware finish, or NULL */
+    smol_grammar_filter *grammar;  /* the sequence's grammar filter, or NULL */
     int32_t next;          /* the token to feed at the next step */
     int live;
     smol_gen_result *res;
@@ -149,8 +149,9 @@ static int step_seq(smol_ctx *c, const smol_tokenizer *tok, const smol_gen_param
                     smol_text_fn on_text, void *user, smol_error *err) {
     const smol_model_info *info = smol_model_get_info(smol_ctx_model(c));
     int32_t t;
-    int rc = smol_sampler_sample_checked(s->sampler, smol_get_logits(c, i), s->grammar ? smol_grammar_filter_fits : NULL,
-                                         s->grammar, &t, err);
+    smol_grammar_filter *g = s->grammar;   /* asked token by token; its mask only when that does not settle the step */
+    int rc = smol_sampler_sample_allowed(s->sampler, smol_get_logits(c, i), g ? smol_grammar_filter_allows : NULL,
+                                         g && g->finish ? smol_grammar_filter_fits : NULL, g, &t, err);
     if (rc) return rc;
     if (!p->ignore_eog && is_end(tok, info, t)) return finish(s, SMOL_STOP_EOG, on_text, user, i);
     s->res->n_gen++;
@@ -173,9 +174,9 @@ static int setup_budget(const smol_gen_params *p, const smol_sampler_params *sp,
     if (sp->filter != smol_grammar_filter_apply || !sp->filter_user) return SMOL_OK;
     smol_grammar_filter *f = sp->filter_user;
     f->finish = p->budget_finish;
+    s->grammar = f;
     if (!p->budget_finish) return SMOL_OK;
     f->n_predict = p->n_predict;
-    s->grammar = f;
     int32_t need = smol_matcher_min_bytes(f->m);
     int left = smol_grammar_filter_remaining(f);
     if (need <= left) return SMOL_OK;

@@ -26,16 +26,23 @@ uint32_t smol_rng_u32(smol_rng *r);
 /* A uniform double in [0, 1) with 53 random bits. */
 double smol_rng_uniform(smol_rng *r);
 
-/* A check on a drawn token: 1 to take it, 0 to draw again without it. */
+/* A test of one token: 1 to allow it, 0 to refuse it. */
 typedef int (*smol_token_check_fn)(void *user, int32_t token);
 
-/* smol_sampler_sample, but a drawn token that check (may be NULL) refuses is dropped and the
- * step drawn again, truncation (top-k, top-p, min-p) and all, over the tokens left: the result
- * follows the distribution restricted to the tokens check accepts. After 8 refusals every
- * candidate is checked at once before the next draw. If check refuses every allowed token it is
- * ignored for this step. Only the token taken is recorded for the penalties. */
+/* smol_sampler_sample restricted to the tokens check (may be NULL) accepts: the step draws from
+ * the distribution the filter and truncation (top-k, top-p, min-p) give over the tokens both the
+ * filter and check allow, i.e. as if check were part of the filter. If check refuses every
+ * allowed token it is ignored for this step. Only the token taken is recorded for the penalties. */
 int smol_sampler_sample_checked(smol_sampler *s, const float *logits, smol_token_check_fn check, void *user,
                                 int32_t *token, smol_error *err);
+
+/* smol_sampler_sample_checked with allow(user, t): 1 if the sampler's filter and check both
+ * accept token t at this step, 0 if not, < 0 a failure to report. Most steps are decided by
+ * asking allow about the best tokens one by one; the filter's mask is built only when that does
+ * not settle the step. The distribution is the masked one's (and with top-k or greedy, so is the
+ * token for a given seed). Without a filter, or in llama2c mode, allow is not used. */
+int smol_sampler_sample_allowed(smol_sampler *s, const float *logits, smol_token_check_fn allow,
+                                smol_token_check_fn check, void *user, int32_t *token, smol_error *err);
 
 /* The distribution the sampler would draw from for logits (after bias, penalties, filter and
  * truncation): probs[n_vocab], zero for dropped tokens; a one-hot vector when greedy. */
