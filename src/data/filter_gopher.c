@@ -98,9 +98,9 @@ static int rep_grow(rep_state *s, size_t words) {
         }
         s->cap_words = cap;
     }
-    size_t need = 64;
+    size_t need = 64;   /* at least 4 slots per word: probes mostly end at the first slot */
     s->tshift = 58;
-    while (need < words * 2) {
+    while (need < words * 4) {
         need *= 2;
         s->tshift--;
     }
