@@ -536,7 +536,8 @@ static void test_multiple_of(void) {
 /* Keys through the pattern automata: objects with one or two members, keys from a pool (quotes,
  * backslashes, control characters, non-ASCII, names that match several patterns), against the
  * validator, for patternProperties beside additional properties, overlapping patterns, listed
- * names that match patterns, and propertyNames. */
+ * names that match patterns, propertyNames, and additional properties of allOf/anyOf members
+ * (each judging only its own member's names). */
 static void test_keys_vs_validator(void) {
     static const char *const schemas[] = {
         "{\"patternProperties\":{\"^a\":{\"type\":\"integer\"},\"b$\":{\"minimum\":10}},\"additionalProperties\":{\"type\":\"string\"}}",
@@ -546,6 +547,11 @@ static void test_keys_vs_validator(void) {
         "{\"properties\":{\"x\":{\"type\":\"string\"}},\"propertyNames\":{\"enum\":[\"x\",\"y\",\"\\u00e9\"]}}",
         "{\"patternProperties\":{\"^\\\\s\":false,\"\\u00e9\":{\"type\":\"string\"}},\"propertyNames\":{\"minLength\":1}}",
         "{\"required\":[\"aa\"],\"patternProperties\":{\"a\":{\"type\":\"integer\"},\"aa\":{\"minimum\":3}}}",
+        "{\"allOf\":[{\"properties\":{\"a\":{}}}],\"additionalProperties\":{\"type\":\"boolean\"}}",
+        "{\"properties\":{\"a\":{\"type\":\"integer\"}},\"allOf\":[{\"properties\":{\"b\":{}},\"additionalProperties\":false}]}",
+        "{\"allOf\":[{\"properties\":{\"ab\":true},\"unevaluatedProperties\":false},{\"patternProperties\":{\"^x\":{\"type\":\"null\"}}}]}",
+        "{\"anyOf\":[{\"properties\":{\"b\":true},\"unevaluatedProperties\":{\"type\":\"string\"}}],\"properties\":{\"a\":true}}",
+        "{\"allOf\":[{\"patternProperties\":{\"b\":{}},\"additionalProperties\":{\"type\":\"integer\"}},{\"additionalProperties\":{\"maximum\":9},\"properties\":{\"xb\":{}}}]}",
     };
     static const char *const keys[] = {"a", "ab", "b", "xb", "aab", "aa", "12", "x12y", "\"", "q\\", "\n", " s", "\t",
                                        "\u00e9", "x\u00e9", "y", "x", "", "abcd", "Abc", "z/"};

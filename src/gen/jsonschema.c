@@ -373,6 +373,7 @@ int smol_jschema_new(const char *json, size_t len, unsigned flags, smol_jschema 
 /* ---------------------------------------------------------------- JSON equality */
 
 int smol_json_equal(const cJSON *a, const cJSON *b) {
+    if (!a || !b) return a == b;
     if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) return a->valuedouble == b->valuedouble;
     if ((a->type & 0xff) != (b->type & 0xff)) return 0;
     if (cJSON_IsString(a)) return strcmp(a->valuestring, b->valuestring) == 0;

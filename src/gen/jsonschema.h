@@ -42,7 +42,8 @@ const cJSON *smol_jschema_resolve(const smol_jschema *s, const char *ref);
 /* 1 if s (a NUL-terminated string) is a valid `format` value (names above); unknown formats pass. */
 int smol_jschema_check_format(const char *format, const char *s);
 
-/* 1 if the two JSON values are equal in JSON Schema's sense (numbers by value, objects unordered). */
+/* 1 if the two JSON values are equal in JSON Schema's sense (numbers by value, objects unordered);
+ * NULL equals only NULL. */
 int smol_json_equal(const cJSON *a, const cJSON *b);
 
 #endif

@@ -21,6 +21,9 @@
 #define MAX_DEPTH 200
 #define MAX_ALTS 256
 #define MAX_REPEAT 1000   /* the largest {m,n} count the engine takes */
+/* Internal keyword: additionalProperties of merged allOf members, each [{names, patterns, schema}]
+ * judging the keys outside its own member's properties and patterns. */
+#define K_ADDL "additionalProperties of an allOf member"
 
 typedef struct sbuf {
     char *p;
@@ -765,7 +768,7 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         return 0;
     }
     if (smol_json_equal(ka, kb)) return 0;  /* const, format, pattern, ... the same */
-    if (strcmp(k, "allOf") == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
+    if ((strcmp(k, "allOf") == 0 || strcmp(k, K_ADDL) == 0) && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {
         for (const cJSON *x = kb->child; x; x = x->next) cJSON_AddItemToArray(ka, cJSON_Duplicate(x, 1));
         return 0;
     }
@@ -812,6 +815,29 @@ static int extra_props(const cJSON *a, const cJSON *b, int depth) {
     return 0;
 }
 
+/* Moves x's additionalProperties (or unevaluatedProperties: key ak) into an entry of K_ADDL
+ * naming x's properties and patterns, so that merging more properties keeps its meaning. */
+static void addl_to_entry(cJSON *x, const char *ak) {
+    cJSON *add = cJSON_DetachItemFromObjectCaseSensitive(x, ak), *e = cJSON_CreateObject();
+    cJSON *names = cJSON_AddArrayToObject(e, "names"), *pats = cJSON_AddArrayToObject(e, "patterns");
+    const cJSON *pr = kw(x, "properties"), *pp = kw(x, "patternProperties");
+    for (const cJSON *p = cJSON_IsObject(pr) ? pr->child : NULL; p; p = p->next) cJSON_AddItemToArray(names, cJSON_CreateString(p->string));
+    for (const cJSON *p = cJSON_IsObject(pp) ? pp->child : NULL; p; p = p->next) cJSON_AddItemToArray(pats, cJSON_CreateString(p->string));
+    cJSON_AddItemToObject(e, "schema", add);
+    cJSON *l = cJSON_GetObjectItemCaseSensitive(x, K_ADDL);
+    if (!l) l = cJSON_AddArrayToObject(x, K_ADDL);
+    cJSON_AddItemToArray(l, e);
+}
+
+/* 1 if x's unevaluatedProperties sees only x's own properties (no applicator inside x). */
+static int uneval_local(const cJSON *x) {
+    static const char *const ap[] = {"allOf", "anyOf", "oneOf", "not", "$ref", "$dynamicRef", "if", "then", "else",
+                                     "dependentSchemas", "dependencies", K_ADDL, NULL};
+    for (const cJSON *k = x->child; k; k = k->next)
+        if (in_set(ap, k->string)) return 0;
+    return 1;
+}
+
 /* 1 if a's additionalProperties/unevaluatedProperties would judge properties of b differently
  * once the two are merged into one schema. */
 static int addl_conflict(const cJSON *a, const cJSON *b) {
@@ -836,6 +862,15 @@ static int items_conflict(const cJSON *a, const cJSON *b) {
 
 static int merge_into(gen *g, cJSON *a, const cJSON *b) {
     if (needs_lower(b) && !(b = lower(g, b, has_uneval(a)))) return -1;
+    const cJSON *ab = kw(b, "additionalProperties"), *ub = kw(b, "unevaluatedProperties");
+    if ((ab && !cJSON_IsTrue(ab) && extra_props(b, a, 0)) || (!ab && ub && !cJSON_IsTrue(ub) && uneval_local(b))) {
+        cJSON *c = keep(g, cJSON_Duplicate(b, 1));   /* b's own additional properties, judged by b's names */
+        if (ab) cJSON_DeleteItemFromObjectCaseSensitive(c, "unevaluatedProperties");
+        addl_to_entry(c, ab ? "additionalProperties" : "unevaluatedProperties");
+        b = c;
+    }
+    const cJSON *aa = kw(a, "additionalProperties");
+    if (aa && !cJSON_IsTrue(aa) && extra_props(a, b, 0)) addl_to_entry(a, "additionalProperties");
     if (addl_conflict(a, b) || addl_conflict(b, a))
         return unsupported(g, "additionalProperties", "allOf members that list different properties");
     if (items_conflict(a, b) || items_conflict(b, a))
@@ -2427,7 +2462,8 @@ typedef struct kedge {
  * name and whether propertyNames accepts it. */
 typedef struct keyprod {
     smol_rx_dfa *d[KEY_DFAS];
-    int n, n_pat, names;   /* names: index of the names automaton, -1 without */
+    int role[KEY_DFAS];    /* ROLE_* or a bit: 0-15 pattern i, 16-23 covered by entry j of K_ADDL */
+    int n, n_pat;
     int *tup;              /* n ints per product state */
     int n_st;
     unsigned *sig;
@@ -2438,7 +2474,7 @@ typedef struct keyprod {
     size_t hcap;
 } keyprod;
 
-enum { SIG_NAME = 1u << 30, SIG_PN = 1u << 29 };
+enum { SIG_NAME = 1u << 30, SIG_PN = 1u << 29, ROLE_NAME = 30, ROLE_PN = 29, SIG_ENTRIES = 0xFF0000u };
 
 /* A regex matching exactly the strings strs[0..n) (code points escaped). */
 static char *literal_regex(const char *const *strs, int n) {
@@ -2459,7 +2495,7 @@ static char *literal_regex(const char *const *strs, int n) {
 
 /* Adds the automaton of re to k (search: JSON Schema's pattern semantics); on error an
  * unsupported keyword kw (or the error itself). */
-static int key_dfa(gen *g, keyprod *k, char *re, int search, const char *kwd) {
+static int key_dfa(gen *g, keyprod *k, char *re, int search, const char *kwd, int role) {
     if (!re) return gfail(g, SMOL_ENOMEM, "out of memory"), -1;
     if (k->n == KEY_DFAS) return free(re), unsupported(g, kwd, "more than 24 patterns and name lists on one object") ? -1 : 1;
     smol_error e;
@@ -2467,7 +2503,7 @@ static int key_dfa(gen *g, keyprod *k, char *re, int search, const char *kwd) {
     free(re);
     if (rc == SMOL_ENOMEM) return gfail(g, rc, "%s", e.msg), -1;
     if (rc) return unsupported(g, kwd, e.msg) ? -1 : 1;
-    k->n++;
+    k->role[k->n++] = role;
     return 0;
 }
 
@@ -2488,9 +2524,9 @@ static int kp_state(gen *g, keyprod *k, const int *t) {
     unsigned sig = SIG_PN;
     for (int i = 0; i < k->n; i++) {
         int acc = t[i] >= 0 && smol_rx_dfa_accepts(k->d[i], t[i]);
-        if (i < k->n_pat) sig |= (unsigned)acc << i;
-        else if (i == k->names) sig |= acc ? SIG_NAME : 0;
-        else if (!acc) sig &= ~(unsigned)SIG_PN;
+        if (k->role[i] == ROLE_PN) {
+            if (!acc) sig &= ~(unsigned)SIG_PN;
+        } else sig |= (unsigned)acc << k->role[i];
     }
     k->sig[id] = sig;
     k->hash[h] = id + 1;
@@ -2686,7 +2722,7 @@ static int pn_dfas(gen *g, keyprod *k, const cJSON *pn) {
         }
     if (kw(pn, "type") && !(types_of(pn) & T_STRING)) return 1;
     const cJSON *pat = kw(pn, "pattern"), *mn = kw(pn, "minLength"), *mx = kw(pn, "maxLength");
-    if (cJSON_IsString(pat) && key_dfa(g, k, strdup(pat->valuestring), 1, "propertyNames") < 0) return -1;
+    if (cJSON_IsString(pat) && key_dfa(g, k, strdup(pat->valuestring), 1, "propertyNames", ROLE_PN) < 0) return -1;
     if (cJSON_IsNumber(mn) || cJSON_IsNumber(mx)) {
         long lo = cJSON_IsNumber(mn) ? num_to_long(ceil(mn->valuedouble)) : 0;
         long hi = cJSON_IsNumber(mx) ? num_to_long(floor(mx->valuedouble)) : -1;
@@ -2696,7 +2732,7 @@ static int pn_dfas(gen *g, keyprod *k, const cJSON *pn) {
         char re[64];
         if (hi < 0) snprintf(re, sizeof re, "^[\\s\\S]{%ld,}$", lo);
         else snprintf(re, sizeof re, "^[\\s\\S]{%ld,%ld}$", lo, hi);
-        if (key_dfa(g, k, strdup(re), 0, "propertyNames") < 0) return -1;
+        if (key_dfa(g, k, strdup(re), 0, "propertyNames", ROLE_PN) < 0) return -1;
     }
     for (int which = 0; which < 2; which++) {   /* const, then enum: each its own automaton */
         const cJSON *c = kw(pn, which ? "enum" : "const");
@@ -2707,38 +2743,49 @@ static int pn_dfas(gen *g, keyprod *k, const cJSON *pn) {
         for (const cJSON *v = which && cJSON_IsArray(c) ? c->child : NULL; v && n < 256; v = v->next)
             if (cJSON_IsString(v)) strs[n++] = v->valuestring;
         if (!n) return 1;
-        if (key_dfa(g, k, literal_regex(strs, n), 0, "propertyNames") < 0) return -1;
+        if (key_dfa(g, k, literal_regex(strs, n), 0, "propertyNames", ROLE_PN) < 0) return -1;
     }
     return 0;
 }
 
 /* Extra members through the key automata, appended to e as alternatives: for each set S of
  * patterns that some key (not a listed name, accepted by propertyNames) matches exactly, those
- * keys with a value of allOf(S's schemas); with S empty, additionalProperties (when allowed). */
+ * keys with a value of allOf(S's schemas); with S empty, additionalProperties (when allowed);
+ * and the schema of every K_ADDL entry whose names and patterns the key is outside of. */
 static int extras_by_automata(gen *g, sbuf *e, const cJSON *pp, const cJSON *addl, int addl_ok, const cJSON *pn,
-                              const char *const *names, int n_names, const char *colon) {
-    keyprod k = {.names = -1};
-    const cJSON *pat[16];
-    int rc = 0, n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
+                              const char *const *names, int n_names, const cJSON *ents, const char *colon) {
+    keyprod k = {0};
+    const cJSON *pat[16], *ent[8];
+    int rc = 0, n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0, n_ent = 0;
     if (n_pp > 16 && unsupported(g, "patternProperties", "more than 16 patterns")) return -1;
     for (const cJSON *x = n_pp ? pp->child : NULL; x && k.n < 16 && !rc; x = x->next) {
-        int r = key_dfa(g, &k, strdup(x->string), 1, "patternProperties");
+        int r = key_dfa(g, &k, strdup(x->string), 1, "patternProperties", k.n_pat);
         if (r < 0) rc = -1;
-        else if (r == 0) pat[k.n - 1] = x;
+        else if (r == 0) pat[k.n_pat++] = x;
     }
-    k.n_pat = k.n;
-    if (!rc && n_names) {
-        k.names = k.n;
-        if (key_dfa(g, &k, literal_regex(names, n_names), 0, "properties") < 0) rc = -1;
+    if (!rc && n_names && key_dfa(g, &k, literal_regex(names, n_names), 0, "properties", ROLE_NAME) < 0) rc = -1;
+    for (const cJSON *x = ents ? ents->child : NULL; x && !rc; x = x->next) {   /* additionalProperties of merged parts */
+        if (n_ent == 8) {
+            rc = unsupported(g, "additionalProperties", "more than 8 allOf members with their own additional properties") ? -1 : 0;
+            break;
+        }
+        const cJSON *nm = kw(x, "names"), *ps = kw(x, "patterns");
+        const char *ns[256];
+        int nn = 0;
+        for (const cJSON *y = cJSON_IsArray(nm) ? nm->child : NULL; y && nn < 256; y = y->next) ns[nn++] = y->valuestring;
+        if (nn && key_dfa(g, &k, literal_regex(ns, nn), 0, "additionalProperties", 16 + n_ent) < 0) rc = -1;
+        for (const cJSON *y = cJSON_IsArray(ps) ? ps->child : NULL; y && !rc; y = y->next)
+            if (key_dfa(g, &k, strdup(y->valuestring), 1, "patternProperties", 16 + n_ent) < 0) rc = -1;
+        ent[n_ent++] = kw(x, "schema");
     }
     int none = rc ? 0 : pn ? pn_dfas(g, &k, pn) : 0;
     if (none < 0) rc = -1;
     if (!rc && !none && kp_build(g, &k)) rc = -1;
-    unsigned classes[KEY_CLASSES], pmask = (1u << k.n_pat) - 1;
+    unsigned classes[KEY_CLASSES], cmask = ((1u << k.n_pat) - 1) | SIG_ENTRIES;
     int n_cl = 0;
     for (int i = 0; !rc && !none && i < k.n_st; i++) {
         if ((k.sig[i] & (SIG_NAME | SIG_PN)) != SIG_PN) continue;
-        unsigned s = k.sig[i] & pmask;
+        unsigned s = k.sig[i] & cmask;
         int seen = 0;
         for (int j = 0; j < n_cl; j++) seen |= classes[j] == s;
         if (seen) continue;
@@ -2750,21 +2797,19 @@ static int extras_by_automata(gen *g, sbuf *e, const cJSON *pp, const cJSON *add
     }
     int first = e->n == 0;
     for (int c = 0; c < n_cl && !rc; c++) {
-        const cJSON *vs = NULL;
+        unsigned pats = classes[c] & ((1u << k.n_pat) - 1);
+        if (!pats && !addl_ok) continue;
+        cJSON *all = keep(g, cJSON_CreateObject()), *l = cJSON_AddArrayToObject(all, "allOf");
         char seg[600] = "additionalProperties";
-        if (!classes[c]) {
-            if (!addl_ok) continue;
-            vs = addl ? addl : keep(g, cJSON_CreateTrue());
-        } else {
-            cJSON *all = keep(g, cJSON_CreateObject()), *l = cJSON_AddArrayToObject(all, "allOf");
-            for (int i = 0; i < k.n_pat; i++)
-                if (classes[c] >> i & 1) {
-                    cJSON_AddItemToArray(l, cJSON_Duplicate(pat[i], 1));
-                    if (vs == NULL) snprintf(seg, sizeof seg, "patternProperties/%.500s", pat[i]->string);
-                    vs = all;
-                }
-            if (cJSON_GetArraySize(l) == 1) vs = l->child;
-        }
+        for (int i = 0; i < k.n_pat; i++)
+            if (pats >> i & 1) {
+                if (!cJSON_GetArraySize(l)) snprintf(seg, sizeof seg, "patternProperties/%.500s", pat[i]->string);
+                cJSON_AddItemToArray(l, cJSON_Duplicate(pat[i], 1));
+            }
+        if (!pats && addl) cJSON_AddItemToArray(l, cJSON_Duplicate(addl, 1));
+        for (int j = 0; j < n_ent; j++)
+            if (!(classes[c] >> (16 + j) & 1) && ent[j]) cJSON_AddItemToArray(l, cJSON_Duplicate(ent[j], 1));
+        const cJSON *vs = cJSON_GetArraySize(l) == 1 ? l->child : cJSON_GetArraySize(l) ? all : keep(g, cJSON_CreateTrue());
         snap sn = take_snap(g);
         char *v = gen_child(g, vs, seg);
         if (!v) {
@@ -2772,7 +2817,7 @@ static int extras_by_automata(gen *g, sbuf *e, const cJSON *pp, const cJSON *add
             rc = -1;
             break;
         }
-        char *key = kp_rules(g, &k, SIG_NAME | SIG_PN | pmask, SIG_PN | classes[c]);
+        char *key = kp_rules(g, &k, SIG_NAME | SIG_PN | cmask, SIG_PN | classes[c]);
         if (key) sb_addf(e, "%s\"\\\"\" %s \"\\\"\"%s%s", first ? "" : " | ", key, colon, v), first = 0;
         free(key);
         free(v);
@@ -2780,6 +2825,29 @@ static int extras_by_automata(gen *g, sbuf *e, const cJSON *pp, const cJSON *add
     }
     kp_free(&k);
     return rc;
+}
+
+/* 1 if the JSON Schema regex re matches (searches) str; -1 when it cannot be evaluated. */
+static int pattern_ok(const char *re, const char *str) {
+    cJSON *v = cJSON_CreateString(str), *ps = cJSON_CreateObject();
+    cJSON_AddStringToObject(ps, "pattern", re);
+    int hit = value_ok(ps, v);
+    cJSON_Delete(v);
+    cJSON_Delete(ps);
+    return hit;
+}
+
+/* The schema of listed property name once the K_ADDL entries that do not cover it apply. */
+static const cJSON *with_entries(gen *g, const cJSON *sch, const char *name, const cJSON *ents) {
+    for (const cJSON *x = ents ? ents->child : NULL; x; x = x->next) {
+        int covered = 0;
+        for (const cJSON *y = kw(x, "names") ? kw(x, "names")->child : NULL; y && !covered; y = y->next)
+            covered = cJSON_IsString(y) && strcmp(y->valuestring, name) == 0;
+        for (const cJSON *y = kw(x, "patterns") ? kw(x, "patterns")->child : NULL; y && !covered; y = y->next)
+            covered = cJSON_IsString(y) && pattern_ok(y->valuestring, name) == 1;
+        if (!covered && kw(x, "schema")) sch = keep(g, all_of2(sch, kw(x, "schema")));
+    }
+    return sch;
 }
 
 /* 1 if string str is valid against schema sub (a fresh validator; unresolvable parts: -1). */
@@ -2804,7 +2872,8 @@ static char *gen_object(gen *g, const cJSON *s) {
     int addl_ok = !cJSON_IsFalse(addl);
     int n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
     int pn_keys = pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(pn, (const char *const[]){NULL}));
-    int by_automata = (addl_ok || n_pp) && (n_pp || pn_keys);   /* extra keys need regex products */
+    const cJSON *ents = kw(s, K_ADDL);
+    int by_automata = (addl_ok || n_pp) && (n_pp || pn_keys || ents);   /* extra keys need regex products */
     int n_props = cJSON_IsObject(props) ? cJSON_GetArraySize(props) : 0, n_req = cJSON_IsArray(req) ? cJSON_GetArraySize(req) : 0;
     sbuf b = {0};
     member *m = calloc((size_t)(n_props + n_req) + 1, sizeof *m);
@@ -2818,7 +2887,7 @@ static char *gen_object(gen *g, const cJSON *s) {
     for (const cJSON *p = n_props ? props->child : NULL; p; p = p->next) {
         int r = 0;
         for (const cJSON *q = n_req ? req->child : NULL; q; q = q->next) r |= cJSON_IsString(q) && strcmp(q->valuestring, p->string) == 0;
-        m[n++] = (member){p->string, p, r};
+        m[n++] = (member){p->string, with_entries(g, p, p->string, ents), r};
     }
     for (const cJSON *q = n_req ? req->child : NULL; q; q = q->next) {  /* required but not listed */
         if (!cJSON_IsString(q) || (n_props && cJSON_GetObjectItemCaseSensitive(props, q->valuestring))) continue;
@@ -2840,7 +2909,7 @@ static char *gen_object(gen *g, const cJSON *s) {
             free(names);
             return gempty(g, "schema at %s: required property '%s' is not allowed by the schema", gpath(g), q->valuestring);
         }
-        m[n++] = (member){q->valuestring, sch ? sch : keep(g, cJSON_CreateTrue()), 1};
+        m[n++] = (member){q->valuestring, with_entries(g, sch ? sch : keep(g, cJSON_CreateTrue()), q->valuestring, ents), 1};
     }
     int n_names = n;  /* every listed name is kept out of the additional keys, allowed or not */
     for (int i = 0; i < n; i++) names[i] = m[i].name;
@@ -2903,7 +2972,7 @@ static char *gen_object(gen *g, const cJSON *s) {
         if (!g->rc) n = kept;
         if (!g->rc && by_automata) {   /* extra members: keys by the sets of patterns they match */
             sbuf e = {0};
-            extras_by_automata(g, &e, pp, addl, addl_ok, pn, names, n_names, colon);
+            extras_by_automata(g, &e, pp, addl, addl_ok, pn, names, n_names, ents, colon);
             char *t = sb_take(&e);
             if (t && *t && !g->rc) extra = add_rule(g, t);
             else free(t);
