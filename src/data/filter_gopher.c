@@ -364,10 +364,7 @@ static long count_byte(const char *t, size_t n, char c) {
 static long count_ellipses(const char *t, size_t n) {
     long k = 0;
     const char *end = t + n;
-    for (const char *p = t; (p = memchr(p, '.', (size_t)(end - p))) != NULL;) {
-        if (end - p >= 3 && p[1] == '.' && p[2] == '.') { k++; p += 3; }
-        else p++;
-    }
+    for (const char *p = t; (p = memmem(p, (size_t)(end - p), "...", 3)) != NULL; p += 3) k++;
     for (const char *p = t; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
         if (end - p >= 3 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xA6) k++;
     return k;
@@ -434,7 +431,7 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     const smol_spans *w = smol_doc_words(doc);
     if (!w) goto oom;
     long n_words = (long)w->n, n_sym_free = 0, alpha = 0, stops = 0;
-    double chars = 0;
+    uint64_t chars = 0;   /* summed as an integer (exact, and no floating-point add chain) */
     for (size_t i = 0; i < w->n; i++) {
         const smol_span *x = &w->v[i];
         int non_punct, has_alpha;
@@ -457,7 +454,7 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     if (s->min_doc_words > 0 && n_sym_free < s->min_doc_words) { *reason = "gopher_quality:gopher_short_doc"; return 0; }
     if (s->max_doc_words > 0 && n_sym_free > s->max_doc_words) { *reason = "gopher_quality:gopher_long_doc"; return 0; }
     if (n_sym_free > 0) {
-        double avg = chars / (double)n_sym_free;
+        double avg = (double)chars / (double)n_sym_free;
         if (s->min_avg_word_length > 0 && avg < s->min_avg_word_length) {
             *reason = "gopher_quality:gopher_below_avg_threshold";
             return 0;

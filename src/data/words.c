@@ -709,6 +709,13 @@ const smol_spans *smol_doc_words(smol_doc *doc) {
     doc->cache_free = NULL;
     smol_spans *w = calloc(1, sizeof *w);
     if (!w) return NULL;
+    /* room for a word per 6 bytes up front (English averages about one per 5.5), not a chain of
+     * doublings from 256 */
+    size_t guess = doc->text_len / 6 + 16;
+    if (guess > 256) {
+        w->v = malloc(guess * sizeof *w->v);
+        w->cap = w->v ? guess : 0;
+    }
     if (smol_word_tokenize(doc->text, doc->text_len, w)) {
         free_words_cache(w);
         return NULL;
