@@ -6,6 +6,7 @@
 #include "check.h"
 #include "smol.h"
 #include "gen/grammar.h"
+#include "gen/schema.h"
 #include "base/file.h"
 #include <stdint.h>
 
@@ -226,6 +227,28 @@ static smol_tokenizer *load_tok(const char *rel) {
     return t;
 }
 
+/* A tokenizer and its token index, loaded together for the mask tests. */
+typedef struct vocab {
+    smol_tokenizer *tok;
+    smol_token_index *ti;
+} vocab;
+
+/* Loads the tokenizer at test-data path rel and builds its index; 1 on success (else reported). */
+static int vocab_open(vocab *v, const char *rel) {
+    smol_error err = {0};
+    v->ti = NULL;
+    v->tok = load_tok(rel);
+    if (v->tok && smol_token_index_new(v->tok, &v->ti, &err) == 0) return 1;
+    if (v->tok) fprintf(stderr, "%s: token index: %s\n", rel, err.msg);
+    smol_tokenizer_free(v->tok);
+    return 0;
+}
+
+static void vocab_close(vocab *v) {
+    smol_token_index_free(v->ti);
+    smol_tokenizer_free(v->tok);
+}
+
 static uint64_t rng_next(uint64_t *s) {
     *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
     return *s;
@@ -294,11 +317,11 @@ static void mask_walk(const smol_grammar *g, const smol_tokenizer *tok, const sm
 }
 
 static void test_masks_smollm(void) {
-    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
-    REQUIRE(tok, "tokenizer");
-    smol_token_index *ti = NULL;
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/SmolLM2-135M-Instruct/tokenizer.json"), "tokenizer");
+    smol_tokenizer *tok = v.tok;
+    smol_token_index *ti = v.ti;
     smol_error err = {0};
-    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
     int full = getenv("SMOL_SLOW_TESTS") != NULL;
     smol_grammar *g = compile_file("json");
     if (g) {
@@ -321,16 +344,14 @@ static void test_masks_smollm(void) {
     CHECK(g, "%s", err.msg);
     if (g) mask_walk(g, tok, ti, "hello  world\tok .", 3, 1, "nullable repetition");
     smol_grammar_free(g);
-    smol_token_index_free(ti);
-    smol_tokenizer_free(tok);
+    vocab_close(&v);
 }
 
 static void test_masks_llama3_sample(void) {
-    smol_tokenizer *tok = load_tok("tokenizers/llama3-8b-instruct-hf/tokenizer.json");
-    REQUIRE(tok, "tokenizer");
-    smol_token_index *ti = NULL;
-    smol_error err = {0};
-    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/llama3-8b-instruct-hf/tokenizer.json"), "tokenizer");
+    smol_tokenizer *tok = v.tok;
+    smol_token_index *ti = v.ti;
     CHECK(smol_token_index_n_vocab(ti) == smol_tokenizer_n_vocab(tok), "index size");
     smol_grammar *g = compile_file("json");
     if (g) {
@@ -338,17 +359,49 @@ static void test_masks_llama3_sample(void) {
         mask_walk(g, tok, ti, "{\"unfinished\": [1, 2", 50, 0, "llama3 json prefix");
     }
     smol_grammar_free(g);
-    smol_token_index_free(ti);
-    smol_tokenizer_free(tok);
+    vocab_close(&v);
+}
+
+/* Masks where whole trie subtrees are accepted by a state's alphabet (strings, property names
+ * beside known names, counted strings, patterns, classes holding only part of non-ASCII), against
+ * the accept-and-roll-back oracle on a sample of Llama-3's vocabulary. */
+static void test_masks_alphabet(void) {
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/llama3-8b-instruct-hf/tokenizer.json"), "tokenizer");
+    static const char *const cases[][3] = {
+        {"{\"type\": \"object\", \"properties\": {\"title\": {\"type\": \"string\", \"maxLength\": 12},"
+         " \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"pattern\": \"^[a-z]+$\"}}},"
+         " \"additionalProperties\": {\"type\": \"string\"}}",
+         "{\"title\": \"\u00dcn\u00efcode ok\", \"tags\": [\"abc\", \"de\"], \"other key\": \"free \\\"text\\\" \u4e2d\u6587\"}", "schema"},
+        {"{\"patternProperties\": {\"[0-9]{2,}\": {\"type\": \"boolean\"}, \"X_\": {\"type\": \"string\"}}}",
+         "{\"answer 1\": \"42\", \"a_x_3\": 3, \"k12\": true}", "patternProperties"},
+        {"{\"type\": \"string\", \"pattern\": \"a+\"}", "\"xxaayy \u00e9t\u00e9\"", "pattern"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *gbnf = NULL;
+        smol_error err = {0};
+        smol_grammar *g = NULL;
+        CHECK(smol_schema_to_gbnf(cases[k][0], strlen(cases[k][0]), 0, &gbnf, &err) == 0 &&
+              smol_grammar_from_gbnf(gbnf, strlen(gbnf), "root", &g, &err) == 0, "%s: %s", cases[k][2], err.msg);
+        if (g) mask_walk(g, v.tok, v.ti, cases[k][1], 7, 1, cases[k][2]);
+        smol_grammar_free(g);
+        free(gbnf);
+    }
+    smol_error err = {0};
+    smol_grammar *g = compile("root ::= \"\\\"\" ([a-zA-Z\\u00C0-\\u00FF ] | \"\\\\\" [\"\\\\nt])* \"\\\"\"", &err);
+    CHECK(g, "%s", err.msg);
+    if (g) mask_walk(g, v.tok, v.ti, "\"H\xc3\xa9llo w\xc3\xb6rld \\n ok\"", 7, 1, "part of non-ASCII");
+    smol_grammar_free(g);
+    vocab_close(&v);
 }
 
 /* Rollback returns to the same masks; a clone is independent of its source. */
 static void test_rollback_clone(void) {
-    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
-    REQUIRE(tok, "tokenizer");
-    smol_token_index *ti = NULL;
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/SmolLM2-135M-Instruct/tokenizer.json"), "tokenizer");
+    smol_tokenizer *tok = v.tok;
+    smol_token_index *ti = v.ti;
     smol_error err = {0};
-    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
     smol_grammar *g = compile_file("json");
     smol_matcher *m = NULL;
     REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
@@ -390,17 +443,16 @@ static void test_rollback_clone(void) {
     free(ids.ids);
     smol_matcher_free(m);
     smol_grammar_free(g);
-    smol_token_index_free(ti);
-    smol_tokenizer_free(tok);
+    vocab_close(&v);
 }
 
 /* Special tokens are never allowed; end-of-generation tokens only where the grammar can end. */
 static void test_special_tokens(void) {
-    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
-    REQUIRE(tok, "tokenizer");
-    smol_token_index *ti = NULL;
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/SmolLM2-135M-Instruct/tokenizer.json"), "tokenizer");
+    smol_tokenizer *tok = v.tok;
+    smol_token_index *ti = v.ti;
     smol_error err = {0};
-    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
     smol_grammar *g = compile("root ::= [^x]*", &err);
     smol_matcher *m = NULL;
     REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
@@ -419,8 +471,7 @@ static void test_special_tokens(void) {
     free(mask);
     smol_matcher_free(m);
     smol_grammar_free(g);
-    smol_token_index_free(ti);
-    smol_tokenizer_free(tok);
+    vocab_close(&v);
 }
 
 /* ---------------------------------------------------------------- minimal completion lengths */
@@ -508,11 +559,10 @@ static void test_min_bytes(void) {
 /* smol_matcher_min_bytes_after agrees with accepting the token and asking, over the SmolLM2
  * vocabulary at a few states of a JSON walk, and gives -1 exactly for tokens the mask bans. */
 static void test_min_bytes_after(void) {
-    smol_tokenizer *tok = load_tok("tokenizers/SmolLM2-135M-Instruct/tokenizer.json");
-    REQUIRE(tok, "tokenizer");
-    smol_token_index *ti = NULL;
+    vocab v;
+    REQUIRE(vocab_open(&v, "tokenizers/SmolLM2-135M-Instruct/tokenizer.json"), "tokenizer");
+    smol_token_index *ti = v.ti;
     smol_error err = {0};
-    REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
     smol_grammar *g = compile_file("json");
     smol_matcher *m = NULL;
     REQUIRE(g && smol_matcher_new(g, ti, &m, &err) == 0, "%s", err.msg);
@@ -539,8 +589,7 @@ static void test_min_bytes_after(void) {
     free(bits);
     smol_matcher_free(m);
     smol_grammar_free(g);
-    smol_token_index_free(ti);
-    smol_tokenizer_free(tok);
+    vocab_close(&v);
 }
 
 typedef struct batch_out {
@@ -675,6 +724,7 @@ int main(void) {
     RUN(test_forced);
     RUN(test_masks_smollm);
     RUN(test_masks_llama3_sample);
+    RUN(test_masks_alphabet);
     RUN(test_rollback_clone);
     RUN(test_special_tokens);
     RUN(test_generate_batch);

@@ -767,9 +767,9 @@ enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
  * each of its first ALPHA_MAX_STACKS stacks alone) and kept only with at least ALPHA_MIN_BYTES
  * bytes. */
 #define ALPHA_MIN_TOKENS 1
-#define ALPHA_MAX_STATES 32
+#define ALPHA_MAX_STATES 24
 #define ALPHA_MIN_BYTES 16
-#define ALPHA_MAX_STACKS 16
+#define ALPHA_MAX_STACKS 4
 
 /* Reserved nodes: the empty stack (the output is complete), the bottom of a truncated stack
  * (reached with nothing consumed past it) and "something was consumed past the bottom". */
@@ -797,7 +797,7 @@ typedef struct dstate {
     uint32_t *unsure;       /* with mask (truncated states): trie subtrees the cut left open */
     uint32_t n_unsure;
     uint8_t alpha_kind;     /* ALPHA_*: whether alpha is known and covers non-ASCII characters */
-    uint8_t n_alive;        /* 1 + the ASCII bytes leading to a live state with a real stack, 0 unknown */
+    uint16_t alpha_height;  /* the alphabet holds for strings of at most this many characters */
     uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
     int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
     uint32_t *mask;         /* cached token mask, or NULL */
@@ -1372,91 +1372,127 @@ static int class_nonascii(const smol_grammar *g, uint32_t k) {
     return class_has(g, k, 0x80, 0xD7FF) || class_has(g, k, 0xE000, MAX_CP) ? -1 : 0;
 }
 
-/* The number of ASCII bytes after which state u is alive with a real stack (cached), or ST_OOM. */
-static int n_alive(runtime *rt, int32_t u) {
-    if (rt->ds[u].n_alive) return rt->ds[u].n_alive - 1;
+/* The ASCII bytes after which state u is alive with a real stack, into live[2]; returns their
+ * number, or ST_OOM. */
+static int live_bytes(runtime *rt, int32_t u, uint64_t live[2]) {
+    live[0] = live[1] = 0;
     int n = 0;
     for (uint32_t b = 0; b < 128; b++) {
         int32_t v = trans(rt, u, (uint8_t)b);
         if (v == ST_OOM) return ST_OOM;
-        n += v >= 0 && rt->ds[v].has_real;
+        if (v >= 0 && rt->ds[v].has_real) live[b >> 6] |= 1ull << (b & 63), n++;
     }
-    rt->ds[u].n_alive = (uint8_t)(n + 1);
     return n;
 }
 
+/* The index of state u in reach[0..*n), added if new; -1 when reach is full. */
+static int reach_index(int32_t *reach, uint32_t *n, int32_t u) {
+    for (uint32_t x = 0; x < *n; x++)
+        if (reach[x] == u) return (int)x;
+    if (*n == ALPHA_MAX_STATES) return -1;
+    reach[*n] = u;
+    return (int)(*n)++;
+}
+
 /* Explores from state t: *a (ASCII bytes) and *utf8 (whole non-ASCII characters too) such that
- * every string over them keeps the matcher alive with a real stack, narrowing them at each state
- * such strings reach (at most ALPHA_MAX_STATES). A byte leading to a state with few ways on
- * (inside an escape) is left out. *a is left empty when few bytes qualify or too many states are
- * met. 0 or ST_OOM. */
-static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8) {
+ * every string over them of at most *height characters keeps the matcher alive with a real
+ * stack. Breadth first over the states such strings reach, the alphabet narrowed to the live
+ * bytes of each; states with few ways on (inside an escape) are not entered: the bytes leading to
+ * them are left out. When more than ALPHA_MAX_STATES states are met, *height is the number of
+ * levels explored in full (else UINT16_MAX). *a is left empty when few bytes qualify or fewer than
+ * two levels could be explored. 0 or ST_OOM. */
+static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, uint32_t *height) {
     int32_t reach[ALPHA_MAX_STATES];
-    uint32_t n = 0;
-    a[0] = a[1] = ~0ull, *utf8 = 1;
-    reach[n++] = t;
-    int live = rt->ds[t].has_real && rt->ds[t].need == 0 ? n_alive(rt, t) : 0;
-    if (live < 0) return ST_OOM;
-    if (live < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
-    for (uint32_t k = 0; k < n && (a[0] | a[1]); k++) {
-        int32_t r = reach[k], add[129];
-        uint32_t n_add = 0;
-        for (uint32_t b = 0; b < 128; b++) {
-            if (!(a[b >> 6] >> (b & 63) & 1)) continue;
-            int32_t u = trans(rt, r, (uint8_t)b);
-            if (u == ST_OOM) return ST_OOM;
-            int rich = u >= 0 && rt->ds[u].has_real ? n_alive(rt, u) : 0;
-            if (rich < 0) return ST_OOM;
-            if (rich < ALPHA_MIN_BYTES) a[b >> 6] &= ~(1ull << (b & 63));
-            else add[n_add++] = u;
+    int uni[ALPHA_MAX_STATES];                   /* where a non-ASCII character leads, -1 nowhere */
+    uint8_t poor[ALPHA_MAX_STATES];
+    uint32_t n = 1, k, level = 0, level_end = 1, closed = 1;
+    reach[0] = t;
+    a[0] = a[1] = 0, *utf8 = 1, *height = 0;
+    if (!rt->ds[t].has_real || rt->ds[t].need != 0) return 0;
+    a[0] = a[1] = ~0ull;
+    for (k = 0; k < n && (a[0] | a[1]) && closed; k++) {
+        if (k == level_end) level++, level_end = n;
+        int32_t r = reach[k];
+        uint64_t live[2];
+        int nl = live_bytes(rt, r, live);
+        if (nl < 0) return ST_OOM;
+        uni[k] = -1, poor[k] = nl < ALPHA_MIN_BYTES;
+        if (poor[k]) {
+            if (k == 0) a[0] = a[1] = 0;
+            continue;
         }
+        a[0] &= live[0], a[1] &= live[1];
+        for (uint32_t b = 0; b < 128 && closed; b++)
+            if ((a[b >> 6] >> (b & 63) & 1) && reach_index(reach, &n, rt->ds[r].trans[b]) < 0) closed = 0;
         uint32_t set = rt->ds[r].set;
         for (uint32_t i = 0; i < rt->set_len[set] && *utf8; i++) {
             uint32_t m = rt->pool[rt->set_off[set] + i];
             if (m > N_UNSURE && class_nonascii(rt->g, rt->g->el[rt->nodes[m].pos].arg) < 0) *utf8 = 0;
         }
-        if (*utf8) {                             /* every non-ASCII character goes where 0x80 goes */
+        if (*utf8 && closed) {                   /* every non-ASCII character goes where 0x80 goes */
             int64_t next = step_cp(rt, set, 0x80);
             int32_t u = next == ST_OOM ? ST_OOM : next < 0 ? ST_DEAD : dstate_id(rt, (uint32_t)next, 0, 0);
             if (u == ST_OOM) return ST_OOM;
             if (u < 0 || !rt->ds[u].has_real) *utf8 = 0;
-            else add[n_add++] = u;
+            else if ((uni[k] = reach_index(reach, &n, u)) < 0) closed = 0;
         }
         if (__builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
-        for (uint32_t j = 0; j < n_add && (a[0] | a[1]); j++) {
-            uint32_t x = 0;
-            while (x < n && reach[x] != add[j]) x++;
-            if (x < n) continue;
-            if (n == ALPHA_MAX_STATES) a[0] = a[1] = 0;
-            else reach[n++] = add[j];
-        }
     }
+    *height = closed ? UINT16_MAX : level;
+    if (*height < 2) a[0] = a[1] = 0;
+    if (!(a[0] | a[1])) return 0;
+    for (uint32_t j = 0; j < k; j++) {           /* leave out the ways into poor states */
+        if (poor[j]) continue;
+        for (uint32_t b = 0; b < 128; b++) {
+            int x = -1;
+            for (uint32_t y = 0; y < k && x < 0; y++)
+                if (reach[y] == rt->ds[reach[j]].trans[b]) x = (int)y;
+            if (x >= 0 && poor[x]) a[b >> 6] &= ~(1ull << (b & 63));
+        }
+        if (uni[j] >= 0 && (uint32_t)uni[j] < k && poor[uni[j]]) *utf8 = 0;
+    }
+    if (__builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
     return 0;
 }
 
 /* Fills the alphabet of state t (at a character boundary): what explore_alphabet finds from t,
- * or else the best it finds from one of t's stacks alone (a string that keeps one stack alive
- * keeps the state alive: this is how a property-name state with a few known names beside any
- * other name is handled). 0 or ST_OOM. */
+ * or else the best it finds from one of t's stacks alone, trying the ALPHA_MAX_STACKS stacks
+ * whose classes hold the most ASCII bytes (a string that keeps one stack alive keeps the state
+ * alive: this is how a property-name state with a few known names beside any other name is
+ * handled). 0 or ST_OOM. */
 static int state_alphabet(runtime *rt, int32_t t) {
     uint64_t a[2], best[2] = {0, 0};
+    uint32_t h, best_h = 0;
     int utf8, best_utf8 = 0, best_n = 0;
-    if (explore_alphabet(rt, t, best, &best_utf8)) return ST_OOM;
-    uint32_t set = rt->ds[t].set;
-    for (uint32_t i = 0; !(best[0] | best[1]) && rt->ds[t].need == 0 && i < rt->set_len[set] && i < ALPHA_MAX_STACKS; i++) {
-        uint32_t m = rt->pool[rt->set_off[set] + i];
-        if (m <= N_UNSURE || rt->set_len[set] == 1) continue;
-        int64_t one = set_id(rt, &m, 1);
+    if (explore_alphabet(rt, t, best, &best_utf8, &best_h)) return ST_OOM;
+    best_n = __builtin_popcountll(best[0]) + __builtin_popcountll(best[1]);
+    uint32_t set = rt->ds[t].set, pick[ALPHA_MAX_STACKS], width[ALPHA_MAX_STACKS], n_pick = 0;
+    for (uint32_t i = 0; best_h < UINT16_MAX && rt->set_len[set] > 1 && i < rt->set_len[set]; i++) {
+        uint32_t m = rt->pool[rt->set_off[set] + i], w = 0;        /* the widest classes first */
+        if (m <= N_UNSURE) continue;
+        const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[m].pos].arg];
+        for (uint32_t j = 0; j < c->n; j++) {
+            const gr_range *r = &rt->g->rg[c->first + j];
+            if (r->lo < 128) w += (r->hi < 128 ? r->hi : 127) - r->lo + 1;
+        }
+        if (w < ALPHA_MIN_BYTES) continue;
+        uint32_t at = n_pick < ALPHA_MAX_STACKS ? n_pick++ : ALPHA_MAX_STACKS - 1;
+        if (at == ALPHA_MAX_STACKS - 1 && n_pick == ALPHA_MAX_STACKS && width[at] >= w && i > at) continue;
+        while (at > 0 && width[at - 1] < w) pick[at] = pick[at - 1], width[at] = width[at - 1], at--;
+        pick[at] = m, width[at] = w;
+    }
+    for (uint32_t i = 0; i < n_pick; i++) {
+        int64_t one = set_id(rt, &pick[i], 1);
         int32_t u = one < 0 ? ST_OOM : dstate_id(rt, (uint32_t)one, 0, 0);
-        if (u == ST_OOM || explore_alphabet(rt, u, a, &utf8)) return ST_OOM;
+        if (u == ST_OOM || explore_alphabet(rt, u, a, &utf8, &h)) return ST_OOM;
         int na = __builtin_popcountll(a[0]) + __builtin_popcountll(a[1]);
-        if (na > best_n || (na == best_n && na && utf8 && !best_utf8))
-            best[0] = a[0], best[1] = a[1], best_utf8 = utf8, best_n = na;
-        set = rt->ds[t].set;
+        if (na && (h > best_h || (h == best_h && (na > best_n || (na == best_n && utf8 && !best_utf8)))))
+            best[0] = a[0], best[1] = a[1], best_utf8 = utf8, best_n = na, best_h = h;
     }
     dstate *d = &rt->ds[t];
     d->alpha[0] = best[0], d->alpha[1] = best[1];
     d->alpha_kind = (best[0] | best[1]) && best_utf8 ? ALPHA_UTF8 : ALPHA_ASCII;
+    d->alpha_height = (uint16_t)best_h;
     return 0;
 }
 
@@ -1464,7 +1500,7 @@ static int state_alphabet(runtime *rt, int32_t t) {
  * subtree's tokens are allowed)? */
 static int alphabet_covers(const dstate *d, const smol_token_index *ti, uint32_t i) {
     uint8_t f = ti->below_flags[i];
-    if ((ti->below[i][0] & ~d->alpha[0]) | (ti->below[i][1] & ~d->alpha[1])) return 0;
+    if ((ti->below[i][0] & ~d->alpha[0]) | (ti->below[i][1] & ~d->alpha[1]) || ti->height[i] > d->alpha_height) return 0;
     return !(f & SMOL_TI_BELOW_NONASCII) || (d->alpha_kind == ALPHA_UTF8 && (f & SMOL_TI_BELOW_UTF8));
 }
 

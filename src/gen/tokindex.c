@@ -85,8 +85,9 @@ static int build_below(smol_token_index *ti) {
     uint32_t nn = ti->n_nodes;
     ti->below = calloc(nn ? nn : 1, sizeof *ti->below);
     ti->below_flags = malloc(nn ? nn : 1);
+    ti->height = calloc(nn ? nn : 1, sizeof *ti->height);
     uint8_t *ok = malloc((size_t)ti->max_depth + 1);
-    if (!ti->below || !ti->below_flags || !ok) return free(ok), SMOL_ENOMEM;
+    if (!ti->below || !ti->below_flags || !ti->height || !ok) return free(ok), SMOL_ENOMEM;
     memset(ti->below_flags, SMOL_TI_BELOW_UTF8, nn);
     for (uint32_t j = 0; j < nn; j++) {
         if (ti->tok_off[j] == ti->tok_off[j + 1]) continue;          /* no token ends here */
@@ -103,6 +104,7 @@ static int build_below(smol_token_index *ti) {
             else a1 |= 1ull << (b - 64);
             ti->below[i][0] |= a0, ti->below[i][1] |= a1;
             ti->below_flags[i] |= non_ascii;
+            if (n - d + 1 > ti->height[i]) ti->height[i] = (uint16_t)(n - d + 1);
             if (!ok[d - 1]) ti->below_flags[i] &= (uint8_t)~SMOL_TI_BELOW_UTF8;
         }
     }
@@ -167,6 +169,7 @@ void smol_token_index_free(smol_token_index *ti) {
     free(ti->toks);
     free(ti->below);
     free(ti->below_flags);
+    free(ti->height);
     free(ti->text_mask);
     free(ti->eog);
     free(ti->kind);

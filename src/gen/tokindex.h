@@ -23,6 +23,7 @@ struct smol_token_index {
     uint64_t (*below)[2];    /* [n_nodes] ASCII bytes on the paths from node i down, its own byte
                                 included (bit b of word b / 64) */
     uint8_t *below_flags;    /* [n_nodes] SMOL_TI_BELOW_* */
+    uint16_t *height;        /* [n_nodes] bytes on the longest path from node i down, its own included */
     uint32_t *text_mask;     /* [(n_vocab + 31) / 32] the tokens in the trie */
     int32_t *eog;            /* end-of-generation token ids */
     int n_eog;
