@@ -167,6 +167,18 @@ static void test_gopher_quality_symbols(void) {
     for (int i = 0; i < 5; i++) sb_add(&b, " ...");
     sb_add(&b, " river");
     EXPECT("gopher_quality", NULL, b.s, NULL, "5 ellipses / 56 words");
+    /* "..." counted without overlaps, as str.count: a run of 5 dots is one (two tokens: "..."
+     * and ".."), of 6 dots two ("..." twice): 6 / 63 keeps, 6 / 57 drops */
+    sb_reset(&b);
+    plain_words(&b, 50);
+    for (int i = 0; i < 6; i++) sb_add(&b, " .....");
+    sb_add(&b, " river");
+    EXPECT("gopher_quality", NULL, b.s, NULL, "6 runs of 5 dots: 6 ellipses / 63 words");
+    sb_reset(&b);
+    plain_words(&b, 50);
+    for (int i = 0; i < 3; i++) sb_add(&b, " ......");
+    sb_add(&b, " river");
+    EXPECT("gopher_quality", NULL, b.s, "gopher_quality:gopher_too_many_ellipsis", "3 runs of 6 dots: 6 ellipses / 57 words");
     free(b.s);
 }
 
