@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define IN_CHUNK (256 * 1024)
 
@@ -123,11 +126,28 @@ void smol_lines_close(smol_lines *r) {
     free(r);
 }
 
+/* Reads a plain file straight into buf[end..cap) (no bytes left in the input buffer). */
+static int read_plain(smol_lines *r, size_t room, smol_error *err) {
+    if (r->eof_in) {
+        r->eof_out = 1;
+        return SMOL_OK;
+    }
+    ssize_t n;
+    do n = read(r->fd, r->buf + r->end, room);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return smol_fail(err, SMOL_EIO, "%s: read failed: %s", r->path, strerror(errno));
+    r->bytes_read += (uint64_t)n;
+    r->end += (size_t)n;
+    if (n == 0) r->eof_in = r->eof_out = 1;
+    return SMOL_OK;
+}
+
 /* Decodes more bytes into buf[end..cap); sets eof_out when the input is exhausted. */
 static int decode_more(smol_lines *r, smol_error *err) {
+    size_t room = r->cap - r->end;
+    if (r->kind == SRC_PLAIN && r->in_pos == r->in_len) return read_plain(r, room, err);
     int rc = read_raw(r, err);
     if (rc) return rc;
-    size_t room = r->cap - r->end;
     if (r->kind == SRC_PLAIN) {
         if (r->in_pos == r->in_len) {
             r->eof_out = 1;
@@ -283,8 +303,6 @@ int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err) {
 
 enum { STR_ESC = 1, STR_CTRL = 2 };
 
-static const uint64_t k_ones = 0x0101010101010101ull, k_highs = 0x8080808080808080ull;
-
 /* The value of hex digit c, or -1. */
 static int hex_value(unsigned c) {
     if (c >= '0' && c <= '9') return (int)(c - '0');
@@ -303,8 +321,21 @@ static long hex4(const unsigned char *s) {
     return v;
 }
 
-/* Bytes before the first '"', '\\' or byte < 0x20 among the 8 bytes at s (8 if none). */
-static size_t plain_run8(const unsigned char *s) {
+/* Bytes before the first '"', '\\' or byte < 0x20 among the PLAIN_STEP bytes at s
+ * (PLAIN_STEP if none): SSE2 16 bytes at a time where the compiler targets it, else 8. */
+#if defined(__SSE2__)
+#define PLAIN_STEP 16
+static size_t plain_run(const unsigned char *s) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctl);
+    unsigned m = (unsigned)_mm_movemask_epi8(hit);
+    return m ? (size_t)__builtin_ctz(m) : 16;
+}
+#else
+#define PLAIN_STEP 8
+static const uint64_t k_ones = 0x0101010101010101ull, k_highs = 0x8080808080808080ull;
+static size_t plain_run(const unsigned char *s) {
     uint64_t w;
     memcpy(&w, s, 8);
     uint64_t q = w ^ (k_ones * '"'), b = w ^ (k_ones * '\\');
@@ -318,6 +349,7 @@ static size_t plain_run8(const unsigned char *s) {
     return i;
 #endif
 }
+#endif
 
 /* Checks the escape at s[i] == '\\'; returns its length, or 0 if it is invalid. A \u escape
  * of a high surrogate must be followed by one of a low surrogate; a lone low one is invalid. */
@@ -341,10 +373,10 @@ static size_t escape_len(const unsigned char *s, size_t n, size_t i) {
 static size_t scan_string(const unsigned char *s, size_t n, size_t i, unsigned *flags, size_t *err_at) {
     size_t start = i++;
     for (;;) {
-        while (i + 8 <= n) {
-            size_t k = plain_run8(s + i);
+        while (i + PLAIN_STEP <= n) {
+            size_t k = plain_run(s + i);
             i += k;
-            if (k < 8) break;
+            if (k < PLAIN_STEP) break;
         }
         if (i >= n) {
             *err_at = start;
@@ -627,9 +659,9 @@ size_t smol_json_escape(const char *text, size_t len, char *out) {
     size_t o = 0, i = 0;
     out[o++] = '"';
     while (i < len) {
-        size_t run = 0, k = 8;
-        while (k == 8 && i + run + 8 <= len) run += k = plain_run8(s + i + run);
-        if (k == 8)
+        size_t run = 0, k = PLAIN_STEP;
+        while (k == PLAIN_STEP && i + run + PLAIN_STEP <= len) run += k = plain_run(s + i + run);
+        if (k == PLAIN_STEP)
             while (i + run < len && s[i + run] != '"' && s[i + run] != '\\' && s[i + run] >= 0x20) run++;
         memcpy(out + o, s + i, run);
         o += run;

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #if defined(__has_include)
 #if __has_include("data/parquet.h")
 #include "data/parquet.h"
@@ -52,6 +55,12 @@ static size_t utf8_bad_offset(const char *s, size_t n) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+#if defined(__SSE2__)
+        if (i + 16 <= n && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)))) {
+            i += 16;   /* 16 ASCII bytes */
+            continue;
+        }
+#endif
         if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, p + i, 8);
