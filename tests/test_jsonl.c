@@ -1,10 +1,12 @@
 /* test_jsonl.c: the streaming line/JSONL reader over plain, gzip and zstd files: the same lines
  * from each, a final line without '\n', a 10 MB line, the line-length limit, truncated and
- * corrupt compressed data, and JSON errors naming the file and line. */
+ * corrupt compressed data, JSON errors naming the file and line, and 3 MB of lines of every
+ * length read the same from plain, gzip and zstd files. */
 #include "check.h"
 #include "base/file.h"
 #include "base/jsonl.h"
 #include "smol.h"
+#include <stdint.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -214,7 +216,54 @@ static void test_fuzz_regressions(void) {
     unlink(p);
 }
 
+/* 3 MB of lines of 0-3000 bytes (past the first read, the 1 MB buffer and its moves): a plain
+ * file, read straight into the line buffer, gives the same lines as its gzip and zstd copies. */
+static void test_many_lines_across_buffers(void) {
+    size_t cap = 4u << 20, n = 0;
+    char *text = malloc(cap);
+    uint64_t st = 3;
+    int lines = 0;
+    while (n < (3u << 20)) {
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = (size_t)(st >> 33) % 3000;
+        for (size_t k = 0; k < len; k++) text[n + k] = (char)('a' + (k + (size_t)lines) % 26);
+        n += len;
+        text[n++] = '\n';
+        lines++;
+    }
+    const char *p = test_tmp("many.jsonl"), *g = test_tmp("many.gz"), *z = test_tmp("many.zst");
+    write_bytes(p, text, n);
+    write_gz(g, text, n);
+    write_zst(z, text, n, NULL);
+    const char *paths[] = {p, g, z};
+    for (int f = 0; f < 3; f++) {
+        smol_error err = {0};
+        smol_lines *r = NULL;
+        REQUIRE(smol_lines_open(paths[f], &r, &err) == 0, "%s", err.msg);
+        const char *line;
+        size_t len, at = 0;
+        int got = 0, rc;
+        while ((rc = smol_lines_next(r, &line, &len, &err)) == 1) {
+            const char *nl = memchr(text + at, '\n', n - at);
+            size_t want = (size_t)(nl - (text + at));
+            if (len != want || memcmp(line, text + at, len)) {
+                CHECK(0, "%s: line %d differs (%zu bytes, want %zu)", paths[f], got + 1, len, want);
+                break;
+            }
+            at += want + 1;
+            got++;
+        }
+        CHECK(rc == 0 && got == lines, "%s: %d of %d lines, rc %d %s", paths[f], got, lines, rc, err.msg);
+        CHECK(f > 0 || smol_lines_bytes_read(r) == n, "%s: %llu bytes read of %zu", paths[f],
+              (unsigned long long)smol_lines_bytes_read(r), n);
+        smol_lines_close(r);
+        unlink(paths[f]);
+    }
+    free(text);
+}
+
 int main(void) {
+    RUN(test_many_lines_across_buffers);
     RUN(test_plain_gz_zst_same_lines);
     RUN(test_concatenated_gzip_members);
     RUN(test_long_lines);
