@@ -203,6 +203,50 @@ static void test_automaton(void) {
     CHECK(n > 500 && n_search > 500 && too_big < 20, "%d / %d cases, %d too large", n, n_search, too_big);
 }
 
+/* Unicode general categories (\p{L}, \p{Letter}, \P{...}, gc=...): the automaton's search
+ * against PCRE2's (through the validator), and the GBNF translation against the automaton. */
+static void test_unicode_properties(void) {
+    static const char *const res[] = {"^\\p{Letter}+$", "^\\p{L}\\P{L}$", "[\\p{Nd}\\p{Lu}]", "^\\p{gc=Punctuation}*$",
+                                      "\\p{Sc}", "^[^\\p{N}\\s]+$", "\\p{Mn}", "^\\p{Lowercase_Letter}\\p{Zs}?$"};
+    static const char *const texts[] = {"Hello", "\u03c0", "123", "a\u00e9", "A1", "\u20ac", "\u00bf?", "\u65e5\u672c",
+                                        "e\u0301", "\u0663", "", "a ", "x\u3000", "Z!", "\U0001F600", "a-b"};
+    int n = 0;
+    for (size_t i = 0; i < sizeof res / sizeof *res; i++) {
+        smol_rx_dfa *search = NULL, *full = NULL;
+        smol_grammar *g = NULL;
+        smol_error err;
+        REQUIRE(smol_rx_dfa_new(res[i], 1, &search, &err) == 0 && smol_rx_dfa_new(res[i], 0, &full, &err) == 0 &&
+                    smol_grammar_from_regex(res[i], &g, &err) == 0, "/%s/: %s", res[i], err.msg);
+        cJSON *schema = cJSON_CreateObject();
+        cJSON_AddStringToObject(schema, "pattern", res[i]);
+        char *sj = cJSON_PrintUnformatted(schema);
+        smol_jschema *js = NULL;
+        REQUIRE(smol_jschema_new(sj, strlen(sj), 0, &js, &err) == 0, "%s", err.msg);
+        for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+            cJSON *str = cJSON_CreateString(texts[k]);
+            char *inst = cJSON_PrintUnformatted(str);
+            int want = smol_jschema_validate_text(js, inst, strlen(inst), NULL, 0, NULL);
+            CHECK(dfa_match(search, texts[k]) == want, "/%s/ searched in '%s': PCRE2 says %d", res[i], texts[k], want);
+            CHECK(full_match(g, texts[k]) == dfa_match(full, texts[k]), "/%s/ on '%s': grammar and automaton differ",
+                  res[i], texts[k]);
+            n++;
+            free(inst);
+            cJSON_Delete(str);
+        }
+        smol_jschema_free(js);
+        free(sj);
+        cJSON_Delete(schema);
+        smol_rx_dfa_free(search);
+        smol_rx_dfa_free(full);
+        smol_grammar_free(g);
+    }
+    smol_rx_dfa *d = NULL;
+    smol_error err;
+    CHECK(smol_rx_dfa_new("\\p{Script=Greek}", 1, &d, &err) == SMOL_EUNSUPPORTED && strstr(err.msg, "Script=Greek"),
+          "scripts are refused by name: %s", err.msg);
+    printf("unicode properties: %d cases\n", n);
+}
+
 int main(void) {
     RUN(test_python_oracle);
     RUN(test_gbnf_text);
@@ -210,5 +254,6 @@ int main(void) {
     RUN(test_empty_classes);
     RUN(test_fuzz_regressions);
     RUN(test_automaton);
+    RUN(test_unicode_properties);
     return check_done();
 }

@@ -170,12 +170,24 @@ static const char *const k_gc[][2] = {
     {"Unassigned", "Cn"},
 };
 
-/* Rewrites ECMA \p{Long_Name}, \p{gc=X} and \p{Script=X} into PCRE2's spellings; malloc'd. */
+/* ECMA-262's white space and line terminators (\s), as the inside of a PCRE2 class. */
+#define ECMA_SPACE "\\t\\n\\x0b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+
+/* Rewrites ECMA \p{Long_Name}, \p{gc=X} and \p{Script=X} into PCRE2's spellings, and \s (\S
+ * outside classes) into ECMA's Unicode white space (PCRE2's is ASCII without UCP); malloc'd. */
 static char *ecma_to_pcre(const char *re) {
     size_t n = strlen(re);
-    char *out = malloc(n + 1), *o = out;
+    char *out = malloc(n * (sizeof ECMA_SPACE + 4) / 2 + 8), *o = out;
     if (!out) return NULL;
+    int in_class = 0;
     while (*re) {
+        if (re[0] == '\\' && (re[1] == 's' || (re[1] == 'S' && !in_class))) {
+            o += sprintf(o, "%s%s%s", in_class ? "" : re[1] == 'S' ? "[^" : "[", ECMA_SPACE, in_class ? "" : "]");
+            re += 2;
+            continue;
+        }
+        if (re[0] == '[' && !in_class) in_class = 1;
+        else if (re[0] == ']' && in_class) in_class = 0;
         if (re[0] == '\\' && (re[1] == 'p' || re[1] == 'P') && re[2] == '{') {
             const char *name = re + 3, *close = strchr(name, '}');
             if (close) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #define MAX_CP 0x10FFFFu
 #define MAX_COPIES 1000   /* repetitions of something that can be empty, nested: the most copies */
@@ -28,6 +29,7 @@ typedef struct rx {
     struct nfa *nf;  /* when building an automaton (smol_regex_dfa_new): its states */
     int fs, fe;      /* the fragment just parsed: start and end state (the end has no edges yet) */
     int search;      /* unanchored top-level alternatives may have text before and after */
+    uint32_t prop;   /* the general categories (bit per utf8proc category) of the last \p{...} */
 } rx;
 
 /* An NFA state: up to two empty edges, or one edge on the code point ranges pool[r0..r0+nr). */
@@ -248,8 +250,62 @@ static const rx_range k_space[] = {{0x09, 0x0D}, {0x20, 0x20}, {0xA0, 0xA0}, {0x
                                    {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F}, {0x3000, 0x3000},
                                    {0xFEFF, 0xFEFF}};
 
+/* Unicode general categories by long and short name: a bit per utf8proc category. */
+static const struct {
+    const char *name, *abbr;
+    uint32_t mask;
+} k_props[] = {
+    {"Letter", "L", 0x3Eu},             {"Cased_Letter", "LC", 0x0Eu},      {"Uppercase_Letter", "Lu", 1u << 1},
+    {"Lowercase_Letter", "Ll", 1u << 2}, {"Titlecase_Letter", "Lt", 1u << 3}, {"Modifier_Letter", "Lm", 1u << 4},
+    {"Other_Letter", "Lo", 1u << 5},    {"Mark", "M", 0x1C0u},              {"Nonspacing_Mark", "Mn", 1u << 6},
+    {"Spacing_Mark", "Mc", 1u << 7},    {"Enclosing_Mark", "Me", 1u << 8},  {"Number", "N", 0xE00u},
+    {"Decimal_Number", "Nd", 1u << 9},  {"Letter_Number", "Nl", 1u << 10},  {"Other_Number", "No", 1u << 11},
+    {"Punctuation", "P", 0x7F000u},     {"Connector_Punctuation", "Pc", 1u << 12}, {"Dash_Punctuation", "Pd", 1u << 13},
+    {"Open_Punctuation", "Ps", 1u << 14}, {"Close_Punctuation", "Pe", 1u << 15}, {"Initial_Punctuation", "Pi", 1u << 16},
+    {"Final_Punctuation", "Pf", 1u << 17}, {"Other_Punctuation", "Po", 1u << 18}, {"Symbol", "S", 0x780000u},
+    {"Math_Symbol", "Sm", 1u << 19},    {"Currency_Symbol", "Sc", 1u << 20}, {"Modifier_Symbol", "Sk", 1u << 21},
+    {"Other_Symbol", "So", 1u << 22},   {"Separator", "Z", 0x3800000u},     {"Space_Separator", "Zs", 1u << 23},
+    {"Line_Separator", "Zl", 1u << 24}, {"Paragraph_Separator", "Zp", 1u << 25}, {"Other", "C", 0x3C000001u},
+    {"Control", "Cc", 1u << 26},        {"Format", "Cf", 1u << 27},         {"Surrogate", "Cs", 1u << 28},
+    {"Private_Use", "Co", 1u << 29},    {"Unassigned", "Cn", 1u << 0},      {"digit", "Nd", 1u << 9},
+    {"punct", "P", 0x7F000u},           {"cntrl", "Cc", 1u << 26},
+};
+
+/* Reads {Name} after \p (r->p at '{'): r->prop gets its categories; -1 on error. */
+static int read_prop(rx *r) {
+    if (*r->p != '{') return rx_fail(r, SMOL_EFORMAT, "\\p needs {Name}"), -1;
+    const char *end = strchr(r->p, '}');
+    if (!end) return rx_fail(r, SMOL_EFORMAT, "unterminated \\p{...}"), -1;
+    const char *name = r->p + 1;
+    size_t n = (size_t)(end - name);
+    for (const char *pre = "General_Category=\0gc=\0"; *pre; pre += strlen(pre) + 1)
+        if (n > strlen(pre) && strncmp(name, pre, strlen(pre)) == 0) name += strlen(pre), n -= strlen(pre);
+    for (size_t i = 0; i < sizeof k_props / sizeof k_props[0]; i++)
+        if ((strlen(k_props[i].name) == n && strncmp(name, k_props[i].name, n) == 0) ||
+            (strlen(k_props[i].abbr) == n && strncmp(name, k_props[i].abbr, n) == 0)) {
+            r->prop = k_props[i].mask;
+            r->p = end + 1;
+            return 0;
+        }
+    return rx_fail(r, SMOL_EUNSUPPORTED, "Unicode property '%.*s' (only general categories such as \\p{L}, \\p{Letter})",
+                   (int)(end - r->p - 1), r->p + 1), -1;
+}
+
+/* Adds the code points whose general category is in mask (complement: not in it) to s. */
+static int rs_prop(rx *r, rset *s, uint32_t mask, int complement) {
+    uint32_t start = 0;
+    int in = 0;
+    for (uint32_t c = 0; c <= MAX_CP + 1 && !r->rc; c++) {
+        int hit = c <= MAX_CP && ((mask >> utf8proc_category((utf8proc_int32_t)c) & 1) != (uint32_t)complement);
+        if (hit && !in) start = c, in = 1;
+        else if (!hit && in) rs_add(r, s, start, c - 1), in = 0;
+    }
+    return r->rc;
+}
+
 /* Adds a shorthand class (d, w, s; upper case: its complement) to s. */
 static int rs_shorthand(rx *r, rset *s, char c) {
+    if (c == 'p' || c == 'P') return rs_prop(r, s, r->prop, c == 'P');
     const rx_range *k = c == 'd' || c == 'D' ? k_digit : c == 'w' || c == 'W' ? k_word : k_space;
     size_t n = c == 'd' || c == 'D' ? 1 : c == 'w' || c == 'W' ? 4 : sizeof k_space / sizeof k_space[0];
     if (c >= 'a') {
@@ -314,6 +370,10 @@ static int32_t parse_escape(rx *r, int in_class, char *sh) {
         if (*r->p >= '0' && *r->p <= '9') return rx_fail(r, SMOL_EUNSUPPORTED, "octal escapes are not supported"), -1;
         return 0;
     case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
+        *sh = c;
+        return -3;
+    case 'p': case 'P':
+        if (read_prop(r)) return -1;
         *sh = c;
         return -3;
     case 'b':
