@@ -654,17 +654,72 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
 
 #define TQ_HOIST_STEPS 32  /* decode: steps whose activations are prepared once per call (n <= 4096, q8_0 2048) */
 
+/* The sums of the lanes of a0..a3 as the four floats of the result. */
+static inline __m128 hsum4_ps(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  /* a0 a1 a0 a1 per lane */
+    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));  /* a0 a1 a2 a3 per lane */
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* The last t (1 or 2) blocks of rows a and b of a q4_0 / q5_0 matrix in one step: row a's blocks
+ * in lanes 0..t-1, row b's in lanes 2..t+1, against ap (the last step's activations repeated in
+ * lanes 2, 3); row a's products go to acc_a, row b's to acc_b. Reads only those blocks. */
+static inline __attribute__((always_inline)) void tq_pair_tail(const uint8_t *a, const uint8_t *b, int t,
+                                                               const tq_act *ap, __m512 *acc_a, __m512 *acc_b,
+                                                               const int TY) {
+    const int SZ = TQ_SIZE(TY), off = TY == TQ4_0 ? 2 : 6;
+    __m512i q = _mm512_zextsi128_si512(_mm_loadu_si128((const __m128i *)(a + off)));
+    q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(b + off)), 2);
+    if (t > 1) {
+        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(a + SZ + off)), 1);
+        q = _mm512_inserti32x4(q, _mm_loadu_si128((const __m128i *)(b + SZ + off)), 3);
+    }
+    const __m512i m15 = _mm512_set1_epi8(15);
+    __m512i lo = _mm512_and_si512(q, m15), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m15);
+    const int w = SZ / 2;  /* words per block */
+    __mmask32 want = (__mmask32)((1u << (w * t)) - 1);
+    __m512i va = _mm512_maskz_loadu_epi16(want, a), vb = _mm512_maskz_loadu_epi16(want, b);
+    /* words 0..15: the scales of a0, a1, b0, b1 on four lanes each; q5_0: 16..19 the low halves
+     * of the qh of a0 a1 b0 b1, 20..23 the high halves (words of block 1 past t read as zero) */
+    const __m512i idx = _mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 45, 34, 13, 2, 44, 33, 12, 1,
+                                         32 + w, 32 + w, 32 + w, 32 + w, 32, 32, 32, 32, w, w, w, w, 0, 0, 0, 0);
+    __m512i v = _mm512_permutex2var_epi16(va, idx, vb);
+    if (TY == TQ5_0) {
+        __m128i h = _mm512_extracti32x4_epi32(v, 2);
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        lo = _mm512_mask_add_epi8(lo, (__mmask64)_mm_cvtsi128_si64(h), lo, sixteen);
+        hi = _mm512_mask_add_epi8(hi, (__mmask64)_mm_extract_epi64(h, 1), hi, sixteen);
+    }
+    __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+    __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ap->nc, lo, ap->lo), hi, ap->hi);
+    __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw, ap->d));
+    *acc_a = _mm512_mask_add_ps(*acc_a, 0x00ff, *acc_a, f);
+    *acc_b = _mm512_mask_add_ps(*acc_b, 0xff00, *acc_b, f);
+}
+
 /* Decode, one activation row: y[r] = dot(row r, x) for the rows r < nr4 (a multiple of 4) four
  * at a time, with the activations of all steps prepared once for every row (n / QK at most
- * TQ_HOIST_STEPS * S blocks). The sums are those of tile_q with NX = 1. */
+ * TQ_HOIST_STEPS * S blocks). The integer block sums are tile_q's; a last step of 1 or 2 blocks
+ * (q4_0 / q5_0) takes two rows per step. */
 static inline __attribute__((always_inline)) void tile_q_rows(int64_t n, const uint8_t *w, size_t wrb, int64_t nr4,
                                                               const uint8_t *x, float *y, const int TY) {
     const int S = TQ_STEP(TY), SZ = TQ_SIZE(TY);
     const int nb = (int)(n / QK), full = nb / S, tail = nb % S;
+    const int paired = TY != TQ8_0 && (tail == 1 || tail == 2);
     const block_q8_0 *xb = (const block_q8_0 *)x;
     tq_act act[TQ_HOIST_STEPS];
     for (int k = 0; k < full; k++) act[k] = tq_load_act(xb + k * S, S, TY);
     if (tail) act[full] = tq_load_act(xb + full * S, tail, TY);
+    tq_act ap = act[0];  /* paired: the last step's lanes 0, 1 repeated in 2, 3 */
+    if (paired) {
+        ap.lo = _mm512_shuffle_i64x2(act[full].lo, act[full].lo, _MM_SHUFFLE(1, 0, 1, 0));
+        ap.hi = _mm512_shuffle_i64x2(act[full].hi, act[full].hi, _MM_SHUFFLE(1, 0, 1, 0));
+        ap.nc = _mm512_shuffle_i64x2(act[full].nc, act[full].nc, _MM_SHUFFLE(1, 0, 1, 0));
+        ap.d = _mm512_shuffle_f32x4(act[full].d, act[full].d, _MM_SHUFFLE(1, 0, 1, 0));
+    }
     size_t pf = 8 * wrb > PF_BYTES ? 8 * wrb : PF_BYTES;  /* as tile_q */
     for (int64_t r = 0; r < nr4; r += 4) {
         __m512 acc[4][4];
@@ -675,8 +730,12 @@ static inline __attribute__((always_inline)) void tile_q_rows(int64_t n, const u
             tq_rows(wp, &act[k], S, acc, pf, 4, 1, TY);
             for (int i = 0; i < 4; i++) wp[i] += S * SZ;
         }
-        if (tail) tq_rows(wp, &act[full], tail, acc, pf, 4, 1, TY);
-        for (int i = 0; i < 4; i++) y[r + i] = _mm512_reduce_add_ps(acc[i][0]);
+        if (paired) {
+            tq_pair_tail(wp[0], wp[1], tail, &ap, &acc[0][0], &acc[1][0], TY);
+            tq_pair_tail(wp[2], wp[3], tail, &ap, &acc[2][0], &acc[3][0], TY);
+        }
+        else if (tail) tq_rows(wp, &act[full], tail, acc, pf, 4, 1, TY);
+        _mm_storeu_ps(y + r, hsum4_ps(acc[0][0], acc[1][0], acc[2][0], acc[3][0]));
     }
 }
 
