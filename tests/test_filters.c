@@ -494,6 +494,20 @@ static void test_fineweb_quality(void) {
     sb_reset(&c);
     sb_add(&c, "%s\n%s", "abcdefghij abcdefghi abcdefghi.", "bcdefghijk abcdefghi abcdefghi.");
     EXPECT("fineweb_quality", NULL, c.s, NULL, "2 lines of 31 chars");
+    /* the same in code points of two and four bytes (30 four-byte ones: 121 bytes with the '.') */
+    static const char *const k_wide[2] = {"\xC3\xA9", "\xF0\x9F\x98\x80"};
+    for (int w = 0; w < 2; w++)
+        for (int len = 30; len <= 31; len++) {
+            sb_reset(&c);
+            for (int line = 0; line < 2; line++) {
+                sb_add(&c, "%s%s", line ? "\n" : "", line ? "x" : "");
+                for (int i = line; i < len - 1; i++) sb_add(&c, "%s", k_wide[w]);
+                sb_add(&c, ".");
+            }
+            char what[64];
+            snprintf(what, sizeof what, "2 lines of %d chars of %d bytes", len, w ? 4 : 2);
+            EXPECT("fineweb_quality", NULL, c.s, len == 30 ? "fineweb_quality:short_line_ratio" : NULL, what);
+        }
     free(c.s);
     /* duplicated line characters over non-newline characters: >= 0.01 drops */
     for (int len = 8; len < 200; len++) {

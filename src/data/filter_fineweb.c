@@ -2,6 +2,7 @@
  * ending in punctuation, share of short lines, duplicated-line characters, newlines per word. */
 #include "data/filters_internal.h"
 #include "base/error.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,11 +42,14 @@ static int fw_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     if (smol_split_char(t, n, '\n', &f->lines)) goto oom;
     size_t nl = f->lines.n;
     long punct = 0, shorts = 0;
+    long short_bytes = s->short_line_length > LONG_MAX / 4 ? LONG_MAX : 4 * s->short_line_length;
     for (size_t i = 0; i < nl; i++) {
         const smol_span *l = &f->lines.v[i];
         char c = l->len ? l->s[l->len - 1] : 0;
         punct += c == '.' || c == '\'' || c == '"' || c == '!' || c == '?';
-        shorts += (long)l->len <= s->short_line_length || (long)smol_utf8_chars(l->s, l->len) <= s->short_line_length;
+        /* a line of more than 4 * short_line_length bytes has more than short_line_length code points */
+        shorts += (long)l->len <= s->short_line_length ||
+                  ((long)l->len <= short_bytes && (long)smol_utf8_chars(l->s, l->len) <= s->short_line_length);
     }
     double ratio = (double)punct / (double)nl;
     if (ratio <= s->line_punct_thr && !(ratio == 0 && s->line_punct_exclude_zero)) {

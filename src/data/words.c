@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void smol_spans_free(smol_spans *l) {
     free(l->v);
@@ -14,6 +17,14 @@ void smol_spans_free(smol_spans *l) {
 size_t smol_utf8_chars(const char *s, size_t n) {
     size_t c = 0, i = 0;
     const unsigned char *p = (const unsigned char *)s;
+#if defined(__SSE2__)
+    /* continuation bytes 0x80..0xBF are the signed bytes below -64 */
+    for (; i + 16 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(p + i));
+        if (!_mm_movemask_epi8(b)) { c += 16; continue; }   /* all ASCII */
+        c += 16 - (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(b, _mm_set1_epi8(-64))));
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
@@ -134,6 +145,14 @@ int smol_splitlines(const char *text, size_t len, smol_spans *out) {
     size_t start = 0;
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (size_t i = 0; i < len;) {
+#if defined(__SSE2__)
+        if (i + 16 <= len) {   /* skip 16 bytes at once when none is below 0x1F or non-ASCII (signed < 0x1F) */
+            __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(b, _mm_set1_epi8(0x1F)));
+            if (!m) { i += 16; continue; }
+            i += (size_t)__builtin_ctz(m);
+        } else
+#endif
         if (i + 8 <= len) {   /* skip 8 bytes at once when none is a control byte or non-ASCII */
             uint64_t w;
             memcpy(&w, text + i, 8);
@@ -661,6 +680,19 @@ int smol_count_sentences(const char *text, size_t len) {
     size_t last_break = 0;   /* text after the last sentence end */
     const uint64_t ones = 0x0101010101010101ull;
     for (size_t i = 0; i < len; i++) {
+#if defined(__SSE2__)
+        if (i + 16 <= len) {   /* skip 16 bytes at once when none is '.', '?' or '!', else go to the first */
+            __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
+            __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8('.')), _mm_cmpeq_epi8(b, _mm_set1_epi8('?'))),
+                                       _mm_cmpeq_epi8(b, _mm_set1_epi8('!')));
+            unsigned m = (unsigned)_mm_movemask_epi8(hit);
+            if (!m) {
+                i += 15;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(m);
+        } else
+#endif
         if (i + 8 <= len) {   /* skip 8 bytes at once when none is '.', '?' or '!', else go to the first */
             uint64_t w;
             memcpy(&w, text + i, 8);
