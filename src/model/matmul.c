@@ -97,7 +97,7 @@ static void fgemm_task(void *ctx, int task, int thread) {
  * too few panels to keep every thread busy (each block converts its panels again). */
 static void run_fgemm(smol_pool *pool, matmul_job *j) {
     int64_t panels = (j->n_rows + SMOL_FGEMM_PANEL - 1) / SMOL_FGEMM_PANEL;
-    int64_t want = 4 * (int64_t)smol_pool_size(pool), blocks = (want + panels - 1) / panels;
+    int64_t want = 8 * (int64_t)smol_pool_size(pool), blocks = (want + panels - 1) / panels;
     int64_t max_blocks = j->B / 48 > 1 ? j->B / 48 : 1;  /* blocks of at least 48 activations */
     if (blocks > max_blocks) blocks = max_blocks;
     j->fg_bsize = (j->B + blocks - 1) / blocks;
