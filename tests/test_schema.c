@@ -608,13 +608,24 @@ static void test_formats_match_validator(void) {
         {"uuid", "2eb8aa08-aa98-11ea-b4aa"}, {"email", "joe.bloggs@example.com"}, {"email", "no-at-sign"},
         {"hostname", "www.example.com"}, {"hostname", "-bad.example.com"}, {"ipv4", "192.168.0.1"}, {"ipv4", "256.1.1.1"},
         {"ipv4", "01.1.1.1"}, {"ipv6", "::1"}, {"ipv6", "2001:db8::8a2e:370:7334"}, {"ipv6", "12345::"},
-        {"uri", "https://example.com/a?b=c#d"}, {"uri", "//no-scheme"}, {"uri", "http://a b"}};
+        {"uri", "https://example.com/a?b=c#d"}, {"uri", "//no-scheme"}, {"uri", "http://a b"},
+        {"uri-reference", "//example.org/a?b#c"}, {"uri-reference", "../x%2Fy"}, {"uri-reference", "a b"},
+        {"uri-reference", "%zz"}, {"iri", "http://\u00e9x.org/\u03c0"}, {"iri", "\u03c0://x"}, {"iri", "x:\xc2\x85"},
+        {"iri-reference", "/\u00e9t\u00e9"}, {"iri-reference", "a\\b"}, {"json-pointer", ""}, {"json-pointer", "/a~1b/~0"},
+        {"json-pointer", "/a~2"}, {"json-pointer", "a/b"}, {"json-pointer", "/\\\"x"}, {"relative-json-pointer", "0#"},
+        {"relative-json-pointer", "12/a~0"}, {"relative-json-pointer", "01/a"}, {"relative-json-pointer", "#"},
+        {"relative-json-pointer", "1##"}, {"uri-template", "http://x/{id}{?q,lang:2}{/p*}"},
+        {"uri-template", "/{a.b}/{%41x}"}, {"uri-template", "/{a"}, {"uri-template", "/{}"}, {"uri-template", "/{a:0}"},
+        {"uri-template", "/{a:12345}"}, {"uri-template", "a'b"}, {"uri-template", "/{+a.}"}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        char schema[128], text[128];
+        char schema[128];
         snprintf(schema, sizeof schema, "{\"type\":\"string\",\"format\":\"%s\"}", k[i].fmt);
-        snprintf(text, sizeof text, "\"%s\"", k[i].s);
+        cJSON *str = cJSON_CreateString(k[i].s);
+        char *text = cJSON_PrintUnformatted(str);
         int want = smol_jschema_check_format(k[i].fmt, k[i].s);
         expect(schema, 0, (const char *const[]){text}, &want, 1);
+        free(text);
+        cJSON_Delete(str);
     }
 }
 

@@ -519,12 +519,88 @@ static int check_email(const char *s) {
     return check_hostname(at + 1);
 }
 
-static int check_uri(const char *s) {
-    if (!has_scheme(s)) return 0;
-    for (const char *p = s; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c <= ' ' || c >= 0x7f || strchr("<>\"{}|\\^`", c)) return 0;
-        if (c == '%' && !(isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2]))) return 0;
+/* The next code point of UTF-8 text at *p (advancing); -1 when malformed. */
+static int32_t next_cp(const char **p) {
+    const unsigned char *s = (const unsigned char *)*p;
+    uint32_t c = s[0];
+    int n = c < 0x80 ? 0 : c >= 0xF0 && c <= 0xF4 ? 3 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xC2 && c <= 0xDF ? 1 : -1;
+    if (n < 0) return -1;
+    c &= n ? 0x3Fu >> n : 0x7Fu;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return -1;
+        c = c << 6 | (s[i] & 0x3F);
+    }
+    *p += n + 1;
+    return (int32_t)c;
+}
+
+/* 1 if every character of s may appear in a URI reference (unicode: an IRI reference, which
+ * also takes characters from U+00A0 on): no space, control or <>"{}|\^`, '%' before two hex digits. */
+static int uri_chars(const char *s, int unicode) {
+    while (*s) {
+        const char *at = s;
+        int32_t c = next_cp(&s);
+        if (c < 0 || (c >= 0x80 && (!unicode || c < 0xA0))) return 0;
+        if (c < 0x80 && (c <= ' ' || c == 0x7f || strchr("<>\"{}|\\^`", c))) return 0;
+        if (c == '%' && !(isxdigit((unsigned char)at[1]) && isxdigit((unsigned char)at[2]))) return 0;
+    }
+    return 1;
+}
+
+static int check_uri(const char *s) { return has_scheme(s) && uri_chars(s, 0); }
+
+/* RFC 6901: empty, or "/"-separated segments where '~' is followed by 0 or 1. */
+static int check_json_pointer(const char *s) {
+    if (*s && *s != '/') return 0;
+    for (; *s; s++)
+        if (*s == '~' && s[1] != '0' && s[1] != '1') return 0;
+    return 1;
+}
+
+/* A non-negative integer (no leading zero) then "#" or a JSON pointer. */
+static int check_rel_pointer(const char *s) {
+    if (!isdigit((unsigned char)*s) || (s[0] == '0' && isdigit((unsigned char)s[1]))) return 0;
+    while (isdigit((unsigned char)*s)) s++;
+    return strcmp(s, "#") == 0 || check_json_pointer(s);
+}
+
+/* RFC 6570 level 4: literals (URI characters, '%' encoded, from U+00A0 on) and expressions
+ * {op varname[:len|*], ...} whose names are [A-Za-z0-9_] or %XX, dot-separated. */
+static int check_uri_template(const char *s) {
+    while (*s) {
+        if (*s != '{') {
+            const char *at = s;
+            int32_t c = next_cp(&s);
+            if (c < 0 || (c >= 0x80 && c < 0xA0) || (c < 0x80 && (c <= ' ' || c == 0x7f || strchr("\"'<>\\^`{|}", c))))
+                return 0;
+            if (c == '%' && !(isxdigit((unsigned char)at[1]) && isxdigit((unsigned char)at[2]))) return 0;
+            continue;
+        }
+        s++;
+        if (*s && strchr("+#./;?&=,!@|", *s)) s++;
+        for (;;) {   /* varspec */
+            int chars = 0;
+            for (;;) {
+                if (isalnum((unsigned char)*s) || *s == '_') s++, chars++;
+                else if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) s += 3, chars++;
+                else if (*s == '.' && chars && (isalnum((unsigned char)s[1]) || s[1] == '_' || s[1] == '%')) s++;
+                else break;
+            }
+            if (!chars) return 0;
+            if (*s == '*') s++;
+            else if (*s == ':') {
+                s++;
+                int d = 0;
+                if (*s < '1' || *s > '9') return 0;
+                while (isdigit((unsigned char)*s) && d < 4) s++, d++;
+            }
+            if (*s == ',') {
+                s++;
+                continue;
+            }
+            if (*s++ != '}') return 0;
+            break;
+        }
     }
     return 1;
 }
@@ -555,6 +631,12 @@ int smol_jschema_check_format(const char *format, const char *s) {
         return !strchr(s, '%') && inet_pton(AF_INET6, s, buf) == 1;
     }
     if (strcmp(format, "uri") == 0) return check_uri(s);
+    if (strcmp(format, "uri-reference") == 0) return uri_chars(s, 0);
+    if (strcmp(format, "iri") == 0) return has_scheme(s) && uri_chars(s, 1);
+    if (strcmp(format, "iri-reference") == 0) return uri_chars(s, 1);
+    if (strcmp(format, "json-pointer") == 0) return check_json_pointer(s);
+    if (strcmp(format, "relative-json-pointer") == 0) return check_rel_pointer(s);
+    if (strcmp(format, "uri-template") == 0) return check_uri_template(s);
     return 1;
 }
 
