@@ -1655,8 +1655,12 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
     else if (decimals > 0)
         snprintf(frac_any, sizeof frac_any, "(\".\" ([0-9]{0,%d} [1-9] \"0\"* | \"0\"+))?", decimals - 1),
             snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]{0,%d} [1-9] \"0\"*", decimals - 1);
-    else snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]+)?"), snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]* [1-9] [0-9]*");
+    else snprintf(frac_any, sizeof frac_any, "(\".\" [0-9]+)?"), snprintf(frac_nz, sizeof frac_nz, "\".\" [0-9]{0,5} [1-9] [0-9]*");
     if (frac_only && decimals == 0) return gempty(g, "schema at %s: no number that is not an integer is a multiple of 1", gpath(g));
+    /* a fraction must survive reading as a double (validators do): a non-zero digit among the
+     * first six decimals, and for non-integers an integer part below 10^9 */
+    if (frac_only && (!has_hi || hi > 1e9)) has_hi = 1, hi = 1e9, hex = 1;
+    if (frac_only && (!has_lo || lo < -1e9)) has_lo = 1, lo = -1e9, lex = 1;
     if (frac_only) snprintf(frac_any, sizeof frac_any, "%s", frac_nz);
     sbuf b = {0};
     sb_add(&b, "(");
