@@ -627,6 +627,16 @@ static inline __attribute__((always_inline)) void tq_step(const uint8_t *const *
     tq_rows(wp, a, nb, acc, pf, NR, NX, TY);
 }
 
+/* The sums of the lanes of a0..a3 as the four floats of the result. */
+static inline __m128 hsum4_ps(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  /* a0 a1 a0 a1 per lane */
+    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));  /* a0 a1 a2 a3 per lane */
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 /* One tile: NR (1..4) weight rows, NX (1..4) activation rows; y[b * ys + r] = dot(row r, act b). */
 static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_t *w, size_t wrb, const uint8_t *x,
         size_t xrb, float *y, int64_t ys, const int NR, const int NX, const int TY) {
@@ -646,6 +656,11 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
         if (k + S <= nb) tq_step(wp, xp, S, acc, pf, NR, NX, TY);
         else tq_step(wp, xp, (int)(nb - k), acc, pf, NR, NX, TY);  /* the last 1..S-1 blocks */
     }
+    if (NR == 4) {
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) _mm_storeu_ps(y + b * ys, hsum4_ps(acc[0][b], acc[1][b], acc[2][b], acc[3][b]));
+        return;
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
 #pragma GCC unroll 4
@@ -653,16 +668,6 @@ static inline __attribute__((always_inline)) void tile_q(int64_t n, const uint8_
 }
 
 #define TQ_HOIST_STEPS 32  /* decode: steps whose activations are prepared once per call (n <= 4096, q8_0 2048) */
-
-/* The sums of the lanes of a0..a3 as the four floats of the result. */
-static inline __m128 hsum4_ps(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    __m512 s01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));  /* a0 a1 a0 a1 per lane */
-    __m512 s23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
-    __m512 s = _mm512_add_ps(_mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(s01, s23, _MM_SHUFFLE(3, 2, 3, 2)));  /* a0 a1 a2 a3 per lane */
-    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s), _mm512_extractf32x8_ps(s, 1));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
 
 /* The last t (1 or 2) blocks of rows a and b of a q4_0 / q5_0 matrix in one step: row a's blocks
  * in lanes 0..t-1, row b's in lanes 2..t+1, against ap (the last step's activations repeated in
@@ -905,14 +910,18 @@ static inline __attribute__((always_inline)) void tile_k(int64_t n, const uint8_
             else k4_row(p, xb, acc[r], accm[r], NX, TY);
         }
     }
+    if (TY != TK6)
+        for (int r = 0; r < NR; r++)
+            for (int b = 0; b < NX; b++) acc[r][b] = _mm512_sub_ps(acc[r][b], _mm512_zextps256_ps512(accm[r][b]));
+    if (NR == 4) {
+#pragma GCC unroll 4
+        for (int b = 0; b < NX; b++) _mm_storeu_ps(y + b * ys, hsum4_ps(acc[0][b], acc[1][b], acc[2][b], acc[3][b]));
+        return;
+    }
 #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
 #pragma GCC unroll 4
-        for (int b = 0; b < NX; b++) {
-            float s = _mm512_reduce_add_ps(acc[r][b]);
-            if (TY != TK6) s -= _mm512_reduce_add_ps(_mm512_zextps256_ps512(accm[r][b]));
-            y[b * ys + r] = s;
-        }
+        for (int b = 0; b < NX; b++) y[b * ys + r] = _mm512_reduce_add_ps(acc[r][b]);
 }
 
 /* The K tile kernel of one type: shapes as DEFINE_TILE_Q. */
