@@ -119,29 +119,32 @@ typedef struct gen {
 
 /* ---------------------------------------------------------------- errors and paths */
 
-static char *gfail(gen *g, int code, const char *fmt, ...) SMOL_PRINTF(3, 4);
-static char *gfail(gen *g, int code, const char *fmt, ...) {
+/* Records the first error (later ones are dropped); empty marks "no value can match". */
+static char *gfailv(gen *g, int code, int empty, const char *fmt, va_list ap) {
     if (g->rc) return NULL;
     char msg[900];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    g->rc = smol_fail(g->err, code, "%s", msg);
+    g->empty = empty;
+    return NULL;
+}
+
+static char *gfail(gen *g, int code, const char *fmt, ...) SMOL_PRINTF(3, 4);
+static char *gfail(gen *g, int code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    gfailv(g, code, 0, fmt, ap);
     va_end(ap);
-    g->rc = smol_fail(g->err, code, "%s", msg);
     return NULL;
 }
 
 /* A schema that no value satisfies: an error that anyOf/oneOf branches recover from (dropped). */
 static char *gempty(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
 static char *gempty(gen *g, const char *fmt, ...) {
-    if (g->rc) return NULL;
-    char msg[900];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    gfailv(g, SMOL_EUNSUPPORTED, 1, fmt, ap);
     va_end(ap);
-    g->rc = smol_fail(g->err, SMOL_EUNSUPPORTED, "%s", msg);
-    g->empty = 1;
     return NULL;
 }
 
@@ -1583,6 +1586,19 @@ static int dec_pieces(sbuf *b, const dec *lo, int lex, int has_hi, const dec *hi
     return 0;
 }
 
+/* Ends the alternation of number pieces in b (first: none yet): the negative pieces neg (none
+ * when neg_first) after "-", then ")"; a schema no number satisfies is an error. Takes neg. */
+static char *signed_close(gen *g, sbuf *b, int first, char *neg, int neg_first) {
+    if (!neg_first && neg) sb_addf(b, "%s\"-\" (%s)", first ? "" : " | ", neg), first = 0;
+    free(neg);
+    sb_add(b, ")");
+    if (first) {
+        free(b->p);
+        return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
+    }
+    return sb_take(b);
+}
+
 /* Numbers between bounds that are not all integers (no multipleOf): exact decimal ranges. */
 static char *gen_decimal_range(gen *g, int has_lo, double lo, int lex, int has_hi, double hi, int hex) {
     dec L, H, zero = {0, ""};
@@ -1597,19 +1613,11 @@ static char *gen_decimal_range(gen *g, int has_lo, double lo, int lex, int has_h
         const dec *l = has_lo && lo >= 0 ? &L : &zero;
         first = dec_pieces(&b, l, has_lo && lo >= 0 ? lex : 0, has_hi, &H, hex, first);
     }
-    if (!has_lo || lo < 0) {  /* "-" M with M > 0: the bounds swap */
-        sbuf n = {0};
-        int nf = dec_pieces(&n, has_hi && hi < 0 ? &H : &zero, has_hi && hi < 0 ? hex : 1, has_lo, &L, lex, 1);
-        char *t = sb_take(&n);
-        if (nf == 0 && t) sb_addf(&b, "%s\"-\" (%s)", first ? "" : " | ", t), first = 0;
-        free(t);
-    }
-    sb_add(&b, ")");
-    if (first) {
-        free(b.p);
-        return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
-    }
-    return sb_take(&b);
+    sbuf n = {0};
+    int nf = 1;
+    if (!has_lo || lo < 0)  /* "-" M with M > 0: the bounds swap */
+        nf = dec_pieces(&n, has_hi && hi < 0 ? &H : &zero, has_hi && hi < 0 ? hex : 1, has_lo, &L, lex, 1);
+    return signed_close(g, &b, first, sb_take(&n), nf);
 }
 
 /* Numbers of s; frac_only: only numbers that are not integers (a non-zero fraction). */
@@ -1666,23 +1674,15 @@ static char *gen_number(gen *g, const cJSON *s, int frac_only) {
     sb_add(&b, "(");
     int first = mag_pieces(&b, has_lo, (int64_t)lo, lex, has_hi, (int64_t)hi, hex, frac_any, frac_nz, !frac_only, 1);
     /* negative numbers: magnitude in [-hi, -lo] (bounds swap, and -0 is left out) */
+    sbuf n = {0};
+    int nf = 1;
     if (!has_lo || lo < 0) {
-        sbuf n = {0};
-        int nh_lo = 1, nlex = 1;
+        int nlex = 1;
         int64_t nlo = 0;
         if (has_hi && hi < 0) nlo = (int64_t)-hi, nlex = hex;
-        int nf = mag_pieces(&n, nh_lo, nlo, nlex, has_lo, has_lo ? (int64_t)-lo : 0, lex, frac_any, frac_nz, !frac_only, 1);
-        char *t = sb_take(&n);
-        if (!nf && t) sb_addf(&b, "%s\"-\" (%s)", first ? "" : " | ", t);
-        if (!nf) first = 0;
-        free(t);
+        nf = mag_pieces(&n, 1, nlo, nlex, has_lo, has_lo ? (int64_t)-lo : 0, lex, frac_any, frac_nz, !frac_only, 1);
     }
-    sb_add(&b, ")");
-    if (first) {
-        free(b.p);
-        return gempty(g, "schema at %s: no number satisfies the bounds", gpath(g));
-    }
-    return sb_take(&b);
+    return signed_close(g, &b, first, sb_take(&n), nf);
 }
 
 /* ---------------------------------------------------------------- multiples of a decimal */
@@ -3144,6 +3144,16 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Ends an alternation of n alternatives built in b: NULL after an error, and "schema at PATH:
+ * why" (no value can match) when n is 0. */
+static char *alts_take(gen *g, sbuf *b, int n, const char *why) {
+    if (g->rc || !n) {
+        free(b->p);
+        return g->rc ? NULL : gempty(g, "schema at %s: %s", gpath(g), why);
+    }
+    return sb_take(b);
+}
+
 /* Numbers (or integers) of s except the excluded values: the range cut at each of them. */
 static char *gen_num_except(gen *g, const cJSON *s, int number, const excl *ex) {
     if (!ex->n_nums) return number ? gen_number(g, s, ex->no_int) : gen_integer(g, s);
@@ -3179,15 +3189,7 @@ static char *gen_num_except(gen *g, const cJSON *s, int number, const excl *ex) 
         sb_addf(&b, "%s(%s)", any++ ? " | " : "", r);
         free(r);
     }
-    if (g->rc) {
-        free(b.p);
-        return NULL;
-    }
-    if (!any) {
-        free(b.p);
-        return gempty(g, "schema at %s: no number is left once the 'not' values are excluded", gpath(g));
-    }
-    return sb_take(&b);
+    return alts_take(g, &b, any, "no number is left once the 'not' values are excluded");
 }
 
 /* A schema without allOf, $ref, anyOf or oneOf: the alternation over its types. */
@@ -3324,15 +3326,9 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
         if (r) sb_addf(&b, "%s%s", n_out++ ? " | " : "", r);
         free(r);
     }
-    if (g->rc) {
-        free(b.p);
-        return NULL;
-    }
-    if (!n_out) {
-        free(b.p);
-        return gempty(g, "schema at %s: no %s branch can match", gpath(g), name);
-    }
-    return sb_take(&b);
+    char why[64];
+    snprintf(why, sizeof why, "no %s branch can match", name);
+    return alts_take(g, &b, n_out, why);
 }
 
 static char *gen_schema(gen *g, const cJSON *s) {
