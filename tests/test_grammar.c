@@ -474,6 +474,141 @@ static void test_special_tokens(void) {
     vocab_close(&v);
 }
 
+/* ---------------------------------------------------------------- repetitions of nullable atoms */
+
+/* A finite language: strings over a few letters (at most 64 of up to 15 bytes). */
+typedef struct lang {
+    char s[64][16];
+    int n;
+} lang;
+
+static void lang_add(lang *l, const char *w) {
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->s[i], w) == 0) return;
+    if (l->n < 64 && strlen(w) < 16) strcpy(l->s[l->n++], w);
+}
+
+/* The concatenations of words of a then of b. */
+static lang lang_cat(const lang *a, const lang *b) {
+    lang r = {.n = 0};
+    char w[32];
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++) {
+            snprintf(w, sizeof w, "%s%s", a->s[i], b->s[j]);
+            lang_add(&r, w);
+        }
+    return r;
+}
+
+/* Brute force: is text n_min..n_max (n_max < 0: any number) words of atom in a row? Dynamic
+ * programming over (position, copies used); copies may be empty words. */
+static int lang_repeat_match(const lang *atom, long n_min, long n_max, const char *text) {
+    size_t len = strlen(text);
+    long cap = n_max < 0 ? n_min + (long)len + 1 : n_max;
+    static uint8_t at[1200][1200];               /* at[k][p]: p bytes matched by k copies */
+    if ((size_t)cap >= 1200 || len >= 1200) return -1;
+    for (long k = 0; k <= cap; k++) memset(at[k], 0, len + 1);
+    at[0][0] = 1;
+    int ok = n_min == 0 && len == 0;
+    for (long k = 0; k < cap; k++)
+        for (size_t p = 0; p <= len; p++) {
+            if (!at[k][p]) continue;
+            for (int i = 0; i < atom->n; i++) {
+                size_t wl = strlen(atom->s[i]);
+                if (p + wl <= len && memcmp(text + p, atom->s[i], wl) == 0) {
+                    at[k + 1][p + wl] = 1;
+                    if (p + wl == len && k + 1 >= n_min) ok = 1;
+                }
+            }
+        }
+    return ok;
+}
+
+/* Runs text through gbnf byte by byte: 1 if it is a sentence, 0 if not; *work gets the work. */
+static int gbnf_match(const char *gbnf, const char *text, size_t *work) {
+    smol_error err = {0};
+    smol_grammar *g = compile(gbnf, &err);
+    smol_matcher *m = NULL;
+    if (!g || smol_matcher_new(g, NULL, &m, &err)) {
+        CHECK(0, "%s: %s", gbnf, err.msg);
+        smol_grammar_free(g);
+        return -1;
+    }
+    int ok = smol_matcher_accept_bytes(m, text, strlen(text)) == 0 && smol_matcher_can_end(m);
+    if (work) *work = smol_matcher_work(m);
+    smol_matcher_free(m);
+    smol_grammar_free(g);
+    return ok;
+}
+
+/* Repetitions of atoms that can be empty: every string over {a, b, c} up to 7 bytes against a
+ * brute-force matcher, for optional sequences, alternatives with an empty one, rules defined
+ * after their use, nested repetitions and open upper bounds; then ("a"? "b"? "c"?){1000} on
+ * texts of up to 3,000 bytes, where the matcher's work must stay linear in the text. */
+static void test_nullable_repeats(void) {
+    lang opt3 = {.n = 0}, ab = {.n = 0}, alt = {.n = 0};
+    const char *o3[] = {"", "a", "b", "c", "ab", "ac", "bc", "abc"}, *o2[] = {"", "a", "b", "ab"};
+    for (int i = 0; i < 8; i++) lang_add(&opt3, o3[i]);
+    for (int i = 0; i < 4; i++) lang_add(&ab, o2[i]);
+    lang_add(&alt, ""), lang_add(&alt, "ca"), lang_add(&alt, "b");
+    lang ab2 = lang_cat(&ab, &ab);                                 /* ("a"? "b"?){2} */
+    struct { const char *gbnf; const lang *atom; long n_min, n_max; } cases[] = {
+        {"root ::= (\"a\"? \"b\"? \"c\"?){3}", &opt3, 3, 3},
+        {"root ::= (\"a\"? \"b\"? \"c\"?){2,4}", &opt3, 2, 4},
+        {"root ::= (\"a\"? \"b\"? \"c\"?){0,2}", &opt3, 0, 2},
+        {"root ::= (\"a\"? \"b\"? \"c\"?){2,}", &opt3, 2, -1},
+        {"root ::= x{3} \"\"\nx ::= \"\" | \"ca\" | y\ny ::= \"b\"", &alt, 3, 3},
+        {"root ::= ((\"a\"? \"b\"?){2}){2}", &ab2, 2, 2},
+        {"root ::= (\"a\" \"b\"? | \"b\")(\"a\" \"b\"? | \"b\"){1,3}", NULL, 0, 0},
+    };
+    lang nonnull = {.n = 0};
+    lang_add(&nonnull, "a"), lang_add(&nonnull, "ab"), lang_add(&nonnull, "b");
+    char text[8];
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const lang *atom = cases[k].atom ? cases[k].atom : &nonnull;
+        long n_min = cases[k].atom ? cases[k].n_min : 2, n_max = cases[k].atom ? cases[k].n_max : 4;
+        smol_error err = {0};
+        smol_grammar *g = compile(cases[k].gbnf, &err);
+        smol_matcher *m = NULL;
+        CHECK(g && smol_matcher_new(g, NULL, &m, &err) == 0, "%s: %s", cases[k].gbnf, err.msg);
+        int bad = !m;
+        for (int len = 0; len <= 7 && !bad; len++) {
+            int total = 1;
+            for (int i = 0; i < len; i++) total *= 3;
+            for (int code = 0; code < total && !bad; code++) {
+                for (int i = 0, c = code; i < len; i++, c /= 3) text[i] = (char)('a' + c % 3);
+                text[len] = 0;
+                int want = lang_repeat_match(atom, n_min, n_max, text), got = 0;
+                if (smol_matcher_accept_bytes(m, text, (size_t)len) == 0) {
+                    got = smol_matcher_can_end(m);
+                    smol_matcher_rollback(m, 1);
+                }
+                if (got != want) {
+                    CHECK(0, "%s on \"%s\": matcher %d, brute force %d", cases[k].gbnf, text, got, want);
+                    bad = 1;
+                }
+            }
+        }
+        smol_matcher_free(m);
+        smol_grammar_free(g);
+    }
+    /* ("a"? "b"? "c"?){1000}: a copy takes at most one c, so 1000 c's fit and 1001 do not */
+    static char big[3100];
+    const char *g1000 = "root ::= (\"a\"? \"b\"? \"c\"?){1000}";
+    size_t w1 = 0, w2 = 0;
+    for (int i = 0; i < 1000; i++) memcpy(big + 3 * i, "abc", 3);
+    big[3000] = 0;
+    CHECK(gbnf_match(g1000, big, &w1) == 1, "1000 copies of abc rejected");
+    memset(big, 0, sizeof big);
+    memset(big, 'c', 1000);
+    CHECK(gbnf_match(g1000, big, &w2) == 1, "1000 c's rejected");
+    big[1000] = 'c';
+    CHECK(gbnf_match(g1000, big, NULL) == 0, "1001 c's accepted");
+    big[1000] = 0, big[500] = 'b';
+    CHECK(gbnf_match(g1000, big, NULL) == 1 && lang_repeat_match(&opt3, 1000, 1000, big) == 1, "b among 1000 letters");
+    CHECK(w1 < 100 * 3000 && w2 < 100 * 1000, "work %zu for 3000 bytes, %zu for 1000: not linear", w1, w2);
+}
+
 /* ---------------------------------------------------------------- minimal completion lengths */
 
 /* Checks, at the matcher's current state, the equations that define the shortest completion
@@ -728,6 +863,7 @@ int main(void) {
     RUN(test_rollback_clone);
     RUN(test_special_tokens);
     RUN(test_generate_batch);
+    RUN(test_nullable_repeats);
     RUN(test_min_bytes);
     RUN(test_min_bytes_after);
     RUN(test_budget_finish);

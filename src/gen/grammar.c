@@ -52,6 +52,9 @@ struct smol_grammar {
     gr_rule *rules;
     uint32_t n_rules, cap_rules;
     uint32_t root;
+    uint32_t *chain;        /* [n_el] or NULL: at the element after the copy in a chain of optional
+                               copies of an empty-free atom, chain id << 16 | copies left (see
+                               expand_repeats); 0 elsewhere */
 };
 
 #define MAX_CP 0x10FFFFu
@@ -83,6 +86,7 @@ void smol_grammar_free(smol_grammar *g) {
     free(g->el);
     free(g->rg);
     free(g->cls);
+    free(g->chain);
     free(g);
 }
 
@@ -96,12 +100,22 @@ typedef struct seq {
     uint32_t n, cap;
 } seq;
 
+/* A repetition whose atom might derive the empty string, expanded once the whole grammar is
+ * known (see expand_repeats). */
+typedef struct repeat {
+    uint32_t rule;          /* the generated rule standing for it */
+    seq atom;
+    long n_min, n_max;      /* n_max -1: no upper bound */
+} repeat;
+
 typedef struct parser {
     const char *s, *end, *p;
     smol_grammar *g;
     smol_error *err;
     int rc;
     int depth;
+    repeat *reps;
+    uint32_t n_reps, cap_reps;
 } parser;
 
 static void pos_of(const parser *ps, const char *at, uint32_t *line, uint32_t *col) {
@@ -429,6 +443,25 @@ static int apply_repeat(parser *ps, uint32_t rule, seq *q, const seq *atom, long
     return inner >= 0 ? seq_push(ps, q, EL_REF, (uint32_t)inner) : 0;
 }
 
+/* Is the repetition of atom one to expand later? When atom is only rule references (it might
+ * derive the empty string) and two or more copies of it are in play. */
+static int repeat_deferred(const seq *atom, long n_min, long n_max) {
+    for (uint32_t i = 0; i < atom->n; i++)
+        if (atom->el[i].kind != EL_REF) return 0;
+    return n_min >= 2 || (n_max >= 0 && n_max - n_min >= 2);
+}
+
+/* Appends a reference to a new rule standing for atom{n_min,n_max} and records it. */
+static int defer_repeat(parser *ps, uint32_t rule, seq *q, const seq *atom, long n_min, long n_max) {
+    int32_t r = rule_new_generated(ps, rule);
+    if (r < 0) return ps->rc;
+    if (grow((void **)&ps->reps, &ps->cap_reps, ps->n_reps + 1, sizeof *ps->reps)) return oom(ps);
+    repeat *rp = &ps->reps[ps->n_reps++];
+    *rp = (repeat){(uint32_t)r, {0}, n_min, n_max};
+    if (seq_append(ps, &rp->atom, atom)) return ps->rc;
+    return seq_push(ps, q, EL_REF, (uint32_t)r);
+}
+
 /* One item (with its quantifier) of a sequence into q. */
 static int parse_item(parser *ps, uint32_t rule, seq *q, int nested) {
     seq atom = {0};
@@ -477,6 +510,7 @@ static int parse_item(parser *ps, uint32_t rule, seq *q, int nested) {
         else if (qc == '{' && parse_braces(ps, &n_min, &n_max)) return free(atom.el), ps->rc;
     }
     if (n_min == 1 && n_max == 1) seq_append(ps, q, &atom);
+    else if (repeat_deferred(&atom, n_min, n_max)) defer_repeat(ps, rule, q, &atom, n_min, n_max);
     else apply_repeat(ps, rule, q, &atom, n_min, n_max);
     free(atom.el);
     skip_space(ps, nested);
@@ -680,6 +714,167 @@ static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
     return rc;
 }
 
+/* ================================================================ repetitions of nullable atoms
+ *
+ * x{m,n} is normally m copies of x then n - m nested optional copies. When x can derive the empty
+ * string every copy can be skipped, so a parser state after a few characters holds stacks in
+ * every one of the n copies at once (a state per position, each as large as n: quadratic work per
+ * byte for ("a"? "b"? "c"?){1000}). Such a repetition matches exactly what x'{0,n} matches, where
+ * x' derives the non-empty strings of x (x{m,} likewise is x'*): a copy either adds characters or
+ * may as well be left out. x' is built by removing the empty string from the rules x uses: for
+ * an alternative X1 .. Xk, one alternative per position i whose X1 .. X(i-1) can all be empty,
+ * namely X'i X(i+1) .. Xk (X'i = Xi when Xi cannot be empty). */
+
+typedef struct nullfree {
+    parser *ps;
+    uint8_t *nul, *nonempty;    /* per rule: derives the empty string / some non-empty string */
+    int32_t *ne_of;             /* per rule: its empty-free rule, -1 not made yet */
+    uint32_t cap;
+    uint32_t *work;             /* rules whose empty-free rule awaits its alternatives */
+    uint32_t n_work, cap_work;
+    uint32_t *chain_from, *chain_to;   /* per chain of optional copies: its rules O_1 .. O_n */
+    uint32_t n_chains;
+} nullfree;
+
+/* Makes room for the properties of every rule so far (new ones: 0, 0, -1). */
+static int nf_fit(nullfree *nf) {
+    uint32_t n = nf->ps->g->n_rules;
+    if (n <= nf->cap) return 0;
+    uint32_t nc = n * 2;
+    uint8_t *a = realloc(nf->nul, nc), *b = realloc(nf->nonempty, nc);
+    if (a) nf->nul = a;
+    if (b) nf->nonempty = b;
+    int32_t *c = realloc(nf->ne_of, nc * sizeof *c);
+    if (c) nf->ne_of = c;
+    if (!a || !b || !c) return oom(nf->ps);
+    memset(nf->nul + nf->cap, 0, nc - nf->cap);
+    memset(nf->nonempty + nf->cap, 0, nc - nf->cap);
+    for (uint32_t i = nf->cap; i < nc; i++) nf->ne_of[i] = -1;
+    nf->cap = nc;
+    return 0;
+}
+
+/* Gives the rules made since rule index from the properties nul and nonempty. */
+static int nf_mark(nullfree *nf, uint32_t from, uint8_t nul, uint8_t nonempty) {
+    if (nf_fit(nf)) return nf->ps->rc;
+    for (uint32_t r = from; r < nf->ps->g->n_rules; r++) nf->nul[r] = nul, nf->nonempty[r] = nonempty;
+    return 0;
+}
+
+/* The empty-free rule of nullable rule r (made on first use; its alternatives come later). */
+static int32_t nf_rule(nullfree *nf, uint32_t r) {
+    if (nf->ne_of[r] >= 0) return nf->ne_of[r];
+    int32_t t = rule_new_generated(nf->ps, r);
+    if (t < 0 || nf_mark(nf, (uint32_t)t, 0, 1)) return -1;
+    if (grow((void **)&nf->work, &nf->cap_work, nf->n_work + 1, sizeof *nf->work)) return oom(nf->ps), -1;
+    nf->work[nf->n_work++] = r;
+    return nf->ne_of[r] = t;
+}
+
+/* Adds to rule target the empty-free alternatives of the sequence x[0..n) (a copy, not into el). */
+static int nf_alts(nullfree *nf, uint32_t target, const gr_elem *x, uint32_t n) {
+    seq q = {0};
+    for (uint32_t i = 0; i < n && !nf->ps->rc; i++) {
+        uint32_t k = x[i].kind, a = x[i].arg;
+        int last = k == EL_CHAR || !nf->nul[a];
+        if (!last && !nf->nonempty[a]) continue;             /* only ever empty: skipped */
+        int32_t first = last ? (int32_t)a : nf_rule(nf, a);
+        if (first < 0) break;
+        if (!last && (uint32_t)first == target && i + 1 == n) continue;   /* target ::= target */
+        q.n = 0;
+        if (seq_push(nf->ps, &q, k, (uint32_t)first)) break;
+        for (uint32_t j = i + 1; j < n; j++)
+            if (seq_push(nf->ps, &q, x[j].kind, x[j].arg)) break;
+        if (nf->ps->rc || rule_add_alt(nf->ps, target, &q)) break;
+        if (last) break;
+    }
+    free(q.el);
+    return nf->ps->rc;
+}
+
+/* Marks nonempty[] for the rules so far by a fixed point (some alternative holds a character or
+ * a rule that derives a non-empty string). */
+static void nf_nonempty(nullfree *nf) {
+    const smol_grammar *g = nf->ps->g;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t r = 0; r < g->n_rules; r++) {
+            if (nf->nonempty[r]) continue;
+            for (uint32_t a = 0; a < g->rules[r].n_alts && !nf->nonempty[r]; a++)
+                for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind != EL_END; e++)
+                    if (e->kind == EL_CHAR || nf->nonempty[e->arg]) {
+                        nf->nonempty[r] = 1, changed = 1;
+                        break;
+                    }
+        }
+    }
+}
+
+/* Expands repetition rp into its rule, through an empty-free atom when the atom can be empty. */
+static int expand_one(nullfree *nf, const repeat *rp) {
+    parser *ps = nf->ps;
+    int nullable = 1, nonempty = 0;
+    for (uint32_t i = 0; i < rp->atom.n; i++) {
+        nullable &= nf->nul[rp->atom.el[i].arg];
+        nonempty |= nf->nonempty[rp->atom.el[i].arg];
+    }
+    seq q = {0}, atom = {0};
+    uint32_t from = ps->g->n_rules;
+    if (!nullable) {
+        apply_repeat(ps, rp->rule, &q, &rp->atom, rp->n_min, rp->n_max);
+    } else if (nonempty) {
+        int32_t a = rule_new_generated(ps, rp->rule);
+        if (a >= 0 && !nf_mark(nf, (uint32_t)a, 0, 1) && !nf_alts(nf, (uint32_t)a, rp->atom.el, rp->atom.n) &&
+            !seq_push(ps, &atom, EL_REF, (uint32_t)a)) {
+            from = ps->g->n_rules;
+            apply_repeat(ps, rp->rule, &q, &atom, 0, rp->n_max);
+            if (rp->n_max >= 2 && !ps->rc) nf->chain_from[nf->n_chains] = from, nf->chain_to[nf->n_chains++] = ps->g->n_rules;
+        }
+    }
+    if (!ps->rc && !nf_mark(nf, from, 1, 1)) rule_add_alt(ps, rp->rule, &q);   /* chain rules: nullable */
+    free(q.el), free(atom.el);
+    return ps->rc;
+}
+
+/* Expands the deferred repetitions: their nullability is found with each standing for its atom
+ * (or the empty string when n_min is 0), then each becomes its chain of copies. */
+static int expand_repeats(parser *ps) {
+    smol_grammar *g = ps->g;
+    nullfree nf = {.ps = ps};
+    seq empty = {0};
+    nf.chain_from = malloc((ps->n_reps + 1) * sizeof *nf.chain_from);
+    nf.chain_to = malloc((ps->n_reps + 1) * sizeof *nf.chain_to);
+    if (!nf.chain_from || !nf.chain_to) oom(ps);
+    for (uint32_t i = 0; i < ps->n_reps && !ps->rc; i++) {
+        rule_add_alt(ps, ps->reps[i].rule, &ps->reps[i].atom);
+        if (ps->reps[i].n_min == 0) rule_add_alt(ps, ps->reps[i].rule, &empty);
+    }
+    uint8_t *prod = ps->rc ? NULL : malloc(g->n_rules + 1);
+    if (!ps->rc && (!prod || nf_fit(&nf))) oom(ps);
+    if (!ps->rc) {
+        derive_sets(g, prod, nf.nul);
+        nf_nonempty(&nf);
+        for (uint32_t i = 0; i < ps->n_reps; i++) g->rules[ps->reps[i].rule].n_alts = 0;
+    }
+    for (uint32_t i = 0; i < ps->n_reps && !ps->rc; i++) expand_one(&nf, &ps->reps[i]);
+    seq alt = {0};
+    while (nf.n_work && !ps->rc) {               /* fill the empty-free rules */
+        uint32_t r = nf.work[--nf.n_work];
+        for (uint32_t a = 0; a < g->rules[r].n_alts && !ps->rc; a++) {
+            alt.n = 0;
+            for (const gr_elem *e = g->el + g->rules[r].alts[a]; e->kind != EL_END && !ps->rc; e++) seq_push(ps, &alt, e->kind, e->arg);
+            if (!ps->rc) nf_alts(&nf, (uint32_t)nf.ne_of[r], alt.el, alt.n);
+        }
+    }
+    if (!ps->rc && nf.n_chains && !(g->chain = calloc(g->n_el + 1, sizeof *g->chain))) oom(ps);
+    for (uint32_t c = 0; c < nf.n_chains && !ps->rc; c++)      /* O_k ::= A O_(k-1) | (empty), k >= 2 */
+        for (uint32_t r = nf.chain_from[c] + 1; r < nf.chain_to[c] && r - nf.chain_from[c] < 0xFFFF; r++)
+            g->chain[g->rules[r].alts[0] + 1] = (c + 1) << 16 | (r - nf.chain_from[c] + 1);
+    free(alt.el), free(prod), free(nf.nul), free(nf.nonempty), free(nf.ne_of), free(nf.work);
+    free(nf.chain_from), free(nf.chain_to);
+    return ps->rc;
+}
+
 int smol_grammar_from_gbnf(const char *text, size_t len, const char *root, smol_grammar **out, smol_error *err) {
     *out = NULL;
     if (!text) return smol_fail(err, SMOL_EINVAL, "GBNF: no text");
@@ -691,6 +886,9 @@ int smol_grammar_from_gbnf(const char *text, size_t len, const char *root, smol_
         if (ps.p >= ps.end) break;
         if (parse_rule(&ps)) break;
     }
+    if (!ps.rc && ps.n_reps) expand_repeats(&ps);
+    for (uint32_t i = 0; i < ps.n_reps; i++) free(ps.reps[i].atom.el);
+    free(ps.reps);
     int rc = ps.rc;
     if (!rc && g->n_rules == 0) rc = smol_fail(err, SMOL_EFORMAT, "GBNF: no rules");
     if (!rc) rc = check_grammar(g, root ? root : "root", err);
@@ -1045,6 +1243,72 @@ static int class_has(const smol_grammar *g, uint32_t k, uint32_t lo, uint32_t hi
     return 0;
 }
 
+/* The chain node of stack n: the first frame (within 16) at the element after a copy in a chain
+ * of optional copies, or UINT32_MAX; *h gets a hash of the frames above it, its chain and what
+ * lies below it. */
+static uint32_t chain_frame(const runtime *rt, uint32_t n, uint64_t *h) {
+    const uint32_t *chain = rt->g->chain;
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (uint32_t d = 0; d < 16 && n > N_UNSURE; d++, n = rt->nodes[n].parent) {
+        uint32_t c = chain[rt->nodes[n].pos];
+        if (c) {
+            *h = mix64(x ^ (uint64_t)(c >> 16) << 32 ^ rt->nodes[n].parent);
+            return n;
+        }
+        x = mix64(x ^ rt->nodes[n].pos);
+    }
+    return UINT32_MAX;
+}
+
+/* Do stacks a and b differ only in the copies left at their chain frames (ca, cb)? */
+static int same_but_copies(const runtime *rt, uint32_t a, uint32_t ca, uint32_t b, uint32_t cb) {
+    while (a != ca && b != cb) {
+        if (rt->nodes[a].pos != rt->nodes[b].pos) return 0;
+        a = rt->nodes[a].parent, b = rt->nodes[b].parent;
+    }
+    return a == ca && b == cb && rt->g->chain[rt->nodes[a].pos] >> 16 == rt->g->chain[rt->nodes[b].pos] >> 16 &&
+           rt->nodes[a].parent == rt->nodes[b].parent;
+}
+
+typedef struct chain_key {
+    uint64_t h;
+    uint32_t left, node, frame;
+} chain_key;
+
+static int cmp_chain_key(const void *a, const void *b) {
+    const chain_key *x = a, *y = b;
+    if (x->h != y->h) return x->h < y->h ? -1 : 1;
+    return x->left > y->left ? -1 : x->left < y->left;   /* most copies left first */
+}
+
+/* Drops from scratch[from..] the stacks that another one subsumes: the same frames, but in a
+ * chain of optional copies with fewer copies left (x{0,j} matches a subset of what x{0,k}
+ * matches for j < k). Keeps a state from holding one stack per number of copies used so far. */
+static int prune_chains(runtime *rt, uint32_t from) {
+    uint32_t n = rt->n_scratch - from, kept = 0, k = 0;
+    if (n < 2) return 0;
+    chain_key *key = malloc(n * sizeof *key);
+    if (!key) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t m = rt->scratch[from + i];
+        uint64_t h = 0;
+        uint32_t f = chain_frame(rt, m, &h);
+        if (f == UINT32_MAX) rt->scratch[from + kept++] = m;
+        else key[k++] = (chain_key){h, rt->g->chain[rt->nodes[f].pos] & 0xFFFF, m, f};
+    }
+    if (k > 1) qsort(key, k, sizeof *key, cmp_chain_key);
+    for (uint32_t i = 0, lead = 0; i < k; i++) {
+        if (i > 0 && key[i].h == key[lead].h && key[i].left < key[lead].left &&
+            same_but_copies(rt, key[i].node, key[i].frame, key[lead].node, key[lead].frame))
+            continue;
+        if (i == 0 || key[i].h != key[lead].h) lead = i;
+        rt->scratch[from + kept++] = key[i].node;
+    }
+    rt->n_scratch = from + kept;
+    free(key);
+    return 0;
+}
+
 /* The parser state after code point cp from set s: set id, ST_DEAD or ST_OOM. */
 static int64_t step_cp(runtime *rt, uint32_t s, uint32_t cp) {
     uint32_t from = rt->n_scratch;
@@ -1064,6 +1328,7 @@ static int64_t step_cp(runtime *rt, uint32_t s, uint32_t cp) {
             if (scratch_push(rt, rt->pool[rt->set_off[c] + j])) return rt->n_scratch = from, ST_OOM;
     }
     if (rt->n_scratch == from) return ST_DEAD;
+    if (rt->g->chain && prune_chains(rt, from)) return rt->n_scratch = from, ST_OOM;
     int64_t id = scratch_set(rt, from);
     return id < 0 ? ST_OOM : id;
 }
@@ -1282,6 +1547,8 @@ int smol_matcher_new(const smol_grammar *g, const smol_token_index *ti, smol_mat
     *out = m;
     return SMOL_OK;
 }
+
+size_t smol_matcher_work(const smol_matcher *m) { return (size_t)m->rt->n_nodes + m->rt->n_pool; }
 
 void smol_matcher_free(smol_matcher *m) {
     if (!m) return;

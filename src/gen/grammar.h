@@ -92,6 +92,11 @@ smol_matcher *smol_matcher_clone(const smol_matcher *m);
 /* Frees m; NULL is a no-op. */
 void smol_matcher_free(smol_matcher *m);
 
+/* The size of m's caches (interned stacks plus the members of every parser state built so far):
+ * a measure of the work done, which stays linear in the bytes accepted for grammars such as
+ * ("a"? "b"? "c"?){1000}. */
+size_t smol_matcher_work(const smol_matcher *m);
+
 /* Generation under a grammar: a sampler filter (smol_token_filter_fn) keeping sequence seq of
  * context c on matcher m. At each call it first accepts the tokens the sequence gained since the
  * last call (the sampled ones), then clears mask[t] for every token m does not allow (tokens
