@@ -768,6 +768,51 @@ static void test_ascii_phrases(void) {
     }
 }
 
+/* The sixteen-byte scans (code points, line breaks) against byte-by-byte statements of the same
+ * rules on random texts of every length up to 100 bytes mixing ASCII, control bytes, line
+ * breaks (\r\n, U+0085, U+2028) and multi-byte letters at every offset. */
+static void test_scans_vs_bytewise(void) {
+    static const char *const pieces[] = {"a", "Z", " ", ".", "\n", "\r", "\r\n", "\x0b", "\x1c", "\x1f", "\x01",
+                                         "\xC3\xA9", "\xC2\x85", "\xE2\x80\xA8", "\xE2\x80\xA6", "\xF0\x9F\x98\x80", "\xC3"};
+    unsigned seed = 777;
+    char text[128];
+    smol_spans lines = {0};
+    int differ = 0;
+    for (int iter = 0; iter < 20000 && differ < 3; iter++) {
+        size_t n = 0, want = (seed = seed * 1103515245u + 12345u) >> 16 & 127;
+        while (n < want && n < 100) {
+            const char *p = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof pieces / sizeof pieces[0])];
+            size_t m = strlen(p);
+            if (n + m > 100) break;
+            memcpy(text + n, p, m);
+            n += m;
+        }
+        size_t chars = 0, n_lines = 0, start = 0;
+        for (size_t i = 0; i < n; i++) chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+        CHECK(smol_utf8_chars(text, n) == chars, "code points of %zu bytes: %zu, want %zu", n, smol_utf8_chars(text, n), chars);
+        int ok = smol_splitlines(text, n, &lines) == 0;
+        for (size_t i = 0; i < n && ok;) {   /* str.splitlines: each break ends a line */
+            unsigned char c = (unsigned char)text[i];
+            size_t br = c == '\r' ? (i + 1 < n && text[i + 1] == '\n' ? 2 : 1)
+                      : (c == '\n' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e) ? 1
+                      : (c == 0xC2 && i + 1 < n && (unsigned char)text[i + 1] == 0x85) ? 2
+                      : (c == 0xE2 && i + 2 < n && (unsigned char)text[i + 1] == 0x80 &&
+                         ((unsigned char)text[i + 2] == 0xA8 || (unsigned char)text[i + 2] == 0xA9)) ? 3 : 0;
+            if (!br) { i++; continue; }
+            ok = n_lines < lines.n && lines.v[n_lines].s == text + start && lines.v[n_lines].len == i - start;
+            n_lines++;
+            i += br;
+            start = i;
+        }
+        if (ok && start < n) ok = n_lines < lines.n && lines.v[n_lines].s == text + start && lines.v[n_lines++].len == n - start;
+        if (!ok || n_lines != lines.n) {
+            differ++;
+            CHECK(0, "splitlines of %zu bytes: line %zu of %zu differs (want %zu lines)", n, n_lines, lines.n, n_lines);
+        }
+    }
+    smol_spans_free(&lines);
+}
+
 /* The word splitter against NLTK's Treebank word tokenizer (python3-nltk, when installed) on
  * War and Peace lines that hold one sentence (no sentence end inside, so Punkt would not split
  * them): at least 99.5% of lines must give identical tokens. */
@@ -852,6 +897,7 @@ int main(void) {
     RUN(test_registry_errors);
     RUN(test_word_tokenize);
     RUN(test_ascii_phrases);
+    RUN(test_scans_vs_bytewise);
     RUN(test_word_tokenize_vs_nltk);
     return check_done();
 }
