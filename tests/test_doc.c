@@ -579,6 +579,31 @@ static void test_write_back(void) {
           "written:\n%s\nwant second line:\n%s", got, want2);
     free(got);
     unlink(p);
+    /* metadata added without the tree: only the metadata value is printed by cJSON (spliced in
+     * place, or appended as a last key); a non-object metadata or a built tree goes through cJSON */
+    static const struct { const char *line, *new_text, *want; int tree; } meta[] = {
+        {"{\"text\":\"a\", \"metadata\": {\"dump\": \"x\", \"n\": 1.0} ,\"id\":\"q\"}", NULL,
+         "{\"text\":\"a\", \"metadata\": {\"dump\":\"x\",\"n\":1,\"k\":\"v\"} ,\"id\":\"q\"}", 0},
+        {"{ \"text\" : \"b\" }", NULL, "{ \"text\" : \"b\" ,\"metadata\":{\"k\":\"v\"}}", 0},
+        {"{\"metadata\":{},\"text\":\"old\",\"metadata\":7}", "new \"x\"", "{\"metadata\":{\"k\":\"v\"},\"text\":\"new \\\"x\\\"\",\"metadata\":7}", 0},
+        {"{\"text\":\"old\",\"metadata\":{\"a\":[1]}}", "new", "{\"text\":\"new\",\"metadata\":{\"a\":[1],\"k\":\"v\"}}", 0},
+        {"{\"text\":\"c\",\"metadata\":5,\"z\": 1}", NULL, "{\"text\":\"c\",\"z\":1,\"metadata\":{\"k\":\"v\"}}", 0},
+        {"{\"text\":\"d\",\"metadata\":{\"a\":1}, \"z\": 1}", NULL, "{\"text\":\"d\",\"metadata\":{\"a\":1,\"k\":\"v\"},\"z\":1}", 1},
+    };
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+        REQUIRE(read_one_record(meta[i].line, strlen(meta[i].line), &d, &err) == 1, "meta %zu: %s", i, err.msg);
+        if (meta[i].new_text) smol_doc_set_text(&d, meta[i].new_text, strlen(meta[i].new_text), NULL);
+        cJSON *m = smol_doc_metadata(&d);
+        REQUIRE(m && cJSON_AddStringToObject(m, "k", "v"), "meta %zu: metadata", i);
+        if (meta[i].tree) {   /* the tree built afterwards holds the new metadata */
+            const cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(smol_doc_json(&d), "metadata"), "k");
+            CHECK(cJSON_IsString(k), "meta %zu: the tree lacks metadata.k", i);
+        }
+        out = smol_doc_to_json(&d, &len);
+        CHECK(out && !strcmp(out, meta[i].want), "meta %zu:\n got %s\nwant %s", i, out, meta[i].want);
+        free(out);
+        smol_doc_free(&d);
+    }
     /* a raw tab in a string: accepted as cJSON does, written as valid JSON through cJSON */
     const char *lax = "{\"text\":\"a\tb\",\"x\":01}\n";
     REQUIRE(read_one_record(lax, strlen(lax), &d, &err) == 1, "%s", err.msg);

@@ -186,6 +186,7 @@ void smol_doc_free(smol_doc *doc) {
     cJSON_Delete(doc->json);
     free(doc->id_buf);
     free(doc->rec);
+    cJSON_Delete(doc->meta);
     memset(doc, 0, sizeof *doc);
 }
 
@@ -217,9 +218,16 @@ int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t l
     return SMOL_OK;
 }
 
-/* The tree of doc, parsed from its record's bytes at the first call. */
+/* The tree of doc, parsed from its record's bytes at the first call; metadata made before
+ * (doc->meta) moves into it, in place of the record's own. */
 static cJSON *doc_tree(smol_doc *doc) {
-    if (!doc->json && doc->rec) doc->json = cJSON_ParseWithLength(doc->rec, doc->rec_len);
+    if (doc->json || !doc->rec || !(doc->json = cJSON_ParseWithLength(doc->rec, doc->rec_len)) || !doc->meta)
+        return doc->json;
+    if (cJSON_GetObjectItemCaseSensitive(doc->json, "metadata"))
+        cJSON_ReplaceItemInObjectCaseSensitive(doc->json, "metadata", doc->meta);
+    else cJSON_AddItemToObject(doc->json, "metadata", doc->meta);
+    doc->meta = NULL;
+    doc->rec_flags |= SMOL_DOC_TREE_CHANGED;
     return doc->json;
 }
 
@@ -228,6 +236,12 @@ const cJSON *smol_doc_json(const smol_doc *doc) {
 }
 
 cJSON *smol_doc_metadata(smol_doc *doc) {
+    if (doc->meta) return doc->meta;
+    if (doc->rec && !doc->json && !(doc->rec_flags & (SMOL_DOC_LAX | SMOL_DOC_TREE_CHANGED | SMOL_DOC_META_OTHER))) {
+        /* only the metadata object, spliced into the record's bytes when written */
+        return doc->meta = doc->meta_end ? cJSON_ParseWithLength(doc->rec + doc->meta_at, doc->meta_end - doc->meta_at)
+                                         : cJSON_CreateObject();
+    }
     if (!doc_tree(doc) && !(doc->json = cJSON_CreateObject())) return NULL;
     doc->rec_flags |= SMOL_DOC_TREE_CHANGED;
     cJSON *m = cJSON_GetObjectItemCaseSensitive(doc->json, "metadata");
@@ -322,13 +336,14 @@ static int record_text(smol_doc_reader *r, const char *line, const smol_json_fie
 
 /* Reads one JSON object line into doc without a cJSON tree: its bytes, text and id. */
 static int parse_line(smol_doc_reader *r, const char *line, size_t len, long lineno, smol_doc *doc, smol_error *err) {
-    smol_json_field f[2] = {{.name = r->text_field}, {.name = r->id_field}};
+    smol_json_field f[3] = {{.name = r->text_field}, {.name = r->id_field}, {.name = "metadata"}};
     smol_json_scan sc;
-    if (smol_json_scan_object(line, len, f, 2, &sc)) {
+    if (smol_json_scan_object(line, len, f, 3, &sc)) {
         if (sc.not_object) return smol_fail(err, SMOL_EFORMAT, "%s:%ld: expected a JSON object", r->path, lineno);
         return smol_fail(err, SMOL_EFORMAT, "%s:%ld: invalid JSON near byte %zu", r->path, lineno, sc.err_at + 1);
     }
-    if (!strcmp(r->id_field, r->text_field)) f[1] = f[0];
+    if (!strcmp(r->id_field, r->text_field)) f[1] = f[0];   /* a key fills only the first field it names */
+    if (!strcmp(r->text_field, "metadata") || !strcmp(r->id_field, "metadata")) f[2] = f[strcmp(r->text_field, "metadata") ? 1 : 0];
     if (f[0].type == SMOL_JSON_NONE)
         return smol_fail(err, SMOL_EFORMAT, "%s:%ld: record has no \"%s\" field (choose it with --text-field)", r->path,
                          lineno, r->text_field);
@@ -352,6 +367,12 @@ static int parse_line(smol_doc_reader *r, const char *line, size_t len, long lin
     doc->text_at = f[0].at - sc.at;
     doc->text_end = f[0].end - sc.at;
     doc->rec_flags = sc.lax ? SMOL_DOC_LAX : 0;
+    if (f[2].type == SMOL_JSON_OBJECT) {
+        doc->meta_at = f[2].at - sc.at;
+        doc->meta_end = f[2].end - sc.at;
+    } else if (f[2].type != SMOL_JSON_NONE) {
+        doc->rec_flags |= SMOL_DOC_META_OTHER;
+    }
     return SMOL_OK;
 }
 
@@ -532,22 +553,60 @@ static int from_rec(const smol_doc *doc) {
     return doc->rec && !(doc->rec_flags & (SMOL_DOC_LAX | SMOL_DOC_TREE_CHANGED));
 }
 
+/* A part of a record's bytes replaced when it is written: the text value or the metadata. */
+typedef struct splice {
+    size_t at, end;          /* the bytes replaced in rec (at == end: an insertion) */
+    int is_text;             /* 1: the escaped text; 0: pre then the printed metadata */
+    const char *pre;
+} splice;
+
 /* doc's line from its record's bytes (from_rec): malloc'd, NUL-terminated, length in *len. */
 static char *rec_to_json(const smol_doc *doc, size_t *len) {
-    int same = !(doc->rec_flags & SMOL_DOC_TEXT_SET);
-    size_t tail = doc->rec_len - doc->text_end;
-    char *out = malloc(same ? doc->rec_len + 1 : doc->text_at + SMOL_JSON_ESCAPED_MAX(doc->text_len) + tail + 1);
-    if (!out) return NULL;
-    size_t n = doc->rec_len;
-    if (same) memcpy(out, doc->rec, n);
-    else {
-        memcpy(out, doc->rec, doc->text_at);
-        n = doc->text_at + smol_json_escape(doc->text, doc->text_len, out + doc->text_at);
-        memcpy(out + n, doc->rec + doc->text_end, tail);
-        n += tail;
+    splice sp[2];
+    int n = 0;
+    char *meta = NULL;
+    size_t meta_len = 0, cap = doc->rec_len + 1;
+    if (doc->rec_flags & SMOL_DOC_TEXT_SET) {
+        sp[n++] = (splice){doc->text_at, doc->text_end, 1, ""};
+        cap += SMOL_JSON_ESCAPED_MAX(doc->text_len);
     }
-    out[n] = 0;
-    if (len) *len = n;
+    if (doc->meta) {
+        if (!(meta = cJSON_PrintUnformatted(doc->meta))) return NULL;
+        meta_len = strlen(meta);
+        cap += meta_len + 16;
+        size_t k = 1;
+        while (k + 1 < doc->rec_len && (unsigned char)doc->rec[k] <= 0x20) k++;
+        if (doc->meta_end) sp[n++] = (splice){doc->meta_at, doc->meta_end, 0, ""};
+        else sp[n++] = (splice){doc->rec_len - 1, doc->rec_len - 1, 0, k + 1 < doc->rec_len ? ",\"metadata\":" : "\"metadata\":"};
+        if (n == 2 && sp[1].at < sp[0].at) {
+            splice t = sp[0];
+            sp[0] = sp[1];
+            sp[1] = t;
+        }
+    }
+    char *out = malloc(cap);
+    if (!out) {
+        free(meta);
+        return NULL;
+    }
+    size_t o = 0, from = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(out + o, doc->rec + from, sp[i].at - from);
+        o += sp[i].at - from;
+        if (sp[i].is_text) o += smol_json_escape(doc->text, doc->text_len, out + o);
+        else {
+            memcpy(out + o, sp[i].pre, strlen(sp[i].pre));
+            o += strlen(sp[i].pre);
+            memcpy(out + o, meta, meta_len);
+            o += meta_len;
+        }
+        from = sp[i].end;
+    }
+    memcpy(out + o, doc->rec + from, doc->rec_len - from);
+    o += doc->rec_len - from;
+    out[o] = 0;
+    free(meta);
+    if (len) *len = o;
     return out;
 }
 
@@ -579,6 +638,14 @@ char *smol_doc_to_json(const smol_doc *doc, size_t *len) {
 
 /* Writes doc's line from its record's bytes (from_rec) without building it first. */
 static int write_rec(smol_doc_writer *w, const smol_doc *doc, smol_error *err) {
+    if (doc->meta) {
+        size_t len;
+        char *s = rec_to_json(doc, &len);
+        int rc = s ? smol_doc_write_line(w, s, len, err)
+                   : smol_fail(err, SMOL_ENOMEM, "%s: out of memory writing document %s", w->af.path, doc->id ? doc->id : "?");
+        free(s);
+        return rc;
+    }
     if (!(doc->rec_flags & SMOL_DOC_TEXT_SET)) return smol_doc_write_line(w, doc->rec, doc->rec_len, err);
     size_t need = SMOL_JSON_ESCAPED_MAX(doc->text_len), tail = doc->rec_len - doc->text_end;
     if (need > w->line_cap) {

@@ -26,13 +26,15 @@ typedef struct smol_doc_opts {
 enum {
     SMOL_DOC_LAX = 1,          /* rec is JSON only as cJSON reads it (see smol_json_scan): written through cJSON */
     SMOL_DOC_TEXT_SET = 2,     /* the text was replaced (smol_doc_set_text) */
-    SMOL_DOC_TREE_CHANGED = 4  /* json may differ from rec (smol_doc_metadata was called) */
+    SMOL_DOC_TREE_CHANGED = 4, /* json may differ from rec (smol_doc_metadata changed the tree) */
+    SMOL_DOC_META_OTHER = 8    /* rec's "metadata" is not an object: changing it needs the tree */
 };
 
 /* One document. Everything in it is owned by the document (free with smol_doc_free) except
  * path, which stays valid until its reader is closed. A JSONL record is kept as its bytes
  * (rec) and written back as they are, with only the text value replaced when the text
- * changed; its cJSON tree is built only when asked for (smol_doc_json, smol_doc_metadata). */
+ * changed and the metadata value when metadata was added; its cJSON tree is built only when
+ * asked for (smol_doc_json). */
 typedef struct smol_doc {
     const char *id;        /* the id as text (points into json or id_buf) */
     char *text;            /* the text (malloc'd, NUL-terminated; filters may replace it) */
@@ -48,6 +50,8 @@ typedef struct smol_doc {
     char *rec;             /* JSONL: the record's bytes as read, '{' to '}' (malloc'd), else NULL */
     size_t rec_len;
     size_t text_at, text_end;   /* the text field's string token in rec, quotes included */
+    size_t meta_at, meta_end;   /* rec's "metadata" value (meta_end 0: none) */
+    cJSON *meta;           /* the metadata object while the record has no tree (smol_doc_metadata) */
     unsigned rec_flags;    /* SMOL_DOC_* */
 } smol_doc;
 
@@ -80,8 +84,9 @@ int smol_doc_set_text(smol_doc *doc, const char *text, size_t len, smol_error *e
 /* Makes a document from plain text (id and text copied; json gets {"text", "id"}). */
 int smol_doc_from_text(smol_doc *doc, const char *id, const char *text, size_t len, smol_error *err);
 
-/* The record's "metadata" object, created when missing (NULL when out of memory). The
- * document is then written from its tree (as cJSON prints it), no longer from its bytes. */
+/* The record's "metadata" object, created when missing (NULL when out of memory). For a JSONL
+ * record only that object is parsed, and the record is written as read with the metadata value
+ * (or a new "metadata" key at the end) printed by cJSON. */
 cJSON *smol_doc_metadata(smol_doc *doc);
 
 /* The whole record as a cJSON tree, for reading other fields (built from the record's bytes

@@ -739,7 +739,7 @@ static int exclude(runner *r, pl_doc_stage *s, int stage, int shard, smol_doc *d
         excl_path(r, stage, shard, path, sizeof path);
         if ((rc = smol_doc_writer_open(path, &s->excl, err))) return rc;
     }
-    if (!smol_doc_json(d)) {
+    if (!d->rec && !d->json) {
         if (!(d->json = cJSON_CreateObject()) || !cJSON_AddStringToObject(d->json, "id", d->id ? d->id : "") ||
             !cJSON_AddStringToObject(d->json, "text", ""))
             return smol_fail(err, SMOL_ENOMEM, "out of memory");

@@ -7,7 +7,8 @@
  * Each line of the input is also given to the tree-less scanner (smol_json_scan_object) and
  * to cJSON: both must accept or reject it alike (the scanner may only reject more where a \u
  * escape lacks hex digits), find the same "text" and "id", and a record written back from
- * its bytes, with and without a new text, must parse to the same record. */
+ * its bytes, with and without a new text, must parse to the same record. Documents written
+ * back (every other one with metadata added) must parse to their text and metadata. */
 #include "base/jsonl.h"
 #include "data/doc.h"
 #include <stdint.h>
@@ -165,8 +166,17 @@ static void read_docs(const char *path, const char *field, int on_error) {
     int rc;
     while ((rc = smol_doc_read(r, &d, &err)) == 1) {
         if (!d.id || !d.text || strlen(d.text) != d.text_len || d.line < 1) __builtin_trap();
+        cJSON *m = (d.line & 1) ? smol_doc_metadata(&d) : NULL;   /* every other one gets metadata */
+        if (m) cJSON_AddStringToObject(m, "fz", "1");
         char *line = smol_doc_to_json(&d, NULL);
         if (!line) __builtin_trap();
+        /* what is written parses back with this text (and the metadata) */
+        cJSON *back = cJSON_Parse(line);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(back, d.text_field);
+        if (!cJSON_IsString(t) || strcmp(t->valuestring, d.text)) __builtin_trap();
+        const cJSON *fz = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(back, "metadata"), "fz");
+        if (m && !cJSON_IsString(fz)) __builtin_trap();
+        cJSON_Delete(back);
         free(line);
         smol_doc_free(&d);
     }
