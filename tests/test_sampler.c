@@ -496,10 +496,13 @@ static int synth_filter_checked(void *user, uint8_t *mask, int n) {
 
 static int synth_allow(void *user, int32_t t) { return ((synth *)user)->allowed[t] && synth_check(user, t); }
 
-/* Step i's constraint: nearly all tokens, half, 0.5%, a single token, or half with a check that
- * refuses everything (then ignored). */
+/* Step i's constraint: runs of 25 steps allowing nearly all tokens alternate with runs cycling
+ * through half the tokens, 0.5%, a single token, and half with a check that refuses everything
+ * (then ignored). */
+static int synth_kind(int i) { return (i / 25) % 2 ? 1 + i % 4 : 0; }
+
 static void synth_step(synth *y, smol_rng *r, int i) {
-    int kind = i % 5;
+    int kind = synth_kind(i);
     double keep = kind == 0 ? 0.99 : kind == 1 || kind == 4 ? 0.5 : 0.005;
     int one = kind == 3 ? (int)(smol_rng_uniform(r) * SV) : -1;
     for (int t = 0; t < SV; t++) y->allowed[t] = one >= 0 ? t == one : smol_rng_uniform(r) < keep;
@@ -510,7 +513,8 @@ static void synth_step(synth *y, smol_rng *r, int i) {
 
 /* With top-k (or greedy) the fast path takes the very token the masked step takes for the same
  * seed, step after step (random logits with ties, penalties and bias in play); with top-k 0 and
- * top-p or min-p it is the masked step. On nearly unconstrained steps no mask is built. */
+ * top-p or min-p it is the masked step. On runs of nearly unconstrained steps the mask is built
+ * for fewer than half of them (only while the fast path backs off after a run of failures). */
 static void test_allowed_same_as_masked(void) {
     static float logits[SV];
     smol_rng r;
@@ -543,12 +547,12 @@ static void test_allowed_same_as_masked(void) {
                     "case %zu step %d: %s", c, i, err.msg);
             if (a != b) {
                 CHECK(0, "case %zu (top_k %d, top_p %g, min_p %g, t %g): step %d (kind %d) took %d, the masked step %d", c,
-                      cases[c].k, cases[c].p, cases[c].minp, cases[c].t, i, i % 5, b, a);
+                      cases[c].k, cases[c].p, cases[c].minp, cases[c].t, i, synth_kind(i), b, a);
                 break;
             }
         }
         if (cases[c].k > 0 && cases[c].k <= 40)
-            CHECK(y.dense_calls == 0 && y.calls < n_steps - dense_steps,
+            CHECK(2 * y.dense_calls < dense_steps && y.calls < n_steps - dense_steps / 2,
                   "case %zu: masks built on %d of %d nearly unconstrained steps, %d in all", c, y.dense_calls, dense_steps,
                   y.calls);
         smol_sampler_free(ref);

@@ -24,6 +24,7 @@ struct smol_sampler {
     int *kept;                 /* [n_vocab] candidates a ranked walk kept, best first */
     float *bmax;               /* [n_vocab / BLOCK rounded up] the best adjusted logit of each block */
     uint8_t *mask;             /* [n_vocab] for the filter */
+    int fast_skip, fast_backoff;  /* constrained steps to take masked before trying the fast path again */
 };
 
 /* ---------------------------------------------------------------- random stream */
@@ -106,6 +107,7 @@ void smol_sampler_free(smol_sampler *s) {
 
 void smol_sampler_reset(smol_sampler *s) {
     s->hist_n = s->hist_next = 0;
+    s->fast_skip = s->fast_backoff = 0;
     smol_rng_seed(&s->rng, s->p.seed);
     s->xorshift = s->p.seed;
 }
@@ -200,11 +202,16 @@ static int keep_top_k(int *ids, int n, int k, const float *key) {
     return k;
 }
 
-/* Lists the tokens s->work allows (finite logits) in s->cand, ids ascending; returns how many. */
+/* Lists the tokens s->work allows (finite logits) in s->cand, ids ascending; returns how many.
+ * Blocks without any (s->bmax -inf) are skipped, so a sparse mask costs little. */
 static int list_finite(smol_sampler *s) {
     int n = 0;
-    for (int t = 0; t < s->n_vocab; t++)
-        if (s->work[t] > -INFINITY) s->cand[n++] = t;
+    for (int b = 0, t0 = 0; t0 < s->n_vocab; b++, t0 += BLOCK) {
+        if (!(s->bmax[b] > -INFINITY)) continue;
+        int t1 = t0 + BLOCK < s->n_vocab ? t0 + BLOCK : s->n_vocab;
+        for (int t = t0; t < t1; t++)
+            if (s->work[t] > -INFINITY) s->cand[n++] = t;
+    }
     return n;
 }
 
@@ -535,7 +542,14 @@ int smol_sampler_sample_allowed(smol_sampler *s, const float *logits, smol_token
                                 smol_token_check_fn check, void *user, int32_t *token, smol_error *err) {
     int32_t t = -1;
     int n_prepared = -1, rc = SMOL_OK;
-    if (allow && s->p.filter && !s->p.llama2c) rc = sample_fast(s, logits, allow, user, &t, &n_prepared, err);
+    if (allow && s->p.filter && !s->p.llama2c && s->fast_skip-- <= 0) {
+        rc = sample_fast(s, logits, allow, user, &t, &n_prepared, err);
+        /* where the fast path keeps failing (a run of steps with few tokens allowed), try it again
+         * only after 1, 2, 4, then every 8 steps (with top-k or greedy the token does not depend on
+         * the path taken; without, both paths draw from the same distribution) */
+        s->fast_backoff = t >= 0 ? 0 : s->fast_backoff ? (s->fast_backoff < 8 ? 2 * s->fast_backoff : 8) : 1;
+        s->fast_skip = s->fast_backoff;
+    }
     if (!rc && t < 0) rc = sample_masked(s, logits, n_prepared, check, user, &t, err);
     if (rc) return rc;
     *token = t;
