@@ -1661,6 +1661,24 @@ static int reach_index(int32_t *reach, uint32_t *n, int32_t u) {
     return (int)(*n)++;
 }
 
+/* At least how many ASCII bytes could state u take? An upper bound from its classes, without
+ * computing transitions (128 when a truncated stack is in it). */
+static int ascii_bound(const runtime *rt, int32_t u) {
+    uint64_t m[2] = {0, 0};
+    uint32_t set = rt->ds[u].set;
+    for (uint32_t i = 0; i < rt->set_len[set]; i++) {
+        uint32_t n = rt->pool[rt->set_off[set] + i];
+        if (n == N_BOTTOM || n == N_UNSURE) return 128;
+        if (n == N_ACCEPT) continue;
+        const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[n].pos].arg];
+        for (uint32_t j = 0; j < c->n; j++) {
+            const gr_range *r = &rt->g->rg[c->first + j];
+            for (uint32_t b = r->lo; b <= r->hi && b < 128; b++) m[b >> 6] |= 1ull << (b & 63);
+        }
+    }
+    return __builtin_popcountll(m[0]) + __builtin_popcountll(m[1]);
+}
+
 /* Explores from state t: *a (ASCII bytes) and *utf8 (whole non-ASCII characters too) such that
  * every string over them of at most *height characters keeps the matcher alive with a real
  * stack. Breadth first over the states such strings reach, the alphabet narrowed to the live
@@ -1681,7 +1699,7 @@ static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, ui
         if (k == level_end) level++, level_end = n;
         int32_t r = reach[k];
         uint64_t live[2];
-        int nl = live_bytes(rt, r, live);
+        int nl = ascii_bound(rt, r) < ALPHA_MIN_BYTES ? 0 : live_bytes(rt, r, live);
         if (nl < 0) return ST_OOM;
         uni[k] = -1, poor[k] = nl < ALPHA_MIN_BYTES;
         if (poor[k]) {

@@ -158,4 +158,30 @@ t_generate_bad_constraint() {
   [ "$rc1$rc2$rc3" = "122" ] || fail "exits $rc1 $rc2 $rc3: $(cat "$TMP/err")"
   grep -q "undefined rule 'undefined-rule'" "$TMP/err" || fail "message: $(cat "$TMP/err")"
 }
+t_batch() {
+  "$PY" - > "$TMP/cases.jsonl" <<'PYEOF'
+import json
+print(json.dumps({"name": "schema", "schema": {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+                  "texts": ["{\"n\": 12}", "{\"n\": \"x\"}", "{}"]}))
+print(json.dumps({"name": "bad", "grammar": "root ::= \"a\" ("}))
+print(json.dumps({"name": "regex", "regex": "[a-z]+ [0-9]{2}", "texts": ["abc 12", "abc 123"]}))
+print(json.dumps({"name": "gbnf", "grammar": "root ::= (\"a\"? \"b\"?){50}", "texts": ["abba", "abc"]}))
+PYEOF
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" > "$TMP/out.jsonl" 2> "$TMP/err" || fail "exit: $(cat "$TMP/err")"
+  "$PY" - "$TMP/out.jsonl" <<'PYEOF' || fail "results: $(cat "$TMP/out.jsonl")"
+import json, sys
+r = {x["name"]: x for x in map(json.loads, open(sys.argv[1]))}
+assert list(r) == ["schema", "bad", "regex", "gbnf"], list(r)
+assert r["schema"]["ok"] and r["schema"]["accept"] == [1, 0, 0], r["schema"]
+assert not r["bad"]["ok"] and "malformed GBNF at 1:14" in r["bad"]["error"], r["bad"]
+assert r["regex"]["accept"] == [1, 0] and r["gbnf"]["accept"] == [1, 0]
+for x in (r["schema"], r["regex"], r["gbnf"]):
+    assert x["compile_us"] > 0 and len(x["mask_us"]) >= len(x["accept"]) and min(x["mask_us"]) >= 0, x
+PYEOF
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" --regex x 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" = 2 ] && grep -q 'batch' "$TMP/err" || fail "--batch with a constraint: exit $rc"
+}
+
 run_tests
