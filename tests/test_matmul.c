@@ -304,6 +304,10 @@ static void test_fgemm_vs_scalar(void) {
                             rows, n, B, smol_pool_size(pools[p]), b, r, y2[b * rows + r], y[b * ys + r]);
         }
     }
+    for (int i = 0; i < 64; i++) y[i] = NAN;
+    smol_fgemm_rows(SMOL_F16, 64, w, 128, 0, 4, x, 3, 3, y, 8);  /* no activations */
+    smol_fgemm_rows(SMOL_F16, 64, w, 128, 2, 2, x, 0, 4, y, 8);  /* no rows */
+    for (int i = 0; i < 64; i++) REQUIRE(isnan(y[i]), "an empty range wrote y[%d]", i);
     printf("# %d float GEMM outputs checked against fma chains and scalar dots\n", checked);
     smol_pool_free(pools[0]);
     smol_pool_free(pools[1]);

@@ -76,14 +76,14 @@ static void pack_panel(uint32_t t, const uint8_t *w, size_t w_row, int R, int64_
 /* Cache lines of the weights the next pack_panel will read, asked for a few at a time between
  * tiles so the loads overlap the arithmetic instead of stalling the conversion. */
 typedef struct {
-    const uint8_t *next;  /* the next line to ask for */
+    uintptr_t next;       /* the row of the next line to ask for (an address, maybe past the matrix) */
     size_t w_row;         /* bytes per row */
     int64_t row_lines;    /* lines per row */
     int64_t rows_left, line;  /* rows not finished; lines done in the current row */
 } prefetcher;
 
 /* Aims p at rows [0, R) of w, bytes [at, at + len) of each. */
-static void prefetch_plan(prefetcher *p, const uint8_t *w, size_t w_row, int R, size_t at, size_t len) {
+static void prefetch_plan(prefetcher *p, uintptr_t w, size_t w_row, int R, size_t at, size_t len) {
     p->next = w + (at & ~(size_t)63), p->w_row = w_row;
     p->row_lines = (int64_t)((at + len + 63) / 64 - at / 64);
     p->rows_left = R, p->line = 0;
@@ -92,7 +92,7 @@ static void prefetch_plan(prefetcher *p, const uint8_t *w, size_t w_row, int R, 
 /* Asks for the next count lines (into L2: the tiles in between would evict L1). */
 static inline void prefetch_some(prefetcher *p, int64_t count) {
     for (; count > 0 && p->rows_left > 0; count--) {
-        _mm_prefetch((const char *)p->next + p->line * 64, _MM_HINT_T1);
+        _mm_prefetch((const char *)(p->next + (uintptr_t)p->line * 64), _MM_HINT_T1);
         if (++p->line == p->row_lines) p->line = 0, p->next += p->w_row, p->rows_left--;
     }
 }
@@ -148,6 +148,7 @@ static const tile_fn k_tiles[TT][TV] = {
 
 void smol_fgemm_rows(uint32_t t, int64_t n, const void *w, size_t w_row, int64_t r0, int64_t r1,
                      const float *x, int64_t b0, int64_t b1, float *y, int64_t y_stride) {
+    if (n <= 0 || r1 <= r0 || b1 <= b0) return;
     _Alignas(64) float buf[PANEL * KC];
     size_t esize = t == SMOL_F32 ? 4 : 2;
     int64_t tiles = (b1 - b0 + TT - 1) / TT;
@@ -164,8 +165,12 @@ void smol_fgemm_rows(uint32_t t, int64_t n, const void *w, size_t w_row, int64_t
             pack_panel(t, wp, w_row, R, k0, kc, buf);
             /* the next chunk, or after the last one the first chunk of the rows that follow (most
              * often the next task's; a prefetch is only a hint and never faults) */
-            if (k0 + step < n) prefetch_plan(&pf, wp, w_row, R, (size_t)(k0 + step) * esize, (size_t)(n - k0 - step < step ? n - k0 - step : step) * esize);
-            else prefetch_plan(&pf, wp + (size_t)PANEL * w_row, w_row, PANEL, 0, (size_t)step * esize);
+            if (k0 + step < n) {
+                int64_t next = n - k0 - step < step ? n - k0 - step : step;
+                prefetch_plan(&pf, (uintptr_t)wp, w_row, R, (size_t)(k0 + step) * esize, (size_t)next * esize);
+            } else {
+                prefetch_plan(&pf, (uintptr_t)wp + (size_t)PANEL * w_row, w_row, PANEL, 0, (size_t)step * esize);
+            }
             int64_t per = (pf.rows_left * pf.row_lines + tiles - 1) / tiles;
             for (int64_t b = b0; b < b1; b += TT) {
                 int T = b1 - b < TT ? (int)(b1 - b) : TT;
