@@ -596,10 +596,11 @@ static int filter_table(void *user, uint8_t *mask, int n) {
     return 0;
 }
 
-/* 40,000 draws through smol_sampler_sample_allowed from 10 fixed logits with 6 tokens allowed
- * against the renormalised masked softmax, by a chi-square test (bound: the 0.1% point for the
- * degrees of freedom); the plain setting goes through rejection sampling, the others through the
- * ranked walk. A token outside the masked distribution fails at once. */
+/* 40,000 draws from 10 fixed logits with 6 tokens allowed against the renormalised masked
+ * softmax, by a chi-square test (bound: the 0.1% point for the degrees of freedom), through
+ * smol_sampler_sample_allowed (the plain settings go through rejection sampling, the others
+ * through the ranked walk) and through the masked step (smol_sampler_sample with the filter).
+ * A token outside the masked distribution fails at once. */
 static void test_allowed_chi_square(void) {
     enum { N = 10, DRAWS = 40000 };
     static const float logits[N] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 2.5f, 0.3f, 1.2f, 3.0f, -0.4f};
@@ -607,9 +608,11 @@ static void test_allowed_chi_square(void) {
     static const double chi2_999[N] = {0, 10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88};
     const struct { int k; float p, minp, t; } cases[] = {{0, 1, 0, 1}, {3, 1, 0, 1}, {4, 0.8f, 0, 0.7f}, {0, 1, 0, 2.0f},
                                                          {5, 1, 0.3f, 1}};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (size_t c = 0; c < 2 * sizeof cases / sizeof cases[0]; c++) {
+        size_t k = c / 2;
+        int fast = c % 2 == 0;
         smol_sampler_params p = plain();
-        p.top_k = cases[c].k, p.top_p = cases[c].p, p.min_p = cases[c].minp, p.temperature = cases[c].t;
+        p.top_k = cases[k].k, p.top_p = cases[k].p, p.min_p = cases[k].minp, p.temperature = cases[k].t;
         p.seed = 3 + c, p.filter = filter_table, p.filter_user = allowed;
         double want[N];
         masked_distribution(logits, allowed, N, p, want);
@@ -619,11 +622,13 @@ static void test_allowed_chi_square(void) {
         int count[N] = {0}, bad = -1;
         for (int i = 0; i < DRAWS && bad < 0; i++) {
             int32_t t = -1;
-            REQUIRE(smol_sampler_sample_allowed(s, logits, allow_table, NULL, allowed, &t, &err) == SMOL_OK, "%s", err.msg);
+            int rc = fast ? smol_sampler_sample_allowed(s, logits, allow_table, NULL, allowed, &t, &err)
+                          : smol_sampler_sample(s, logits, &t, &err);
+            REQUIRE(rc == SMOL_OK, "%s", err.msg);
             count[t]++;
             if (want[t] == 0) bad = t;
         }
-        CHECK(bad < 0, "case %zu: drew token %d, outside the masked distribution", c, bad);
+        CHECK(bad < 0, "case %zu (%s): drew token %d, outside the masked distribution", k, fast ? "fast" : "masked", bad);
         double chi2 = 0;
         int dof = -1;
         for (int t = 0; t < N; t++)
@@ -632,8 +637,8 @@ static void test_allowed_chi_square(void) {
                 chi2 += (count[t] - e) * (count[t] - e) / e;
                 dof++;
             }
-        CHECK(dof > 0 && chi2 < chi2_999[dof], "case %zu: chi-square %.2f over %d degrees of freedom (bound %.2f)", c, chi2,
-              dof, chi2_999[dof > 0 ? dof : 0]);
+        CHECK(dof > 0 && chi2 < chi2_999[dof], "case %zu (%s): chi-square %.2f over %d degrees of freedom (bound %.2f)", k,
+              fast ? "fast" : "masked", chi2, dof, chi2_999[dof > 0 ? dof : 0]);
         smol_sampler_free(s);
     }
 }

@@ -25,6 +25,7 @@ struct smol_sampler {
     float *bmax;               /* [n_vocab / BLOCK rounded up] the best adjusted logit of each block */
     uint8_t *mask;             /* [n_vocab] for the filter */
     int fast_skip, fast_backoff;  /* constrained steps to take masked before trying the fast path again */
+    int listed;                /* 1: s->cand lists the step's candidates (a masked step), ranked directly */
 };
 
 /* ---------------------------------------------------------------- random stream */
@@ -245,11 +246,32 @@ static float temperature_scale(const smol_sampler *s) {
  * penalty to apply. */
 static int prepare(smol_sampler *s, const float *logits) {
     const smol_sampler_params *p = &s->p;
+    s->listed = 0;
     int penalties = s->hist_n && (p->repeat_penalty != 1.0f || p->frequency_penalty != 0 || p->presence_penalty != 0);
     if (!p->n_logit_bias && !penalties) return collect(s, logits, temperature_scale(s));
     memcpy(s->work, logits, (size_t)s->n_vocab * sizeof(float));
     apply_bias_and_penalties(s);
     return collect(s, s->work, temperature_scale(s));
+}
+
+/* Runs the filter and lists in s->cand the tokens it allows whose prepared logit is finite, without
+ * touching s->work (a masked step's candidates, s->listed); the mask is read eight bytes at a
+ * time and runs of banned tokens are skipped. Returns how many, or a negative status. */
+static int list_allowed(smol_sampler *s, smol_error *err) {
+    const smol_sampler_params *p = &s->p;
+    memset(s->mask, 1, (size_t)s->n_vocab);
+    int rc = p->filter(p->filter_user, s->mask, s->n_vocab);
+    if (rc) return smol_fail(err, rc < 0 ? rc : SMOL_EINVAL, "sampler: the token filter failed (%d)", rc);
+    int n = 0, t = 0;
+    for (; t < s->n_vocab; t += 8) {
+        uint64_t w = 1;
+        if (t + 8 <= s->n_vocab) memcpy(&w, s->mask + t, 8);
+        if (!w) continue;
+        for (int k = t; k < t + 8 && k < s->n_vocab; k++)
+            if (s->mask[k] && s->work[k] > -INFINITY) s->cand[n++] = k;
+    }
+    s->listed = 1;
+    return n;
 }
 
 /* Applies the filter (if any) to the prepared s->work and refreshes s->bmax: the number of
@@ -281,12 +303,17 @@ static float kth_largest(float *a, int n, int k) {
     return a[want];
 }
 
-/* Puts the best m of the n finite tokens of s->work (1 <= m <= n) in s->cand[0..m), best first
- * (ties: lower id first). When the blocks allow, only the tokens at or above the m-th best block
+/* Puts the best m of the n finite tokens of s->work (or, when s->listed, of the n candidates
+ * listed in s->cand) in s->cand[0..m) (1 <= m <= n), best first (ties: lower id first). When the blocks allow, only the tokens at or above the m-th best block
  * maximum are ranked (found in the blocks that reach it): m blocks reach it, so at least m tokens
  * do, and so does every token of the best m. s->bmax must describe s->work (see collect). */
 static void select_best(smol_sampler *s, int n, int m) {
     int nb = (s->n_vocab + BLOCK - 1) / BLOCK, c = 0;
+    if (s->listed) {              /* s->cand[0..n) holds the candidates (kept a permutation) */
+        if (m < n) keep_top_k(s->cand, n, m, s->work);
+        sort_desc(s->cand, s->tmp, m, s->work);
+        return;
+    }
     if (m < n && 4 * m <= nb) {
         memcpy(s->prob, s->bmax, (size_t)nb * sizeof *s->prob);
         float floor_v = kth_largest(s->prob, nb, m);
@@ -518,9 +545,12 @@ static int sample_llama2c_checked(smol_sampler *s, smol_token_check_fn check, vo
  * (by sample_fast) with that many finite logits; -1: prepared here from logits. */
 static int sample_masked(smol_sampler *s, const float *logits, int n_prepared, smol_token_check_fn check, void *user,
                          int32_t *t, smol_error *err) {
-    int n = prepare_masked(s, n_prepared >= 0 ? n_prepared : prepare(s, logits), err);
-    if (n < 0) return n;
-    if (s->p.llama2c && s->p.temperature > 0) return sample_llama2c_checked(s, check, user, t, err);
+    int n = n_prepared >= 0 ? n_prepared : prepare(s, logits);
+    if (s->p.llama2c && s->p.temperature > 0) {
+        n = prepare_masked(s, n, err);
+        return n < 0 ? n : sample_llama2c_checked(s, check, user, t, err);
+    }
+    if (s->p.filter && (n = list_allowed(s, err)) < 0) return n;
     if (n == 0) return none_allowed(err);
     int want = s->p.temperature <= 0 ? 1 : s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : n, examined;
     int kept = check ? walk_ranked(s, n, want, n, check, user, &examined) : 0;
