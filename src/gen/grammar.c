@@ -996,6 +996,8 @@ typedef struct dstate {
     uint32_t n_unsure;
     uint8_t alpha_kind;     /* ALPHA_*: whether alpha is known and covers non-ASCII characters */
     uint16_t alpha_height;  /* the alphabet holds for strings of at most this many characters */
+    uint8_t maybe_known;    /* maybe[] computed */
+    uint64_t maybe[4];      /* bytes that might lead somewhere (a clear bit: the byte is refused) */
     uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
     int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
     uint32_t *mask;         /* cached token mask, or NULL */
@@ -1810,6 +1812,28 @@ static inline void set_tokens(const smol_token_index *ti, uint32_t i, uint32_t *
     }
 }
 
+/* Fills d's maybe[]: at a character boundary, the ASCII bytes of its classes and every UTF-8 lead
+ * byte if a class holds non-ASCII; all bytes when a truncated stack is in it or mid-character. */
+static void state_maybe(const runtime *rt, dstate *d) {
+    uint64_t *m = d->maybe;
+    m[0] = m[1] = m[2] = m[3] = 0;
+    d->maybe_known = 1;
+    int wide = d->need != 0;
+    for (uint32_t i = 0; i < rt->set_len[d->set] && !wide; i++) {
+        uint32_t n = rt->pool[rt->set_off[d->set] + i];
+        if (n == N_BOTTOM || n == N_UNSURE) wide = 1;
+        if (n <= N_UNSURE) continue;
+        uint32_t k = rt->g->el[rt->nodes[n].pos].arg;
+        const gr_class *c = &rt->g->cls[k];
+        for (uint32_t j = 0; j < c->n; j++) {
+            const gr_range *r = &rt->g->rg[c->first + j];
+            for (uint32_t b = r->lo; b <= r->hi && b < 128; b++) m[b >> 6] |= 1ull << (b & 63);
+        }
+        if (class_has(rt->g, k, 0x80, MAX_CP)) m[3] |= ~0ull, m[2] |= ~0ull;   /* leads; the rest dies anyway */
+    }
+    if (wide) m[0] = m[1] = m[2] = m[3] = ~0ull;
+}
+
 /* Walks trie nodes [i0, i1) (a run of whole subtrees whose parents are at depth base) from state
  * s, setting the bit of every token whose bytes are accepted. In a truncated state, subtrees
  * whose outcome depends on the frames cut off are listed in rt->unsure_buf. 0 or ST_OOM. */
@@ -1832,7 +1856,14 @@ static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t 
         }
         const int32_t *tr = rt->ds[p].trans;
         if (tr && tr[byte[i]] != ST_UNKNOWN) t = tr[byte[i]];
-        else if ((t = trans(rt, p, byte[i])) == ST_OOM) return ST_OOM;
+        else {
+            if (!rt->ds[p].maybe_known) state_maybe(rt, &rt->ds[p]);
+            if (!(rt->ds[p].maybe[byte[i] >> 6] >> (byte[i] & 63) & 1)) {   /* refused: no class takes it */
+                i = end[i];
+                continue;
+            }
+            if ((t = trans(rt, p, byte[i])) == ST_OOM) return ST_OOM;
+        }
         if (t < 0) {
             i = end[i];
             continue;
