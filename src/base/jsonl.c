@@ -489,6 +489,44 @@ static void note_field(smol_json_field *fields, int want, int type, size_t at, s
     fields[want].escaped = (flags & STR_ESC) != 0;
 }
 
+/* Reads the key at s[i] and its ':' in an object at depth; at depth 1 sets *want to the field
+ * the key names (-1: none). Returns the offset of the value, or SCAN_FAIL with *err_at set. */
+static size_t read_key(const unsigned char *s, size_t len, size_t i, int depth, smol_json_field *fields, int n_fields,
+                       int *want, int *lax, size_t *err_at) {
+    *err_at = i;
+    if (i >= len || s[i] != '"') return SCAN_FAIL;
+    unsigned flags = 0;
+    size_t end = scan_string(s, len, i, &flags, err_at);
+    if (end == SCAN_FAIL) return SCAN_FAIL;
+    if (flags & STR_CTRL) *lax = 1;
+    if (depth == 1) {
+        *want = -1;
+        for (int k = 0; k < n_fields && *want < 0; k++)
+            if (fields[k].type == SMOL_JSON_NONE && key_is(s, i, end, flags, fields[k].name)) *want = k;
+    }
+    i = skip_ws(s, len, end, lax);
+    *err_at = i;
+    if (i >= len || s[i] != ':') return SCAN_FAIL;
+    return skip_ws(s, len, i + 1, lax);
+}
+
+/* Ends a scan whose top-level value (of top_type) is followed by whitespace up to i: it must
+ * be an object, and the line must end there. */
+static int scan_end(const unsigned char *s, size_t len, size_t i, int top_type, smol_json_scan *out) {
+    if (top_type != SMOL_JSON_OBJECT) {
+        out->not_object = 1;
+        out->err_at = out->at;
+        return SMOL_EFORMAT;
+    }
+    out->end = i;
+    while (out->end > out->at && s[out->end - 1] <= 0x20) out->end--;
+    if (i < len) {
+        out->err_at = i;   /* something other than whitespace after the object */
+        return SMOL_EFORMAT;
+    }
+    return SMOL_OK;
+}
+
 int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields, int n_fields, smol_json_scan *out) {
     const unsigned char *s = (const unsigned char *)line;
     unsigned char stack[JSON_MAX_DEPTH];   /* '{' or '[' of each open container */
@@ -528,7 +566,7 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
         for (;;) {
             i = skip_ws(s, len, i, &out->lax);
             err_at = i;
-            if (!depth) goto done;
+            if (!depth) return scan_end(s, len, i, top_type, out);
             if (i >= len) goto fail;
             if (s[i] == ',') {
                 i = skip_ws(s, len, i + 1, &out->lax);
@@ -544,40 +582,8 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
         }
         continue;
     key:
-        err_at = i;
-        if (i >= len || s[i] != '"') goto fail;
-        {
-            unsigned flags = 0;
-            size_t ks = i, ke = scan_string(s, len, i, &flags, &err_at);
-            if (ke == SCAN_FAIL) goto fail;
-            if (flags & STR_CTRL) out->lax = 1;
-            if (depth == 1) {
-                want = -1;
-                for (int k = 0; k < n_fields; k++)
-                    if (fields[k].type == SMOL_JSON_NONE && key_is(s, ks, ke, flags, fields[k].name)) {
-                        want = k;
-                        break;
-                    }
-            }
-            i = skip_ws(s, len, ke, &out->lax);
-            err_at = i;
-            if (i >= len || s[i] != ':') goto fail;
-            i = skip_ws(s, len, i + 1, &out->lax);
-        }
+        if ((i = read_key(s, len, i, depth, fields, n_fields, &want, &out->lax, &err_at)) == SCAN_FAIL) goto fail;
     }
-done:
-    if (top_type != SMOL_JSON_OBJECT) {
-        out->not_object = 1;
-        out->err_at = out->at;
-        return SMOL_EFORMAT;
-    }
-    out->end = i;
-    while (out->end > out->at && s[out->end - 1] <= 0x20) out->end--;
-    if (i < len) {
-        out->err_at = i;   /* something other than whitespace after the object */
-        return SMOL_EFORMAT;
-    }
-    return SMOL_OK;
 fail:
     out->err_at = err_at < len ? err_at : (len ? len - 1 : 0);
     return SMOL_EFORMAT;
