@@ -813,6 +813,39 @@ static void test_scans_vs_bytewise(void) {
     smol_spans_free(&lines);
 }
 
+/* The word-count floor (fineweb_quality's shortcut for the newline ratio) is never above the
+ * splitter's count, equals its scalar twin, and counts the chunks of space-separated ASCII
+ * text, on random texts mixing words, marks, quotes, ASCII and Unicode spaces (U+00A0, U+3000). */
+static void test_word_count_floor(void) {
+    static const char *const pieces[] = {"a", "Zed", " ", "  ", ".", ",", "\"", "'", "(", "--", "...", "\n", "\t", "\x1c",
+                                         "\x01", "can't", "cannot", "\xC2\xA0", "\xE3\x80\x80", "\xC3\xA9", "\xE2\x80\x9C",
+                                         "\xC2", "3.", "Dr."};
+    unsigned seed = 4242;
+    char text[160];
+    smol_spans w = {0};
+    int bad = 0;
+    for (int iter = 0; iter < 20000 && bad < 3; iter++) {
+        size_t n = 0, want = (seed = seed * 1103515245u + 12345u) >> 16 & 127;
+        while (n < want) {
+            const char *p = pieces[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof pieces / sizeof pieces[0])];
+            size_t m = strlen(p);
+            if (n + m > 140) break;
+            memcpy(text + n, p, m);
+            n += m;
+        }
+        REQUIRE(smol_word_tokenize(text, n, &w) == 0, "tokenize failed");
+        size_t fl = smol_word_count_floor(text, n), fs = smol_word_count_floor_scalar(text, n);
+        if (fl != fs || fl > w.n) {
+            bad++;
+            CHECK(0, "text %d (%zu bytes, '%.*s'): floor %zu, scalar %zu, tokens %zu", iter, n, (int)n, text, fl, fs, w.n);
+        }
+    }
+    const char *plain = "  one two\tthree\n\nfour five six seven eight nine ten eleven twelve  ";
+    CHECK(smol_word_count_floor(plain, strlen(plain)) == 12, "floor of plain text: %zu, want 12",
+          smol_word_count_floor(plain, strlen(plain)));
+    smol_spans_free(&w);
+}
+
 /* The word splitter against NLTK's Treebank word tokenizer (python3-nltk, when installed) on
  * War and Peace lines that hold one sentence (no sentence end inside, so Punkt would not split
  * them): at least 99.5% of lines must give identical tokens. */
@@ -899,5 +932,6 @@ int main(void) {
     RUN(test_ascii_phrases);
     RUN(test_scans_vs_bytewise);
     RUN(test_word_tokenize_vs_nltk);
+    RUN(test_word_count_floor);
     return check_done();
 }

@@ -78,6 +78,10 @@ static int fw_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         return 0;
     }
     if (newlines == 0) return 1;   /* the words are only needed for the newline ratio */
+    /* the ratio with a lower bound on the word count bounds it from above (division is
+     * monotonic, rounding too): under the threshold, the words need not be split */
+    size_t floor_words = smol_word_count_floor(t, n);
+    if (floor_words > 0 && !((double)newlines / (double)floor_words > s->new_line_ratio)) return 1;
     const smol_spans *words = smol_doc_words(doc);
     if (!words) goto oom;
     if (words->n == 0 || (double)newlines / (double)words->n > s->new_line_ratio) {

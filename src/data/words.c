@@ -580,6 +580,53 @@ int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
     return 0;
 }
 
+/* 1 for the ASCII whitespace the tokenizer splits on (byte class 1). */
+static int ascii_ws(unsigned char c) { return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F); }
+
+size_t smol_word_count_floor_scalar(const char *text, size_t len) {
+    size_t k = 0;
+    int prev_ws = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        int ws = ascii_ws(c);
+        k += prev_ws && !ws && c < 0x80;
+        prev_ws = ws;
+    }
+    return k;
+}
+
+/* Bit mask of the ASCII whitespace bytes among sixteen. */
+#if defined(__SSE2__)
+static unsigned ws_mask16(__m128i b) {
+    /* b - lo + 0x80 is below 0x80 + count (signed) exactly when b is in [lo, lo + count) */
+    __m128i tab = _mm_cmplt_epi8(_mm_add_epi8(b, _mm_set1_epi8((char)(0x80 - 0x09))), _mm_set1_epi8((char)(0x80 + 5)));
+    __m128i seps = _mm_cmplt_epi8(_mm_add_epi8(b, _mm_set1_epi8((char)(0x80 - 0x1C))), _mm_set1_epi8((char)(0x80 + 4)));
+    __m128i sp = _mm_cmpeq_epi8(b, _mm_set1_epi8(' '));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(tab, seps), sp));
+}
+#endif
+
+size_t smol_word_count_floor(const char *text, size_t len) {
+    size_t k = 0, i = 0;
+    unsigned prev_ws = 1;   /* whether the byte before i is whitespace (or i is 0) */
+#if defined(__SSE2__)
+    for (; i + 16 <= len; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
+        unsigned ws = ws_mask16(b), ascii = ~(unsigned)_mm_movemask_epi8(b) & 0xFFFF;
+        unsigned starts = ascii & ~ws & (ws << 1 | prev_ws);
+        k += (size_t)__builtin_popcount(starts);
+        prev_ws = ws >> 15;
+    }
+#endif
+    for (; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        unsigned ws = (unsigned)ascii_ws(c);
+        k += prev_ws && !ws && c < 0x80;
+        prev_ws = ws;
+    }
+    return k;
+}
+
 /* Start of the whitespace-separated chunk that ends at text[end-1]. */
 static size_t chunk_start(const char *text, size_t end) {
     size_t i = end;

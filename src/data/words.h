@@ -63,6 +63,13 @@ int smol_word_tokenize(const char *text, size_t len, smol_spans *out);
 unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count);
 unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count);
 
+/* A lower bound on smol_word_tokenize's token count for text: the ASCII bytes that are not
+ * whitespace and start the text or follow ASCII whitespace (each starts a chunk, and every chunk
+ * gives at least one token). Sixteen bytes a step with SSE2; smol_word_count_floor_scalar is the
+ * plain twin (same result). */
+size_t smol_word_count_floor(const char *text, size_t len);
+size_t smol_word_count_floor_scalar(const char *text, size_t len);
+
 struct smol_doc;
 
 /* The word tokens of doc's current text (smol_word_tokenize), computed once and kept in
