@@ -1,7 +1,9 @@
 /* regex.c: an ECMA-262 regular expression subset -> one GBNF rule (see regex.h). The regex is
  * parsed by recursive descent and written out as the equivalent GBNF expression: characters
  * become one-character strings, classes become GBNF classes built from sorted code point
- * ranges (so \d, \w, \s and negations combine exactly), groups and quantifiers map one to one. */
+ * ranges (so \d, \w, \s and negations combine exactly), groups and quantifiers map one to one.
+ * With an NFA attached the same parse also builds Thompson fragments (repetitions copy their
+ * atom's states), which subset construction turns into a DFA over code point ranges. */
 #include "gen/regex.h"
 #include "base/error.h"
 #include <stdarg.h>
@@ -46,7 +48,8 @@ typedef struct nfa {
     size_t np, pcap;
 } nfa;
 
-#define NFA_MAX 100000   /* NFA states at most */
+#define NFA_MAX 20000    /* NFA states at most */
+#define DFA_WORK 20000000 /* NFA states visited by the subset construction at most */
 #define DFA_MAX 4096     /* DFA states at most */
 
 static int rx_fail(rx *r, int code, const char *fmt, ...) SMOL_PRINTF(3, 4);
@@ -667,6 +670,7 @@ typedef struct dbuild {
     size_t hcap;
     int *stack;
     unsigned char *in;       /* NFA state already in the closure being built */
+    long work;               /* NFA states visited so far */
 } dbuild;
 
 static uint64_t set_hash(const int *v, int n) {
@@ -696,6 +700,7 @@ static int closure(dbuild *b, int *v, int n) {
     }
     for (int i = 0; i < n; i++) b->in[v[i]] = 0;
     qsort(v, (size_t)n, sizeof *v, cmp_int);
+    b->work += n;
     return n;
 }
 
@@ -788,6 +793,7 @@ static int dfa_expand(dbuild *b, smol_rx_dfa *d, int id, int accept_state, int *
             continue;
         }
         n = closure(b, v, n);
+        if (b->work > DFA_WORK) return rx_fail(b->r, SMOL_ERANGE, "the automaton is too large to build (%ld NFA states visited)", b->work);
         int to = dfa_state(b, d, v, n, accept_state);
         if (to < 0) return b->r->rc;
         if (to == prev_to && d->edges[d->n_edges - 1].hi + 1 == lo) d->edges[d->n_edges - 1].hi = hi;

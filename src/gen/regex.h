@@ -1,10 +1,12 @@
 /* regex.h: translates a regular expression (an ECMA-262 subset, as JSON Schema's "pattern" and
  * `smol generate --regex` use) into GBNF rules matching the whole text (anchors implied).
  * Supported: literals and escapes (\n \t \r \f \v \0 \xNN \uNNNN \u{N} \/ and escaped
- * metacharacters), ., classes [...] [^...] with ranges, \d \D \w \W \s \S, groups (...),
+ * metacharacters), ., classes [...] [^...] with ranges, \d \D \w \W \s \S, \p{..} \P{..} (Unicode
+ * general categories: L, Letter, Lu, Nd, gc=P, ...), groups (...),
  * (?:...), alternation |, quantifiers * + ? {m} {m,} {m,n} (lazy forms accepted as greedy),
  * ^ at the start and $ at the end. Backreferences, lookaround and inner anchors are
- * SMOL_EUNSUPPORTED naming the position. */
+ * SMOL_EUNSUPPORTED naming the position. The same syntax also compiles to a DFA over code points
+ * (smol_rx_dfa_new), which JSON Schema's key constraints intersect and complement. */
 #ifndef SMOL_GEN_REGEX_H
 #define SMOL_GEN_REGEX_H
 #include "smol.h"
@@ -24,7 +26,8 @@ typedef struct smol_rx_edge {
 
 /* Builds the automaton of re: the whole text must match, or with search (JSON Schema's pattern)
  * some part of it, top-level alternatives anchored by ^ / $ only at their anchored side. More
- * than 4096 states (or 100,000 NFA states) is SMOL_ERANGE; syntax as smol_regex_to_gbnf. */
+ * than 4096 states (20,000 NFA states, 20M steps of construction) is SMOL_ERANGE; the syntax
+ * and its errors as smol_regex_to_gbnf. */
 int smol_rx_dfa_new(const char *re, int search, smol_rx_dfa **out, smol_error *err);
 void smol_rx_dfa_free(smol_rx_dfa *d);
 

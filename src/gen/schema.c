@@ -853,6 +853,27 @@ static int uneval_local(const cJSON *x) {
     return 1;
 }
 
+/* 1 if x's arrays are written the 2020-12 way (items a schema, no additionalItems). */
+static int tuple_form(const cJSON *x) { return !cJSON_IsArray(kw(x, "items")) && !kw(x, "additionalItems"); }
+
+/* Moves b's prefixItems and items into a: position i takes a's and b's schemas for it (their
+ * prefix entry, or their items past their prefix), the rest both items. */
+static void merge_tuples(cJSON *a, cJSON *b) {
+    cJSON *pa = cJSON_DetachItemFromObjectCaseSensitive(a, "prefixItems"), *pb = cJSON_DetachItemFromObjectCaseSensitive(b, "prefixItems");
+    cJSON *ia = cJSON_DetachItemFromObjectCaseSensitive(a, "items"), *ib = cJSON_DetachItemFromObjectCaseSensitive(b, "items");
+    int na = cJSON_GetArraySize(pa), nb = cJSON_GetArraySize(pb), n = na > nb ? na : nb;
+    cJSON *p = cJSON_CreateArray(), *t = cJSON_CreateTrue();
+    for (int i = 0; i < n; i++) {
+        const cJSON *x = i < na ? cJSON_GetArrayItem(pa, i) : ia ? ia : t, *y = i < nb ? cJSON_GetArrayItem(pb, i) : ib ? ib : t;
+        cJSON_AddItemToArray(p, all_of2(x, y));
+    }
+    if (n) cJSON_AddItemToObject(a, "prefixItems", p);
+    else cJSON_Delete(p);
+    if (ia && ib) cJSON_AddItemToObject(a, "items", all_of2(ia, ib));
+    else if (ia || ib) cJSON_AddItemToObject(a, "items", cJSON_Duplicate(ia ? ia : ib, 1));
+    cJSON_Delete(pa), cJSON_Delete(pb), cJSON_Delete(ia), cJSON_Delete(ib), cJSON_Delete(t);
+}
+
 /* 1 if a's additionalProperties/unevaluatedProperties would judge properties of b differently
  * once the two are merged into one schema. */
 static int addl_conflict(const cJSON *a, const cJSON *b) {
@@ -886,6 +907,20 @@ static int merge_into(gen *g, cJSON *a, const cJSON *b) {
     }
     const cJSON *aa = kw(a, "additionalProperties");
     if (aa && !cJSON_IsTrue(aa) && extra_props(a, b, 0)) addl_to_entry(a, "additionalProperties");
+    const cJSON *ui = kw(b, "unevaluatedItems");
+    if (ui && !cJSON_IsTrue(ui) && uneval_local(b) && !kw(b, "contains") && !cJSON_IsArray(kw(b, "items"))) {
+        cJSON *c = keep(g, cJSON_Duplicate(b, 1));   /* b's own unevaluatedItems: the items after b's prefix */
+        cJSON *u = cJSON_DetachItemFromObjectCaseSensitive(c, "unevaluatedItems");
+        if (!kw(c, "items")) cJSON_AddItemToObject(c, "items", u);
+        else cJSON_Delete(u);
+        b = c;
+    }
+    if (tuple_form(a) && tuple_form(b) && (kw(a, "prefixItems") || kw(b, "prefixItems")) &&
+        (kw(b, "prefixItems") || kw(b, "items"))) {
+        cJSON *c = keep(g, cJSON_Duplicate(b, 1));
+        merge_tuples(a, c);
+        b = c;
+    }
     if (addl_conflict(a, b) || addl_conflict(b, a))
         return unsupported(g, "additionalProperties", "allOf members that list different properties");
     if (items_conflict(a, b) || items_conflict(b, a))
