@@ -552,6 +552,7 @@ static int sample_masked(smol_sampler *s, const float *logits, int n_prepared, s
     }
     if (s->p.filter && (n = list_allowed(s, err)) < 0) return n;
     if (n == 0) return none_allowed(err);
+    if (s->p.filter && 2 * n > s->n_vocab) s->fast_skip = s->fast_backoff = 0;  /* most tokens allowed: try fast next */
     int want = s->p.temperature <= 0 ? 1 : s->p.top_k > 0 && s->p.top_k < n ? s->p.top_k : n, examined;
     int kept = check ? walk_ranked(s, n, want, n, check, user, &examined) : 0;
     if (kept == 0) kept = walk_ranked(s, n, want, n, NULL, NULL, &examined);
