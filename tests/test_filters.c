@@ -381,6 +381,25 @@ static void test_gopher_repetition_concat_ngrams(void) {
     free(b.s);
 }
 
+/* Words of up to 8 bytes hash from one 8-byte load when 8 bytes of text follow them, else byte by
+ * byte: the 5-gram "ab cdefgh ij klm nopq" (17 letters) early in the text (one path) and
+ * "abcdefg hijk lm no pq" ending it (the other for its last words) must be one duplicated
+ * 5-gram: 17 / (43 + 5 fill) > 0.15 up to fill 14. */
+static void test_gopher_repetition_short_word_hashes(void) {
+    sbuf b = {0};
+    for (int fill = 14; fill <= 15; fill++) {
+        sb_reset(&b);
+        sb_add(&b, "ab cdefgh ij klm nopq");
+        for (int k = 0; k < fill; k++) sb_add(&b, " %s", uword(k, 4));
+        sb_add(&b, " abcdefg hijk lm no pq");
+        char what[64];
+        snprintf(what, sizeof what, "short-word 5-gram 17 / %zu", b.n);
+        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
+               fill == 14 ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
+    }
+    free(b.s);
+}
+
 /* ------------------------------------------------------------------ c4_quality */
 
 static void test_c4_lines(void) {
@@ -921,6 +940,7 @@ int main(void) {
     RUN(test_gopher_repetition_top_ngrams);
     RUN(test_gopher_repetition_dup_ngrams);
     RUN(test_gopher_repetition_concat_ngrams);
+    RUN(test_gopher_repetition_short_word_hashes);
     RUN(test_c4_lines);
     RUN(test_c4_document_rules);
     RUN(test_fineweb_quality);

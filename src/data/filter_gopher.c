@@ -133,6 +133,18 @@ static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t l
     return h;
 }
 
+/* word_hash of a word of 1..8 bytes whose 8-byte block c[0..8) is readable, without a loop on
+ * its length: the block with the bytes past len zeroed hashes to H * B^(8-len), and B is odd,
+ * so H is that times B^-(8-len). */
+static uint64_t short_word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
+    uint64_t v;
+    memcpy(&v, c, 8);
+    v &= ~0ull >> (64 - 8 * len);   /* little-endian: the first len bytes are the low ones */
+    uint64_t h = v >> 56;   /* byte k times B^(7-k), the products independent of each other */
+    for (int k = 0; k < 7; k++) h += (v >> (8 * k) & 0xFF) * s->pow[7 - k];
+    return h * s->ipow[8 - len];
+}
+
 /* The table slot where hash h starts probing: the top bits of h times an odd constant. */
 static size_t home_slot(const rep_state *s, uint64_t h) { return (size_t)((h * 0xBF58476D1CE4E5B9ull) >> s->tshift); }
 
@@ -246,9 +258,13 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n)) goto oom;
     uint64_t pre = 0, bpow = 1, ibpow = 1;
+    uintptr_t text_lo = (uintptr_t)t, text_hi = (uintptr_t)t + n;   /* quote tokens point elsewhere */
     for (size_t i = 0; i < w->n; i++) {
         uint32_t len = w->v[i].len;
-        uint64_t h = word_hash(s, (const unsigned char *)w->v[i].s, len), p = 1, ip = 1;
+        uintptr_t at = (uintptr_t)w->v[i].s;
+        const unsigned char *c = (const unsigned char *)w->v[i].s;
+        uint64_t h = len - 1 < 8 && at >= text_lo && at + 8 <= text_hi ? short_word_hash(s, c, len) : word_hash(s, c, len);
+        uint64_t p = 1, ip = 1;
         if (len <= 64) {
             p = s->pow[len];
             ip = s->ipow[len];
