@@ -81,11 +81,15 @@ asan:
 
 # libFuzzer targets: each tests/fuzz/fuzz_X.c is linked with the library sources built by clang.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -g -O1 -pthread -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
 fuzz:
-	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libsmol.a
-	@mkdir -p build-fuzz/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $$f build-fuzz/libsmol.a $(LIBS) -o build-fuzz/fuzz/$$n || exit 1; done
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-fuzz CC=clang OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libsmol.a
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BIN)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) build-fuzz/libsmol.a
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo '  FUZZ    $@')
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $< build-fuzz/libsmol.a $(LIBS) -o $@
 
 # examples/*.c: programs that use only include/smol.h, into $(BUILD)/examples/
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))

@@ -13,35 +13,54 @@ TEST_TIMEOUT="${TEST_TIMEOUT:-600}"   # a test binary or CLI script that runs lo
 log=$(mktemp -d)
 pass=0; fail=0; failed=()
 
-tally() {  # tally NAME LOGFILE EXIT: count PASS/FAIL lines; a crash with no FAIL line counts as one failure
-  local name=$1 out=$2 rc=$3 p f
+# The ASan/UBSan unit tests run in the background while the release unit tests and then the CLI
+# tests run in the foreground (two cores at work); every test leaves its output, exit status and
+# seconds in $log, and the results are counted afterwards in a fixed order.
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+run_one() {  # run_one BASE CMD...: runs CMD, leaving BASE.out, BASE.out.err, BASE.rc and BASE.secs
+  local base=$1 t0; shift
+  t0=$(date +%s.%N)
+  timeout "$TEST_TIMEOUT" "$@" < /dev/null > "$base.out" 2> "$base.out.err"; echo $? > "$base.rc"
+  elapsed "$t0" > "$base.secs"
+}
+
+unit_tests() {  # unit_tests VARIANT: each test binary of VARIANT, one after another
+  local t
+  for t in "$1"/tests/test_*; do
+    [ -x "$t" ] && run_one "$log/$1-$(basename "$t")" "$t"
+  done
+}
+
+tally() {  # tally NAME BASE: count PASS/FAIL lines; a crash with no FAIL line counts as one failure
+  local name=$1 out=$2.out rc p f
+  rc=$(cat "$2.rc")
+  [ "$rc" -eq 124 ] && echo "FAIL $name (timed out after ${TEST_TIMEOUT}s)" >> "$out"
   p=$(grep -c '^PASS ' "$out"); f=$(grep -c '^FAIL ' "$out")
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "FAIL $name (exit $rc)" >> "$out"; fi
   pass=$((pass + p)); fail=$((fail + f))
   grep '^FAIL ' "$out" | sed "s|^|[$name] |"
   [ "$f" -gt 0 ] && failed+=("$name")
-  printf '%-40s %4d passed %3d failed\n' "$name" "$p" "$f"
+  printf '%-40s %4d passed %3d failed %7ss\n' "$name" "$p" "$f" "$(cat "$2.secs")"
+  [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
+  return 0
 }
+
+unit_tests build-asan &
+asan_pid=$!
+unit_tests build
+for t in tests/cli/test_*.sh; do
+  [ -f "$t" ] && run_one "$log/cli-$(basename "$t")" bash "$t"
+done
+wait "$asan_pid"
 
 for variant in build build-asan; do
   for t in "$variant"/tests/test_*; do
-    [ -x "$t" ] || continue
-    name="$(basename "$variant")/$(basename "$t")"
-    out="$log/$(basename "$variant")-$(basename "$t").out"
-    timeout "$TEST_TIMEOUT" "$t" < /dev/null > "$out" 2> "$out.err"; rc=$?
-    [ "$rc" -eq 124 ] && echo "FAIL $name (timed out after ${TEST_TIMEOUT}s)" >> "$out"
-    tally "$name" "$out" "$rc"
-    [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
+    [ -x "$t" ] && tally "$variant/$(basename "$t")" "$log/$variant-$(basename "$t")"
   done
 done
-
 for t in tests/cli/test_*.sh; do
-  [ -f "$t" ] || continue
-  out="$log/$(basename "$t").out"
-  timeout "$TEST_TIMEOUT" bash "$t" < /dev/null > "$out" 2> "$out.err"; rc=$?
-  [ "$rc" -eq 124 ] && echo "FAIL cli/$(basename "$t") (timed out after ${TEST_TIMEOUT}s)" >> "$out"
-  tally "cli/$(basename "$t")" "$out" "$rc"
-  [ "$rc" -ne 0 ] && tail -n 30 "$out.err"
+  [ -f "$t" ] && tally "cli/$(basename "$t")" "$log/cli-$(basename "$t")"
 done
 
 secs="${FUZZ_SECONDS:-10}"
@@ -52,14 +71,16 @@ if [ "$secs" != "0" ] && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
       mkdir -p "$log/corpus-$n"
       args=("$log/corpus-$n"); [ -d "$corpus" ] && args+=("$corpus")
       t_secs="$secs"; v="FUZZ_SECONDS_${n#fuzz_}"; [ -n "${!v:-}" ] && t_secs="${!v}"
+      t0=$(date +%s.%N)
       "$f" -max_total_time="$t_secs" -rss_limit_mb=2048 -max_len=65536 "${args[@]}" > "$out.err" 2>&1; rc=$?
+      echo "$rc" > "$log/$n.rc"; elapsed "$t0" > "$log/$n.secs"
       if [ "$rc" -eq 0 ]; then echo "PASS $n (${t_secs}s, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$out.err" | awk '{print $2}') runs)" > "$out"
       else echo "FAIL $n" > "$out"; fi
-      tally "fuzz/$n" "$out" "$rc"
-      [ "$rc" -ne 0 ] && tail -n 40 "$out.err"
+      tally "fuzz/$n" "$log/$n"
     done
   else
-    echo "FAIL fuzz-build" > "$log/fuzz.out"; tally "fuzz/build" "$log/fuzz.out" 1; tail -n 30 "$log/fuzz-build.log"
+    echo "FAIL fuzz-build" > "$log/fuzz.out"; echo 1 > "$log/fuzz.rc"; echo 0 > "$log/fuzz.secs"
+    cp "$log/fuzz-build.log" "$log/fuzz.out.err"; tally "fuzz/build" "$log/fuzz"
   fi
 fi
 
