@@ -2037,8 +2037,9 @@ int smol_grammar_filter_init(smol_grammar_filter *f, smol_matcher *m, const smol
     return SMOL_OK;
 }
 
-int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab) {
-    smol_grammar_filter *f = user;
+/* Feeds the matcher the tokens the sequence gained since the last call (the first call takes
+ * the sequence's length as the start of the constrained text); 0, or the filter's failed status. */
+static int filter_catch_up(smol_grammar_filter *f) {
     if (f->status) return f->status;
     const int32_t *toks;
     int len = smol_seq_tokens(f->c, f->seq, &toks);
@@ -2046,6 +2047,13 @@ int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab) {
     if (len < f->base + smol_matcher_n_steps(f->m)) return f->status = SMOL_EINVAL;
     for (int i = f->base + smol_matcher_n_steps(f->m); i < len; i++)
         if (smol_matcher_accept_token(f->m, toks[i])) return f->status = SMOL_EINVAL;   /* not sampled under the mask */
+    return 0;
+}
+
+int smol_grammar_filter_apply(void *user, uint8_t *mask, int n_vocab) {
+    smol_grammar_filter *f = user;
+    int rc = filter_catch_up(f);
+    if (rc) return rc;
     int n = smol_matcher_mask(f->m, f->bits);
     if (n < 0) return f->status = n;
     int32_t nv = f->m->rt->ti->n_vocab;
@@ -2076,13 +2084,8 @@ void smol_grammar_filter_free(smol_grammar_filter *f) {
 
 int smol_grammar_filter_allows(void *user, int32_t token) {
     smol_grammar_filter *f = user;
-    if (f->status) return f->status;
-    const int32_t *toks;
-    int len = smol_seq_tokens(f->c, f->seq, &toks);
-    if (f->base < 0) f->base = len;
-    if (len < f->base + smol_matcher_n_steps(f->m)) return f->status = SMOL_EINVAL;
-    for (int i = f->base + smol_matcher_n_steps(f->m); i < len; i++)
-        if (smol_matcher_accept_token(f->m, toks[i])) return f->status = SMOL_EINVAL;   /* not sampled under the mask */
+    int rc = filter_catch_up(f);
+    if (rc) return rc;
     int32_t need = smol_matcher_min_bytes_after(f->m, token);
     return need >= 0 && (!f->finish || need <= smol_grammar_filter_remaining(f) - 1);
 }
