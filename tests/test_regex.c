@@ -18,12 +18,22 @@ static int full_match(const smol_grammar *g, const char *s) {
     return r;
 }
 
-static void test_python_oracle(void) {
+/* tests/ref/regex_fullmatch.jsonl (from the repository root or from tests/), malloc'd; NULL
+ * (with a failed check) when neither can be read. */
+static char *read_regex_table(void) {
     char *text = NULL;
     size_t len = 0;
     smol_error err = {0};
-    if (smol_read_file("tests/ref/regex_fullmatch.jsonl", &text, &len, &err))
-        REQUIRE(smol_read_file("ref/regex_fullmatch.jsonl", &text, &len, &err) == 0, "%s", err.msg);
+    if (smol_read_file("tests/ref/regex_fullmatch.jsonl", &text, &len, &err) == 0) return text;
+    if (smol_read_file("ref/regex_fullmatch.jsonl", &text, &len, &err) == 0) return text;
+    CHECK(0, "%s", err.msg);
+    return NULL;
+}
+
+static void test_python_oracle(void) {
+    smol_error err = {0};
+    char *text = read_regex_table();
+    REQUIRE(text, "no regex table");
     int n = 0, n_match = 0;
     char prev[512] = "";
     smol_grammar *g = NULL;
@@ -157,11 +167,9 @@ static int dfa_match(const smol_rx_dfa *d, const char *text) {
 /* The automata against the same table: whole-text matches against Python's re.fullmatch, and
  * search semantics (JSON Schema's pattern) against the validator's PCRE2 search. */
 static void test_automaton(void) {
-    char *text = NULL;
-    size_t len = 0;
     smol_error err = {0};
-    if (smol_read_file("tests/ref/regex_fullmatch.jsonl", &text, &len, &err))
-        REQUIRE(smol_read_file("ref/regex_fullmatch.jsonl", &text, &len, &err) == 0, "%s", err.msg);
+    char *text = read_regex_table();
+    REQUIRE(text, "no regex table");
     int n = 0, n_search = 0, too_big = 0;
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
