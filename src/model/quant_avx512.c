@@ -744,6 +744,21 @@ static inline __attribute__((always_inline)) void tile_q_rows(int64_t n, const u
     }
 }
 
+/* Rows r..nr of a tile call (the variables of DEFINE_TILE_Q / DEFINE_TILE_K) through KERNEL's
+ * fixed shapes: 4 x 4 tiles, 4 x 1 tiles for 1 to 3 activations, then 1 x 1 for the last rows. */
+#define TILE_SHAPES(KERNEL, TY) \
+    for (; r + 4 <= nr; r += 4) { \
+        const uint8_t *wr = (const uint8_t *)w + (size_t)r * wrb; \
+        if (nx == 4) KERNEL(n, wr, wrb, x, xrb, y + r, ys, 4, 4, TY); \
+        else  /* 1 to 3 activations: one 4 x 1 tile each */ \
+            for (int b = 0; b < nx; b++) \
+                KERNEL(n, wr, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, 4, 1, TY); \
+    } \
+    for (; r < nr; r++) \
+        for (int b = 0; b < nx; b++) \
+            KERNEL(n, (const uint8_t *)w + (size_t)r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, \
+                   y + b * ys + r, ys, 1, 1, TY);
+
 /* The tile kernel of one type: 4 x 4 and 4 x 1 shapes fixed at compile time (fewer shapes keep the
  * sanitizer build's compile time down), other shapes from those and 1 x 1. A single activation
  * row with 4 or more weight rows (decode) prepares the activations once for all rows. */
@@ -755,17 +770,7 @@ static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, si
         r = nr & ~3; \
         tile_q_rows(n, w, wrb, r, x, y, TY); \
     } \
-    for (; r + 4 <= nr; r += 4) { \
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r * wrb; \
-        if (nx == 4) tile_q(n, wr, wrb, x, xrb, y + r, ys, 4, 4, TY); \
-        else  /* 1 to 3 activations: one 4 x 1 tile each */ \
-            for (int b = 0; b < nx; b++) \
-                tile_q(n, wr, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, 4, 1, TY); \
-    } \
-    for (; r < nr; r++) \
-        for (int b = 0; b < nx; b++) \
-            tile_q(n, (const uint8_t *)w + (size_t)r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, \
-                   y + b * ys + r, ys, 1, 1, TY); \
+    TILE_SHAPES(tile_q, TY); \
 }
 
 DEFINE_TILE_Q(tile_q8_0, TQ8_0)
@@ -929,17 +934,7 @@ static inline __attribute__((always_inline)) void tile_k(int64_t n, const uint8_
 static void NAME(int64_t n, const void *w, size_t wrb, int nr, const void *x, size_t xrb, int nx, float *y, \
                  int64_t ys) { \
     int r = 0; \
-    for (; r + 4 <= nr; r += 4) { \
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r * wrb; \
-        if (nx == 4) tile_k(n, wr, wrb, x, xrb, y + r, ys, 4, 4, TY); \
-        else  /* 1 to 3 activations: one 4 x 1 tile each */ \
-            for (int b = 0; b < nx; b++) \
-                tile_k(n, wr, wrb, (const uint8_t *)x + b * xrb, xrb, y + b * ys + r, ys, 4, 1, TY); \
-    } \
-    for (; r < nr; r++) \
-        for (int b = 0; b < nx; b++) \
-            tile_k(n, (const uint8_t *)w + (size_t)r * wrb, wrb, (const uint8_t *)x + b * xrb, xrb, \
-                   y + b * ys + r, ys, 1, 1, TY); \
+    TILE_SHAPES(tile_k, TY); \
 }
 
 DEFINE_TILE_K(tile_q4_K, TK4)
