@@ -116,7 +116,7 @@ static int n_chars(rx *r, const rx_range *rg, size_t n) {
         if (!q) return rx_fail(r, SMOL_ENOMEM, "out of memory");
         a->pool = q, a->pcap = nc;
     }
-    memcpy(a->pool + a->np, rg, n * sizeof *rg);
+    if (n) memcpy(a->pool + a->np, rg, n * sizeof *rg);
     int s0 = n_state(r), s1 = s0 < 0 ? -1 : n_state(r);
     if (s1 < 0) return r->rc;
     a->s[s0].to = s1, a->s[s0].r0 = (uint32_t)a->np, a->s[s0].nr = (uint32_t)n;
