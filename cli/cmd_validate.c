@@ -35,7 +35,7 @@ static int validate_file(const smol_jschema *s, const char *path, const char *fi
                 snprintf(why, sizeof why, "/: no field '%s'", field);
             } else if (json_field && cJSON_IsString(x)) {  /* the field holds JSON text */
                 ok = smol_jschema_validate_text(s, x->valuestring, strlen(x->valuestring), why, sizeof why, err);
-            } else ok = smol_jschema_validate(s, x, why, sizeof why, err);
+            } else ok = smol_jschema_validate_doc(s, doc, line, len, x, why, sizeof why, err);
             cJSON_Delete(doc);
         }
         if (ok < 0) {

@@ -199,6 +199,125 @@ static void test_failure_messages(void) {
     smol_jschema_free(sc);
 }
 
+/* digits (a decimal integer, most significant first) times f, in place; returns the new length. */
+static size_t big_mul(char *digits, size_t n, unsigned f) {
+    unsigned carry = 0;
+    for (size_t i = n; i-- > 0;) {
+        unsigned v = (unsigned)(digits[i] - '0') * f + carry;
+        digits[i] = (char)('0' + v % 10), carry = v / 10;
+    }
+    char head[16];
+    size_t h = 0;
+    for (; carry; carry /= 10) head[h++] = (char)('0' + carry % 10);
+    memmove(digits + h, digits, n + 1);
+    for (size_t i = 0; i < h; i++) digits[i] = head[h - 1 - i];
+    return n + h;
+}
+
+/* The integer text digits[0..n) divided by 10^k, as a JSON number without exponent. */
+static void place_point(const char *digits, size_t n, int k, char *out) {
+    size_t o = 0;
+    if ((size_t)k >= n) {
+        out[o++] = '0', out[o++] = '.';
+        for (size_t i = n; i < (size_t)k; i++) out[o++] = '0';
+        memcpy(out + o, digits, n), o += n;
+    } else {
+        memcpy(out, digits, n - (size_t)k), o = n - (size_t)k;
+        if (k) out[o++] = '.', memcpy(out + o, digits + n - k, (size_t)k), o += (size_t)k;
+    }
+    out[o] = 0;
+}
+
+/* multipleOf on numbers of up to 120 digits: j * p / 10^k built by schoolbook multiplication
+ * must validate in three spellings (plain, trailing zeros, exponent); adding 10^-(k+1), or
+ * 10^-k when p > 1, must not. Integers past 2^53 against integer steps and type integer. */
+static void test_big_multiples(void) {
+    static const struct { const char *step; unsigned p; int k; } steps[] = {
+        {"1.5", 15, 1}, {"0.01", 1, 2}, {"0.1", 1, 1}, {"1e-8", 1, 8}, {"0.00000001", 1, 8},
+        {"2", 2, 0}, {"0.3", 3, 1}, {"7", 7, 0}, {"0.25", 25, 2}, {"12", 12, 0}, {"0.07", 7, 2},
+    };
+    uint64_t rng = 88172645463325252ull;
+    int n_cases = 0;
+    for (size_t si = 0; si < sizeof steps / sizeof steps[0]; si++) {
+        char schema[64];
+        snprintf(schema, sizeof schema, "{\"multipleOf\":%s}", steps[si].step);
+        for (int t = 0; t < 40; t++) {
+            char j[200], num[240], alt[260], why[1024];
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t n = 1 + rng % 110;
+            for (size_t i = 0; i < n; i++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                j[i] = (char)('0' + (i == 0 ? 1 + rng % 9 : rng % 10));
+            }
+            j[n] = 0;
+            n = big_mul(j, n, steps[si].p);
+            place_point(j, n, steps[si].k, num);
+            CHECK(valid(schema, num, 0, why, sizeof why) == 1, "%s: %s should be a multiple: %s", schema, num, why);
+            snprintf(alt, sizeof alt, "%s%s000", num, strchr(num, '.') ? "" : ".");
+            CHECK(valid(schema, alt, 0, why, sizeof why) == 1, "%s: %s should be a multiple: %s", schema, alt, why);
+            snprintf(alt, sizeof alt, "-%se-%d", j, steps[si].k);
+            CHECK(valid(schema, alt, 0, why, sizeof why) == 1, "%s: %s should be a multiple: %s", schema, alt, why);
+            snprintf(alt, sizeof alt, "%s%s1", num, strchr(num, '.') ? "" : ".");   /* + 10^-(k+1) */
+            CHECK(valid(schema, alt, 0, why, sizeof why) == 0, "%s: %s is a near miss", schema, alt);
+            if (steps[si].p > 1) {   /* + 10^-k: the last digit moved by one */
+                size_t i = n;
+                while (i-- > 0 && j[i] == '9') j[i] = '0';
+                if (i < n) j[i]++;
+                place_point(j, n, steps[si].k, num);
+                CHECK(valid(schema, num, 0, why, sizeof why) == 0, "%s: %s is a near miss", schema, num);
+                CHECK(!strstr(why, "not a multiple of ") || strstr(why, steps[si].step) ||
+                          steps[si].step[1] == 'e', "message names the step: %s", why);
+            }
+            n_cases++;
+        }
+    }
+    CHECK(n_cases == 440, "%d cases", n_cases);
+    /* the outputs bench/validity.sh once judged wrongly: 96 digits, exact multiples of 1.5 */
+    char big[128] = "";
+    for (int i = 0; i < 32; i++) strcat(big, "290");
+    big[95] = '7', big[94] = '3', big[93] = '0';   /* 2902...9037: digit sum divisible by 3 */
+    CHECK(valid("{\"multipleOf\":1.5}", big, 0, NULL, 0) == 1, "%s is 1.5 * %s", big, "an integer");
+    big[95] = '8';
+    CHECK(valid("{\"multipleOf\":1.5}", big, 0, NULL, 0) == 0, "%s is no multiple of 1.5", big);
+    /* integers beyond 2^53: a double would read 9007199254740993 as ...992 */
+    CHECK(valid("{\"multipleOf\":2}", "9007199254740993", 0, NULL, 0) == 0, "2^53 + 1 is odd");
+    CHECK(valid("{\"multipleOf\":2}", "9007199254740994", 0, NULL, 0) == 1, "2^53 + 2 is even");
+    CHECK(valid("{\"type\":\"integer\",\"multipleOf\":3}", "18446744073709551615", 0, NULL, 0) == 1, "2^64 - 1 = 3 * ...");
+    CHECK(valid("{\"type\":\"integer\",\"multipleOf\":3}", "18446744073709551616", 0, NULL, 0) == 0, "2^64 mod 3 = 1");
+    CHECK(valid("{\"type\":\"integer\"}", "9007199254740993.5", 0, NULL, 0) == 0, "a fraction past 2^53");
+    CHECK(valid("{\"type\":\"integer\"}", "777777777777777777777777777777.7", 0, NULL, 0) == 0, "30 digits and a fraction");
+    CHECK(valid("{\"type\":\"integer\"}", "1.5e1", 0, NULL, 0) == 1 && valid("{\"type\":\"integer\"}", "1.50e0", 0, NULL, 0) == 0,
+          "integer through an exponent");
+    CHECK(valid("{\"type\":\"integer\"}", "1e400", 0, NULL, 0) == 1 && valid("{\"multipleOf\":3}", "1e400", 0, NULL, 0) == 0,
+          "beyond the doubles");
+    CHECK(valid("{\"multipleOf\":0.1}", "1e-400", 0, NULL, 0) == 0 && valid("{\"multipleOf\":0.1}", "0e-400", 0, NULL, 0) == 1,
+          "below the doubles");
+    /* inside documents each number keeps its own text (2^53 + 1 = 3 * 3002399751580331; 2^53 + 3
+     * is not a multiple of 3): a double reads them as 2^53 (no multiple of 1.5) and 2^53 + 4 (one) */
+    const char *doc = "{\"s\":\"1e9 \\\" 7\",\"a\":[1.5,3,9007199254740993,9007199254740995],\"b\":{\"c\":4.5}}";
+    const char *sch = "{\"properties\":{\"a\":{\"items\":{\"multipleOf\":1.5}}}}";
+    char why[1024];
+    CHECK(valid(sch, doc, 0, why, sizeof why) == 0 && strstr(why, "/a/3: 9007199254740995 is not a multiple of 1.5"),
+          "by text: %s", why);
+    smol_jschema *s;
+    smol_error err;
+    REQUIRE(smol_jschema_new(sch, strlen(sch), 0, &s, &err) == 0, "%s", err.msg);
+    cJSON *d = cJSON_Parse(doc);
+    CHECK(smol_jschema_validate(s, d, why, sizeof why, &err) == 0 && strstr(why, "/a/2: 9007199254740992 is not"),
+          "by doubles: %s", why);
+    CHECK(smol_jschema_validate_doc(s, d, doc, strlen(doc), cJSON_GetObjectItem(d, "a"), why, sizeof why, &err) == 1,
+          "the field a is checked against the whole schema (an array): %s", why);
+    smol_jschema_free(s);
+    sch = "{\"items\":{\"multipleOf\":1.5}}";
+    REQUIRE(smol_jschema_new(sch, strlen(sch), 0, &s, &err) == 0, "%s", err.msg);
+    CHECK(smol_jschema_validate_doc(s, d, doc, strlen(doc), cJSON_GetObjectItem(d, "a"), why, sizeof why, &err) == 0 &&
+              strstr(why, "/3: 9007199254740995 is not a multiple of 1.5"), "field a by text: %s", why);
+    smol_jschema_free(s);
+    cJSON_Delete(d);
+    CHECK(valid("{\"multipleOf\":0.0001}", "0.0075", 0, NULL, 0) == 1, "0.0075 / 0.0001 = 75");
+    CHECK(valid("{\"multipleOf\":0.1}", "0.30000000001", 0, NULL, 0) == 0, "no tolerance");
+}
+
 static void test_ecma_regex(void) {
     /* ECMA $ matches only at the very end; \uXXXX escapes; search, not full match */
     CHECK(valid("{\"pattern\":\"^a$\"}", "\"a\\n\"", 0, NULL, 0) == 0, "$ before a final newline");
@@ -217,5 +336,6 @@ int main(int argc, char **argv) {
     RUN(test_old_drafts);
     RUN(test_failure_messages);
     RUN(test_ecma_regex);
+    RUN(test_big_multiples);
     return check_done();
 }

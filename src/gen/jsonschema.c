@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,6 +661,8 @@ typedef struct vctx {
     const char *scope[MAX_SCOPE];  /* base URIs of the resources entered (dynamic scope) */
     const cJSON *id_done;     /* a $ref target whose own $id is already in the base passed to it */
     int n_scope;
+    const struct numtext *nums;  /* the text of the instance's numbers (sorted by node), if known */
+    size_t n_nums;
 } vctx;
 
 static void path_push(char *buf, size_t *len, size_t cap, const char *seg) {
@@ -898,23 +901,149 @@ static const char *type_name(const cJSON *x) {
     return "object";
 }
 
-static int is_integer(const cJSON *x) {
-    return cJSON_IsNumber(x) && isfinite(x->valuedouble) && x->valuedouble == floor(x->valuedouble);
+/* ---------------------------------------------------------------- exact decimal numbers */
+
+/* A JSON number as digits * 10^exp: digits are its significant digits (no leading or trailing
+ * zeros; n_digits 0 for zero), read from the number's text. */
+typedef struct decnum {
+    const char *digits;
+    size_t n_int;             /* digits before the text's '.' (the rest follow it) */
+    size_t n_digits;
+    int64_t exp;
+    char buf[40];             /* the digits when made from a double */
+} decnum;
+
+/* The i-th significant digit of d (0-9); digits may straddle the text's '.'. */
+static int dec_digit(const decnum *d, size_t i) {
+    return d->digits[i < d->n_int ? i : i + 1] - '0';
 }
 
-static int type_matches(const char *t, const cJSON *x) {
-    if (strcmp(t, "integer") == 0) return is_integer(x);
+/* Reads the strict JSON number text s[0..len) into d; 0 if it is not one. */
+static int dec_parse(const char *s, size_t len, decnum *d) {
+    size_t i = 0;
+    if (i < len && s[i] == '-') i++;
+    size_t a = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+    size_t n_int = i - a, f0 = i, n_frac = 0;
+    if (n_int == 0 || (n_int > 1 && s[a] == '0')) return 0;
+    if (i < len && s[i] == '.') {
+        f0 = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        n_frac = i - f0;
+        if (!n_frac) return 0;
+    }
+    int64_t e = 0;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        int neg = 0;
+        if (++i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+        if (i >= len || s[i] < '0' || s[i] > '9') return 0;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 1000000000000ll) e = e * 10 + (s[i] - '0');   /* saturates far past any double */
+        if (neg) e = -e;
+    }
+    if (i != len) return 0;
+    /* the digits run a .. a+n_int, then (after '.') f0 .. f0+n_frac; strip zeros at both ends */
+    const char *digits = s + a;
+    size_t n = n_int + n_frac, lead = 0, trail = 0;
+    decnum t = {digits, n_int, n, e - (int64_t)n_frac, {0}};
+    while (lead < n && dec_digit(&t, lead) == 0) lead++;
+    while (trail < n - lead && dec_digit(&t, n - 1 - trail) == 0) trail++;
+    if (lead == n) {
+        *d = (decnum){digits, 0, 0, 0, {0}};
+        return 1;
+    }
+    /* skip leading zeros: they lie before the '.' only while lead < n_int */
+    d->digits = lead < n_int ? digits + lead : digits + lead + 1;
+    d->n_int = lead < n_int ? n_int - lead : 0;
+    d->n_digits = n - lead - trail;
+    d->exp = t.exp + (int64_t)trail;
+    return 1;
+}
+
+/* x as the shortest decimal that reads back as x (finite x). */
+static void dec_of_double(double x, decnum *d) {
+    char t[40];
+    for (int p = 0; p < 17; p++) {
+        snprintf(t, sizeof t, "%.*e", p, x);
+        if (strtod(t, NULL) == x) break;
+    }
+    char *e = strchr(t, 'e');
+    size_t k = 0;
+    for (const char *c = t; c < e; c++)
+        if (*c >= '0' && *c <= '9') d->buf[k++] = *c;
+    int64_t exp = strtoll(e + 1, NULL, 10) - (int64_t)(k - 1);
+    while (k && d->buf[k - 1] == '0') k--, exp++;
+    d->digits = d->buf, d->n_int = k, d->n_digits = k, d->exp = exp;
+    if (k == 0) d->exp = 0;
+}
+
+/* 1 if d is an integer. */
+static int dec_is_integer(const decnum *d) { return d->n_digits == 0 || d->exp >= 0; }
+
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) { return (uint64_t)((unsigned __int128)a * b % m); }
+
+/* 1 if x is an integer multiple of m (m > 0, at most 19 significant digits). */
+static int dec_is_multiple(const decnum *x, const decnum *m) {
+    if (x->n_digits == 0) return 1;
+    if (x->exp < m->exp) return 0;    /* x / m = X / M * 10^-g with X not a multiple of 10 */
+    uint64_t p = 0, r = 0;
+    for (size_t i = 0; i < m->n_digits; i++) p = p * 10 + (uint64_t)dec_digit(m, i);
+    for (size_t i = 0; i < x->n_digits; i++) r = (r * 10 + (uint64_t)dec_digit(x, i)) % p;
+    uint64_t g = (uint64_t)(x->exp - m->exp), b = 10 % p, f = 1 % p;   /* r * 10^g mod p */
+    for (; g; g >>= 1, b = mulmod(b, b, p))
+        if (g & 1) f = mulmod(f, b, p);
+    return mulmod(r, f, p) == 0;
+}
+
+/* The text of each number of an instance parsed from text, by node (sorted by address). */
+typedef struct numtext {
+    const cJSON *node;
+    const char *text;
+    size_t len;
+} numtext;
+
+static int numtext_cmp(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)((const numtext *)a)->node, y = (uintptr_t)((const numtext *)b)->node;
+    return (x > y) - (x < y);
+}
+
+/* inst as a decimal: its own text when the instance came from text, else the shortest decimal
+ * that reads back as its double; 0 if it has neither (an infinite double). */
+static int num_of(const vctx *v, const cJSON *inst, decnum *d) {
+    numtext key = {inst, NULL, 0};
+    const numtext *t = v->n_nums ? bsearch(&key, v->nums, v->n_nums, sizeof key, numtext_cmp) : NULL;
+    if (t && dec_parse(t->text, t->len, d)) return 1;
+    if (!isfinite(inst->valuedouble)) return 0;
+    dec_of_double(inst->valuedouble, d);
+    return 1;
+}
+
+/* m's shortest decimal text (the one multipleOf is read as). */
+static void shortest_text(double m, char *t, size_t cap) {
+    for (int p = 1; p <= 17; p++) {
+        snprintf(t, cap, "%.*g", p, m);
+        if (strtod(t, NULL) == m) return;
+    }
+}
+
+static int is_integer(const vctx *v, const cJSON *x) {
+    decnum d;
+    return cJSON_IsNumber(x) && num_of(v, x, &d) && dec_is_integer(&d);
+}
+
+static int type_matches(const vctx *v, const char *t, const cJSON *x) {
+    if (strcmp(t, "integer") == 0) return is_integer(v, x);
     return strcmp(t, type_name(x)) == 0;
 }
 
 static int check_type(vctx *v, const cJSON *t, const cJSON *inst) {
     if (cJSON_IsString(t)) {
-        if (type_matches(t->valuestring, inst)) return 1;
+        if (type_matches(v, t->valuestring, inst)) return 1;
         return vfail(v, "expected %s, got %s", t->valuestring, type_name(inst));
     }
     if (cJSON_IsArray(t)) {
         for (const cJSON *e = t->child; e; e = e->next)
-            if (cJSON_IsString(e) && type_matches(e->valuestring, inst)) return 1;
+            if (cJSON_IsString(e) && type_matches(v, e->valuestring, inst)) return 1;
         return vfail(v, "%s is not one of the allowed types", type_name(inst));
     }
     return 1;
@@ -940,13 +1069,17 @@ static int check_number(vctx *v, const cJSON *sch, const cJSON *inst) {
     if (cJSON_IsNumber(exmax) && !(x < exmax->valuedouble))
         return vfail(v, "%.17g is not below the exclusive maximum %.17g", x, exmax->valuedouble);
     b = num_kw(sch, "multipleOf", &has);
-    if (has && b > 0) {
-        double q = x / b;
-        int ok = isfinite(q) && fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
-        if (isfinite(q) && fabs(q) >= 9007199254740992.0)  /* past double precision: exact only if b divides 1 */
-            ok = fmod(x, b) == 0 || (x == floor(x) && b < 1 && fabs(1 / b - nearbyint(1 / b)) <= 1e-9 * (1 / b));
-        if (!isfinite(q)) ok = 0;
-        if (!ok) return vfail(v, "%.17g is not a multiple of %.17g", x, b);
+    if (has && b > 0 && isfinite(b)) {   /* exact on the decimals: x / b an integer */
+        decnum dx, dm;
+        dec_of_double(b, &dm);
+        if (!num_of(v, inst, &dx) || !dec_is_multiple(&dx, &dm)) {
+            char bt[40];
+            shortest_text(b, bt, sizeof bt);
+            numtext key = {inst, NULL, 0};
+            const numtext *t = v->n_nums ? bsearch(&key, v->nums, v->n_nums, sizeof key, numtext_cmp) : NULL;
+            if (t) return vfail(v, "%.*s%s is not a multiple of %s", t->len > 60 ? 60 : (int)t->len, t->text, t->len > 60 ? "..." : "", bt);
+            return vfail(v, "%.17g is not a multiple of %s", x, bt);
+        }
     }
     return 1;
 }
@@ -1288,17 +1421,91 @@ const cJSON *smol_jschema_resolve(const smol_jschema *s, const char *ref) {
     return t;
 }
 
-int smol_jschema_validate(const smol_jschema *s, const cJSON *inst, char *why, size_t why_size, smol_error *err) {
+/* The next number token of json[*pos..len) outside strings (its text in *tok, *tlen); 0 at the end. */
+static int next_number(const char *json, size_t len, size_t *pos, const char **tok, size_t *tlen) {
+    size_t i = *pos;
+    while (i < len) {
+        char c = json[i];
+        if (c == '"') {
+            for (i++; i < len && json[i] != '"'; i++)
+                if (json[i] == '\\') i++;
+            i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t a = i;
+            while (i < len && json[i] && strchr("0123456789+-.eE", json[i])) i++;
+            *tok = json + a, *tlen = i - a, *pos = i;
+            return 1;
+        } else i++;
+    }
+    *pos = len;
+    return 0;
+}
+
+typedef struct numscan {
+    const char *json;
+    size_t len, pos;
+    numtext *t;
+    size_t n, cap;
+    int bad;                  /* the text does not match the tree: no table */
+} numscan;
+
+/* Pairs the numbers of x and its descendants (in document order) with the next number tokens. */
+static void scan_numbers(numscan *ns, const cJSON *x) {
+    if (cJSON_IsNumber(x)) {
+        const char *tok;
+        size_t tl;
+        char buf[400];
+        if (!next_number(ns->json, ns->len, &ns->pos, &tok, &tl)) {
+            ns->bad = 1;
+            return;
+        }
+        if (tl < sizeof buf) {   /* the token must read as the node's double */
+            memcpy(buf, tok, tl), buf[tl] = 0;
+            double d = strtod(buf, NULL);
+            if (d != x->valuedouble && !(isnan(d) && isnan(x->valuedouble))) ns->bad = 1;
+        }
+        if (ns->n == ns->cap) {
+            size_t cap = ns->cap ? 2 * ns->cap : 16;
+            numtext *t = realloc(ns->t, cap * sizeof *t);
+            if (!t) {
+                ns->bad = 1;
+                return;
+            }
+            ns->t = t, ns->cap = cap;
+        }
+        ns->t[ns->n++] = (numtext){x, tok, tl};
+    }
+    for (const cJSON *c = x->child; c && !ns->bad; c = c->next) scan_numbers(ns, c);
+}
+
+static int validate_with(const smol_jschema *s, const cJSON *inst, const numtext *nums, size_t n_nums, char *why,
+                         size_t why_size, smol_error *err) {
     vctx *v = calloc(1, sizeof *v);
     if (!v) return smol_fail(err, SMOL_ENOMEM, "out of memory validating");
     v->s = s;
     v->err = err;
     v->why = why_size ? why : NULL;
     v->why_size = why_size;
+    v->nums = nums, v->n_nums = n_nums;
     if (v->why) why[0] = 0;
     int rc = validate(v, s->root, inst, "", NULL);
     if (rc == 0 && v->why && !v->have_why) snprintf(why, why_size, "/: does not match the schema");
     free(v);
+    return rc;
+}
+
+int smol_jschema_validate(const smol_jschema *s, const cJSON *inst, char *why, size_t why_size, smol_error *err) {
+    return validate_with(s, inst, NULL, 0, why, why_size, err);
+}
+
+int smol_jschema_validate_doc(const smol_jschema *s, const cJSON *doc, const char *json, size_t len, const cJSON *inst,
+                              char *why, size_t why_size, smol_error *err) {
+    numscan ns = {json, len, 0, NULL, 0, 0, 0};
+    if (json && doc) scan_numbers(&ns, doc);
+    if (ns.bad) ns.n = 0;
+    if (ns.n > 1) qsort(ns.t, ns.n, sizeof *ns.t, numtext_cmp);
+    int rc = validate_with(s, inst ? inst : doc, ns.t, ns.n, why, why_size, err);
+    free(ns.t);
     return rc;
 }
 
@@ -1310,7 +1517,7 @@ int smol_jschema_validate_text(const smol_jschema *s, const char *json, size_t l
         if (why_size) snprintf(why, why_size, "/: not valid JSON (near byte %zu)", end ? (size_t)(end - json) : (size_t)0);
         return 0;
     }
-    int rc = smol_jschema_validate(s, doc, why, why_size, err);
+    int rc = smol_jschema_validate_doc(s, doc, json, len, doc, why, why_size, err);
     cJSON_Delete(doc);
     return rc;
 }

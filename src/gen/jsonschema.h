@@ -28,7 +28,14 @@ void smol_jschema_free(smol_jschema *s);
  * <schema path>)"), or a negative status with err set (unresolvable $ref, recursion too deep). */
 int smol_jschema_validate(const smol_jschema *s, const cJSON *inst, char *why, size_t why_size, smol_error *err);
 
-/* Parses JSON text and validates it; text that is not JSON is invalid (0) with the reason in why. */
+/* Validates inst, a node of doc (NULL: doc itself), doc having been parsed from json[0..len): numbers
+ * are judged on their own decimal text (exactly, however many digits), as the grammars write them;
+ * returns as smol_jschema_validate (which reads a number as the shortest decimal of its double). */
+int smol_jschema_validate_doc(const smol_jschema *s, const cJSON *doc, const char *json, size_t len, const cJSON *inst,
+                              char *why, size_t why_size, smol_error *err);
+
+/* Parses JSON text and validates it, numbers by their text (as smol_jschema_validate_doc); text that
+ * is not JSON is invalid (0) with the reason in why. */
 int smol_jschema_validate_text(const smol_jschema *s, const char *json, size_t len, char *why, size_t why_size,
                                smol_error *err);
 
