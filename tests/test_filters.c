@@ -754,7 +754,7 @@ static void test_word_tokenize(void) {
     CHECK(smol_count_sentences("One. Two? Three! Four", 21) == 4, "sentences");
 }
 
-/* smol_ascii_phrases (SSE2 where built with it) and its scalar twin against lowercasing the whole
+/* smol_ascii_phrases along both scan paths (plain C and SSE2) against lowercasing the whole
  * text and memmem, on random texts with phrases in mixed case at every offset, the last bytes too. */
 static void test_ascii_phrases(void) {
     static const char *const phrases[] = {"lorem ipsum", "javascript", "polic", "cookie", "terms of use"};
@@ -779,7 +779,8 @@ static void test_ascii_phrases(void) {
         for (size_t i = 0; i < n; i++) low[i] = (char)(text[i] >= 'A' && text[i] <= 'Z' ? text[i] + 32 : text[i]);
         for (int p = 0; p < 5; p++)
             if (memmem(low, n, phrases[p], strlen(phrases[p]))) want |= 1u << p;
-        unsigned fast = smol_ascii_phrases(text, n, phrases, 5), plain = smol_ascii_phrases_scalar(text, n, phrases, 5);
+        unsigned fast = smol_ascii_phrases_at(text, n, phrases, 5, SMOL_SCAN_SSE2),
+                 plain = smol_ascii_phrases_at(text, n, phrases, 5, SMOL_SCAN_SCALAR);
         if (fast != want || plain != want) {
             differ++;
             CHECK(0, "phrases in %zu bytes '%.*s': want %#x, got %#x (scalar %#x)", n, (int)n, text, want, fast, plain);
@@ -787,7 +788,7 @@ static void test_ascii_phrases(void) {
     }
 }
 
-/* The sixteen-byte scans (code points, line breaks) against byte-by-byte statements of the same
+/* The scans (code points, line breaks), along both paths, against byte-by-byte statements of the same
  * rules on random texts of every length up to 100 bytes mixing ASCII, control bytes, line
  * breaks (\r\n, U+0085, U+2028) and multi-byte letters at every offset. */
 static void test_scans_vs_bytewise(void) {
@@ -808,8 +809,10 @@ static void test_scans_vs_bytewise(void) {
         }
         size_t chars = 0, n_lines = 0, start = 0;
         for (size_t i = 0; i < n; i++) chars += ((unsigned char)text[i] & 0xC0) != 0x80;
-        CHECK(smol_utf8_chars(text, n) == chars, "code points of %zu bytes: %zu, want %zu", n, smol_utf8_chars(text, n), chars);
-        int ok = smol_splitlines(text, n, &lines) == 0;
+        int level = iter & 1 ? SMOL_SCAN_SSE2 : SMOL_SCAN_SCALAR;
+        CHECK(smol_utf8_chars_at(text, n, level) == chars, "code points of %zu bytes (path %d): %zu, want %zu", n, level,
+              smol_utf8_chars_at(text, n, level), chars);
+        int ok = smol_splitlines_at(text, n, &lines, level) == 0;
         for (size_t i = 0; i < n && ok;) {   /* str.splitlines: each break ends a line */
             unsigned char c = (unsigned char)text[i];
             size_t br = c == '\r' ? (i + 1 < n && text[i + 1] == '\n' ? 2 : 1)
@@ -826,14 +829,15 @@ static void test_scans_vs_bytewise(void) {
         if (ok && start < n) ok = n_lines < lines.n && lines.v[n_lines].s == text + start && lines.v[n_lines++].len == n - start;
         if (!ok || n_lines != lines.n) {
             differ++;
-            CHECK(0, "splitlines of %zu bytes: line %zu of %zu differs (want %zu lines)", n, n_lines, lines.n, n_lines);
+            CHECK(0, "splitlines of %zu bytes (path %d): line %zu of %zu differs (want %zu lines)", n, level, n_lines, lines.n,
+                  n_lines);
         }
     }
     smol_spans_free(&lines);
 }
 
 /* The word-count floor (fineweb_quality's shortcut for the newline ratio) is never above the
- * splitter's count, equals its scalar twin, and counts the chunks of space-separated ASCII
+ * splitter's count, is the same along both scan paths, and counts the chunks of space-separated ASCII
  * text, on random texts mixing words, marks, quotes, ASCII and Unicode spaces (U+00A0, U+3000). */
 static void test_word_count_floor(void) {
     static const char *const pieces[] = {"a", "Zed", " ", "  ", ".", ",", "\"", "'", "(", "--", "...", "\n", "\t", "\x1c",
@@ -853,7 +857,7 @@ static void test_word_count_floor(void) {
             n += m;
         }
         REQUIRE(smol_word_tokenize(text, n, &w) == 0, "tokenize failed");
-        size_t fl = smol_word_count_floor(text, n), fs = smol_word_count_floor_scalar(text, n);
+        size_t fl = smol_word_count_floor_at(text, n, SMOL_SCAN_SSE2), fs = smol_word_count_floor_at(text, n, SMOL_SCAN_SCALAR);
         if (fl != fs || fl > w.n) {
             bad++;
             CHECK(0, "text %d (%zu bytes, '%.*s'): floor %zu, scalar %zu, tokens %zu", iter, n, (int)n, text, fl, fs, w.n);

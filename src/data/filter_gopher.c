@@ -5,9 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* ------------------------------------------------------------------ repetition */
 
@@ -379,39 +376,6 @@ static long count_byte(const char *t, size_t n, char c) {
     return k;
 }
 
-/* The first p >= i with t[p] and t[p+1] both '.', or n (sixteen positions a step with SSE2). */
-static size_t next_dot_pair(const char *t, size_t n, size_t i) {
-#if defined(__SSE2__)
-    const __m128i dot = _mm_set1_epi8('.');
-    for (; i + 17 <= n; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(t + i)), b = _mm_loadu_si128((const __m128i *)(t + i + 1));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, dot), _mm_cmpeq_epi8(b, dot)));
-        if (m) return i + (size_t)__builtin_ctz(m);
-    }
-#endif
-    for (; i + 1 < n; i++)
-        if (t[i] == '.' && t[i + 1] == '.') return i;
-    return n;
-}
-
-/* Non-overlapping "..." (as str.count: a match starts at the first ".." at or after the end of
- * the previous one) plus U+2026 in t. */
-static long count_ellipses(const char *t, size_t n) {
-    long k = 0;
-    const char *end = t + n;
-    for (size_t p = next_dot_pair(t, n, 0); p < n;) {
-        if (p + 2 < n && t[p + 2] == '.') {
-            k++;
-            p = next_dot_pair(t, n, p + 3);
-        } else {
-            p = next_dot_pair(t, n, p + 1);
-        }
-    }
-    for (const char *p = t; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
-        if (end - p >= 3 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xA6) k++;
-    return k;
-}
-
 static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
     size_t i = 0;
     while (i < w->len) {
@@ -512,7 +476,7 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         return 0;
     }
     if (s->max_symbol_word_ratio > 0 &&
-        (double)count_ellipses(t, n) / nw > s->max_symbol_word_ratio) {
+        (double)smol_count_ellipses(t, n) / nw > s->max_symbol_word_ratio) {
         *reason = "gopher_quality:gopher_too_many_ellipsis";
         return 0;
     }

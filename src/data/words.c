@@ -2,6 +2,7 @@
  * English word splitter, used by the quality filters. */
 #include "data/words.h"
 #include "data/doc.h"
+#include "base/cpu.h"
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -14,16 +15,28 @@ void smol_spans_free(smol_spans *l) {
     memset(l, 0, sizeof *l);
 }
 
-size_t smol_utf8_chars(const char *s, size_t n) {
+int smol_scan_level(void) {
+#if defined(__SSE2__)
+    return smol_cpu_has_avx2() ? SMOL_SCAN_SSE2 : SMOL_SCAN_SCALAR;
+#else
+    return SMOL_SCAN_SCALAR;
+#endif
+}
+
+size_t smol_utf8_chars(const char *s, size_t n) { return smol_utf8_chars_at(s, n, smol_scan_level()); }
+
+size_t smol_utf8_chars_at(const char *s, size_t n, int level) {
     size_t c = 0, i = 0;
     const unsigned char *p = (const unsigned char *)s;
 #if defined(__SSE2__)
     /* continuation bytes 0x80..0xBF are the signed bytes below -64 */
-    for (; i + 16 <= n; i += 16) {
+    for (; level == SMOL_SCAN_SSE2 && i + 16 <= n; i += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(p + i));
         if (!_mm_movemask_epi8(b)) { c += 16; continue; }   /* all ASCII */
         c += 16 - (size_t)__builtin_popcount((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(b, _mm_set1_epi8(-64))));
     }
+#else
+    (void)level;
 #endif
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
@@ -124,7 +137,7 @@ static int push_piece(smol_spans *l, const char *s, size_t len) {
 /* Appends a span with its code-point count. */
 static int push(smol_spans *l, const char *s, size_t len) {
     if (push_piece(l, s, len)) return -1;
-    l->v[l->n - 1].chars = (uint32_t)smol_utf8_chars(s, len);
+    l->v[l->n - 1].chars = (uint32_t)smol_utf8_chars_at(s, len, SMOL_SCAN_SCALAR);
     return 0;
 }
 
@@ -141,12 +154,17 @@ static size_t line_break_at(const char *text, size_t len, size_t i) {
 }
 
 int smol_splitlines(const char *text, size_t len, smol_spans *out) {
+    return smol_splitlines_at(text, len, out, smol_scan_level());
+}
+
+int smol_splitlines_at(const char *text, size_t len, smol_spans *out, int level) {
     out->n = 0;
+    (void)level;
     size_t start = 0;
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     for (size_t i = 0; i < len;) {
 #if defined(__SSE2__)
-        if (i + 16 <= len) {   /* skip 16 bytes at once when none is below 0x1F or non-ASCII (signed < 0x1F) */
+        if (level == SMOL_SCAN_SSE2 && i + 16 <= len) {   /* skip 16 bytes at once when none is below 0x1F or non-ASCII (signed < 0x1F) */
             __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
             unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(b, _mm_set1_epi8(0x1F)));
             if (!m) { i += 16; continue; }
@@ -515,19 +533,16 @@ static int fast_chunk(smol_spans *out, const char *s, size_t n, const chunk_info
     return 1;
 }
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 /* The end of the run of plain bytes (byte class 0) starting at text[i]. With SSE2, sixteen bytes
  * at a time go up to the first that is not an ASCII letter or digit (one branch per word
  * instead of one per byte), then the class table decides from there. */
-static size_t plain_run(const char *text, size_t len, size_t i) {
+static size_t plain_run(const char *text, size_t len, size_t i, int level) {
+    (void)level;
 #if defined(__SSE2__)
     const __m128i case_bit = _mm_set1_epi8(0x20), to_letters = _mm_set1_epi8((char)(0x80 - 'a')),
                   to_digits = _mm_set1_epi8((char)(0x80 - '0')), letters_end = _mm_set1_epi8((char)(0x80 + 26)),
                   digits_end = _mm_set1_epi8((char)(0x80 + 10));
-    while (i + 16 <= len) {
+    while (level == SMOL_SCAN_SSE2 && i + 16 <= len) {
         __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
         /* b - lo + 0x80 is below 0x80 + count (signed) exactly when b is in [lo, lo + count) */
         __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(b, case_bit), to_letters), letters_end);
@@ -549,12 +564,16 @@ static size_t plain_run(const char *text, size_t len, size_t i) {
 static int is_final_mark(char c) { return c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '.'; }
 
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
+    return smol_word_tokenize_at(text, len, out, smol_scan_level());
+}
+
+int smol_word_tokenize_at(const char *text, size_t len, smol_spans *out, int level) {
     out->n = 0;
     const unsigned char *cls = byte_classes();
     size_t i = skip_space(text, len, 0);
     while (i < len) {
         size_t start = i;
-        i = plain_run(text, len, i);   /* plain ASCII word bytes */
+        i = plain_run(text, len, i, level);   /* plain ASCII word bytes */
         int rc;
         if (i == len || cls[(unsigned char)text[i]] == 1) {   /* a plain chunk */
             rc = push_plain(out, text + start, i - start);
@@ -583,18 +602,6 @@ int smol_word_tokenize(const char *text, size_t len, smol_spans *out) {
 /* 1 for the ASCII whitespace the tokenizer splits on (byte class 1). */
 static int ascii_ws(unsigned char c) { return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F); }
 
-size_t smol_word_count_floor_scalar(const char *text, size_t len) {
-    size_t k = 0;
-    int prev_ws = 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        int ws = ascii_ws(c);
-        k += prev_ws && !ws && c < 0x80;
-        prev_ws = ws;
-    }
-    return k;
-}
-
 /* Bit mask of the ASCII whitespace bytes among sixteen. */
 #if defined(__SSE2__)
 static unsigned ws_mask16(__m128i b) {
@@ -607,10 +614,15 @@ static unsigned ws_mask16(__m128i b) {
 #endif
 
 size_t smol_word_count_floor(const char *text, size_t len) {
+    return smol_word_count_floor_at(text, len, smol_scan_level());
+}
+
+size_t smol_word_count_floor_at(const char *text, size_t len, int level) {
     size_t k = 0, i = 0;
     unsigned prev_ws = 1;   /* whether the byte before i is whitespace (or i is 0) */
+    (void)level;
 #if defined(__SSE2__)
-    for (; i + 16 <= len; i += 16) {
+    for (; level == SMOL_SCAN_SSE2 && i + 16 <= len; i += 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
         unsigned ws = ws_mask16(b), ascii = ~(unsigned)_mm_movemask_epi8(b) & 0xFFFF;
         unsigned starts = ascii & ~ws & (ws << 1 | prev_ws);
@@ -652,7 +664,7 @@ static int phrase_at(const char *s, const char *p, size_t m) {
     return 1;
 }
 
-unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count) {
+static unsigned ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count) {
     unsigned found = 0;
     for (int k = 0; k < count && k < 16; k++) {
         size_t m = strlen(phrases[k]);
@@ -663,8 +675,6 @@ unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *p
 }
 
 #if defined(__SSE2__)
-#include <emmintrin.h>
-
 /* Positions in s[i..i+16) where a phrase's first three bytes may be (letters compared with bit
  * 0x20 set, which is exact for letters; a third byte that is not a letter matches anything:
  * third_any is all ones for it), as a bit mask. Reads s[i..i+18). */
@@ -682,7 +692,7 @@ static unsigned prefix_hits(const char *s, size_t i, const __m128i *first, const
     return (unsigned)_mm_movemask_epi8(any);
 }
 
-unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
+static unsigned ascii_phrases_sse2(const char *s, size_t n, const char *const *phrases, int count) {
     if (count > 16) count = 16;
     __m128i first[16], second[16], third[16], third_any[16];
     size_t len[16];
@@ -713,22 +723,71 @@ unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases,
     }
     return found;
 }
-#else
-unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
-    return smol_ascii_phrases_scalar(s, n, phrases, count);
-}
 #endif
+
+unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count) {
+    return smol_ascii_phrases_at(s, n, phrases, count, smol_scan_level());
+}
+
+unsigned smol_ascii_phrases_at(const char *s, size_t n, const char *const *phrases, int count, int level) {
+#if defined(__SSE2__)
+    if (level == SMOL_SCAN_SSE2) return ascii_phrases_sse2(s, n, phrases, count);
+#else
+    (void)level;
+#endif
+    return ascii_phrases_scalar(s, n, phrases, count);
+}
+
+/* The first p >= i with t[p] and t[p+1] both '.', or n (sixteen positions a step with SSE2). */
+static size_t next_dot_pair(const char *t, size_t n, size_t i, int level) {
+    (void)level;
+#if defined(__SSE2__)
+    const __m128i dot = _mm_set1_epi8('.');
+    for (; level == SMOL_SCAN_SSE2 && i + 17 <= n; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(t + i)), b = _mm_loadu_si128((const __m128i *)(t + i + 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, dot), _mm_cmpeq_epi8(b, dot)));
+        if (m) return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    for (; i + 1 < n; i++)
+        if (t[i] == '.' && t[i + 1] == '.') return i;
+    return n;
+}
+
+long smol_count_ellipses(const char *t, size_t n) { return smol_count_ellipses_at(t, n, smol_scan_level()); }
+
+/* A match starts at the first ".." at or after the end of the previous one, as str.count finds them. */
+long smol_count_ellipses_at(const char *t, size_t n, int level) {
+    long k = 0;
+    const char *end = t + n;
+    for (size_t p = next_dot_pair(t, n, 0, level); p < n;) {
+        if (p + 2 < n && t[p + 2] == '.') {
+            k++;
+            p = next_dot_pair(t, n, p + 3, level);
+        } else {
+            p = next_dot_pair(t, n, p + 1, level);
+        }
+    }
+    for (const char *p = t; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
+        if (end - p >= 3 && (unsigned char)p[1] == 0x80 && (unsigned char)p[2] == 0xA6) k++;
+    return k;
+}
 
 /* Nonzero when some byte of v is zero. */
 #define HAS_ZERO_BYTE(v) (((v) - 0x0101010101010101ull) & ~(v) & 0x8080808080808080ull)
 
 int smol_count_sentences(const char *text, size_t len) {
+    return smol_count_sentences_at(text, len, smol_scan_level());
+}
+
+int smol_count_sentences_at(const char *text, size_t len, int level) {
     int count = 0;
+    (void)level;
     size_t last_break = 0;   /* text after the last sentence end */
     const uint64_t ones = 0x0101010101010101ull;
     for (size_t i = 0; i < len; i++) {
 #if defined(__SSE2__)
-        if (i + 16 <= len) {   /* skip 16 bytes at once when none is '.', '?' or '!', else go to the first */
+        if (level == SMOL_SCAN_SSE2 && i + 16 <= len) {   /* skip 16 bytes at once when none is '.', '?' or '!', else go to the first */
             __m128i b = _mm_loadu_si128((const __m128i *)(text + i));
             __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8('.')), _mm_cmpeq_epi8(b, _mm_set1_epi8('?'))),
                                        _mm_cmpeq_epi8(b, _mm_set1_epi8('!')));

@@ -23,8 +23,19 @@ typedef struct smol_spans {
 /* Frees the list's storage and zeroes it. */
 void smol_spans_free(smol_spans *l);
 
+/* The scans of this module (line breaks, plain word bytes, code points, sentence marks, phrases,
+ * word starts, ellipses) have two paths with the same results: plain C, and SSE2 (sixteen bytes a
+ * step, in builds that target SSE2). The *_at functions take the path; the others use
+ * smol_scan_level(). */
+enum { SMOL_SCAN_SCALAR = 0, SMOL_SCAN_SSE2 = 1 };
+
+/* The path to use: SSE2 when the build has it and the CPU table allows SIMD (smol_cpu_has_avx2(),
+ * so SMOL_CPU=scalar selects plain C), else SMOL_SCAN_SCALAR. */
+int smol_scan_level(void);
+
 /* Number of code points in UTF-8 s[0..n) (continuation bytes are not counted). */
 size_t smol_utf8_chars(const char *s, size_t n);
+size_t smol_utf8_chars_at(const char *s, size_t n, int level);
 
 /* Decodes the code point at s[*i] (advancing *i); invalid bytes decode as themselves. */
 uint32_t smol_utf8_next(const char *s, size_t n, size_t *i);
@@ -43,6 +54,7 @@ void smol_strip(const char **s, size_t *n);
 /* Python's str.splitlines() (no keepends): lines split at \n, \r\n, \r, \v, \f, \x1c-\x1e,
  * U+0085, U+2028, U+2029; no trailing empty line. Clears out first. 0 or -1 (no memory). */
 int smol_splitlines(const char *text, size_t len, smol_spans *out);
+int smol_splitlines_at(const char *text, size_t len, smol_spans *out, int level);
 
 /* Python's str.split(sep) for a one-byte separator (keeps empty pieces). 0 or -1. */
 int smol_split_char(const char *text, size_t len, char sep, smol_spans *out);
@@ -56,19 +68,22 @@ int smol_split_ws(const char *text, size_t len, smol_spans *out);
 /* NLTK-style English word tokens of text (punctuation, brackets, quotes and contractions split
  * off; a period only at a sentence end; '"' becomes `` or ''). Clears out first. 0 or -1. */
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out);
+int smol_word_tokenize_at(const char *text, size_t len, smol_spans *out, int level);
 
 /* Bit k of the result is set when phrases[k] (lowercase ASCII starting with two letters; at most
- * 16 phrases) occurs in s[0..n) with ASCII letters compared case-insensitively. Uses SSE2 where
- * the compiler targets it; smol_ascii_phrases_scalar is the plain twin (same results). */
+ * 16 phrases) occurs in s[0..n) with ASCII letters compared case-insensitively. */
 unsigned smol_ascii_phrases(const char *s, size_t n, const char *const *phrases, int count);
-unsigned smol_ascii_phrases_scalar(const char *s, size_t n, const char *const *phrases, int count);
+unsigned smol_ascii_phrases_at(const char *s, size_t n, const char *const *phrases, int count, int level);
 
 /* A lower bound on smol_word_tokenize's token count for text: the ASCII bytes that are not
  * whitespace and start the text or follow ASCII whitespace (each starts a chunk, and every chunk
- * gives at least one token). Sixteen bytes a step with SSE2; smol_word_count_floor_scalar is the
- * plain twin (same result). */
+ * gives at least one token). */
 size_t smol_word_count_floor(const char *text, size_t len);
-size_t smol_word_count_floor_scalar(const char *text, size_t len);
+size_t smol_word_count_floor_at(const char *text, size_t len, int level);
+
+/* Non-overlapping "..." in t (as Python's str.count) plus the U+2026 characters. */
+long smol_count_ellipses(const char *t, size_t n);
+long smol_count_ellipses_at(const char *t, size_t n, int level);
 
 struct smol_doc;
 
@@ -79,5 +94,6 @@ const smol_spans *smol_doc_words(struct smol_doc *doc);
 /* Number of sentences in a line, estimated as NLTK's Punkt would for English: '.', '!' or '?'
  * runs (with closing quotes/brackets) followed by whitespace and not after an abbreviation. */
 int smol_count_sentences(const char *text, size_t len);
+int smol_count_sentences_at(const char *text, size_t len, int level);
 
 #endif
