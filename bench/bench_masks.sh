@@ -11,7 +11,8 @@
 # p50/p90/p99/max over all steps, instances rejected; then the worst 5 schemas by mask p99 and by
 # compile time. Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
 #   bash bench/bench_masks.sh [RUNS] [TOKENIZER]      (defaults 1 run, Llama-3)
-# RESULTS=FILE keeps the raw per-schema lines of the last run.
+# RESULTS=FILE keeps the raw per-schema lines of the last run; SLOW=US writes every mask slower
+# than US microseconds, with the text before it, to SLOW_LOG (default slow.log).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 SMOL=${SMOL:-build/smol}
@@ -39,8 +40,9 @@ with open(out, "w") as f:
 PYEOF
 
 for r in $(seq "$RUNS"); do
-  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" > "$TMP/results.jsonl" 2> "$TMP/err" ||
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" ${SLOW:+--slow "$SLOW"} > "$TMP/results.jsonl" 2> "$TMP/err" ||
     { cat "$TMP/err" >&2; exit 1; }
+  [ -n "${SLOW:-}" ] && grep '^slow mask' "$TMP/err" > "${SLOW_LOG:-slow.log}"
   [ -n "${RESULTS:-}" ] && cp "$TMP/results.jsonl" "$RESULTS"
   echo "run $r ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)):"
   /usr/bin/python3 - "$TMP/results.jsonl" <<'PYEOF'

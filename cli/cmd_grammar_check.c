@@ -34,6 +34,8 @@ static const char k_usage[] =
     "                          \"texts\": [...]}; prints per line {\"name\", \"ok\", \"compile_us\",\n"
     "                          \"accept\": [0/1 per text], \"mask_us\": [every step]} or {\"name\",\n"
     "                          \"ok\": false, \"error\"} for a constraint that does not compile\n"
+    "  --slow US               on stderr, every mask that took more than US microseconds, with the\n"
+    "                          text before it (to find and profile the slow states)\n"
     "\n"
     "A constraint that does not compile exits 2 with its error.\n"
     "\n"
@@ -42,7 +44,7 @@ static const char k_usage[] =
     "  smol grammar-check -m tokenizer.json --batch cases.jsonl > results.jsonl\n";
 
 typedef struct gc_opts {
-    const char *model, *grammar, *regex, *choice, *schema, *jsonl, *batch;
+    const char *model, *grammar, *regex, *choice, *schema, *jsonl, *batch, *slow;
     int stats;
 } gc_opts;
 
@@ -61,7 +63,7 @@ static int parse(int argc, char **argv, gc_opts *o) {
             cli_opt(argc, argv, &i, "--grammar", &o->grammar, &bad) || cli_opt(argc, argv, &i, "--regex", &o->regex, &bad) ||
             cli_opt(argc, argv, &i, "--choice", &o->choice, &bad) ||
             cli_opt(argc, argv, &i, "--json-schema", &o->schema, &bad) || cli_opt(argc, argv, &i, "--jsonl", &o->jsonl, &bad) ||
-            cli_opt(argc, argv, &i, "--batch", &o->batch, &bad)) {
+            cli_opt(argc, argv, &i, "--batch", &o->batch, &bad) || cli_opt(argc, argv, &i, "--slow", &o->slow, &bad)) {
             if (bad) return 2;
         } else if (strcmp(argv[i], "--stats") == 0) {
             o->stats = 1;
@@ -70,6 +72,9 @@ static int parse(int argc, char **argv, gc_opts *o) {
         }
     }
     if (!o->model) return cli_usage_error(cmd, "-m TOKENIZER is required");
+    char *e = NULL;
+    if (o->slow && (strtod(o->slow, &e) < 0 || e == o->slow || *e))
+        return cli_usage_error(cmd, "--slow takes a number of microseconds, not '%s'", o->slow);
     int n = !!o->grammar + !!o->regex + !!o->choice + !!o->schema;
     if (o->batch && (n || o->jsonl || o->stats))
         return cli_usage_error(cmd, "--batch takes its constraints and texts from its file");
@@ -175,6 +180,8 @@ static int cmp_double(const void *a, const void *b) {
 typedef struct timings {
     double *v;
     size_t n, cap;
+    double slow_us;         /* report masks slower than this on stderr (< 0: none) */
+    const char *name;       /* the constraint, in those reports */
 } timings;
 
 static int add_time(timings *t, double us) {
@@ -186,6 +193,19 @@ static int add_time(timings *t, double us) {
     }
     t->v[t->n++] = us;
     return 0;
+}
+
+/* Prints on stderr a mask that took us microseconds (allowing n tokens) after the first k tokens
+ * of ids, with their text. */
+static void report_slow(const smol_tokenizer *tok, const char *name, const int32_t *ids, size_t k, double us, int n) {
+    char *text = NULL;
+    size_t len = 0;
+    smol_error e = {0};
+    if (smol_detokenize(tok, ids, k, SMOL_DETOKENIZE_LOSSY | SMOL_DETOKENIZE_KEEP_SPACE, &text, &len, &e)) text = NULL;
+    fprintf(stderr, "slow mask: %.0f us, %d allowed, %s, step %zu after: ", us, n, name, k);
+    char *q = cJSON_PrintUnformatted(&(cJSON){.type = cJSON_String, .valuestring = text ? text : (char *)""});
+    fprintf(stderr, "%s\n", q ? q : "?");
+    free(q), free(text);
 }
 
 /* Walks one text through m token by token; *accept is 1 if every token was allowed and the
@@ -209,6 +229,7 @@ static int check_text(smol_matcher *m, const smol_tokenizer *tok, uint32_t *mask
             free(ids.ids);
             return smol_fail(err, SMOL_ENOMEM, "out of memory");
         }
+        if (tm->slow_us >= 0 && t1 - t0 > tm->slow_us) report_slow(tok, tm->name, ids.ids, i, t1 - t0, n);
         if (i == ids.n) {
             *accept = smol_matcher_can_end(m);
             break;
@@ -281,8 +302,8 @@ static void print_json_string(const char *s) {
 }
 
 /* One --batch case: compile (timed), walk every text, print its result line. */
-static int batch_case(const cJSON *doc, const smol_tokenizer *tok, const smol_token_index *ti, uint32_t *mask,
-                      smol_error *err) {
+static int batch_case(const cJSON *doc, double slow_us, const smol_tokenizer *tok, const smol_token_index *ti,
+                      uint32_t *mask, smol_error *err) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name"), *texts = cJSON_GetObjectItemCaseSensitive(doc, "texts");
     smol_grammar *g = NULL;
     smol_matcher *m = NULL;
@@ -301,7 +322,7 @@ static int batch_case(const cJSON *doc, const smol_tokenizer *tok, const smol_to
         return SMOL_OK;
     }
     printf(",\"ok\":true,\"compile_us\":%.1f,\"accept\":[", compile_us);
-    timings tm = {0};
+    timings tm = {.slow_us = slow_us, .name = cJSON_IsString(name) ? name->valuestring : ""};
     const cJSON *t;
     int k = 0;
     cJSON_ArrayForEach(t, texts) {
@@ -321,7 +342,8 @@ static int batch_case(const cJSON *doc, const smol_tokenizer *tok, const smol_to
 }
 
 /* --batch: every case of the file, one result line each. */
-static int run_batch(const char *path, const smol_tokenizer *tok, const smol_token_index *ti, smol_error *err) {
+static int run_batch(const char *path, double slow_us, const smol_tokenizer *tok, const smol_token_index *ti,
+                     smol_error *err) {
     smol_lines *r = NULL;
     int rc = smol_lines_open(path, &r, err);
     if (rc) return rc;
@@ -329,7 +351,7 @@ static int run_batch(const char *path, const smol_tokenizer *tok, const smol_tok
     if (!mask) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
     cJSON *doc = NULL;
     while (!rc && (rc = smol_jsonl_next(r, &doc, err)) == 1) {
-        rc = batch_case(doc, tok, ti, mask, err);
+        rc = batch_case(doc, slow_us, tok, ti, mask, err);
         if (rc) smol_error_prefix(err, "%s:%lld", path, (long long)smol_lines_lineno(r));
         cJSON_Delete(doc);
         fflush(stdout);
@@ -355,7 +377,7 @@ static int run(int argc, char **argv) {
     double t1 = now_us();
     fprintf(stderr, "smol grammar-check: token index of %d tokens in %.1f ms\n", smol_tokenizer_n_vocab(tok), (t1 - t0) / 1e3);
     if (o.batch) {
-        rc = run_batch(o.batch, tok, ti, &err);
+        rc = run_batch(o.batch, o.slow ? strtod(o.slow, NULL) : -1, tok, ti, &err);
         smol_token_index_free(ti);
         smol_tokenizer_free(tok);
         fflush(stdout);
@@ -373,7 +395,7 @@ static int run(int argc, char **argv) {
     }
     rc = smol_matcher_new(g, ti, &m, &err);
     double compile_us = now_us() - c0;
-    timings tm = {0};
+    timings tm = {.slow_us = o.slow ? strtod(o.slow, NULL) : -1, .name = o.grammar ? o.grammar : o.schema ? o.schema : "constraint"};
     if (!rc) fprintf(stderr, "smol grammar-check: %d rules, compiled in %.1f us\n", smol_grammar_n_rules(g), compile_us);
     if (!rc && o.jsonl) rc = check_all(&o, tok, m, &tm, &err);
     if (!rc && o.stats) print_stats(compile_us, &tm);

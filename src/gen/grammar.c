@@ -969,6 +969,10 @@ enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
 #define ALPHA_MIN_BYTES 16
 #define ALPHA_MAX_STACKS 4
 
+/* A whole-trie walk from a state whose alphabet has at least this many bytes clears refused
+ * tokens from the full set rather than setting accepted ones. */
+#define NEG_MIN_BYTES 48
+
 /* Reserved nodes: the empty stack (the output is complete), the bottom of a truncated stack
  * (reached with nothing consumed past it) and "something was consumed past the bottom". */
 #define N_ACCEPT 0u
@@ -997,6 +1001,8 @@ typedef struct dstate {
     uint8_t alpha_kind;     /* ALPHA_*: whether alpha is known and covers non-ASCII characters */
     uint16_t alpha_height;  /* the alphabet holds for strings of at most this many characters */
     uint8_t maybe_known;    /* maybe[] computed */
+    uint8_t live_known;     /* live[] computed (live_bytes) */
+    uint64_t live[2];       /* ASCII bytes after which the state is alive with a real stack */
     uint64_t maybe[4];      /* bytes that might lead somewhere (a clear bit: the byte is refused) */
     uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
     int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
@@ -1053,6 +1059,14 @@ struct smol_matcher {
     int32_t *hist;          /* hist[0] the start, hist[n_steps] the current state */
     uint32_t n_hist, cap_hist;
 };
+
+/* The number of bits set in x (inline: without -mpopcnt the builtin is a library call). */
+static inline int bits64(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (int)((x * 0x0101010101010101ull) >> 56);
+}
 
 static uint64_t mix64(uint64_t x) {
     x ^= x >> 33;
@@ -1415,19 +1429,70 @@ static int32_t compute_trans(runtime *rt, int32_t d, uint32_t b) {
     return dstate_id(rt, st.set, acc, need);
 }
 
-/* The next state from d on byte b (cached): a state id, ST_DEAD or ST_OOM. */
+/* Is every code point of [lo, hi] in class k, or none of them? */
+static int class_uniform(const smol_grammar *g, uint32_t k, uint32_t lo, uint32_t hi) {
+    const gr_class *c = &g->cls[k];
+    for (uint32_t i = 0; i < c->n; i++) {
+        const gr_range *r = &g->rg[c->first + i];
+        if (r->lo > hi) return 1;
+        if (r->hi >= lo) return r->lo <= lo && r->hi >= hi;
+    }
+    return 1;
+}
+
+/* Fills eq[0..256) for state d: eq[b] is a byte whose transition from d equals b's (the same
+ * stacks take the code point: step_cp only asks which classes hold it), so one computation
+ * serves both. At a character boundary, ASCII bytes taken by the same stacks (up to 64 stacks);
+ * before the last byte of a character, every continuation byte when no class splits the 64 code
+ * points they complete. Otherwise eq[b] = b. */
+static void byte_classes(const runtime *rt, const dstate *d, uint8_t *eq) {
+    uint32_t set = d->set, n = rt->set_len[set];
+    for (uint32_t b = 0; b < 256; b++) eq[b] = (uint8_t)b;
+    if (d->need == 1) {
+        uint32_t lo = d->acc << 6, hi = lo | 63;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t m = rt->pool[rt->set_off[set] + i];
+            if (m > N_UNSURE && !class_uniform(rt->g, rt->g->el[rt->nodes[m].pos].arg, lo, hi)) return;
+        }
+        for (uint32_t b = 0x81; b < 0xC0; b++) eq[b] = 0x80;
+        return;
+    }
+    if (d->need != 0 || n > 64) return;
+    uint64_t sig[128] = {0}, seen[128];
+    uint8_t first[128];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t m = rt->pool[rt->set_off[set] + i];
+        if (m <= N_UNSURE) continue;               /* the same for every byte */
+        const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[m].pos].arg];
+        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++)
+            for (uint32_t b = rt->g->rg[c->first + j].lo, hi = rt->g->rg[c->first + j].hi; b <= hi && b < 128; b++)
+                sig[b] |= 1ull << i;
+    }
+    uint32_t k = 0;
+    for (uint32_t b = 0; b < 128; b++) {
+        uint32_t j = 0;
+        while (j < k && seen[j] != sig[b]) j++;
+        if (j == k) seen[k] = sig[b], first[k++] = (uint8_t)b;
+        eq[b] = first[j];
+    }
+}
+
+/* The next state from d on byte b (cached): a state id, ST_DEAD or ST_OOM. ASCII bytes the state
+ * treats alike share one computation. */
 static inline int32_t trans(runtime *rt, int32_t d, uint8_t b) {
     int32_t *t = rt->ds[d].trans;
     if (t && t[b] != ST_UNKNOWN) return t[b];
-    if (!t) {
-        t = malloc(256 * sizeof *t);
+    if (!t) {                                       /* 256 transitions, then eq[256] */
+        t = malloc(256 * sizeof *t + 256);
         if (!t) return ST_OOM;
         for (int i = 0; i < 256; i++) t[i] = ST_UNKNOWN;
+        byte_classes(rt, &rt->ds[d], (uint8_t *)(t + 256));
         rt->ds[d].trans = t;
     }
-    int32_t r = compute_trans(rt, d, b);
+    uint8_t a = ((const uint8_t *)(t + 256))[b];
+    int32_t r = t[a] != ST_UNKNOWN ? t[a] : compute_trans(rt, d, a);
     if (r == ST_OOM) return r;
-    rt->ds[d].trans[b] = r;      /* ds may have moved */
+    rt->ds[d].trans[a] = rt->ds[d].trans[b] = r;      /* ds may have moved */
     return r;
 }
 
@@ -1644,6 +1709,10 @@ static int class_nonascii(const smol_grammar *g, uint32_t k) {
 /* The ASCII bytes after which state u is alive with a real stack, into live[2]; returns their
  * number, or ST_OOM. */
 static int live_bytes(runtime *rt, int32_t u, uint64_t live[2]) {
+    if (rt->ds[u].live_known) {
+        live[0] = rt->ds[u].live[0], live[1] = rt->ds[u].live[1];
+        return bits64(live[0]) + bits64(live[1]);
+    }
     live[0] = live[1] = 0;
     int n = 0;
     for (uint32_t b = 0; b < 128; b++) {
@@ -1651,6 +1720,7 @@ static int live_bytes(runtime *rt, int32_t u, uint64_t live[2]) {
         if (v == ST_OOM) return ST_OOM;
         if (v >= 0 && rt->ds[v].has_real) live[b >> 6] |= 1ull << (b & 63), n++;
     }
+    rt->ds[u].live[0] = live[0], rt->ds[u].live[1] = live[1], rt->ds[u].live_known = 1;
     return n;
 }
 
@@ -1678,7 +1748,7 @@ static int ascii_bound(const runtime *rt, int32_t u) {
             for (uint32_t b = r->lo; b <= r->hi && b < 128; b++) m[b >> 6] |= 1ull << (b & 63);
         }
     }
-    return __builtin_popcountll(m[0]) + __builtin_popcountll(m[1]);
+    return bits64(m[0]) + bits64(m[1]);
 }
 
 /* Explores from state t: *a (ASCII bytes) and *utf8 (whole non-ASCII characters too) such that
@@ -1709,36 +1779,49 @@ static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, ui
             continue;
         }
         a[0] &= live[0], a[1] &= live[1];
-        for (uint32_t b = 0; b < 128 && closed; b++)
-            if ((a[b >> 6] >> (b & 63) & 1) && reach_index(reach, &n, rt->ds[r].trans[b]) < 0) closed = 0;
+        int32_t last = ST_UNKNOWN;                  /* runs of bytes mostly go to one state */
+        for (uint32_t b = 0; b < 128 && closed; b++) {
+            int32_t v = rt->ds[r].trans[b];
+            if (!(a[b >> 6] >> (b & 63) & 1) || v == last) continue;
+            if (reach_index(reach, &n, v) < 0) closed = 0;
+            last = v;
+        }
         uint32_t set = rt->ds[r].set;
         for (uint32_t i = 0; i < rt->set_len[set] && *utf8; i++) {
             uint32_t m = rt->pool[rt->set_off[set] + i];
             if (m > N_UNSURE && class_nonascii(rt->g, rt->g->el[rt->nodes[m].pos].arg) < 0) *utf8 = 0;
         }
-        if (*utf8 && closed) {                   /* every non-ASCII character goes where 0x80 goes */
-            int64_t next = step_cp(rt, set, 0x80);
-            int32_t u = next == ST_OOM ? ST_OOM : next < 0 ? ST_DEAD : dstate_id(rt, (uint32_t)next, 0, 0);
+        if (*utf8 && closed) {                   /* every non-ASCII character goes where U+0080 goes */
+            int32_t u = trans(rt, r, 0xC2);      /* its UTF-8 bytes C2 80, through the cached transitions */
+            if (u >= 0) u = trans(rt, u, 0x80);
             if (u == ST_OOM) return ST_OOM;
             if (u < 0 || !rt->ds[u].has_real) *utf8 = 0;
             else if ((uni[k] = reach_index(reach, &n, u)) < 0) closed = 0;
         }
-        if (__builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
+        if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
     }
     *height = closed ? UINT16_MAX : level;
     if (*height < 2) a[0] = a[1] = 0;
     if (!(a[0] | a[1])) return 0;
-    for (uint32_t j = 0; j < k; j++) {           /* leave out the ways into poor states */
+    int32_t poor_id[ALPHA_MAX_STATES];
+    uint32_t n_poor = 0;
+    for (uint32_t j = 0; j < k; j++)
+        if (poor[j]) poor_id[n_poor++] = reach[j];
+    for (uint32_t j = 0; j < k && n_poor; j++) {  /* leave out the ways into poor states */
         if (poor[j]) continue;
+        int32_t last = ST_UNKNOWN;
+        int last_poor = 0;
         for (uint32_t b = 0; b < 128; b++) {
-            int x = -1;
-            for (uint32_t y = 0; y < k && x < 0; y++)
-                if (reach[y] == rt->ds[reach[j]].trans[b]) x = (int)y;
-            if (x >= 0 && poor[x]) a[b >> 6] &= ~(1ull << (b & 63));
+            int32_t v = rt->ds[reach[j]].trans[b];
+            if (v != last) {
+                last = v, last_poor = 0;
+                for (uint32_t y = 0; y < n_poor; y++) last_poor |= poor_id[y] == v;
+            }
+            if (last_poor) a[b >> 6] &= ~(1ull << (b & 63));
         }
         if (uni[j] >= 0 && (uint32_t)uni[j] < k && poor[uni[j]]) *utf8 = 0;
     }
-    if (__builtin_popcountll(a[0]) + __builtin_popcountll(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
+    if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
     return 0;
 }
 
@@ -1752,7 +1835,7 @@ static int state_alphabet(runtime *rt, int32_t t) {
     uint32_t h, best_h = 0;
     int utf8, best_utf8 = 0, best_n = 0;
     if (explore_alphabet(rt, t, best, &best_utf8, &best_h)) return ST_OOM;
-    best_n = __builtin_popcountll(best[0]) + __builtin_popcountll(best[1]);
+    best_n = bits64(best[0]) + bits64(best[1]);
     uint32_t set = rt->ds[t].set, pick[ALPHA_MAX_STACKS], width[ALPHA_MAX_STACKS], n_pick = 0;
     for (uint32_t i = 0; best_h < UINT16_MAX && rt->set_len[set] > 1 && i < rt->set_len[set]; i++) {
         uint32_t m = rt->pool[rt->set_off[set] + i], w = 0;        /* the widest classes first */
@@ -1772,7 +1855,7 @@ static int state_alphabet(runtime *rt, int32_t t) {
         int64_t one = set_id(rt, &pick[i], 1);
         int32_t u = one < 0 ? ST_OOM : dstate_id(rt, (uint32_t)one, 0, 0);
         if (u == ST_OOM || explore_alphabet(rt, u, a, &utf8, &h)) return ST_OOM;
-        int na = __builtin_popcountll(a[0]) + __builtin_popcountll(a[1]);
+        int na = bits64(a[0]) + bits64(a[1]);
         if (na && (h > best_h || (h == best_h && (na > best_n || (na == best_n && utf8 && !best_utf8)))))
             best[0] = a[0], best[1] = a[1], best_utf8 = utf8, best_n = na, best_h = h;
     }
@@ -1796,6 +1879,14 @@ static void set_subtree(const smol_token_index *ti, uint32_t i, uint32_t *allowe
     for (uint32_t k = ti->tok_off[i], e = ti->tok_off[ti->end[i]]; k < e; k++) {
         int32_t id = ti->toks[k];
         allowed[id >> 5] |= 1u << (id & 31);
+    }
+}
+
+/* Clears the bits of the tokens toks[k0 .. k1) (a run of the trie: a subtree, or part of one). */
+static void clear_run(const smol_token_index *ti, uint32_t k0, uint32_t k1, uint32_t *allowed) {
+    for (uint32_t k = k0; k < k1; k++) {
+        int32_t id = ti->toks[k];
+        allowed[id >> 5] &= ~(1u << (id & 31));
     }
 }
 
@@ -1836,20 +1927,23 @@ static void state_maybe(const runtime *rt, dstate *d) {
 
 /* Walks trie nodes [i0, i1) (a run of whole subtrees whose parents are at depth base) from state
  * s, setting the bit of every token whose bytes are accepted. In a truncated state, subtrees
- * whose outcome depends on the frames cut off are listed in rt->unsure_buf. 0 or ST_OOM. */
-static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t base, uint32_t *allowed) {
+ * whose outcome depends on the frames cut off are listed in rt->unsure_buf. With neg, allowed
+ * starts with every token of the run set and the walk clears the refused ones instead (cheaper
+ * when most are allowed: an accepted subtree costs nothing). 0 or ST_OOM. */
+static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t base, int neg, uint32_t *allowed) {
     const smol_token_index *ti = rt->ti;
     const uint8_t *byte = ti->byte;
     const uint16_t *depth = ti->depth;
     const uint32_t *end = ti->end;
+    const uint32_t *tok_off = ti->tok_off;
     int32_t *walk = rt->walk;
     walk[base] = s;
     for (uint32_t i = i0; i < i1;) {
         int32_t p = walk[depth[i] - 1], t;
-        if (rt->ds[p].need == 0 && ti->tok_off[end[i]] - ti->tok_off[i] >= ALPHA_MIN_TOKENS) {
+        if (rt->ds[p].need == 0 && tok_off[end[i]] - tok_off[i] >= ALPHA_MIN_TOKENS) {
             if (!rt->ds[p].alpha_kind && state_alphabet(rt, p)) return ST_OOM;
             if (alphabet_covers(&rt->ds[p], ti, i)) {   /* every token of the subtree is allowed */
-                set_subtree(ti, i, allowed);
+                if (!neg) set_subtree(ti, i, allowed);
                 i = end[i];
                 continue;
             }
@@ -1859,27 +1953,33 @@ static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t 
         else {
             if (!rt->ds[p].maybe_known) state_maybe(rt, &rt->ds[p]);
             if (!(rt->ds[p].maybe[byte[i] >> 6] >> (byte[i] & 63) & 1)) {   /* refused: no class takes it */
+                if (neg) clear_run(ti, tok_off[i], tok_off[end[i]], allowed);
                 i = end[i];
                 continue;
             }
             if ((t = trans(rt, p, byte[i])) == ST_OOM) return ST_OOM;
         }
         if (t < 0) {
+            if (neg) clear_run(ti, tok_off[i], tok_off[end[i]], allowed);
             i = end[i];
             continue;
         }
         const dstate *d = &rt->ds[t];
         if (!d->has_real) {
             if (d->bottom && d->need == 0) {        /* the cut stack emptied exactly here */
-                set_tokens(ti, i, allowed);
+                if (!neg) set_tokens(ti, i, allowed);
+                else clear_run(ti, tok_off[i + 1], tok_off[end[i]], allowed);
                 for (uint32_t j = i + 1; j < end[i]; j = end[j])
                     if (unsure_push(rt, j)) return ST_OOM;
-            } else if (unsure_push(rt, i)) return ST_OOM;
+            } else {
+                if (neg) clear_run(ti, tok_off[i], tok_off[end[i]], allowed);
+                if (unsure_push(rt, i)) return ST_OOM;
+            }
             i = end[i];
             continue;
         }
         walk[depth[i]] = t;
-        set_tokens(ti, i, allowed);
+        if (!neg) set_tokens(ti, i, allowed);
         i++;
     }
     return 0;
@@ -1952,13 +2052,26 @@ static int recheck(runtime *rt, int32_t s, uint32_t j, uint32_t *allowed) {
     while (n > 0 && s >= 0) s = trans(rt, s, path[--n]);
     if (s == ST_OOM) return ST_OOM;
     if (s < 0) return 0;
-    return walk_trie(rt, s, j, ti->end[j], ti->depth[j] - 1u, allowed);
+    return walk_trie(rt, s, j, ti->end[j], ti->depth[j] - 1u, 0, allowed);
 }
 
 static int32_t popcount_words(const uint32_t *w, size_t n) {
     int32_t c = 0;
-    for (size_t i = 0; i < n; i++) c += __builtin_popcount(w[i]);
+    for (size_t i = 0; i < n; i++) c += bits64(w[i]);
     return c;
+}
+
+/* Walks the whole trie from s into allowed (words long): clearing refused tokens from the full
+ * set when s has a wide alphabet (most tokens will be allowed), else setting accepted ones.
+ * 0 or ST_OOM. */
+static int walk_all(runtime *rt, int32_t s, uint32_t *allowed, size_t words) {
+    dstate *d = &rt->ds[s];
+    if (d->need == 0 && !d->alpha_kind && state_alphabet(rt, s)) return ST_OOM;
+    d = &rt->ds[s];
+    int neg = d->need == 0 && bits64(d->alpha[0]) + bits64(d->alpha[1]) >= NEG_MIN_BYTES;
+    if (neg) memcpy(allowed, rt->ti->text_mask, words * sizeof *allowed);
+    else memset(allowed, 0, words * sizeof *allowed);
+    return walk_trie(rt, s, 0, rt->ti->n_nodes, 0, neg, allowed);
 }
 
 int smol_matcher_mask(smol_matcher *m, uint32_t *allowed) {
@@ -1978,9 +2091,8 @@ int smol_matcher_mask(smol_matcher *m, uint32_t *allowed) {
     int32_t t = trunc_state(rt, s);
     if (t < 0) return SMOL_ENOMEM;
     if (t != s && !rt->ds[t].mask) {               /* the shared part, cached for every deeper state */
-        memset(allowed, 0, words * sizeof *allowed);
         rt->n_unsure = 0;
-        if (walk_trie(rt, t, 0, ti->n_nodes, 0, allowed)) return SMOL_ENOMEM;
+        if (walk_all(rt, t, allowed, words)) return SMOL_ENOMEM;
         cache_mask(rt, t, allowed, words, rt->unsure_buf, rt->n_unsure);
         if (!rt->ds[t].mask) return SMOL_ENOMEM;
     }
@@ -1993,9 +2105,8 @@ int smol_matcher_mask(smol_matcher *m, uint32_t *allowed) {
             if (recheck(rt, s, u[k], allowed)) return SMOL_ENOMEM;
         }
     } else {
-        memset(allowed, 0, words * sizeof *allowed);
         rt->n_unsure = 0;
-        if (walk_trie(rt, s, 0, ti->n_nodes, 0, allowed)) return SMOL_ENOMEM;
+        if (walk_all(rt, s, allowed, words)) return SMOL_ENOMEM;
     }
     if (rt->ds[s].can_end)
         for (int i = 0; i < ti->n_eog; i++) allowed[ti->eog[i] >> 5] |= 1u << (ti->eog[i] & 31);
