@@ -278,7 +278,8 @@ static void test_suite_with_tokenizers(void) {
                                        "tokenizers/llama3-8b-instruct-hf/tokenizer.json"};
     static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
                                         "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json",
-                                        "multipleOf.json", "patternProperties.json", "propertyNames.json"};
+                                        "multipleOf.json", "patternProperties.json", "propertyNames.json",
+                                        "unevaluatedProperties.json", "unevaluatedItems.json"};
     for (int k = 0; k < 2; k++) {
         smol_tokenizer *tok;
         smol_token_index *ti;
@@ -687,6 +688,37 @@ static void test_arrays(void) {
 /* Each schema must compile, and its grammar must judge every instance of a shared pool as the
  * validator (src/gen/jsonschema.c, checked against the Test Suite) does. Object members in the
  * pool follow the schemas' order (a, b, c) and numbers have no exponent: the grammar's limits. */
+/* Each schema must compile, and its grammar must accept exactly the pool's instances that the
+ * validator accepts (the first disagreement printed with the grammar). */
+static void agree_with_validator(const char *what, const char *const *schemas, size_t n_schemas, const char *const *pool,
+                                 size_t n_pool) {
+    int n_checked = 0;
+    for (size_t i = 0; i < n_schemas; i++) {
+        smol_error err;
+        char *g = compile(schemas[i], 0, &err);
+        CHECK(g, "%s does not compile: %s", schemas[i], err.msg);
+        if (!g) continue;
+        smol_grammar *gr;
+        smol_jschema *v;
+        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s", schemas[i], err.msg);
+        REQUIRE(smol_jschema_new(schemas[i], strlen(schemas[i]), 0, &v, &err) == 0, "%s: %s", schemas[i], err.msg);
+        int first = 1;
+        for (size_t k = 0; k < n_pool; k++) {
+            int want = smol_jschema_validate_text(v, pool[k], strlen(pool[k]), NULL, 0, &err);
+            int got = engine_accepts(gr, pool[k]);
+            n_checked++;
+            CHECK(want == got, "%s: %s: validator says %s, grammar %s\n%s", schemas[i], pool[k], want ? "valid" : "invalid",
+                  got ? "accepts" : "rejects", first ? g : "");
+            first &= want == got;
+        }
+        smol_jschema_free(v);
+        smol_grammar_free(gr);
+        free(g);
+    }
+    CHECK((size_t)n_checked == n_schemas * n_pool, "only %d checks", n_checked);
+    printf("%s vs the validator: %zu schemas x %zu instances\n", what, n_schemas, n_pool);
+}
+
 static void test_negation_vs_validator(void) {
     static const char *const schemas[] = {
         "{\"not\":{\"type\":\"integer\"}}",
@@ -743,30 +775,52 @@ static void test_negation_vs_validator(void) {
         "[3, 2, 1]", "[1.0, 1]", "[\"a\", \"b\"]", "[\"b\", \"a\"]", "[\"a\", \"a\"]", "[true, true]", "[false]", "[1, \"a\", \"b\"]", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}",
         "{\"b\": 1}", "{\"c\": 1}", "{\"a\": 1, \"b\": 2}", "{\"a\": 1, \"b\": \"x\"}", "{\"a\": \"x\", \"b\": 2}",
         "{\"a\": 2, \"c\": 1}", "{\"b\": 1, \"c\": 1}", "{\"a\": 1, \"b\": 2, \"c\": 3}", "{\"d\": 1}", "{\"a\": 1, \"d\": 1}"};
-    int n_checked = 0;
-    for (size_t i = 0; i < sizeof schemas / sizeof schemas[0]; i++) {
-        smol_error err;
-        char *g = compile(schemas[i], 0, &err);
-        CHECK(g, "%s does not compile: %s", schemas[i], err.msg);
-        if (!g) continue;
-        smol_grammar *gr;
-        smol_jschema *v;
-        REQUIRE(smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0, "%s: %s", schemas[i], err.msg);
-        REQUIRE(smol_jschema_new(schemas[i], strlen(schemas[i]), 0, &v, &err) == 0, "%s: %s", schemas[i], err.msg);
-        for (size_t k = 0; k < sizeof pool / sizeof pool[0]; k++) {
-            int want = smol_jschema_validate_text(v, pool[k], strlen(pool[k]), NULL, 0, &err);
-            int got = engine_accepts(gr, pool[k]);
-            n_checked++;
-            CHECK(want == got, "%s: %s: validator says %s, grammar %s\n%s", schemas[i], pool[k], want ? "valid" : "invalid",
-                  got ? "accepts" : "rejects", g);
-        }
-        smol_jschema_free(v);
-        smol_grammar_free(gr);
-        free(g);
-    }
-    CHECK(n_checked > 1000, "only %d checks", n_checked);
-    printf("negation and counting vs the validator: %zu schemas x %zu instances\n", sizeof schemas / sizeof schemas[0],
-           sizeof pool / sizeof pool[0]);
+    agree_with_validator("negation and counting", schemas, sizeof schemas / sizeof schemas[0], pool, sizeof pool / sizeof pool[0]);
+}
+
+/* unevaluatedProperties/unevaluatedItems beside anyOf (every conjunction of branches), oneOf,
+ * if/then/else, not and the dependencies: failed subschemas evaluate nothing, passing ones do. */
+static void test_unevaluated_vs_validator(void) {
+    /* the pool lists members in the order the grammars write them: listed names a, b, c, d, then
+     * additional ones (property order is a known limit of the grammars) */
+    static const char *const schemas[] = {
+        "{\"properties\":{\"a\":true},\"anyOf\":[{\"properties\":{\"b\":{\"type\":\"integer\"}}},{\"properties\":{\"c\":true},"
+        "\"required\":[\"c\"]}],\"unevaluatedProperties\":false}",
+        "{\"anyOf\":[{\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]},{\"properties\":{\"b\":true},\"required\":[\"b\"]},"
+        "{\"properties\":{\"c\":true},\"required\":[\"c\"]}],\"unevaluatedProperties\":false}",
+        "{\"anyOf\":[{\"properties\":{\"a\":true}},{\"properties\":{\"b\":true}}],\"unevaluatedProperties\":{\"type\":\"string\"}}",
+        "{\"oneOf\":[{\"properties\":{\"a\":true},\"required\":[\"a\"]},{\"properties\":{\"b\":true},\"required\":[\"b\"]}],"
+        "\"unevaluatedProperties\":false}",
+        "{\"properties\":{\"a\":true},\"oneOf\":[{\"properties\":{\"b\":{\"type\":\"integer\"}}},{\"properties\":{\"b\":{\"type\":\"string\"}}}],"
+        "\"unevaluatedProperties\":false}",
+        "{\"if\":{\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]},\"then\":{\"properties\":{\"b\":true}},"
+        "\"else\":{\"properties\":{\"c\":true}},\"unevaluatedProperties\":false}",
+        "{\"if\":{\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]},\"unevaluatedProperties\":false}",
+        "{\"properties\":{\"a\":true},\"if\":{\"properties\":{\"b\":{\"type\":\"string\"}}},\"then\":{\"required\":[\"a\"]},"
+        "\"unevaluatedProperties\":{\"type\":\"integer\"}}",
+        "{\"properties\":{\"a\":true},\"not\":{\"properties\":{\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]},"
+        "\"unevaluatedProperties\":false}",
+        "{\"properties\":{\"a\":true,\"b\":true},\"not\":{\"required\":[\"b\"]},\"unevaluatedProperties\":false}",
+        "{\"properties\":{\"a\":true},\"dependentSchemas\":{\"a\":{\"properties\":{\"b\":{\"type\":\"integer\"}}}},"
+        "\"unevaluatedProperties\":false}",
+        "{\"properties\":{\"a\":true},\"not\":{\"properties\":{\"d\":{\"const\":1}},\"required\":[\"d\"]},\"additionalProperties\":false}",
+        "{\"properties\":{\"a\":true},\"if\":{\"properties\":{\"b\":{\"const\":1}},\"required\":[\"b\"]},\"then\":{\"required\":[\"a\"]},"
+        "\"additionalProperties\":{\"type\":\"integer\"}}",
+        "{\"anyOf\":[{\"items\":{\"type\":\"integer\"}},{\"prefixItems\":[{\"type\":\"string\"}]}],\"unevaluatedItems\":{\"const\":true}}",
+        "{\"prefixItems\":[{\"type\":\"integer\"}],\"anyOf\":[{\"prefixItems\":[true,{\"type\":\"string\"}]},"
+        "{\"prefixItems\":[true,true,{\"type\":\"string\"}]}],\"unevaluatedItems\":false}",
+        "{\"unevaluatedItems\":{\"type\":\"boolean\"},\"anyOf\":[{\"items\":{\"type\":\"string\"}},true]}",
+    };
+    static const char *const pool[] = {
+        "null", "1", "\"a\"", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}", "{\"b\": 1}", "{\"b\": \"x\"}", "{\"c\": 1}",
+        "{\"c\": \"x\"}", "{\"d\": 1}", "{\"d\": 2}", "{\"d\": \"x\"}", "{\"a\": 1, \"b\": 2}", "{\"a\": 1, \"b\": \"x\"}",
+        "{\"a\": 2, \"b\": 2}", "{\"a\": \"x\", \"b\": \"y\"}", "{\"a\": 1, \"c\": 1}", "{\"a\": 2, \"c\": 1}",
+        "{\"b\": 1, \"c\": 1}", "{\"a\": 1, \"b\": 1, \"c\": 1}", "{\"a\": 1, \"d\": 1}", "{\"a\": 1, \"d\": 2}",
+        "{\"a\": 1, \"d\": \"x\"}", "{\"a\": 1, \"b\": 2, \"d\": 3}", "{\"c\": 1, \"d\": \"x\"}", "[]", "[1]", "[\"a\"]",
+        "[true]", "[1, 2]", "[1, \"a\"]", "[1, true]", "[\"a\", true]", "[\"a\", \"b\"]", "[1, \"a\", \"b\"]",
+        "[1, 2, \"b\"]", "[1, \"a\", true]", "[true, false]", "[1, 2, 3]"};
+    agree_with_validator("unevaluated* beside applicators", schemas, sizeof schemas / sizeof schemas[0], pool,
+                         sizeof pool / sizeof pool[0]);
 }
 
 /* Schemas that no value satisfies are errors that say so; branches that none satisfies are dropped. */
@@ -907,6 +961,7 @@ int main(int argc, char **argv) {
     RUN(test_arrays);
     RUN(test_property_counts);
     RUN(test_negation_vs_validator);
+    RUN(test_unevaluated_vs_validator);
     RUN(test_nothing_valid);
     RUN(test_refs_and_recursion);
     RUN(test_unsupported_and_lenient);

@@ -24,6 +24,13 @@
 /* Internal keyword: additionalProperties of merged allOf members, each [{names, patterns, schema}]
  * judging the keys outside its own member's properties and patterns. */
 #define K_ADDL "additionalProperties of an allOf member"
+/* Internal keyword: the properties of a subschema that must hold but evaluates nothing (a negation:
+ * a failed `not` or `if`, the other branches of a oneOf). Their names stay subject to
+ * additionalProperties/unevaluatedProperties unless evaluating keywords list them. */
+#define K_NEPROPS "properties of a failed subschema"
+/* Internal keyword (true): the anyOf beside it can be judged one branch at a time by
+ * unevaluated* (its branches exclude each other, or are every conjunction of the original ones). */
+#define K_EXCL "anyOf branches judged one at a time"
 
 typedef struct sbuf {
     char *p;
@@ -758,7 +765,8 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         }
         return 0;
     }
-    if ((strcmp(k, "properties") == 0 || strcmp(k, "patternProperties") == 0) && cJSON_IsObject(ka) && cJSON_IsObject(kb)) {
+    if ((strcmp(k, "properties") == 0 || strcmp(k, "patternProperties") == 0 || strcmp(k, K_NEPROPS) == 0) &&
+        cJSON_IsObject(ka) && cJSON_IsObject(kb)) {
         for (const cJSON *p = kb->child; p; p = p->next) {
             const cJSON *q = cJSON_GetObjectItemCaseSensitive(ka, p->string);
             if (!q) cJSON_AddItemToObject(ka, p->string, cJSON_Duplicate(p, 1));
@@ -925,8 +933,12 @@ static int merge_into(gen *g, cJSON *a, const cJSON *b) {
         return unsupported(g, "additionalProperties", "allOf members that list different properties");
     if (items_conflict(a, b) || items_conflict(b, a))
         return unsupported(g, "items", "allOf members with different prefixItems");
+    /* the product of two anyOf lists is judged one branch at a time only if both were */
+    int excl = (!kw(a, "anyOf") || cJSON_IsTrue(kw(a, K_EXCL))) && (!kw(b, "anyOf") || cJSON_IsTrue(kw(b, K_EXCL)));
+    cJSON_DeleteItemFromObjectCaseSensitive(a, K_EXCL);
+    if (excl && (kw(a, "anyOf") || kw(b, "anyOf"))) cJSON_AddTrueToObject(a, K_EXCL);
     for (const cJSON *k = b->child; k; k = k->next) {
-        if (in_set(k_annotations, k->string)) continue;
+        if (in_set(k_annotations, k->string) || strcmp(k->string, K_EXCL) == 0) continue;
         if (!cJSON_GetObjectItemCaseSensitive(a, k->string)) {
             cJSON_AddItemToObject(a, k->string, cJSON_Duplicate(k, 1));
             continue;
@@ -980,7 +992,7 @@ static cJSON *flatten(gen *g, const cJSON *s) {
             gempty(g, "schema at %s: allOf/$ref includes schema false: no value can match", gpath(g));
         return NULL;
         }
-        if (needs_lower(p)) p = lower(g, p, base_uneval[0] || base_uneval[1]);
+        if (needs_lower(p)) p = lower(g, p, (base_uneval[0] && !cJSON_IsTrue(base_uneval[0])) | (base_uneval[1] && !cJSON_IsTrue(base_uneval[1])) << 1);
         if (p && (kw(p, "allOf") || kw(p, "$ref"))) p = flatten(g, p);
         if (!p || merge_into(g, out, p)) break;
     }
@@ -1038,24 +1050,41 @@ static int needs_lower(const cJSON *s) {
            kw(s, "dependentSchemas") || kw(s, "dependencies");
 }
 
+/* Bit 1: s has unevaluatedProperties (other than true); bit 2: unevaluatedItems. */
 static int has_uneval(const cJSON *s) {
     const cJSON *a = kw(s, "unevaluatedProperties"), *b = kw(s, "unevaluatedItems");
-    return (a && !cJSON_IsTrue(a)) || (b && !cJSON_IsTrue(b));
+    return (a && !cJSON_IsTrue(a)) | (b && !cJSON_IsTrue(b)) << 1;
 }
 
-/* 1 if x may evaluate object members or array items (what unevaluated* would see). */
-static int evaluates(const cJSON *x, int depth) {
-    if (!cJSON_IsObject(x)) return 0;
-    static const char *const ev[] = {"properties", "patternProperties", "additionalProperties", "items", "prefixItems",
-                                     "contains", "$ref", "unevaluatedProperties", "unevaluatedItems", "if",
-                                     "dependentSchemas", "dependencies", NULL};
+static cJSON *neg_fail(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
+
+/* x, a schema that must hold without evaluating anything (a negation), with its own properties
+ * moved to K_NEPROPS (through its allOf/anyOf/oneOf lists); kept in g->keep. NULL with g->why set
+ * when x evaluates members some other way (applicators on keys, references), or names items
+ * while unevaluatedItems applies (items_strict). */
+static cJSON *noeval(gen *g, const cJSON *x, int items_strict, int depth) {
+    if (!cJSON_IsObject(x)) return keep(g, cJSON_Duplicate(x, 1));
+    static const char *const keys[] = {"patternProperties", "additionalProperties", "unevaluatedProperties", "$ref",
+                                       "dependentSchemas", "dependencies", "if", "then", "else", K_ADDL, NULL};
+    static const char *const items[] = {"items", "prefixItems", "contains", "additionalItems", "unevaluatedItems", NULL};
+    cJSON *o = keep(g, cJSON_CreateObject());
     for (const cJSON *k = x->child; k; k = k->next) {
-        if (in_set(ev, k->string)) return 1;
-        if (cJSON_IsArray(k) && (strcmp(k->string, "anyOf") == 0 || strcmp(k->string, "allOf") == 0 || strcmp(k->string, "oneOf") == 0))
-            for (const cJSON *e = k->child; e; e = e->next)
-                if (depth > 16 || evaluates(e, depth + 1)) return 1;
+        if (in_set(keys, k->string) || (items_strict && in_set(items, k->string)) || depth > 16) {
+            return neg_fail(g, "beside unevaluatedProperties/unevaluatedItems (a negation with '%s')", k->string);
+        }
+        if (strcmp(k->string, "properties") == 0) {
+            cJSON_AddItemToObject(o, K_NEPROPS, cJSON_Duplicate(k, 1));
+        } else if (cJSON_IsArray(k) && (strcmp(k->string, "anyOf") == 0 || strcmp(k->string, "allOf") == 0 ||
+                                        strcmp(k->string, "oneOf") == 0)) {
+            cJSON *l = cJSON_AddArrayToObject(o, k->string);
+            for (const cJSON *e = k->child; e; e = e->next) {
+                cJSON *n = noeval(g, e, items_strict, depth + 1);
+                if (!n) return NULL;
+                cJSON_AddItemToArray(l, cJSON_Duplicate(n, 1));
+            }
+        } else cJSON_AddItemToObject(o, k->string, cJSON_Duplicate(k, 1));
     }
-    return 0;
+    return o;
 }
 
 static cJSON *neg_fail(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
@@ -1321,8 +1350,8 @@ static const cJSON *lower(gen *g, const cJSON *s, int strict) {
             cJSON_AddItemToObject(out, k->string, cJSON_Duplicate(k, 1));
     const cJSON *n = kw(s, "not"), *i = kw(s, "if"), *th = kw(s, "then"), *el = kw(s, "else");
     if (n && !prim_not(n)) {
-        cJSON *nn = neg(g, n, 0);
-        if (nn && strict && evaluates(nn, 0)) nn = NULL, snprintf(g->why, sizeof g->why, "beside unevaluatedProperties/unevaluatedItems");
+        cJSON *nn = neg(g, n, 0), *e = nn ? noeval(g, nn, strict & 2, 0) : NULL;
+        if (e || strict) nn = e;   /* without unevaluated*, a negation that cannot be kept apart is merged as before */
         if (nn) cJSON_AddItemToArray(parts, cJSON_Duplicate(nn, 1));
         else if (unsupported(g, "not", g->why)) goto fail;
     }
@@ -1331,14 +1360,15 @@ static const cJSON *lower(gen *g, const cJSON *s, int strict) {
             const cJSON *b = cJSON_IsTrue(i) ? th : el;
             if (b) cJSON_AddItemToArray(parts, cJSON_Duplicate(b, 1));
         } else {
-            cJSON *ni = neg(g, i, 0);
-            if (ni && strict && evaluates(ni, 0)) ni = NULL, snprintf(g->why, sizeof g->why, "beside unevaluatedProperties/unevaluatedItems");
+            cJSON *ni = neg(g, i, 0), *e = ni ? noeval(g, ni, strict & 2, 0) : NULL;
+            if (e || strict) ni = e;
             if (!ni) {
                 if (unsupported(g, "if", g->why)) goto fail;
             } else {
                 cJSON *o = cJSON_CreateObject(), *l = cJSON_AddArrayToObject(o, "anyOf");
                 cJSON_AddItemToArray(l, all2(i, th));
                 cJSON_AddItemToArray(l, all2(ni, el));
+                cJSON_AddTrueToObject(o, K_EXCL);   /* if passes, or fails */
                 cJSON_AddItemToArray(parts, o);
             }
         }
@@ -1359,6 +1389,7 @@ static const cJSON *lower(gen *g, const cJSON *s, int strict) {
                 cJSON_AddItemToArray(l, all2(req, x));
                 cJSON_Delete(req);
             }
+            cJSON_AddTrueToObject(o, K_EXCL);   /* the key is absent, or present */
             cJSON_AddItemToArray(parts, o);
         }
     if (cJSON_GetArraySize(parts)) {
@@ -2916,7 +2947,33 @@ typedef struct member {
     int required;
 } member;
 
+/* s with its K_NEPROPS moved into properties: a name that s lists takes both schemas; another
+ * takes its own with what s applies to an unlisted name (its patterns, else additionalProperties
+ * or unevaluatedProperties), since nothing evaluates it. */
+static const cJSON *place_neprops(gen *g, const cJSON *s) {
+    const cJSON *ne = kw(s, K_NEPROPS);
+    if (!ne) return s;
+    cJSON *o = keep(g, cJSON_Duplicate(s, 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(o, K_NEPROPS);
+    cJSON *props = cJSON_GetObjectItemCaseSensitive(o, "properties");
+    if (!props) props = cJSON_AddObjectToObject(o, "properties");
+    const cJSON *pp = kw(s, "patternProperties"), *addl = kw(s, "additionalProperties");
+    if (!addl) addl = kw(s, "unevaluatedProperties");
+    for (const cJSON *p = ne->child; p; p = p->next) {
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(props, p->string);
+        if (q) {
+            replace(props, p->string, all_of2(q, p));
+            continue;
+        }
+        int hit = 0;   /* matching patterns are applied to listed names by gen_object */
+        for (const cJSON *x = cJSON_IsObject(pp) ? pp->child : NULL; x && !hit; x = x->next) hit = pattern_ok(x->string, p->string) == 1;
+        cJSON_AddItemToObject(props, p->string, hit || !addl ? cJSON_Duplicate(p, 1) : all_of2(p, addl));
+    }
+    return o;
+}
+
 static char *gen_object(gen *g, const cJSON *s) {
+    s = place_neprops(g, s);
     const cJSON *props = kw(s, "properties"), *req = kw(s, "required"), *pp = kw(s, "patternProperties");
     const cJSON *addl = kw(s, "additionalProperties"), *pn = kw(s, "propertyNames");
     if (!addl) addl = kw(s, "unevaluatedProperties");
@@ -3272,6 +3329,7 @@ static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const 
         for (int j = 0; j < n; j++) {
             if (j == i) continue;
             cJSON *nb = n > 6 ? NULL : neg(g, raw[j], 0);
+            if (nb) nb = noeval(g, nb, has_uneval(sib) & 2, 0);   /* a failing branch evaluates nothing */
             if (!nb) {
                 char msg[400];
                 snprintf(msg, sizeof msg, "%s: %s", why, g->why);
@@ -3284,6 +3342,54 @@ static char *one_of_by_negation(gen *g, const cJSON *s, const cJSON *sib, const 
             cJSON_AddItemToArray(parts, cJSON_Duplicate(nb, 1));
         }
     }
+    cJSON_AddTrueToObject(m, K_EXCL);   /* exactly one branch passes */
+    return gen_schema(g, m);
+}
+
+/* Branch x merged with the sibling keywords sib (kept in g->keep); unevaluated* of sib are
+ * added after the merge, so that they see the branch's members too. NULL on an error. */
+static const cJSON *merge_branch(gen *g, const cJSON *sib, const cJSON *x) {
+    static const char *const uk[2] = {"unevaluatedProperties", "unevaluatedItems"};
+    cJSON *m = keep(g, cJSON_Duplicate(sib, 1)), *held[2];
+    for (int i = 0; i < 2; i++) held[i] = cJSON_DetachItemFromObjectCaseSensitive(m, uk[i]);
+    const cJSON *f = cJSON_IsObject(x) && (kw(x, "allOf") || kw(x, "$ref")) ? flatten(g, x) : x;
+    int rc = cJSON_IsObject(x) ? (!f ? -1 : merge_into(g, m, f)) : 0;
+    for (int i = 0; i < 2; i++) {
+        if (!held[i]) continue;
+        const cJSON *had = kw(m, uk[i]);
+        if (!rc && had && !cJSON_IsTrue(had) && !smol_json_equal(had, held[i]))
+            rc = unsupported(g, uk[i], "in both a schema and its anyOf/oneOf branches") ? -1 : 0;
+        if (had) cJSON_Delete(held[i]);
+        else cJSON_AddItemToObject(m, uk[i], held[i]);
+    }
+    return rc ? NULL : m;
+}
+
+/* anyOf beside unevaluated*: a value's unevaluated members are those no passing branch
+ * evaluates, so the branches become every non-empty conjunction of them (each judged alone:
+ * a value passes exactly the branches of one conjunction, which then evaluates what they all
+ * do), at most 4 branches (15 conjunctions). */
+static char *any_of_subsets(gen *g, const cJSON *s, const cJSON *sib, const cJSON *list) {
+    const cJSON *b[4];
+    int n = 0;
+    for (const cJSON *x = list->child; x; x = x->next) {
+        if (cJSON_IsFalse(x)) continue;
+        if (n == 4) {
+            unsupported(g, has_uneval(sib) & 1 ? "unevaluatedProperties" : "unevaluatedItems",
+                        "beside more than 4 anyOf branches (their annotations unite)");
+            return NULL;
+        }
+        b[n++] = x;
+    }
+    cJSON *m = keep(g, cJSON_Duplicate(sib, 1)), *l = cJSON_AddArrayToObject(m, "anyOf");
+    for (unsigned set = 1; set < 1u << n; set++) {
+        cJSON *o = cJSON_CreateObject(), *parts = cJSON_AddArrayToObject(o, "allOf");
+        for (int i = 0; i < n; i++)
+            if (set & 1u << i) cJSON_AddItemToArray(parts, cJSON_Duplicate(b[i], 1));
+        cJSON_AddItemToArray(l, o);
+    }
+    cJSON_AddTrueToObject(m, K_EXCL);
+    (void)s;
     return gen_schema(g, m);
 }
 
@@ -3306,18 +3412,10 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
     const char *name = list == any ? "anyOf" : "oneOf";
     cJSON *sib = keep(g, cJSON_Duplicate(s, 1));
     cJSON_DeleteItemFromObjectCaseSensitive(sib, name);
+    cJSON_DeleteItemFromObjectCaseSensitive(sib, K_EXCL);
     int has_sib = has_constraints(sib, (const char *const[]){NULL});
-    for (int i = 0; i < 2; i++) {  /* unevaluated* would see the properties/items of every matching branch */
-        const cJSON *u = kw(sib, i ? "unevaluatedItems" : "unevaluatedProperties");
-        if (!u || cJSON_IsTrue(u)) continue;
-        for (const cJSON *x = list->child; x; x = x->next)
-            if (cJSON_IsObject(x) && (kw(x, i ? "items" : "properties") || kw(x, i ? "prefixItems" : "patternProperties") ||
-                                      kw(x, "$ref") || kw(x, "allOf") || kw(x, "anyOf") || kw(x, "oneOf"))) {
-                if (unsupported(g, i ? "unevaluatedItems" : "unevaluatedProperties", "beside anyOf/oneOf branches that evaluate members"))
-                    return NULL;
-                break;
-            }
-    }
+    if (list == any && has_uneval(sib) && !cJSON_IsTrue(kw(s, K_EXCL)))   /* several branches may pass: their annotations unite */
+        return any_of_subsets(g, s, sib, list);
     const cJSON *br[MAX_ALTS];
     unsigned ty[MAX_ALTS];
     int n = 0, idx[MAX_ALTS], i = 0;
@@ -3325,13 +3423,11 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
         const cJSON *b = x;
         snap sn = take_snap(g);
         if (has_sib && !cJSON_IsFalse(x)) {
-            cJSON *m = keep(g, cJSON_Duplicate(sib, 1));
-            const cJSON *f = cJSON_IsObject(x) && (kw(x, "allOf") || kw(x, "$ref")) ? flatten(g, x) : x;
-            if (cJSON_IsObject(x) && (!f || merge_into(g, m, f))) {
+            b = merge_branch(g, sib, x);
+            if (!b) {
                 if (drop_empty(g, sn)) continue;
                 break;
             }
-            b = m;
         }
         if (cJSON_IsFalse(b)) continue;
         idx[n] = i;
