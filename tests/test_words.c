@@ -147,9 +147,82 @@ static void test_plain_runs_every_offset(void) {
     smol_spans_free(&b);
 }
 
+/* gopher_quality's word counts from the definitions: code points decoded one by one through
+ * smol_cp_is_alpha / smol_cp_is_punct, stop words by string compare. A token with as many code
+ * points as bytes is taken byte by byte, and a byte above 127 in it (invalid UTF-8) counts as
+ * neither a letter nor outside PUNCTUATION, as the filter always has. */
+static void word_stats_oracle(const smol_spans *w, smol_word_stats *q) {
+    static const char *const stops[] = {"to", "of", "be", "the", "and", "that", "have", "with"};
+    memset(q, 0, sizeof *q);
+    for (size_t i = 0; i < w->n; i++) {
+        const smol_span *x = &w->v[i];
+        int alpha = 0, other = 0;
+        for (size_t k = 0; k < x->len;) {
+            uint32_t cp = x->chars == x->len ? (unsigned char)x->s[k++] : smol_utf8_next(x->s, x->len, &k);
+            if (x->chars == x->len && cp >= 0x80) continue;
+            alpha |= smol_cp_is_alpha(cp) != 0;
+            other |= smol_cp_is_punct(cp) == 0;
+        }
+        q->alpha += alpha;
+        q->sym_free += other;
+        q->chars += other ? smol_utf8_chars_at(x->s, x->len, SMOL_SCAN_SCALAR) : 0;
+        for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++)
+            q->stops += strlen(stops[k]) == x->len && !memcmp(stops[k], x->s, x->len);
+    }
+}
+
+/* smol_word_stats_at along both paths against the oracle: on the tokens of random texts, and on
+ * one-byte tokens of every ASCII byte (the byte table against the predicates). */
+static void test_word_stats(void) {
+    enum { CAP = 600 };
+    char tmp[CAP], bytes[128 + 16];
+    unsigned seed = 99;
+    smol_spans w = {0};
+    int bad = 0;
+    for (int iter = 0; iter < 3000 && bad < 3; iter++) {
+        size_t n = random_text(tmp, CAP, next_rand(&seed) % CAP, &seed);
+        char *text = malloc(n ? n : 1);
+        REQUIRE(text, "out of memory");
+        memcpy(text, tmp, n);
+        REQUIRE(smol_word_tokenize_at(text, n, &w, SMOL_SCAN_SCALAR) == 0, "tokenize failed");
+        smol_word_stats want, a, b;
+        word_stats_oracle(&w, &want);
+        smol_word_stats_at(&w, text, n, SMOL_SCAN_SCALAR, &a);
+        smol_word_stats_at(&w, text, n, SMOL_SCAN_SSE2, &b);
+        if (memcmp(&a, &want, sizeof a) || memcmp(&b, &want, sizeof b)) {
+            bad++;
+            CHECK(0, "text %d (%zu bytes, %zu words): sym_free/alpha/stops/chars want %ld/%ld/%ld/%llu, scalar %ld/%ld/%ld/%llu, "
+                  "sse2 %ld/%ld/%ld/%llu", iter, n, w.n, want.sym_free, want.alpha, want.stops, (unsigned long long)want.chars,
+                  a.sym_free, a.alpha, a.stops, (unsigned long long)a.chars, b.sym_free, b.alpha, b.stops,
+                  (unsigned long long)b.chars);
+        }
+        free(text);
+    }
+    smol_spans one = {0};
+    one.v = calloc(128, sizeof *one.v);
+    REQUIRE(one.v, "out of memory");
+    for (int c = 0; c < 128; c++) {
+        bytes[c] = (char)c;
+        one.v[one.n++] = (smol_span){bytes + c, 1, 1};
+    }
+    memset(bytes + 128, 'x', 16);
+    for (int level = SMOL_SCAN_SCALAR; level <= SMOL_SCAN_SSE2; level++)
+        for (int c = 0; c < 128; c++) {
+            smol_spans single = {one.v + c, 1, 1};
+            smol_word_stats want, got;
+            word_stats_oracle(&single, &want);
+            smol_word_stats_at(&single, bytes, sizeof bytes, level, &got);
+            CHECK(!memcmp(&got, &want, sizeof got), "byte %#x (path %d): alpha %ld sym_free %ld, want %ld %ld", c, level, got.alpha,
+                  got.sym_free, want.alpha, want.sym_free);
+        }
+    free(one.v);
+    smol_spans_free(&w);
+}
+
 int main(void) {
     RUN(test_scan_level_follows_smol_cpu);
     RUN(test_paths_agree);
     RUN(test_plain_runs_every_offset);
+    RUN(test_word_stats);
     return check_done();
 }

@@ -332,7 +332,6 @@ typedef struct qual_state {
     double min_avg_word_length, max_avg_word_length, max_symbol_word_ratio, max_bullet_lines_ratio,
         max_ellipsis_lines_ratio, max_non_alpha_words_ratio;
     long min_stop_words;
-    unsigned char ascii[256];   /* per ASCII byte: 1 a letter, 2 not punctuation (smol_cp_is_punct); 0 above 127 */
 } qual_state;
 
 
@@ -349,7 +348,6 @@ static int qual_init(smol_filter *f, smol_error *err) {
     s->max_ellipsis_lines_ratio = 0.3;
     s->max_non_alpha_words_ratio = 0.8;
     s->min_stop_words = 2;
-    for (uint32_t c = 0; c < 128; c++) s->ascii[c] = (unsigned char)(smol_cp_is_alpha(c) | !smol_cp_is_punct(c) << 1);
     return SMOL_OK;
 }
 
@@ -374,34 +372,6 @@ static long count_byte(const char *t, size_t n, char c) {
     long k = 0;
     for (const char *p = t, *end = t + n; (p = memchr(p, c, (size_t)(end - p))) != NULL; p++) k++;
     return k;
-}
-
-static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
-    size_t i = 0;
-    while (i < w->len) {
-        uint32_t cp = smol_utf8_next(w->s, w->len, &i);
-        if ((pred(cp) != 0) == want) return 1;
-    }
-    return 0;
-}
-
-static int is_stop_word(const smol_span *w) {
-    /* the stop words packed as little-endian integers by length: "to" "of" "be" / "the" "and" / "that" "have" "with" */
-    uint32_t v = 0;
-    switch (w->len) {
-    case 2:
-        memcpy(&v, w->s, 2);
-        return v == ('t' | 'o' << 8) || v == ('o' | 'f' << 8) || v == ('b' | 'e' << 8);
-    case 3:
-        memcpy(&v, w->s, 3);
-        return v == ('t' | 'h' << 8 | 'e' << 16) || v == ('a' | 'n' << 8 | 'd' << 16);
-    case 4:
-        memcpy(&v, w->s, 4);
-        return v == ('t' | 'h' << 8 | 'a' << 16 | (uint32_t)'t' << 24) || v == ('h' | 'a' << 8 | 'v' << 16 | (uint32_t)'e' << 24) ||
-               v == ('w' | 'i' << 8 | 't' << 16 | (uint32_t)'h' << 24);
-    default:
-        return 0;
-    }
 }
 
 /* Line-based checks: bullets ("•" or "-" after leading whitespace) and ellipsis endings. */
@@ -436,27 +406,10 @@ static int qual_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     size_t n = doc->text_len;
     const smol_spans *w = smol_doc_words(doc);
     if (!w) goto oom;
-    long n_words = (long)w->n, n_sym_free = 0, alpha = 0, stops = 0;
-    uint64_t chars = 0;   /* summed as an integer (exact, and no floating-point add chain) */
-    for (size_t i = 0; i < w->n; i++) {
-        const smol_span *x = &w->v[i];
-        int non_punct, has_alpha;
-        if (x->chars == x->len) {   /* ASCII: classify bytes through the table */
-            unsigned flags = 0;
-            for (uint32_t k = 0; k < x->len; k++) flags |= s->ascii[(unsigned char)x->s[k]];
-            has_alpha = flags & 1;
-            non_punct = flags >> 1;
-        } else {
-            non_punct = word_has(x, smol_cp_is_punct, 0);
-            has_alpha = word_has(x, smol_cp_is_alpha, 1);
-        }
-        if (non_punct) {
-            n_sym_free++;
-            chars += x->chars;
-        }
-        alpha += has_alpha;
-        stops += is_stop_word(x);
-    }
+    smol_word_stats q;
+    smol_word_stats_at(w, t, n, smol_scan_level(), &q);
+    long n_words = (long)w->n, n_sym_free = q.sym_free, alpha = q.alpha, stops = q.stops;
+    uint64_t chars = q.chars;
     if (s->min_doc_words > 0 && n_sym_free < s->min_doc_words) { *reason = "gopher_quality:gopher_short_doc"; return 0; }
     if (s->max_doc_words > 0 && n_sym_free > s->max_doc_words) { *reason = "gopher_quality:gopher_long_doc"; return 0; }
     if (n_sym_free > 0) {

@@ -834,6 +834,109 @@ int smol_count_sentences_at(const char *text, size_t len, int level) {
     return count + (skip_space(text, len, last_break) < len);
 }
 
+/* ------------------------------------------------------------------ gopher_quality's word statistics */
+
+/* Per ASCII byte: bit 0 a letter, bit 1 outside datatrove's PUNCTUATION (letters, digits, tab,
+ * newline, space: smol_cp_is_punct is 1 for every other byte below 128; test_words checks the
+ * table against smol_cp_is_alpha and smol_cp_is_punct). */
+static const unsigned char k_ascii_word_class[256] = {   /* 0 from 128 up */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,
+    0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0,
+    0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0,
+};
+
+/* 1 if some code point of w gives pred(cp) == want (pred != 0 compared as 0/1). */
+static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
+    size_t i = 0;
+    while (i < w->len) {
+        uint32_t cp = smol_utf8_next(w->s, w->len, &i);
+        if ((pred(cp) != 0) == want) return 1;
+    }
+    return 0;
+}
+
+/* 1 if the word whose first four bytes (zero past its end) are v, little-endian, and whose length
+ * is len is one of the stop words: "to" "of" "be" / "the" "and" / "that" "have" "with". */
+static int is_stop_word(uint32_t v, uint32_t len) {
+#define W2(a, b) ((uint32_t)(a) | (uint32_t)(b) << 8)
+#define W3(a, b, c) (W2(a, b) | (uint32_t)(c) << 16)
+#define W4(a, b, c, d) (W3(a, b, c) | (uint32_t)(d) << 24)
+    switch (len) {
+    case 2: return v == W2('t', 'o') || v == W2('o', 'f') || v == W2('b', 'e');
+    case 3: return v == W3('t', 'h', 'e') || v == W3('a', 'n', 'd');
+    case 4: return v == W4('t', 'h', 'a', 't') || v == W4('h', 'a', 'v', 'e') || v == W4('w', 'i', 't', 'h');
+    default: return 0;
+    }
+#undef W2
+#undef W3
+#undef W4
+}
+
+/* Word classes of one word: bit 0 it has a letter, bit 1 a character outside PUNCTUATION; bits 2..
+ * its first min(len, 4) bytes, little-endian (built from bytes: a narrow copy into a wider
+ * variable would stall on store forwarding). ASCII words go through the byte table. */
+static uint64_t word_classes_scalar(const smol_span *x) {
+    const unsigned char *c = (const unsigned char *)x->s;
+    unsigned flags = 0;
+    if (x->chars == x->len) {
+        for (uint32_t k = 0; k < x->len; k++) flags |= k_ascii_word_class[c[k]];
+    } else {
+        flags = (unsigned)word_has(x, smol_cp_is_alpha, 1) | (unsigned)word_has(x, smol_cp_is_punct, 0) << 1;
+    }
+    uint32_t v = 0;
+    for (uint32_t k = 0; k < x->len && k < 4; k++) v |= (uint32_t)c[k] << (8 * k);
+    return flags | (uint64_t)v << 2;
+}
+
+#if defined(__SSE2__)
+/* word_classes_scalar of an ASCII word of 1..16 bytes whose sixteen bytes from c are readable:
+ * letters, digits and the non-punctuation controls by compares, no loop on the length. */
+static uint64_t word_classes_sse2(const unsigned char *c, uint32_t len) {
+    __m128i b = _mm_loadu_si128((const __m128i *)c);
+    /* b - lo + 0x80 is below 0x80 + count (signed) exactly when b is in [lo, lo + count) */
+    __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(b, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
+                                    _mm_set1_epi8((char)(0x80 + 26)));
+    __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(b, _mm_set1_epi8((char)(0x80 - '0'))), _mm_set1_epi8((char)(0x80 + 10)));
+    __m128i ctl = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(b, _mm_set1_epi8('\t'))),
+                               _mm_cmpeq_epi8(b, _mm_set1_epi8('\n')));
+    unsigned keep = 0xFFFFu >> (16 - len);
+    unsigned has_letter = ((unsigned)_mm_movemask_epi8(letter) & keep) != 0;
+    unsigned has_other = ((unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), ctl)) & keep) != 0;
+    uint32_t v = (uint32_t)_mm_cvtsi128_si32(b) & (uint32_t)(~0ull >> (64 - 8 * (len < 4 ? len : 4)));
+    return has_letter | has_other << 1 | (uint64_t)v << 2;
+}
+#endif
+
+void smol_word_stats_at(const smol_spans *w, const char *text, size_t n, int level, smol_word_stats *out) {
+    uintptr_t lo = (uintptr_t)text, hi = (uintptr_t)text + n;   /* quote tokens point elsewhere */
+    long sym_free = 0, alpha = 0, stops = 0;
+    uint64_t chars = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const smol_span *x = &w->v[i];
+        uint64_t cls;
+#if defined(__SSE2__)
+        uintptr_t at = (uintptr_t)x->s;
+        if (level == SMOL_SCAN_SSE2 && x->chars == x->len && x->len - 1 < 16 && at >= lo && at <= hi && hi - at >= 16)
+            cls = word_classes_sse2((const unsigned char *)x->s, x->len);
+        else
+#endif
+            cls = word_classes_scalar(x);
+        uint64_t other = cls >> 1 & 1;
+        sym_free += (long)other;
+        chars += x->chars & (0 - other);
+        alpha += (long)(cls & 1);
+        stops += is_stop_word((uint32_t)(cls >> 2), x->len);
+    }
+    (void)level;
+    (void)lo;
+    (void)hi;
+    out->sym_free = sym_free;
+    out->alpha = alpha;
+    out->stops = stops;
+    out->chars = chars;
+}
+
 static void free_words_cache(void *p) {
     smol_spans *w = p;
     smol_spans_free(w);

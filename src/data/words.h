@@ -85,6 +85,16 @@ size_t smol_word_count_floor_at(const char *text, size_t len, int level);
 long smol_count_ellipses(const char *t, size_t n);
 long smol_count_ellipses_at(const char *t, size_t n, int level);
 
+/* gopher_quality's word counts over the tokens w of text[0..n) (tokens may also point outside the
+ * text, as the splitter's `` and ''): words with a character outside datatrove's PUNCTUATION
+ * (sym_free) and their code points (chars), words with a letter (alpha), stop words (stops: to,
+ * of, be, the, and, that, have, with). */
+typedef struct smol_word_stats {
+    long sym_free, alpha, stops;
+    uint64_t chars;
+} smol_word_stats;
+void smol_word_stats_at(const smol_spans *w, const char *text, size_t n, int level, smol_word_stats *out);
+
 struct smol_doc;
 
 /* The word tokens of doc's current text (smol_word_tokenize), computed once and kept in
