@@ -5,6 +5,8 @@
 #include "smol.h"
 #include "base/file.h"
 #include "base/jsonl.h"
+#include "base/cpu.h"
+#include "data/fasttext.h"
 #include <stdint.h>
 
 /* Predicts every line of inputs with k=3 and compares with fastText's predict-prob output:
@@ -336,6 +338,161 @@ static void test_bad_training_input(void) {
     unlink(path);
 }
 
+/* ft_mod (multiply-based remainder) against the % operator, edge values and random ones. */
+static void test_mod_by_multiply(void) {
+    uint32_t ds[] = {1, 2, 3, 7, 10, 1000, 20000, 2000000, 2000003, 0x7fffffffu, 0x80000000u, 0xfffffffbu, 0xffffffffu};
+    uint32_t xs[] = {0, 1, 2, 1999999, 2000000, 2000001, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+    for (size_t i = 0; i < sizeof ds / sizeof ds[0]; i++)
+        for (size_t j = 0; j < sizeof xs / sizeof xs[0]; j++)
+            REQUIRE(ft_mod(xs[j], ds[i], ft_mod_magic(ds[i])) == xs[j] % ds[i], "%u %% %u: %u, expected %u", xs[j], ds[i],
+                    ft_mod(xs[j], ds[i], ft_mod_magic(ds[i])), xs[j] % ds[i]);
+    uint64_t r = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        uint32_t x = (uint32_t)r, d = (uint32_t)(r >> 32) >> (r & 31);
+        if (d == 0) d = 1;
+        REQUIRE(ft_mod(x, d, ft_mod_magic(d)) == x % d, "%u %% %u: %u, expected %u", x, d,
+                ft_mod(x, d, ft_mod_magic(d)), x % d);
+    }
+}
+
+static uint64_t rng_next(uint64_t *r) {
+    *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
+    return *r;
+}
+
+/* A random text of n words: ASCII words, words from the model's dictionary, UTF-8 of 2-4 bytes,
+ * a few label-like tokens and long words, separated by spaces, tabs and newlines. */
+static size_t random_text(const smol_ft *m, uint64_t *r, char *out, size_t cap, int words) {
+    static const char *const mb[] = {"\xc3\xa9", "\xd0\xb6", "\xe4\xb8\xad", "\xe0\xa4\x95", "\xf0\x9f\x98\x80", "\xc3\x9f"};
+    size_t o = 0;
+    for (int w = 0; w < words && o + 300 < cap; w++) {
+        uint64_t x = rng_next(r);
+        int kind = (int)(x % 10);
+        if (kind < 4) {
+            const ft_entry *e = &m->d.e[(x >> 8) % (uint64_t)m->d.nwords];
+            if (e->len < 200) memcpy(out + o, e->word, e->len), o += e->len;
+        } else if (kind == 4) {
+            o += (size_t)snprintf(out + o, cap - o, "__label__x%d", (int)(x >> 40) % 5);
+        } else {
+            int len = 1 + (int)((x >> 8) % (kind == 5 ? 90 : 12));
+            for (int k = 0; k < len; k++) {
+                uint64_t y = rng_next(r);
+                if (y % 5 == 0) {
+                    const char *c = mb[(y >> 8) % 6];
+                    memcpy(out + o, c, strlen(c));
+                    o += strlen(c);
+                } else {
+                    out[o++] = (char)('a' + (y >> 8) % 26 - (y % 7 == 0 ? 32 : 0));
+                }
+            }
+        }
+        out[o++] = " \t\n "[(x >> 50) % 4];
+    }
+    return o;
+}
+
+/* The character n-gram rows of wrapped word w, computed plainly: each n-gram hashed from scratch,
+ * its bucket taken with %, looked up in the model's prune map (open addressing) by probing. */
+static size_t plain_ngrams(const smol_ft *m, const char *w, size_t n, int32_t *out) {
+    const ft_dict *d = &m->d;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (((unsigned char)w[i] & 0xC0) == 0x80) continue;
+        size_t j = i;
+        for (int32_t len = 1; j < n && len <= m->a.maxn; len++) {
+            j++;
+            while (j < n && ((unsigned char)w[j] & 0xC0) == 0x80) j++;
+            if (len < m->a.minn || (len == 1 && (i == 0 || j == n))) continue;
+            int32_t id = (int32_t)(ft_hash(w + i, j - i) % (uint32_t)m->a.bucket);
+            if (d->prune_size > 0) {
+                int32_t row = -1;   /* the map's own linear probing, from the key's home slot */
+                for (uint32_t s = ((uint32_t)id * 2654435761u) & d->prune_mask; d->prune_key[s] >= 0 && row < 0;
+                     s = (s + 1) & d->prune_mask)
+                    if (d->prune_key[s] == id) row = d->prune_val[s];
+                if (row < 0) continue;
+                id = row;
+            } else if (d->prune_size == 0) {
+                continue;
+            }
+            out[k++] = d->nwords + id;
+        }
+    }
+    return k;
+}
+
+/* One model: n-gram rows against plain_ngrams on random words; the hidden vector of the AVX2
+ * path against the scalar path on random texts (same bits); predictions with a fresh scratch
+ * against a reused one (whose word cache is warm): same labels and probabilities. */
+static void fast_paths_one(const char *model, int check_ngrams) {
+    smol_error err = {0};
+    smol_ft *m = NULL;
+    REQUIRE(smol_ft_load(test_data(model), &m, &err) == SMOL_OK, "%s", err.msg);
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    char *text = malloc(1 << 16);
+    int32_t want[4096];
+    ft_ids got = {0};
+    REQUIRE(text != NULL, "out of memory");
+    for (int t = 0; t < 3000 && check_ngrams; t++) {
+        size_t n = random_text(m, &r, text + 1, 400, 1);
+        while (n > 0 && (text[n] == ' ' || text[n] == '\t' || text[n] == '\n')) n--;
+        text[0] = '<';
+        text[n + 1] = '>';
+        size_t nw = plain_ngrams(m, text, n + 2, want);
+        got.n = 0;
+        REQUIRE(ft_char_ngrams(m, text, n + 2, &got) == SMOL_OK, "ft_char_ngrams failed");
+        REQUIRE(got.n == nw, "%s: word '%.*s': %zu n-gram rows, expected %zu", model, (int)n + 2, text, got.n, nw);
+        for (size_t i = 0; i < nw; i++)
+            REQUIRE(got.v[i] == want[i], "%s: word '%.*s': n-gram row %zu is %d, expected %d", model, (int)n + 2, text,
+                    i, got.v[i], want[i]);
+    }
+    free(got.v);
+    smol_ft_scratch *warm = smol_ft_scratch_new(m), *cold = NULL;
+    int32_t dim = m->a.dim, nl = smol_ft_label_count(m);
+    float *h_fast = malloc((size_t)dim * sizeof(float)), *h_plain = malloc((size_t)dim * sizeof(float));
+    smol_ft_prediction *pw = malloc((size_t)nl * sizeof *pw), *pc = malloc((size_t)nl * sizeof *pc);
+    REQUIRE(warm && h_fast && h_plain && pw && pc, "out of memory");
+    int compared = 0;
+    for (int t = 0; t < 400; t++) {
+        size_t len = random_text(m, &r, text, 1 << 16, 1 + (int)(rng_next(&r) % 300));
+        REQUIRE(ft_tokenize(m, text, len, 1, warm) >= 0, "tokenize failed");
+        ft_hidden_path(m, warm->words.v, warm->words.n, h_plain, FT_PATH_SCALAR);
+        ft_hidden_path(m, warm->words.v, warm->words.n, h_fast, FT_PATH_AUTO);
+        for (int32_t j = 0; j < dim; j++)
+            REQUIRE(memcmp(&h_fast[j], &h_plain[j], sizeof(float)) == 0,
+                    "%s text %d: hidden[%d] is %.9g on the fast path, %.9g on the scalar path", model, t, j, h_fast[j],
+                    h_plain[j]);
+        if (t % 4) continue;   /* a fresh scratch for one text in 4 */
+        cold = smol_ft_scratch_new(m);
+        REQUIRE(cold != NULL, "out of memory");
+        int k = t % 3 == 0 ? -1 : 5;
+        int nw = smol_ft_predict(m, warm, text, len, 1, k, 0.0f, pw);
+        int nc = smol_ft_predict(m, cold, text, len, 1, k, 0.0f, pc);
+        smol_ft_scratch_free(cold);
+        REQUIRE(nw == nc, "%s text %d: %d predictions with a reused scratch, %d with a fresh one", model, t, nw, nc);
+        for (int i = 0; i < nw; i++)
+            REQUIRE(pw[i].label == pc[i].label && memcmp(&pw[i].prob, &pc[i].prob, sizeof(float)) == 0,
+                    "%s text %d prediction %d: %d %.9g with a reused scratch, %d %.9g with a fresh one", model, t, i,
+                    pw[i].label, pw[i].prob, pc[i].label, pc[i].prob);
+        compared++;
+    }
+    CHECK(compared == 100, "%d texts compared", compared);
+    if (!smol_cpu_has_avx2()) fprintf(stderr, "  (no AVX2 here: the fast path is the scalar one)\n");
+    free(h_fast);
+    free(h_plain);
+    free(pw);
+    free(pc);
+    free(text);
+    smol_ft_scratch_free(warm);
+    smol_ft_free(m);
+}
+
+static void test_fast_paths_match_plain(void) {
+    fast_paths_one("fasttext/lid.176.ftz", 1);                  /* pruned, product-quantized, char n-grams */
+    fast_paths_one("fasttext/cooking/cooking_small.ftz", 1);    /* -qnorm, word bigrams */
+    fast_paths_one("fasttext/cooking/cooking_small.bin", 0);    /* dense rows */
+}
+
 int main(void) {
     RUN(test_lid176_golden);
     RUN(test_cooking_bin_golden);
@@ -346,5 +503,7 @@ int main(void) {
     RUN(test_corrupt_models);
     RUN(test_train_and_quantize);
     RUN(test_bad_training_input);
+    RUN(test_mod_by_multiply);
+    RUN(test_fast_paths_match_plain);
     return check_done();
 }

@@ -3,6 +3,7 @@
  * product-quantized matrices, and prediction (softmax, one-vs-all, negative sampling and
  * hierarchical softmax, with k and a probability threshold). */
 #include "data/fasttext.h"
+#include "base/cpu.h"
 #include "base/error.h"
 #include "base/file.h"
 #include <math.h>
@@ -23,6 +24,18 @@ int ft_ids_push(ft_ids *b, int32_t x) {
         b->cap = cap;
     }
     b->v[b->n++] = x;
+    return SMOL_OK;
+}
+
+/* Makes room for extra more ids in b. */
+static int ids_reserve(ft_ids *b, size_t extra) {
+    if (b->cap - b->n >= extra) return SMOL_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap - b->n < extra) cap *= 2;
+    int32_t *v = realloc(b->v, cap * sizeof *v);
+    if (!v) return SMOL_ENOMEM;
+    b->v = v;
+    b->cap = cap;
     return SMOL_OK;
 }
 
@@ -97,9 +110,25 @@ static void add_row(const ft_matrix *mat, int64_t i, float *x) {
 }
 
 void ft_hidden(const smol_ft *m, const int32_t *ids, size_t n, float *hidden) {
+    ft_hidden_path(m, ids, n, hidden, FT_PATH_AUTO);
+}
+
+void ft_hidden_path(const smol_ft *m, const int32_t *ids, size_t n, float *hidden, int path) {
     int32_t dim = m->a.dim;
     memset(hidden, 0, sizeof(float) * (size_t)dim);
-    if (!m->in.quant) {   /* dense rows: a plain loop the compiler vectorises */
+    const ft_pq *pq = &m->in.pq;
+    int pq2 = m->in.quant && pq->dsub == 2 && pq->lastdsub == 2 && dim % 2 == 0;
+#if defined(__x86_64__) || defined(__i386__)
+    if (pq2 && path != FT_PATH_SCALAR && smol_cpu_has_avx2()) {
+        ft_add_rows_pq2_avx2(&m->in, ids, n, hidden);
+        pq2 = -1;
+    }
+#else
+    (void)path;
+#endif
+    if (pq2 < 0) {
+        /* summed above */
+    } else if (!m->in.quant) {   /* dense rows: a plain loop the compiler vectorises */
         float *restrict h = hidden;
         for (size_t i = 0; i < n; i++) {
             const float *restrict r = m->in.data + (size_t)ids[i] * (size_t)dim;
@@ -137,7 +166,12 @@ int32_t ft_dict_find(const ft_dict *d, const char *w, size_t n, uint32_t h) {
 }
 
 static int32_t prune_lookup(const ft_dict *d, int32_t key) {
-    if (d->prune_bits && (key >= d->prune_nbits || !((d->prune_bits[key >> 6] >> (key & 63)) & 1))) return -1;
+    if (d->prune_bits) {
+        if (key >= d->prune_nbits) return -1;
+        uint64_t w = d->prune_bits[key >> 6], below = w & ((UINT64_C(2) << (key & 63)) - 1);
+        if (!((w >> (key & 63)) & 1)) return -1;
+        return d->prune_rows[d->prune_rank[key >> 6] + (uint32_t)__builtin_popcountll(below) - 1];
+    }
     for (uint32_t s = ((uint32_t)key * 2654435761u) & d->prune_mask;; s = (s + 1) & d->prune_mask) {
         if (d->prune_key[s] == key) return d->prune_val[s];
         if (d->prune_key[s] < 0) return -1;
@@ -156,10 +190,44 @@ static int push_bucket(const smol_ft *m, ft_ids *out, int32_t id) {
     return ft_ids_push(out, d->nwords + id);
 }
 
+/* Turns the n-gram buckets v[0..n) into input rows in place (fastText's pushHash, without the
+ * buckets a pruned model dropped); returns how many rows are left. */
+static size_t buckets_to_rows(const ft_dict *d, int32_t *v, size_t n) {
+    size_t o = 0;
+    if (d->prune_size < 0) {
+        for (size_t i = 0; i < n; i++)
+            if (v[i] <= INT32_MAX - d->nwords) v[o++] = d->nwords + v[i];
+    } else if (d->prune_bits) {   /* branch-free: rank of the bucket's bit, kept if it is set */
+        const uint64_t *bits = d->prune_bits;
+        const uint32_t *rank = d->prune_rank;
+        const int32_t *rows = d->prune_rows;
+        uint32_t nw = (uint32_t)d->nwords;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t key = (uint32_t)v[i];
+            if (key >= (uint64_t)d->prune_nbits) continue;
+            uint64_t w = bits[key >> 6];
+            unsigned sh = key & 63;
+            if (!((w >> sh) & 1)) continue;
+            uint32_t at = rank[key >> 6] + (uint32_t)__builtin_popcountll(w & ((UINT64_C(1) << sh) - 1));
+            v[o++] = (int32_t)(nw + (uint32_t)rows[at]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            int32_t id = prune_lookup(d, v[i]);
+            if (id >= 0 && id <= INT32_MAX - d->nwords) v[o++] = d->nwords + id;
+        }
+    }
+    return o;
+}
+
 int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out) {
     int32_t minn = m->a.minn, maxn = m->a.maxn;
-    if (maxn <= 0 || m->a.bucket <= 0) return SMOL_OK;
+    if (maxn <= 0 || m->a.bucket <= 0 || m->d.prune_size == 0) return SMOL_OK;
+    if (ids_reserve(out, n * (size_t)maxn)) return SMOL_ENOMEM;   /* at most maxn n-grams start at each byte */
     uint32_t bucket = (uint32_t)m->a.bucket;
+    uint64_t magic = ft_mod_magic(bucket);
+    int32_t *v = out->v + out->n;
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (((unsigned char)w[i] & 0xC0) == 0x80) continue;
         size_t j = i;
@@ -169,12 +237,10 @@ int ft_char_ngrams(const smol_ft *m, const char *w, size_t n, ft_ids *out) {
                 h = (h ^ (uint32_t)(int32_t)(int8_t)w[j]) * 16777619u;
                 j++;
             } while (j < n && ((unsigned char)w[j] & 0xC0) == 0x80);
-            if (len >= minn && !(len == 1 && (i == 0 || j == n))) {
-                int rc = push_bucket(m, out, (int32_t)(h % bucket));
-                if (rc) return rc;
-            }
+            if (len >= minn && !(len == 1 && (i == 0 || j == n))) v[k++] = (int32_t)ft_mod(h, bucket, magic);
         }
     }
+    out->n += buckets_to_rows(&m->d, v, k);
     return SMOL_OK;
 }
 
@@ -203,8 +269,30 @@ static int word_subwords(smol_ft *m, ft_entry *e, int32_t id, ft_ids *tmp, char 
     return SMOL_OK;
 }
 
+/* Builds prune_rank and prune_rows from prune_bits and the prune map. */
+static int prune_rank_index(ft_dict *d) {
+    size_t nw64 = (size_t)(d->prune_nbits + 63) / 64;
+    d->prune_rank = malloc(nw64 * sizeof *d->prune_rank);
+    if (!d->prune_rank) return SMOL_ENOMEM;
+    uint32_t count = 0;
+    for (size_t i = 0; i < nw64; i++) {
+        d->prune_rank[i] = count;
+        count += (uint32_t)__builtin_popcountll(d->prune_bits[i]);
+    }
+    d->prune_rows = calloc((size_t)count + 1, sizeof *d->prune_rows);
+    if (!d->prune_rows) return SMOL_ENOMEM;
+    for (uint32_t s = 0; s <= d->prune_mask; s++) {
+        int32_t key = d->prune_key[s];
+        if (key < 0) continue;
+        uint64_t below = d->prune_bits[key >> 6] & ((UINT64_C(1) << (key & 63)) - 1);
+        d->prune_rows[d->prune_rank[key >> 6] + (uint32_t)__builtin_popcountll(below)] = d->prune_val[s];
+    }
+    return SMOL_OK;
+}
+
 int ft_dict_index(smol_ft *m, smol_error *err) {
     ft_dict *d = &m->d;
+    d->stamp++;
     free(d->table);
     d->table_mask = pow2_at_least((uint64_t)d->size * 2) - 1;
     d->table = malloc(((size_t)d->table_mask + 1) * sizeof *d->table);
@@ -219,7 +307,11 @@ int ft_dict_index(smol_ft *m, smol_error *err) {
         d->table[s].id = i;
     }
     free(d->prune_bits);
+    free(d->prune_rank);
+    free(d->prune_rows);
     d->prune_bits = NULL;
+    d->prune_rank = NULL;
+    d->prune_rows = NULL;
     if (d->prune_size > 0 && d->prune_key) {
         int32_t mx = 0;
         for (uint32_t s = 0; s <= d->prune_mask; s++) if (d->prune_key[s] > mx) mx = d->prune_key[s];
@@ -229,6 +321,7 @@ int ft_dict_index(smol_ft *m, smol_error *err) {
             if (!d->prune_bits) return smol_fail(err, SMOL_ENOMEM, "fastText dictionary: out of memory");
             for (uint32_t s = 0; s <= d->prune_mask; s++)
                 if (d->prune_key[s] >= 0) d->prune_bits[d->prune_key[s] >> 6] |= UINT64_C(1) << (d->prune_key[s] & 63);
+            if (prune_rank_index(d)) return smol_fail(err, SMOL_ENOMEM, "fastText dictionary: out of memory");
         }
     }
     ft_ids tmp = {0};
@@ -264,8 +357,45 @@ static int is_space(unsigned char c) {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f' || c == '\0';
 }
 
+#define CACHE_SLOTS 65536
+#define CACHE_BYTES (1024 * 1024)
+#define CACHE_ROWS (4 * 1024 * 1024)
+#define CACHE_MAX_WORD 64
+
+/* Appends the cached rows of out-of-vocabulary word w (hash h) to s->words; 0 if not cached. */
+static int cache_get(const smol_ft *m, smol_ft_scratch *s, const char *w, size_t n, uint32_t h) {
+    ft_word_cache *c = &s->cache;
+    if (!c->slot || c->model != m || c->stamp != m->d.stamp) return 0;
+    const struct ft_cached *e = &c->slot[h & (CACHE_SLOTS - 1)];
+    if (e->len != n || e->hash != h || memcmp(c->bytes + e->word_at, w, n) != 0) return 0;
+    if (ids_reserve(&s->words, e->nrows)) return 0;
+    memcpy(s->words.v + s->words.n, c->rows + e->rows_at, (size_t)e->nrows * sizeof(int32_t));
+    s->words.n += e->nrows;
+    return 1;
+}
+
+/* Remembers rows[0..nrows) as the rows of out-of-vocabulary word w (hash h). */
+static void cache_put(const smol_ft *m, smol_ft_scratch *s, const char *w, size_t n, uint32_t h,
+                      const int32_t *rows, size_t nrows) {
+    ft_word_cache *c = &s->cache;
+    if (!c->slot || n == 0 || n > CACHE_MAX_WORD || nrows > CACHE_ROWS) return;
+    if (c->model != m || c->stamp != m->d.stamp || c->bytes_n + n > CACHE_BYTES || c->rows_n + nrows > CACHE_ROWS) {
+        memset(c->slot, 0, CACHE_SLOTS * sizeof *c->slot);
+        c->bytes_n = c->rows_n = 0;
+        c->model = m;
+        c->stamp = m->d.stamp;
+    }
+    struct ft_cached *e = &c->slot[h & (CACHE_SLOTS - 1)];
+    *e = (struct ft_cached){h, (uint32_t)n, (uint32_t)c->bytes_n, (uint32_t)c->rows_n, (uint32_t)nrows};
+    memcpy(c->bytes + c->bytes_n, w, n);
+    memcpy(c->rows + c->rows_n, rows, nrows * sizeof *rows);
+    c->bytes_n += n;
+    c->rows_n += nrows;
+}
+
 static int add_token(const smol_ft *m, smol_ft_scratch *s, const char *w, size_t n, int is_eos) {
     uint32_t h = ft_hash(w, n);
+    if (!is_eos && cache_get(m, s, w, n, h)) return ft_ids_push(&s->hashes, (int32_t)h);
     int32_t id = ft_dict_find(&m->d, w, n, h);
     int type;
     if (id >= 0) type = m->d.e[id].type;
@@ -283,14 +413,20 @@ static int add_token(const smol_ft *m, smol_ft_scratch *s, const char *w, size_t
                 wrap[0] = '<';
                 memcpy(wrap + 1, w, n);
                 wrap[n + 1] = '>';
+                size_t at = s->words.n;
                 rc = ft_char_ngrams(m, wrap, n + 2, &s->words);
                 if (wrap != stackbuf) free(wrap);
+                if (!rc) cache_put(m, s, w, n, h, s->words.v + at, s->words.n - at);
             }
         } else if (m->a.maxn <= 0) {
             rc = ft_ids_push(&s->words, id);
         } else {
             const ft_entry *e = &m->d.e[id];
-            for (int32_t i = 0; i < e->nsub && !rc; i++) rc = ft_ids_push(&s->words, e->sub[i]);
+            rc = ids_reserve(&s->words, (size_t)e->nsub);
+            if (!rc) {
+                memcpy(s->words.v + s->words.n, e->sub, (size_t)e->nsub * sizeof *e->sub);
+                s->words.n += (size_t)e->nsub;
+            }
         }
         if (!rc) rc = ft_ids_push(&s->hashes, (int32_t)h);
     } else if (id >= 0) {
@@ -347,6 +483,13 @@ smol_ft_scratch *smol_ft_scratch_new(const smol_ft *m) {
     s->hidden = calloc((size_t)m->a.dim, sizeof(float));
     s->output = calloc((size_t)rows, sizeof(float));
     s->out_rows = rows;
+    s->cache.slot = calloc(CACHE_SLOTS, sizeof *s->cache.slot);
+    s->cache.bytes = malloc(CACHE_BYTES);
+    s->cache.rows = malloc(CACHE_ROWS * sizeof(int32_t));
+    if (!s->cache.slot || !s->cache.bytes || !s->cache.rows) {   /* predicts without a cache */
+        free(s->cache.slot);
+        s->cache.slot = NULL;
+    }
     if (!s->hidden || !s->output) {
         smol_ft_scratch_free(s);
         return NULL;
@@ -362,6 +505,9 @@ void smol_ft_scratch_free(smol_ft_scratch *s) {
     free(s->hidden);
     free(s->output);
     free(s->heap);
+    free(s->cache.slot);
+    free(s->cache.bytes);
+    free(s->cache.rows);
     free(s);
 }
 
@@ -590,6 +736,8 @@ void smol_ft_free(smol_ft *m) {
     free(m->d.e);
     free(m->d.table);
     free(m->d.prune_bits);
+    free(m->d.prune_rank);
+    free(m->d.prune_rows);
     free(m->d.prune_key);
     free(m->d.prune_val);
     ft_matrix_free(&m->in);

@@ -59,8 +59,11 @@ typedef struct ft_dict {
     uint32_t prune_mask;
     uint64_t *prune_bits;   /* which buckets the map holds (a fast "no"), NULL if keys are too large */
     int64_t prune_nbits;
+    uint32_t *prune_rank;   /* with prune_bits: set bits before each 64-bit word of prune_bits */
+    int32_t *prune_rows;    /* with prune_bits: the row of each set bit, in bucket order (+1 slack) */
     struct ft_slot { uint32_t hash; int32_t id; } *table;   /* word hash -> entry, id -1 = empty */
     uint32_t table_mask;
+    uint32_t stamp;         /* changes each time ft_dict_index rebuilds the rows of words */
 } ft_dict;
 
 /* A hierarchical-softmax tree node (leaves 0..nlabels-1, root 2*nlabels-2). */
@@ -91,8 +94,21 @@ typedef struct ft_ids {
 
 int ft_ids_push(ft_ids *b, int32_t x);
 
+/* The input rows of recently seen out-of-vocabulary words (their character n-grams), so that a
+ * repeated word is not hashed and looked up again. Direct-mapped on the word's hash; emptied
+ * when its pools fill or the model (or its dictionary) changes. */
+typedef struct ft_word_cache {
+    const smol_ft *model;
+    uint32_t stamp;
+    struct ft_cached { uint32_t hash, len, word_at, rows_at, nrows; } *slot;   /* len 0: empty */
+    char *bytes;            /* the cached words */
+    int32_t *rows;          /* their rows */
+    size_t bytes_n, rows_n;
+} ft_word_cache;
+
 /* Scratch for tokenising and predicting one text. */
 struct smol_ft_scratch {
+    ft_word_cache cache;    /* slot NULL: no cache (allocation failed) */
     ft_ids words, labels, hashes;
     float *hidden, *output;
     int32_t out_rows;
@@ -120,8 +136,26 @@ int64_t ft_tokenize(const smol_ft *m, const char *text, size_t len, int eos, smo
 /* Predicts from the rows already tokenised into s (see smol_ft_predict). */
 int smol_ft_predict_ids(const smol_ft *m, smol_ft_scratch *s, int k, float threshold, smol_ft_prediction *out);
 
-/* hidden = mean of the input rows ids[0..n). */
+/* hidden = mean of the input rows ids[0..n), on the fastest path the CPU allows (see
+ * ft_hidden_path); every path gives the same bits. */
 void ft_hidden(const smol_ft *m, const int32_t *ids, size_t n, float *hidden);
+
+enum { FT_PATH_AUTO = 0, FT_PATH_SCALAR = 1, FT_PATH_AVX2 = 2 };
+
+/* ft_hidden on a chosen path: FT_PATH_SCALAR (plain C), FT_PATH_AVX2 (product-quantized rows
+ * with dsub 2, if the CPU has AVX2; else the scalar path) or FT_PATH_AUTO. */
+void ft_hidden_path(const smol_ft *m, const int32_t *ids, size_t n, float *hidden, int path);
+
+/* AVX2 twin of the scalar product-quantized row sum (fasttext_avx2.c): hidden[0..dim) +=
+ * the rows ids[0..n) of mat, which has dsub 2 and an even dim. Call only with AVX2. */
+void ft_add_rows_pq2_avx2(const ft_matrix *mat, const int32_t *ids, size_t n, float *hidden);
+
+/* x % d for any 32-bit x, with magic = ft_mod_magic(d) (d > 0): a multiply, no division. */
+static inline uint32_t ft_mod(uint32_t x, uint32_t d, uint64_t magic) {
+    return (uint32_t)(((unsigned __int128)(magic * x) * d) >> 64);
+}
+
+static inline uint64_t ft_mod_magic(uint32_t d) { return UINT64_MAX / d + 1; }
 
 /* The dot product of row i of mat with x. */
 float ft_dot_row(const ft_matrix *mat, const float *x, int64_t i);
