@@ -12,6 +12,7 @@ typedef struct c4_state {
     char *out;          /* the rewritten text */
     size_t out_cap;
     int doc_lorem, doc_js, doc_policy;   /* the phrases occur somewhere in the document */
+    int doc_square, doc_curly;           /* '[' / '{' occurs somewhere in the document */
     char *line;         /* one line with citations removed */
     char *lower;        /* the line lowercased (ASCII) for phrase search */
     size_t line_cap;
@@ -132,7 +133,7 @@ static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const c
         filter_count(f, "line-filter-too_long_word", 1);
         return 0;
     }
-    if (s->remove_citations && memchr(l, '[', n)) {
+    if (s->remove_citations && s->doc_square && memchr(l, '[', n)) {
         n = strip_citations(l, n, s->line);
         l = s->line;
     }
@@ -155,7 +156,7 @@ static int c4_line(smol_filter *f, c4_state *s, const char *l, size_t n, const c
         filter_count(f, "line-filter-javascript", 1);
         return 0;
     }
-    if (s->filter_curly_bracket && memchr(l, '{', n)) return 3;
+    if (s->filter_curly_bracket && s->doc_curly && memchr(l, '{', n)) return 3;
     if (s->filter_policy && s->doc_policy && (HAS(low, n, "polic") || HAS(low, n, "cookie") || HAS(low, n, "terms of use")))
         for (size_t k = 0; k < sizeof k_policy / sizeof k_policy[0]; k++)
             if (has(low, n, k_policy[k], strlen(k_policy[k]))) {
@@ -184,20 +185,26 @@ static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     s->doc_lorem = found & 1;
     s->doc_js = (found >> 1) & 1;
     s->doc_policy = (found >> 2) != 0;
+    /* a line holds '[' or '{' only if the document does (citations only remove bytes) */
+    s->doc_square = memchr(doc->text, '[', n) != NULL;
+    s->doc_curly = memchr(doc->text, '{', n) != NULL;
     if (smol_splitlines(doc->text, n, &f->lines)) goto oom;
+    if (f->lines.n) filter_count(f, "line-total", 0);   /* registered where the first line would register it */
     long sentences = 0;
     size_t o = 0;
     for (size_t i = 0; i < f->lines.n; i++) {
         const char *l = f->lines.v[i].s;
         size_t len = f->lines.v[i].len;
         smol_strip(&l, &len);
-        filter_count(f, "line-total", 1);
         const char *kept;
         size_t kept_len;
         int rc = c4_line(f, s, l, len, &kept, &kept_len);
         if (rc < 0) goto oom;
-        if (rc == 2) { *reason = "c4_quality:lorem_ipsum"; return 0; }
-        if (rc == 3) { *reason = "c4_quality:curly_bracket"; return 0; }
+        if (rc == 2 || rc == 3) {
+            filter_count(f, "line-total", (long)i + 1);
+            *reason = rc == 2 ? "c4_quality:lorem_ipsum" : "c4_quality:curly_bracket";
+            return 0;
+        }
         if (rc == 0) continue;
         sentences += smol_count_sentences(kept, kept_len);
         if (o) s->out[o++] = '\n';
@@ -205,6 +212,7 @@ static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         o += kept_len;
         filter_count(f, "line-kept", 1);
     }
+    filter_count(f, "line-total", (long)f->lines.n);
     if (sentences < s->min_num_sentences) {
         *reason = "c4_quality:too_few_sentences";
         return 0;
