@@ -810,6 +810,14 @@ static void test_unevaluated_vs_validator(void) {
         "{\"prefixItems\":[{\"type\":\"integer\"}],\"anyOf\":[{\"prefixItems\":[true,{\"type\":\"string\"}]},"
         "{\"prefixItems\":[true,true,{\"type\":\"string\"}]}],\"unevaluatedItems\":false}",
         "{\"unevaluatedItems\":{\"type\":\"boolean\"},\"anyOf\":[{\"items\":{\"type\":\"string\"}},true]}",
+        "{\"prefixItems\":[{\"type\":\"integer\"}],\"not\":{\"prefixItems\":[true,{\"type\":\"integer\"}]},\"unevaluatedItems\":"
+        "{\"type\":\"string\"}}",
+        "{\"prefixItems\":[{\"type\":\"integer\"}],\"if\":{\"prefixItems\":[true,{\"const\":\"a\"}]},\"then\":{\"prefixItems\":[true,"
+        "true,{\"type\":\"string\"}]},\"else\":{\"maxItems\":2},\"unevaluatedItems\":{\"const\":true}}",
+        "{\"prefixItems\":[{\"type\":\"integer\"}],\"oneOf\":[{\"prefixItems\":[true,{\"type\":\"string\"}]},{\"prefixItems\":[true,"
+        "{\"const\":\"a\"}]}],\"unevaluatedItems\":false}",
+        "{\"if\":{\"prefixItems\":[{\"const\":1}]},\"unevaluatedItems\":false}",
+        "{\"enum\":[{\"a\":1},{\"a\":2},{\"b\":1},[1],[\"a\"]],\"not\":{\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]}}",
     };
     static const char *const pool[] = {
         "null", "1", "\"a\"", "{}", "{\"a\": 1}", "{\"a\": 2}", "{\"a\": \"x\"}", "{\"b\": 1}", "{\"b\": \"x\"}", "{\"c\": 1}",
@@ -891,8 +899,14 @@ static void test_unsupported_and_lenient(void) {
     static const char *const bad[] = {"{\"not\":{\"pattern\":\"^a\"}}", "{\"if\":{\"format\":\"date\"},\"then\":{},\"else\":{\"type\":\"string\"}}",
                                       "{\"type\":\"string\",\"format\":\"color\"}",
                                       "{\"oneOf\":[{\"type\":\"string\"},{\"pattern\":\"a\"}]}",
-                                      "{\"type\":\"array\",\"contains\":{\"pattern\":\"a\"},\"maxContains\":2}"};
-    static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'maxContains'"};
+                                      "{\"type\":\"array\",\"contains\":{\"pattern\":\"a\"},\"maxContains\":2}",
+                                      ("{\"anyOf\":[{\"properties\":{\"a\":true}},{\"properties\":{\"b\":true}},{\"properties\":{\"c\":true}},"
+                                       "{\"properties\":{\"d\":true}},{\"properties\":{\"e\":true}}],\"unevaluatedProperties\":false}"),
+                                      "{\"if\":{\"patternProperties\":{\"a\":true}},\"unevaluatedProperties\":false}",
+                                      "{\"if\":{\"contains\":{\"const\":1}},\"then\":{\"minItems\":2},\"unevaluatedItems\":false}"};
+    static const char *const kws[] = {"'not'", "'if'", "'format'", "'oneOf'", "'maxContains'",
+                                      "'unevaluatedProperties' at /: beside more than 4 anyOf branches", "'if' at /",
+                                      "'if' at /: beside unevaluatedProperties/unevaluatedItems (a negation with 'items')"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         g = compile(bad[i], 0, &err);
         CHECK(!g && strstr(err.msg, kws[i]), "%s: %s", bad[i], g ? g : err.msg);

@@ -31,6 +31,8 @@
 /* Internal keyword (true): the anyOf beside it can be judged one branch at a time by
  * unevaluated* (its branches exclude each other, or are every conjunction of the original ones). */
 #define K_EXCL "anyOf branches judged one at a time"
+/* Internal keyword: the prefixItems of a failed subschema (as K_NEPROPS, for items). */
+#define K_NEPREFIX "prefixItems of a failed subschema"
 
 typedef struct sbuf {
     char *p;
@@ -802,6 +804,15 @@ static int merge_kw(gen *g, cJSON *a, const cJSON *kb) {
         replace(a, "not", o);
         return 0;
     }
+    if (strcmp(k, K_NEPREFIX) == 0 && cJSON_IsArray(ka) && cJSON_IsArray(kb)) {   /* position by position */
+        int na = cJSON_GetArraySize(ka), nb = cJSON_GetArraySize(kb);
+        for (int i = 0; i < nb; i++) {
+            const cJSON *y = cJSON_GetArrayItem(kb, i);
+            if (i < na) cJSON_ReplaceItemInArray(ka, i, all_of2(cJSON_GetArrayItem(ka, i), y));
+            else cJSON_AddItemToArray(ka, cJSON_Duplicate(y, 1));
+        }
+        return 0;
+    }
     if (strcmp(k, "items") == 0 || strcmp(k, "additionalProperties") == 0 || strcmp(k, "propertyNames") == 0 ||
         strcmp(k, "unevaluatedProperties") == 0 || strcmp(k, "unevaluatedItems") == 0) {
         if (cJSON_IsObject(ka) || cJSON_IsBool(ka)) {
@@ -1059,21 +1070,21 @@ static int has_uneval(const cJSON *s) {
 static cJSON *neg_fail(gen *g, const char *fmt, ...) SMOL_PRINTF(2, 3);
 
 /* x, a schema that must hold without evaluating anything (a negation), with its own properties
- * moved to K_NEPROPS (through its allOf/anyOf/oneOf lists); kept in g->keep. NULL with g->why set
- * when x evaluates members some other way (applicators on keys, references), or names items
- * while unevaluatedItems applies (items_strict). */
+ * and prefixItems moved to K_NEPROPS and K_NEPREFIX (through its allOf/anyOf/oneOf lists); kept in
+ * g->keep. NULL with g->why set when x evaluates members some other way (applicators on keys,
+ * references), or names other item keywords while unevaluatedItems applies (items_strict). */
 static cJSON *noeval(gen *g, const cJSON *x, int items_strict, int depth) {
     if (!cJSON_IsObject(x)) return keep(g, cJSON_Duplicate(x, 1));
     static const char *const keys[] = {"patternProperties", "additionalProperties", "unevaluatedProperties", "$ref",
                                        "dependentSchemas", "dependencies", "if", "then", "else", K_ADDL, NULL};
-    static const char *const items[] = {"items", "prefixItems", "contains", "additionalItems", "unevaluatedItems", NULL};
+    static const char *const items[] = {"items", "contains", "additionalItems", "unevaluatedItems", NULL};
     cJSON *o = keep(g, cJSON_CreateObject());
     for (const cJSON *k = x->child; k; k = k->next) {
         if (in_set(keys, k->string) || (items_strict && in_set(items, k->string)) || depth > 16) {
             return neg_fail(g, "beside unevaluatedProperties/unevaluatedItems (a negation with '%s')", k->string);
         }
-        if (strcmp(k->string, "properties") == 0) {
-            cJSON_AddItemToObject(o, K_NEPROPS, cJSON_Duplicate(k, 1));
+        if (strcmp(k->string, "properties") == 0 || strcmp(k->string, "prefixItems") == 0) {
+            cJSON_AddItemToObject(o, strcmp(k->string, "properties") == 0 ? K_NEPROPS : K_NEPREFIX, cJSON_Duplicate(k, 1));
         } else if (cJSON_IsArray(k) && (strcmp(k->string, "anyOf") == 0 || strcmp(k->string, "allOf") == 0 ||
                                         strcmp(k->string, "oneOf") == 0)) {
             cJSON *l = cJSON_AddArrayToObject(o, k->string);
@@ -2972,8 +2983,25 @@ static const cJSON *place_neprops(gen *g, const cJSON *s) {
     return o;
 }
 
+/* s with its K_NEPREFIX moved into prefixItems: a position s's prefix has takes both schemas;
+ * a later one takes its own with what s applies there (items, else unevaluatedItems). */
+static const cJSON *place_neprefix(gen *g, const cJSON *s) {
+    const cJSON *ne = kw(s, K_NEPREFIX);
+    if (!ne) return s;
+    if (!tuple_form(s)) return unsupported(g, "items", "an array of items beside a negation with prefixItems") ? NULL : s;
+    cJSON *o = keep(g, cJSON_Duplicate(s, 1));
+    cJSON_DeleteItemFromObjectCaseSensitive(o, K_NEPREFIX);
+    cJSON *pre = cJSON_GetObjectItemCaseSensitive(o, "prefixItems");
+    if (!pre) pre = cJSON_AddArrayToObject(o, "prefixItems");
+    const cJSON *rest = kw(s, "items");
+    if (!rest) rest = kw(s, "unevaluatedItems");
+    int n = cJSON_GetArraySize(ne);
+    while (cJSON_GetArraySize(pre) < n) cJSON_AddItemToArray(pre, rest ? cJSON_Duplicate(rest, 1) : cJSON_CreateTrue());
+    for (int i = 0; i < n; i++) cJSON_ReplaceItemInArray(pre, i, all_of2(cJSON_GetArrayItem(pre, i), cJSON_GetArrayItem(ne, i)));
+    return o;
+}
+
 static char *gen_object(gen *g, const cJSON *s) {
-    s = place_neprops(g, s);
     const cJSON *props = kw(s, "properties"), *req = kw(s, "required"), *pp = kw(s, "patternProperties");
     const cJSON *addl = kw(s, "additionalProperties"), *pn = kw(s, "propertyNames");
     if (!addl) addl = kw(s, "unevaluatedProperties");
@@ -3288,6 +3316,8 @@ static char *gen_num_except(gen *g, const cJSON *s, int number, const excl *ex) 
 static char *gen_typed(gen *g, const cJSON *s) {
     for (const cJSON *k = s->child; k; k = k->next)
         if (in_set(k_unsupported, k->string) && unsupported(g, k->string, NULL)) return NULL;
+    s = place_neprops(g, s);
+    if (!(s = place_neprefix(g, s))) return NULL;
     if (kw(s, "const") || kw(s, "enum")) return gen_enum(g, s);
     unsigned t = types_of(s);
     excl ex = {0};
