@@ -376,6 +376,13 @@ static void test_masks_alphabet(void) {
         {"{\"patternProperties\": {\"[0-9]{2,}\": {\"type\": \"boolean\"}, \"X_\": {\"type\": \"string\"}}}",
          "{\"answer 1\": \"42\", \"a_x_3\": 3, \"k12\": true}", "patternProperties"},
         {"{\"type\": \"string\", \"pattern\": \"a+\"}", "\"xxaayy \u00e9t\u00e9\"", "pattern"},
+        /* counted formats, a bounded string and several patternProperties on one name: states whose
+         * alphabets do not reach far (the walk goes deep, making many new states) */
+        {"{\"type\": \"object\", \"properties\": {\"to\": {\"type\": \"string\", \"format\": \"email\"},"
+         " \"at\": {\"type\": \"string\", \"format\": \"date-time\"}, \"note\": {\"type\": \"string\", \"maxLength\": 30}},"
+         " \"patternProperties\": {\"^x-\": {\"type\": \"integer\"}, \"[0-9]$\": {\"type\": \"string\", \"format\": \"uuid\"}}}",
+         "{\"to\": \"ops.team@example.com\", \"at\": \"2026-11-27T09:30:00Z\", \"note\": \"caf\u00e9 \\\"ok\\\" 12345678\","
+         " \"x-ab\": 7, \"k2\": \"3f2b8c1e-9a4d-4e2f-8b1a-2c3d4e5f6a7b\"}", "formats and patternProperties"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char *gbnf = NULL;
@@ -391,6 +398,12 @@ static void test_masks_alphabet(void) {
     smol_grammar *g = compile("root ::= \"\\\"\" ([a-zA-Z\\u00C0-\\u00FF ] | \"\\\\\" [\"\\\\nt])* \"\\\"\"", &err);
     CHECK(g, "%s", err.msg);
     if (g) mask_walk(g, v.tok, v.ti, "\"H\xc3\xa9llo w\xc3\xb6rld \\n ok\"", 7, 1, "part of non-ASCII");
+    smol_grammar_free(g);
+    /* classes that split the 64 code points a continuation byte completes (U+00C0..U+00FF here), and
+     * ASCII runs taken by different stacks: transitions shared between bytes must stay exact */
+    g = compile("root ::= \"\\\"\" ([a-f\\u00C0-\\u00C5 ] | [d-z\\u00E9] [0-9x] | \"\\u00E8\" [\\u00C0-\\u00FF])* \"\\\"\"", &err);
+    CHECK(g, "%s", err.msg);
+    if (g) mask_walk(g, v.tok, v.ti, "\"ab \xc3\x80\xc3\x85 z1 \xc3\xa9x \xc3\xa8\xc3\xbf fe\"", 3, 1, "split blocks");
     smol_grammar_free(g);
     vocab_close(&v);
 }

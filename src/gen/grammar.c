@@ -1186,7 +1186,13 @@ static int scratch_push(runtime *rt, uint32_t v) {
 /* Sorts and deduplicates scratch[from..] and interns it; the scratch is cut back to from. */
 static int64_t scratch_set(runtime *rt, uint32_t from) {
     uint32_t *m = rt->scratch + from, n = rt->n_scratch - from, k = 0;
-    if (n) qsort(m, n, sizeof *m, cmp_u32);
+    if (n > 24) qsort(m, n, sizeof *m, cmp_u32);
+    else
+        for (uint32_t i = 1; i < n; i++) {         /* small sets (the usual case): insertion sort */
+            uint32_t v = m[i], j = i;
+            for (; j > 0 && m[j - 1] > v; j--) m[j] = m[j - 1];
+            m[j] = v;
+        }
     for (uint32_t i = 0; i < n; i++)
         if (!k || m[i] != m[k - 1]) m[k++] = m[i];
     int64_t id = set_id(rt, m, k);
@@ -1442,9 +1448,10 @@ static int class_uniform(const smol_grammar *g, uint32_t k, uint32_t lo, uint32_
 
 /* Fills eq[0..256) for state d: eq[b] is a byte whose transition from d equals b's (the same
  * stacks take the code point: step_cp only asks which classes hold it), so one computation
- * serves both. At a character boundary, ASCII bytes taken by the same stacks (up to 64 stacks);
- * before the last byte of a character, every continuation byte when no class splits the 64 code
- * points they complete. Otherwise eq[b] = b. */
+ * serves both. At a character boundary, ASCII bytes between the same class range ends, then
+ * (up to 64 stacks) runs of them taken by the same stacks; before the last byte of a character,
+ * every continuation byte when no class splits the 64 code points they complete. Otherwise
+ * eq[b] = b. */
 static void byte_classes(const runtime *rt, const dstate *d, uint8_t *eq) {
     uint32_t set = d->set, n = rt->set_len[set];
     for (uint32_t b = 0; b < 256; b++) eq[b] = (uint8_t)b;
@@ -1457,23 +1464,38 @@ static void byte_classes(const runtime *rt, const dstate *d, uint8_t *eq) {
         for (uint32_t b = 0x81; b < 0xC0; b++) eq[b] = 0x80;
         return;
     }
-    if (d->need != 0 || n > 64) return;
-    uint64_t sig[128] = {0}, seen[128];
-    uint8_t first[128];
+    if (d->need != 0) return;
+    uint64_t cut[3] = {1, 0, 0};                  /* bit b: a run of bytes starts at b (b <= 128) */
     for (uint32_t i = 0; i < n; i++) {
         uint32_t m = rt->pool[rt->set_off[set] + i];
         if (m <= N_UNSURE) continue;               /* the same for every byte */
         const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[m].pos].arg];
-        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++)
-            for (uint32_t b = rt->g->rg[c->first + j].lo, hi = rt->g->rg[c->first + j].hi; b <= hi && b < 128; b++)
-                sig[b] |= 1ull << i;
+        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++) {
+            uint32_t lo = rt->g->rg[c->first + j].lo, hi = rt->g->rg[c->first + j].hi;
+            cut[lo >> 6] |= 1ull << (lo & 63);
+            if (hi < 128) cut[(hi + 1) >> 6] |= 1ull << ((hi + 1) & 63);
+        }
+    }
+    uint64_t sig[128], seen[128];
+    uint8_t start[129], rep[128];
+    uint32_t n_runs = 0;
+    for (uint32_t b = 0; b < 128; b++)
+        if (cut[b >> 6] >> (b & 63) & 1) start[n_runs++] = (uint8_t)b;
+    start[n_runs] = 128;
+    for (uint32_t r = 0; r < n_runs && n <= 64; r++) {   /* which stacks take each run */
+        sig[r] = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t m = rt->pool[rt->set_off[set] + i];
+            if (m > N_UNSURE && class_has(rt->g, rt->g->el[rt->nodes[m].pos].arg, start[r], start[r]))
+                sig[r] |= 1ull << i;
+        }
     }
     uint32_t k = 0;
-    for (uint32_t b = 0; b < 128; b++) {
+    for (uint32_t r = 0; r < n_runs; r++) {
         uint32_t j = 0;
-        while (j < k && seen[j] != sig[b]) j++;
-        if (j == k) seen[k] = sig[b], first[k++] = (uint8_t)b;
-        eq[b] = first[j];
+        while (n <= 64 && j < k && seen[j] != sig[r]) j++;
+        if (n > 64 || j == k) seen[k] = n <= 64 ? sig[r] : 0, rep[k] = start[r], j = k++;
+        for (uint32_t b = start[r]; b < start[r + 1]; b++) eq[b] = rep[j];
     }
 }
 
@@ -1776,6 +1798,11 @@ static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, ui
         uni[k] = -1, poor[k] = nl < ALPHA_MIN_BYTES;
         if (poor[k]) {
             if (k == 0) a[0] = a[1] = 0;
+            for (uint32_t j = 0; j < k; j++)     /* the ways into it will be left out: stop early */
+                if (!poor[j])                    /* when too few bytes remain */
+                    for (uint32_t b = 0; b < 128; b++)
+                        if (rt->ds[reach[j]].trans[b] == r) a[b >> 6] &= ~(1ull << (b & 63));
+            if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
             continue;
         }
         a[0] &= live[0], a[1] &= live[1];
@@ -1836,8 +1863,11 @@ static int state_alphabet(runtime *rt, int32_t t) {
     int utf8, best_utf8 = 0, best_n = 0;
     if (explore_alphabet(rt, t, best, &best_utf8, &best_h)) return ST_OOM;
     best_n = bits64(best[0]) + bits64(best[1]);
+    const dstate *d0 = &rt->ds[t];                /* a stack alone is alive after no more bytes than */
+    int poor = d0->need != 0 ||                   /* the whole state: a poor state has no rich stack */
+               (d0->live_known ? bits64(d0->live[0]) + bits64(d0->live[1]) : ascii_bound(rt, t)) < ALPHA_MIN_BYTES;
     uint32_t set = rt->ds[t].set, pick[ALPHA_MAX_STACKS], width[ALPHA_MAX_STACKS], n_pick = 0;
-    for (uint32_t i = 0; best_h < UINT16_MAX && rt->set_len[set] > 1 && i < rt->set_len[set]; i++) {
+    for (uint32_t i = 0; !poor && best_h < UINT16_MAX && rt->set_len[set] > 1 && i < rt->set_len[set]; i++) {
         uint32_t m = rt->pool[rt->set_off[set] + i], w = 0;        /* the widest classes first */
         if (m <= N_UNSURE) continue;
         const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[m].pos].arg];

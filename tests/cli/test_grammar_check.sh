@@ -1,5 +1,5 @@
 # test_grammar_check.sh: `smol grammar-check`: JSON texts against json.gbnf with Python's json
-# module as the oracle, regexes against re.fullmatch, choices, --stats, and error exits.
+# module as the oracle, regexes against re.fullmatch, choices, --stats, --slow, and error exits.
 source "$(dirname "$0")/lib.sh"
 TOK="$SMOL_TEST_DATA/tokenizers/SmolLM2-135M-Instruct/tokenizer.json"
 GR="$SMOL_TEST_DATA/llama.cpp-grammars"
@@ -52,6 +52,20 @@ t_choice_and_stats() {
   tail -1 "$TMP/out.txt" | "$PY" -c 'import json,sys
 s = json.load(sys.stdin); m = s["mask_us"]
 assert s["compile_us"] > 0 and m["n"] >= 4 and 0 <= m["p50"] <= m["p90"] <= m["p99"] <= m["max"], s' || fail "stats line"
+}
+t_slow_masks_listed() {
+  # --slow 0 lists every mask (one per step: tokens + 1 per text) with the text before it
+  printf '%s\n' '{"text": "red"}' '{"text": "blue"}' > "$TMP/c.jsonl"
+  "$SMOL" grammar-check -m "$TOK" --choice 'red|green|blue' --jsonl "$TMP/c.jsonl" --slow 0 > /dev/null 2> "$TMP/err"
+  n=$(grep -c '^slow mask: ' "$TMP/err") || true
+  [ "$n" -ge 4 ] || fail "$n slow-mask lines: $(cat "$TMP/err")"
+  grep -q '^slow mask: .* allowed, constraint, step 0 after: ""$' "$TMP/err" || fail "no first step: $(cat "$TMP/err")"
+  "$SMOL" grammar-check -m "$TOK" --choice 'red|green|blue' --jsonl "$TMP/c.jsonl" --slow 1e9 > /dev/null 2> "$TMP/err"
+  ! grep -q '^slow mask' "$TMP/err" || fail "masks listed above a huge threshold"
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --choice red --slow fast 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" = 2 ] && grep -q -- "--slow" "$TMP/err" || fail "--slow fast: exit $rc, $(cat "$TMP/err")"
 }
 t_compile_errors_exit_2() {
   printf 'root ::= "a" (\n' > "$TMP/bad.gbnf"
