@@ -1,8 +1,8 @@
 /* test_doc.c: the document reader and writer: JSONL (plain, gzip, zstd; gzip/zstd files made by
  * the system's gzip and zstd tools as well as by the writer), .json arrays, .txt, ids, bad records
  * (errors naming file:line, or skipped and counted), truncated archives, atomic output; the
- * tree-less JSON scanner (base/jsonl.h) against cJSON on hand-written and random records, and
- * records written back byte for byte. */
+ * tree-less JSON scanner (base/jsonl.h) against cJSON on hand-written and random records, its
+ * SSE2 and plain-C scans against each other, and records written back byte for byte. */
 #include "check.h"
 #include "base/file.h"
 #include "base/jsonl.h"
@@ -444,6 +444,141 @@ static void test_scanner_random(void) {
     free(b);
 }
 
+/* A long JSON string token into b: plain runs of 0-40 bytes (so escapes fall at every offset of
+ * a 16- or 8-byte block) between escapes, \u code points and surrogate pairs, raw UTF-8, and
+ * now and then raw control bytes, DEL or invalid UTF-8. */
+static void long_string(uint64_t *st, char *b, size_t *n, size_t target) {
+    static const char *const pieces[] = {"\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t", "\\u0041", "\\u00e9",
+                                         "\\u20ac", "\\ud83d\\ude00", "\\uDBFF\\uDFFF", "\\u0000", "\\u001F",
+                                         "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x7f", "\t", "\x01", "\xff",
+                                         "\xed\xa0\x80", "\xc0\xaf", "\xf4\x90\x80\x80", "\xe2\x82"};
+    static const char k_plain[] = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;:!?-'(){}[]";
+    size_t start = *n;
+    b[(*n)++] = '"';
+    while (*n - start < target) {
+        *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(*st >> 33);
+        size_t run = r % 41;
+        for (size_t k = 0; k < run; k++) b[(*n)++] = k_plain[(r >> (k % 24)) % (sizeof k_plain - 1)];
+        const char *p = pieces[r / 64 % (sizeof pieces / sizeof pieces[0])];
+        if (r / 4096 % 4 == 0 && (p[0] & 0x80 || p[0] < 0x20 || p[0] == 0x7f)) p = "\\n";   /* raw oddities are rarer */
+        memcpy(b + *n, p, strlen(p));
+        *n += strlen(p);
+    }
+    b[(*n)++] = '"';
+}
+
+/* Compares the SSE2 and scalar scans of line[0..n): status, object bounds, flags, error
+ * offset and every field. Returns 0 (reported) on the first difference. */
+static int scan_paths_agree(const char *line, size_t n, const char *what) {
+    smol_json_field fa[4] = {{.name = "text"}, {.name = "id"}, {.name = "metadata"}, {.name = "url"}};
+    smol_json_field fb[4] = {{.name = "text"}, {.name = "id"}, {.name = "metadata"}, {.name = "url"}};
+    smol_json_scan a, b;
+    int ra = smol_json_scan_object_path(line, n, fa, 4, &a, SMOL_JSON_PATH_SSE2);
+    int rb = smol_json_scan_object_path(line, n, fb, 4, &b, SMOL_JSON_PATH_SCALAR);
+    if (ra != rb || a.at != b.at || a.end != b.end || a.lax != b.lax || a.not_object != b.not_object ||
+        (ra && a.err_at != b.err_at)) {
+        CHECK(0, "%s: SSE2 scan %d (at %zu end %zu lax %d not_object %d err_at %zu), scalar %d (%zu %zu %d %d %zu)",
+              what, ra, a.at, a.end, a.lax, a.not_object, a.err_at, rb, b.at, b.end, b.lax, b.not_object, b.err_at);
+        return 0;
+    }
+    for (int k = 0; k < 4 && !ra; k++)
+        if (fa[k].type != fb[k].type || fa[k].at != fb[k].at || fa[k].end != fb[k].end || fa[k].escaped != fb[k].escaped) {
+            CHECK(0, "%s: field %s: SSE2 type %d [%zu, %zu) escaped %d, scalar type %d [%zu, %zu) escaped %d", what,
+                  fa[k].name, fa[k].type, fa[k].at, fa[k].end, fa[k].escaped, fb[k].type, fb[k].at, fb[k].end,
+                  fb[k].escaped);
+            return 0;
+        }
+    return 1;
+}
+
+/* UTF-8 checked one code point at a time from the definition (RFC 3629's table): the offset
+ * of the first bad byte, or n. */
+static size_t utf8_oracle(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i], cp, len;
+        if (c < 0x80) { i++; continue; }
+        if (c >> 5 == 6) len = 2, cp = c & 0x1F;
+        else if (c >> 4 == 14) len = 3, cp = c & 0x0F;
+        else if (c >> 3 == 30) len = 4, cp = c & 0x07;
+        else return i;
+        if (i + len > n) return i;
+        for (unsigned k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        unsigned min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return n;
+}
+
+/* The SSE2 scans (base/cpu.h picks them on x86-64) and their plain-C twins on random JSONL
+ * records (escapes, surrogates, raw UTF-8 and control bytes, long strings, whitespace, nested
+ * metadata), whole, cut short and with a byte changed: the same scan; the text escaped the same
+ * by both; its UTF-8 check the same on both and as a from-the-definition checker says. */
+static void test_scan_paths_agree(void) {
+    uint64_t st = 2026;
+    size_t cap = 1 << 20;
+    char *b = malloc(cap), *text = malloc(cap), *ea = malloc(SMOL_JSON_ESCAPED_MAX(cap)), *eb = malloc(SMOL_JSON_ESCAPED_MAX(cap));
+    REQUIRE(b && text && ea && eb, "out of memory");
+    static const char *const ws[] = {"", " ", "\t", "\r\n", "  \n ", "\x01"};
+    int scanned = 0, accepted = 0;
+    for (int i = 0; i < 1500; i++) {
+        size_t n = 0;
+        st = st * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(st >> 33);
+        n += (size_t)sprintf(b + n, "%s{%s\"id\"%s:%s", ws[r % 6], ws[r / 8 % 6], ws[r / 64 % 6], ws[r / 512 % 6]);
+        rand_value(&st, b, &n, 2);
+        n += (size_t)sprintf(b + n, ",%s\"text\":%s", ws[r / 4096 % 6], ws[r / 32768 % 6]);
+        size_t text_at = n;
+        long_string(&st, b, &n, (size_t)(r % 7 == 0 ? 20000 + r % 30000 : r % 700));
+        size_t text_end = n;
+        n += (size_t)sprintf(b + n, ",\"metadata\":{\"url\":");
+        rand_string(&st, b, &n, 1);
+        n += (size_t)sprintf(b + n, ",\"nested\":");
+        rand_value(&st, b, &n, 0);
+        n += (size_t)sprintf(b + n, "}%s}%s", ws[r / 16 % 6], ws[r / 128 % 6]);
+        char what[64];
+        snprintf(what, sizeof what, "record %d", i);
+        REQUIRE(scan_paths_agree(b, n, what), "%s", what);
+        scanned++;
+        smol_json_field f = {.name = "text"};
+        smol_json_scan sc;
+        if (smol_json_scan_object(b, n, &f, 1, &sc) == SMOL_OK) {
+            accepted++;
+            REQUIRE(f.at == text_at && f.end == text_end, "%s: text at [%zu, %zu), written at [%zu, %zu)", what, f.at,
+                    f.end, text_at, text_end);
+            size_t tn = smol_json_unescape(b + f.at + 1, f.end - f.at - 2, text, cap);
+            size_t na = smol_json_escape_path(text, tn, ea, SMOL_JSON_PATH_SSE2);
+            size_t nb = smol_json_escape_path(text, tn, eb, SMOL_JSON_PATH_SCALAR);
+            size_t d = 0;
+            while (d < na && d < nb && ea[d] == eb[d]) d++;
+            REQUIRE(na == nb && d == na, "%s: escaped text differs at byte %zu (SSE2 %zu bytes, scalar %zu)", what, d, na, nb);
+            size_t ua = smol_utf8_bad_offset_path(text, tn, SMOL_JSON_PATH_SSE2);
+            size_t ub = smol_utf8_bad_offset_path(text, tn, SMOL_JSON_PATH_SCALAR);
+            size_t uo = utf8_oracle((const unsigned char *)text, tn);
+            REQUIRE(ua == uo && ub == uo, "%s: first bad UTF-8 byte at %zu (SSE2), %zu (scalar), %zu (by definition)", what,
+                    ua, ub, uo);
+        }
+        /* cut short, and one byte changed */
+        size_t cut = (size_t)(st >> 20) % n;
+        snprintf(what, sizeof what, "record %d cut at %zu", i, cut);
+        REQUIRE(scan_paths_agree(b, cut, what), "%s", what);
+        size_t at = (size_t)(st >> 12) % n;
+        b[at] = "{}[]\",:\\u0 x\x01\xc3"[(st >> 40) % 15];
+        snprintf(what, sizeof what, "record %d changed at %zu", i, at);
+        REQUIRE(scan_paths_agree(b, n, what), "%s", what);
+    }
+    CHECK(scanned == 1500 && accepted > 300, "%d records, %d accepted", scanned, accepted);
+    free(b);
+    free(text);
+    free(ea);
+    free(eb);
+}
+
 /* The escaper writes what cJSON prints for a string, and the unescaper reads it back. */
 static void test_escape_round_trip(void) {
     uint64_t st = 7;
@@ -617,6 +752,7 @@ int main(void) {
     RUN(test_scanner_cases);
     RUN(test_scanner_random);
     RUN(test_escape_round_trip);
+    RUN(test_scan_paths_agree);
     RUN(test_text_edge_cases);
     RUN(test_write_back);
     RUN(test_jsonl_plain_and_compressed);

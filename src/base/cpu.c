@@ -22,6 +22,7 @@ static unsigned long long xgetbv0(void) {
 static void detect(smol_cpu *c) {
     unsigned a, b, cx, d;
     if (!__get_cpuid(1, &a, &b, &cx, &d)) return;
+    c->sse2 = (d >> 26) & 1;
     int osxsave = (cx >> 27) & 1;
     int fma = (cx >> 12) & 1, f16c = (cx >> 29) & 1, avx = (cx >> 28) & 1;
     unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
@@ -62,7 +63,7 @@ static void cap_level(smol_cpu *c) {
     if (strcmp(cap, "scalar") == 0) {
         memset(c, 0, sizeof *c);
     } else if (strcmp(cap, "avx2") == 0) {
-        smol_cpu keep = { .avx2 = c->avx2, .fma = c->fma, .f16c = c->f16c, .avxvnni = c->avxvnni };
+        smol_cpu keep = { .avx2 = c->avx2, .fma = c->fma, .f16c = c->f16c, .avxvnni = c->avxvnni, .sse2 = c->sse2 };
         *c = keep;
     }
 }
@@ -87,6 +88,8 @@ const smol_cpu *smol_cpu_get(void) {
     pthread_once(&g_cpu_once, init_once);
     return &g_cpu;
 }
+
+int smol_cpu_has_sse2(void) { return smol_cpu_get()->sse2; }
 
 int smol_cpu_has_avx2(void) {
     const smol_cpu *c = smol_cpu_get();

@@ -9,10 +9,14 @@ typedef struct smol_cpu {
     int avx512f, avx512bw, avx512vl, avx512dq;  /* the AVX-512 level: all four */
     int avx512vnni, avx512bf16, avxvnni;
     int amx_tile, amx_int8, amx_bf16;
+    int sse2;                                   /* the 128-bit level (x86-64 baseline); 0 under SMOL_CPU=scalar */
 } smol_cpu;
 
 /* The detected features, capped by SMOL_CPU. Thread-safe; detection runs once. */
 const smol_cpu *smol_cpu_get(void);
+
+/* 1 if SSE2 may be used (every x86-64 CPU, unless SMOL_CPU=scalar). */
+int smol_cpu_has_sse2(void);
 
 /* 1 if the AVX2 level (avx2+fma+f16c) may be used. */
 int smol_cpu_has_avx2(void);

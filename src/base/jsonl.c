@@ -1,6 +1,8 @@
 /* jsonl.c: streaming line reader over plain, gzip and zstd files (detected by magic bytes),
- * and JSONL documents on top of it. */
+ * JSONL documents on top of it, and the JSON object scanner and string escaping (SSE2 and a
+ * plain 8-byte twin, chosen at run time through base/cpu.h). */
 #include "base/jsonl.h"
+#include "base/cpu.h"
 #include "base/error.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -321,21 +323,20 @@ static long hex4(const unsigned char *s) {
     return v;
 }
 
-/* Bytes before the first '"', '\\' or byte < 0x20 among the PLAIN_STEP bytes at s
- * (PLAIN_STEP if none): SSE2 16 bytes at a time where the compiler targets it, else 8. */
+/* Bytes before the first '"', '\\' or byte < 0x20 among the 16 bytes at s (16 if none). */
 #if defined(__SSE2__)
-#define PLAIN_STEP 16
-static size_t plain_run(const unsigned char *s) {
+static size_t plain_run16(const unsigned char *s) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
     __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1F)), _mm_set1_epi8(0x1F));
     __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))), ctl);
     unsigned m = (unsigned)_mm_movemask_epi8(hit);
     return m ? (size_t)__builtin_ctz(m) : 16;
 }
-#else
-#define PLAIN_STEP 8
+#endif
+
+/* The same over the 8 bytes at s, in plain C (one 64-bit word). */
 static const uint64_t k_ones = 0x0101010101010101ull, k_highs = 0x8080808080808080ull;
-static size_t plain_run(const unsigned char *s) {
+static size_t plain_run8(const unsigned char *s) {
     uint64_t w;
     memcpy(&w, s, 8);
     uint64_t q = w ^ (k_ones * '"'), b = w ^ (k_ones * '\\');
@@ -349,7 +350,39 @@ static size_t plain_run(const unsigned char *s) {
     return i;
 #endif
 }
+
+/* 1 if path (SMOL_JSON_PATH_*) means the SSE2 scans. */
+static int use_sse2(int path) {
+#if defined(__SSE2__)
+    return path == SMOL_JSON_PATH_SSE2 || (path == SMOL_JSON_PATH_AUTO && smol_cpu_has_sse2());
+#else
+    (void)path;
+    return 0;
 #endif
+}
+
+/* Skips bytes of s[i..n) other than '"', '\\' and bytes < 0x20 a block at a time; stops at
+ * one of those or where less than a block is left (the caller goes on byte by byte). */
+static size_t skip_plain(const unsigned char *s, size_t n, size_t i, int sse2) {
+#if defined(__SSE2__)
+    if (sse2) {
+        while (i + 16 <= n) {
+            size_t k = plain_run16(s + i);
+            i += k;
+            if (k < 16) return i;
+        }
+        return i;
+    }
+#else
+    (void)sse2;
+#endif
+    while (i + 8 <= n) {
+        size_t k = plain_run8(s + i);
+        i += k;
+        if (k < 8) return i;
+    }
+    return i;
+}
 
 /* Checks the escape at s[i] == '\\'; returns its length, or 0 if it is invalid. A \u escape
  * of a high surrogate must be followed by one of a low surrogate; a lone low one is invalid. */
@@ -369,15 +402,12 @@ static size_t escape_len(const unsigned char *s, size_t n, size_t i) {
 }
 
 /* Scans the string token at s[i] == '"'; returns the offset past its closing quote, or
- * SCAN_FAIL with *err_at set. Adds STR_ESC (escapes) and STR_CTRL (raw bytes < 0x20) to *flags. */
-static size_t scan_string(const unsigned char *s, size_t n, size_t i, unsigned *flags, size_t *err_at) {
+ * SCAN_FAIL with *err_at set. Adds STR_ESC (escapes) and STR_CTRL (raw bytes < 0x20) to *flags.
+ * sse2: skip plain bytes with SSE2 (else 8 at a time in plain C). */
+static size_t scan_string(const unsigned char *s, size_t n, size_t i, unsigned *flags, size_t *err_at, int sse2) {
     size_t start = i++;
     for (;;) {
-        while (i + PLAIN_STEP <= n) {
-            size_t k = plain_run(s + i);
-            i += k;
-            if (k < PLAIN_STEP) break;
-        }
+        i = skip_plain(s, n, i, sse2);
         if (i >= n) {
             *err_at = start;
             return SCAN_FAIL;
@@ -451,7 +481,7 @@ static int key_is(const unsigned char *s, size_t at, size_t end, unsigned flags,
 
 /* Scans one literal, number or string value at s[i]; returns the offset past it or SCAN_FAIL. */
 static size_t scan_scalar(const unsigned char *s, size_t n, size_t i, int *type, unsigned *flags, int *lax,
-                          size_t *err_at) {
+                          size_t *err_at, int sse2) {
     static const char *const lits[] = {"null", "false", "true"};
     static const int lit_types[] = {SMOL_JSON_NULL, SMOL_JSON_FALSE, SMOL_JSON_TRUE};
     *err_at = i;
@@ -459,7 +489,7 @@ static size_t scan_scalar(const unsigned char *s, size_t n, size_t i, int *type,
     unsigned c = s[i];
     if (c == '"') {
         *type = SMOL_JSON_STRING;
-        size_t e = scan_string(s, n, i, flags, err_at);
+        size_t e = scan_string(s, n, i, flags, err_at, sse2);
         if (*flags & STR_CTRL) *lax = 1;
         return e;
     }
@@ -492,11 +522,11 @@ static void note_field(smol_json_field *fields, int want, int type, size_t at, s
 /* Reads the key at s[i] and its ':' in an object at depth; at depth 1 sets *want to the field
  * the key names (-1: none). Returns the offset of the value, or SCAN_FAIL with *err_at set. */
 static size_t read_key(const unsigned char *s, size_t len, size_t i, int depth, smol_json_field *fields, int n_fields,
-                       int *want, int *lax, size_t *err_at) {
+                       int *want, int *lax, size_t *err_at, int sse2) {
     *err_at = i;
     if (i >= len || s[i] != '"') return SCAN_FAIL;
     unsigned flags = 0;
-    size_t end = scan_string(s, len, i, &flags, err_at);
+    size_t end = scan_string(s, len, i, &flags, err_at, sse2);
     if (end == SCAN_FAIL) return SCAN_FAIL;
     if (flags & STR_CTRL) *lax = 1;
     if (depth == 1) {
@@ -528,7 +558,13 @@ static int scan_end(const unsigned char *s, size_t len, size_t i, int top_type, 
 }
 
 int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields, int n_fields, smol_json_scan *out) {
+    return smol_json_scan_object_path(line, len, fields, n_fields, out, SMOL_JSON_PATH_AUTO);
+}
+
+int smol_json_scan_object_path(const char *line, size_t len, smol_json_field *fields, int n_fields, smol_json_scan *out,
+                               int path) {
     const unsigned char *s = (const unsigned char *)line;
+    int sse2 = use_sse2(path);
     unsigned char stack[JSON_MAX_DEPTH];   /* '{' or '[' of each open container */
     int depth = 0, want = -1, top_type = 0;
     memset(out, 0, sizeof *out);
@@ -556,7 +592,7 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
         } else {
             int type = 0;
             unsigned flags = 0;
-            size_t e = scan_scalar(s, len, i, &type, &flags, &out->lax, &err_at);
+            size_t e = scan_scalar(s, len, i, &type, &flags, &out->lax, &err_at, sse2);
             if (e == SCAN_FAIL) goto fail;
             if (!depth) top_type = type;
             note_field(fields, depth == 1 ? want : -1, type, i, e, flags);
@@ -582,7 +618,7 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
         }
         continue;
     key:
-        if ((i = read_key(s, len, i, depth, fields, n_fields, &want, &out->lax, &err_at)) == SCAN_FAIL) goto fail;
+        if ((i = read_key(s, len, i, depth, fields, n_fields, &want, &out->lax, &err_at, sse2)) == SCAN_FAIL) goto fail;
     }
 fail:
     out->err_at = err_at < len ? err_at : (len ? len - 1 : 0);
@@ -660,15 +696,18 @@ size_t smol_json_unescape(const char *str, size_t n, char *out, size_t cap) {
 }
 
 size_t smol_json_escape(const char *text, size_t len, char *out) {
+    return smol_json_escape_path(text, len, out, SMOL_JSON_PATH_AUTO);
+}
+
+size_t smol_json_escape_path(const char *text, size_t len, char *out, int path) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)text;
+    int sse2 = use_sse2(path);
     size_t o = 0, i = 0;
     out[o++] = '"';
     while (i < len) {
-        size_t run = 0, k = PLAIN_STEP;
-        while (k == PLAIN_STEP && i + run + PLAIN_STEP <= len) run += k = plain_run(s + i + run);
-        if (k == PLAIN_STEP)
-            while (i + run < len && s[i + run] != '"' && s[i + run] != '\\' && s[i + run] >= 0x20) run++;
+        size_t run = skip_plain(s, len, i, sse2) - i;
+        while (i + run < len && s[i + run] != '"' && s[i + run] != '\\' && s[i + run] >= 0x20) run++;
         memcpy(out + o, s + i, run);
         o += run;
         i += run;

@@ -79,6 +79,15 @@ typedef struct smol_json_scan {
  * SMOL_OK, or SMOL_EFORMAT with out->err_at / out->not_object telling where and what. */
 int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields, int n, smol_json_scan *out);
 
+/* Which scans smol_json_scan_object_path and smol_json_escape_path use: AUTO follows the CPU
+ * (base/cpu.h: SSE2 unless SMOL_CPU=scalar); SCALAR is plain C, 8 bytes at a time; SSE2 is
+ * taken as SCALAR on builds without SSE2. All give the same results. */
+enum { SMOL_JSON_PATH_AUTO = 0, SMOL_JSON_PATH_SCALAR = 1, SMOL_JSON_PATH_SSE2 = 2 };
+
+/* smol_json_scan_object on a chosen path (for tests comparing the paths). */
+int smol_json_scan_object_path(const char *line, size_t len, smol_json_field *fields, int n, smol_json_scan *out,
+                               int path);
+
 /* Decodes the content of a string token that smol_json_scan_object accepted (s[0..n): the
  * bytes between its quotes) into out, writing at most cap bytes (n is always enough); returns
  * the bytes written. Surrogate pairs become one 4-byte UTF-8 sequence. */
@@ -90,5 +99,8 @@ size_t smol_json_unescape(const char *s, size_t n, char *out, size_t cap);
 /* Writes text[0..len) as a JSON string token into out (quotes included; '"', '\\' and control
  * bytes escaped as cJSON prints them, everything else as it is); returns the bytes written. */
 size_t smol_json_escape(const char *text, size_t len, char *out);
+
+/* smol_json_escape on a chosen path (SMOL_JSON_PATH_*). */
+size_t smol_json_escape_path(const char *text, size_t len, char *out, int path);
 
 #endif

@@ -3,6 +3,7 @@
  * are scanned without a cJSON tree (base/jsonl.h): their bytes are kept and written back with
  * only the text value replaced; the tree is built when something asks for it. */
 #include "data/doc.h"
+#include "base/cpu.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "base/jsonl.h"
@@ -49,14 +50,17 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Offset of the first byte that breaks UTF-8 in s[0..n) (overlongs, surrogates and code
- * points past U+10FFFF are invalid), or n if all of it is valid. */
-static size_t utf8_bad_offset(const char *s, size_t n) {
+size_t smol_utf8_bad_offset_path(const char *s, size_t n, int path) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+#if defined(__SSE2__)
+    int sse2 = path == SMOL_JSON_PATH_SSE2 || (path == SMOL_JSON_PATH_AUTO && smol_cpu_has_sse2());
+#else
+    (void)path;
+#endif
     while (i < n) {
 #if defined(__SSE2__)
-        if (i + 16 <= n && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)))) {
+        if (sse2 && i + 16 <= n && !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)))) {
             i += 16;   /* 16 ASCII bytes */
             continue;
         }
@@ -88,6 +92,9 @@ static size_t utf8_bad_offset(const char *s, size_t n) {
     }
     return n;
 }
+
+/* Offset of the first byte that breaks UTF-8 in s[0..n), or n (see smol_utf8_bad_offset_path). */
+static size_t utf8_bad_offset(const char *s, size_t n) { return smol_utf8_bad_offset_path(s, n, SMOL_JSON_PATH_AUTO); }
 
 int smol_doc_reader_open(const char *path, const smol_doc_opts *opts, smol_doc_reader **out, smol_error *err) {
     *out = NULL;

@@ -117,4 +117,9 @@ int smol_doc_writer_close(smol_doc_writer *w, smol_error *err);
 /* Drops the output (temporary file deleted) and frees w; NULL is a no-op. */
 void smol_doc_writer_abort(smol_doc_writer *w);
 
+/* Offset of the first byte that breaks UTF-8 in s[0..n) (overlongs, surrogates and code points
+ * past U+10FFFF are invalid), or n if all of it is valid; path is SMOL_JSON_PATH_AUTO, _SCALAR
+ * (8 bytes of ASCII at a time in plain C) or _SSE2 (16 at a time), all with the same answer. */
+size_t smol_utf8_bad_offset_path(const char *s, size_t n, int path);
+
 #endif
