@@ -32,6 +32,7 @@ typedef struct rep_state {
     size_t tsize;              /* slots in use for this document (a power of two <= tcap) */
     int tshift;                /* 64 - log2(tsize) */
     uint64_t pow[65], ipow[65]; /* B^0 .. B^64 and their inverses */
+    uint64_t byte_term[8][256]; /* [k][c]: c * B^(7-k), byte k's term in the hash of an 8-byte block */
 } rep_state;
 
 #define HASH_B 0x9E3779B97F4A7C15ull   /* odd, so every power is too */
@@ -63,6 +64,8 @@ static int rep_init(smol_filter *f, smol_error *err) {
         s->pow[i] = s->pow[i - 1] * HASH_B;
         s->ipow[i] = s->ipow[i - 1] * inv;
     }
+    for (int k = 0; k < 8; k++)
+        for (int c = 0; c < 256; c++) s->byte_term[k][c] = (uint64_t)c * s->pow[7 - k];
     return SMOL_OK;
 }
 
@@ -132,14 +135,16 @@ static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t l
 
 /* word_hash of a word of 1..8 bytes whose 8-byte block c[0..8) is readable, without a loop on
  * its length: the block with the bytes past len zeroed hashes to H * B^(8-len), and B is odd,
- * so H is that times B^-(8-len). */
+ * so H is that times B^-(8-len). The eight terms come from tables (no multiplies). */
 static uint64_t short_word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
     uint64_t v;
     memcpy(&v, c, 8);
     v &= ~0ull >> (64 - 8 * len);   /* little-endian: the first len bytes are the low ones */
-    uint64_t h = v >> 56;   /* byte k times B^(7-k), the products independent of each other */
-    for (int k = 0; k < 7; k++) h += (v >> (8 * k) & 0xFF) * s->pow[7 - k];
-    return h * s->ipow[8 - len];
+    uint64_t h0 = s->byte_term[0][v & 0xFF] + s->byte_term[1][v >> 8 & 0xFF];
+    uint64_t h1 = s->byte_term[2][v >> 16 & 0xFF] + s->byte_term[3][v >> 24 & 0xFF];
+    uint64_t h2 = s->byte_term[4][v >> 32 & 0xFF] + s->byte_term[5][v >> 40 & 0xFF];
+    uint64_t h3 = s->byte_term[6][v >> 48 & 0xFF] + s->byte_term[7][v >> 56];
+    return (h0 + h1 + h2 + h3) * s->ipow[8 - len];
 }
 
 /* The table slot where hash h starts probing: the top bits of h times an odd constant. */

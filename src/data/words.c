@@ -302,7 +302,8 @@ static int period_ends_sentence(const char *w, size_t n, const char *text, size_
     return 1;
 }
 
-static const char k_open_q[] = "``", k_close_q[] = "''";
+/* padded to sixteen bytes: 16-byte loads from any token start stay in bounds (words.h) */
+static const char k_open_q[16] = "``", k_close_q[16] = "''";
 
 static int is_always_split(char c) {
     return c == ';' || c == '@' || c == '#' || c == '$' || c == '%' || c == '&' || c == '?' || c == '!' || c == '*' ||
@@ -876,7 +877,7 @@ static int is_stop_word(uint32_t v, uint32_t len) {
 /* Word classes of one word: bit 0 it has a letter, bit 1 a character outside PUNCTUATION; bits 2..
  * its first min(len, 4) bytes, little-endian (built from bytes: a narrow copy into a wider
  * variable would stall on store forwarding). ASCII words go through the byte table. */
-static uint64_t word_classes_scalar(const smol_span *x) {
+__attribute__((noinline)) static uint64_t word_classes_scalar(const smol_span *x) {
     const unsigned char *c = (const unsigned char *)x->s;
     unsigned flags = 0;
     if (x->chars == x->len) {
@@ -909,31 +910,30 @@ static uint64_t word_classes_sse2(const unsigned char *c, uint32_t len) {
 #endif
 
 void smol_word_stats_at(const smol_spans *w, const char *text, size_t n, int level, smol_word_stats *out) {
-    uintptr_t lo = (uintptr_t)text, hi = (uintptr_t)text + n;   /* quote tokens point elsewhere */
-    long sym_free = 0, alpha = 0, stops = 0;
-    uint64_t chars = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const smol_span *x = &w->v[i];
+    /* sixteen bytes are readable from a token that starts sixteen bytes or more before the text's
+     * end, or outside the text (hi - at wraps above it) */
+    uintptr_t hi = (uintptr_t)text + n;
+    uint64_t sym_free = 0, alpha = 0, stops = 0, chars = 0;
+    for (const smol_span *x = w->v, *end = w->v + w->n; x < end; x++) {
         uint64_t cls;
 #if defined(__SSE2__)
         uintptr_t at = (uintptr_t)x->s;
-        if (level == SMOL_SCAN_SSE2 && x->chars == x->len && x->len - 1 < 16 && at >= lo && at <= hi && hi - at >= 16)
+        if (level == SMOL_SCAN_SSE2 && x->chars == x->len && x->len - 1 < 16 && hi - at >= 16)
             cls = word_classes_sse2((const unsigned char *)x->s, x->len);
         else
 #endif
             cls = word_classes_scalar(x);
         uint64_t other = cls >> 1 & 1;
-        sym_free += (long)other;
+        sym_free += other;
         chars += x->chars & (0 - other);
-        alpha += (long)(cls & 1);
-        stops += is_stop_word((uint32_t)(cls >> 2), x->len);
+        alpha += cls & 1;
+        stops += (uint64_t)is_stop_word((uint32_t)(cls >> 2), x->len);
     }
     (void)level;
-    (void)lo;
     (void)hi;
-    out->sym_free = sym_free;
-    out->alpha = alpha;
-    out->stops = stops;
+    out->sym_free = (long)sym_free;
+    out->alpha = (long)alpha;
+    out->stops = (long)stops;
     out->chars = chars;
 }
 

@@ -66,7 +66,8 @@ int smol_split_newline_runs(const char *text, size_t len, int min_run, smol_span
 int smol_split_ws(const char *text, size_t len, smol_spans *out);
 
 /* NLTK-style English word tokens of text (punctuation, brackets, quotes and contractions split
- * off; a period only at a sentence end; '"' becomes `` or ''). Clears out first. 0 or -1. */
+ * off; a period only at a sentence end; '"' becomes `` or ''). Clears out first. 0 or -1.
+ * Every token points into text, or (`` and '') to a static string with sixteen readable bytes. */
 int smol_word_tokenize(const char *text, size_t len, smol_spans *out);
 int smol_word_tokenize_at(const char *text, size_t len, smol_spans *out, int level);
 
@@ -85,8 +86,8 @@ size_t smol_word_count_floor_at(const char *text, size_t len, int level);
 long smol_count_ellipses(const char *t, size_t n);
 long smol_count_ellipses_at(const char *t, size_t n, int level);
 
-/* gopher_quality's word counts over the tokens w of text[0..n) (tokens may also point outside the
- * text, as the splitter's `` and ''): words with a character outside datatrove's PUNCTUATION
+/* gopher_quality's word counts over the tokens w of text[0..n) (tokens outside the text must have
+ * sixteen readable bytes, as the splitter's `` and ''): words with a character outside datatrove's PUNCTUATION
  * (sym_free) and their code points (chars), words with a letter (alpha), stop words (stops: to,
  * of, be, the, and, that, have, with). */
 typedef struct smol_word_stats {
