@@ -400,6 +400,25 @@ static void test_gopher_repetition_short_word_hashes(void) {
     free(b.s);
 }
 
+/* Words of 9..16 bytes hash from two 8-byte blocks: the same 59 characters as five long words at
+ * the start (block path) and split differently at the end (5, 16, 15, 13, 10 bytes: short block,
+ * long blocks, and the loop for the word in the last sixteen bytes) must be one 5-gram.
+ * Duplicated characters 59 of 126 + 5 * fill: above 0.15 for fill 53, not for 54. */
+static void test_gopher_repetition_long_word_hashes(void) {
+    sbuf b = {0};
+    for (int fill = 53; fill <= 54; fill++) {
+        sb_reset(&b);
+        sb_add(&b, "abcdefghij klmnopqrstuvwx yzABCDEFGHIJKLMN OPQRSTUVW XYZ0123456");
+        for (int k = 0; k < fill; k++) sb_add(&b, " %s", uword(k, 4));
+        sb_add(&b, " abcde fghijklmnopqrstu vwxyzABCDEFGHIJ KLMNOPQRSTUVW XYZ0123456");
+        char what[64];
+        snprintf(what, sizeof what, "long-word 5-gram 59 / %zu", b.n);
+        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
+               fill == 53 ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
+    }
+    free(b.s);
+}
+
 /* ------------------------------------------------------------------ c4_quality */
 
 static void test_c4_lines(void) {
@@ -945,6 +964,7 @@ int main(void) {
     RUN(test_gopher_repetition_dup_ngrams);
     RUN(test_gopher_repetition_concat_ngrams);
     RUN(test_gopher_repetition_short_word_hashes);
+    RUN(test_gopher_repetition_long_word_hashes);
     RUN(test_c4_lines);
     RUN(test_c4_document_rules);
     RUN(test_fineweb_quality);

@@ -133,18 +133,26 @@ static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t l
     return h;
 }
 
-/* word_hash of a word of 1..8 bytes whose 8-byte block c[0..8) is readable, without a loop on
- * its length: the block with the bytes past len zeroed hashes to H * B^(8-len), and B is odd,
- * so H is that times B^-(8-len). The eight terms come from tables (no multiplies). */
-static uint64_t short_word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
-    uint64_t v;
-    memcpy(&v, c, 8);
-    v &= ~0ull >> (64 - 8 * len);   /* little-endian: the first len bytes are the low ones */
+/* The hash of the 8-byte block v (byte k of the block is bits 8k..8k+7), from tables. */
+static uint64_t block_hash(const rep_state *s, uint64_t v) {
     uint64_t h0 = s->byte_term[0][v & 0xFF] + s->byte_term[1][v >> 8 & 0xFF];
     uint64_t h1 = s->byte_term[2][v >> 16 & 0xFF] + s->byte_term[3][v >> 24 & 0xFF];
     uint64_t h2 = s->byte_term[4][v >> 32 & 0xFF] + s->byte_term[5][v >> 40 & 0xFF];
     uint64_t h3 = s->byte_term[6][v >> 48 & 0xFF] + s->byte_term[7][v >> 56];
-    return (h0 + h1 + h2 + h3) * s->ipow[8 - len];
+    return h0 + h1 + h2 + h3;
+}
+
+/* word_hash of a word of 1..16 bytes whose sixteen bytes from c are readable, without a loop on
+ * its length: the blocks with the bytes past len zeroed hash to H * B^(8-len) (up to 8 bytes) or
+ * H * B^(16-len) (two blocks, H(a b) = H(a) B^8 + H(b)), and B is odd, so H is that times
+ * B^-(8-len) or B^-(16-len). */
+static uint64_t short_word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
+    uint64_t v;
+    memcpy(&v, c, 8);
+    if (len <= 8) return block_hash(s, v & ~0ull >> (64 - 8 * len)) * s->ipow[8 - len];   /* little-endian: low bytes first */
+    uint64_t v2;
+    memcpy(&v2, c + 8, 8);
+    return (block_hash(s, v) * s->pow[8] + block_hash(s, v2 & ~0ull >> (64 - 8 * (len - 8)))) * s->ipow[16 - len];
 }
 
 /* The table slot where hash h starts probing: the top bits of h times an odd constant. */
@@ -260,12 +268,14 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n)) goto oom;
     uint64_t pre = 0, bpow = 1, ibpow = 1;
-    uintptr_t text_lo = (uintptr_t)t, text_hi = (uintptr_t)t + n;   /* quote tokens point elsewhere */
+    /* sixteen bytes are readable from a token that starts sixteen or more before the text's end,
+     * or outside the text (the splitter's `` and '', padded; text_hi - at wraps above 16) */
+    uintptr_t text_hi = (uintptr_t)t + n;
     for (size_t i = 0; i < w->n; i++) {
         uint32_t len = w->v[i].len;
         uintptr_t at = (uintptr_t)w->v[i].s;
         const unsigned char *c = (const unsigned char *)w->v[i].s;
-        uint64_t h = len - 1 < 8 && at >= text_lo && at + 8 <= text_hi ? short_word_hash(s, c, len) : word_hash(s, c, len);
+        uint64_t h = len - 1 < 16 && text_hi - at >= 16 ? short_word_hash(s, c, len) : word_hash(s, c, len);
         uint64_t p = 1, ip = 1;
         if (len <= 64) {
             p = s->pow[len];
