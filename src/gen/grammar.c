@@ -961,11 +961,12 @@ int smol_grammar_from_choice(const char *const *choices, int n, smol_grammar **o
 enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
 
 /* A subtree of the trie with at least this many tokens is tested for being accepted whole; a
- * state's alphabet is explored over at most ALPHA_MAX_STATES states (from the state, else from
- * each of its first ALPHA_MAX_STACKS stacks alone) and kept only with at least ALPHA_MIN_BYTES
- * bytes. */
+ * state's alphabet is explored over levels of at most ALPHA_MAX_STATES states, ALPHA_MAX_REACH
+ * states in all (from the state, else from each of its first ALPHA_MAX_STACKS stacks alone) and
+ * kept only with at least ALPHA_MIN_BYTES bytes. */
 #define ALPHA_MIN_TOKENS 1
 #define ALPHA_MAX_STATES 24
+#define ALPHA_MAX_REACH 160
 #define ALPHA_MIN_BYTES 16
 #define ALPHA_MAX_STACKS 4
 
@@ -1002,6 +1003,7 @@ typedef struct dstate {
     uint16_t alpha_height;  /* the alphabet holds for strings of at most this many characters */
     uint8_t maybe_known;    /* maybe[] computed */
     uint8_t live_known;     /* live[] computed (live_bytes) */
+    uint8_t eq_known;       /* the byte classes after trans[256] are filled */
     uint64_t live[2];       /* ASCII bytes after which the state is alive with a real stack */
     uint64_t maybe[4];      /* bytes that might lead somewhere (a clear bit: the byte is refused) */
     uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
@@ -1066,6 +1068,16 @@ static inline int bits64(uint64_t x) {
     x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
     x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
     return (int)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Sets bits lo..hi (clipped to ASCII) of the 128-bit set m[2]. */
+static inline void ascii_range(uint64_t m[2], uint32_t lo, uint32_t hi) {
+    if (lo > 127) return;
+    if (hi > 127) hi = 127;
+    for (uint32_t w = lo >> 6; w <= hi >> 6; w++) {
+        uint32_t a = w == lo >> 6 ? lo & 63 : 0, b = w == hi >> 6 ? hi & 63 : 63;
+        m[w] |= (~0ull >> (63 - b)) & (~0ull << a);
+    }
 }
 
 static uint64_t mix64(uint64_t x) {
@@ -1476,19 +1488,20 @@ static void byte_classes(const runtime *rt, const dstate *d, uint8_t *eq) {
             if (hi < 128) cut[(hi + 1) >> 6] |= 1ull << ((hi + 1) & 63);
         }
     }
-    uint64_t sig[128], seen[128];
-    uint8_t start[129], rep[128];
+    uint64_t sig[128] = {0}, seen[128];
+    uint8_t start[129], rep[128], run_of[128];
     uint32_t n_runs = 0;
-    for (uint32_t b = 0; b < 128; b++)
-        if (cut[b >> 6] >> (b & 63) & 1) start[n_runs++] = (uint8_t)b;
+    for (uint32_t w = 0; w < 2; w++)
+        for (uint64_t bits = cut[w]; bits; bits &= bits - 1) start[n_runs++] = (uint8_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
     start[n_runs] = 128;
-    for (uint32_t r = 0; r < n_runs && n <= 64; r++) {   /* which stacks take each run */
-        sig[r] = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t m = rt->pool[rt->set_off[set] + i];
-            if (m > N_UNSURE && class_has(rt->g, rt->g->el[rt->nodes[m].pos].arg, start[r], start[r]))
+    for (uint32_t r = 0; r < n_runs; r++) run_of[start[r]] = (uint8_t)r;
+    for (uint32_t i = 0; i < n && n <= 64; i++) {  /* which stacks take each run */
+        uint32_t m = rt->pool[rt->set_off[set] + i];
+        if (m <= N_UNSURE) continue;
+        const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[m].pos].arg];
+        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++)
+            for (uint32_t r = run_of[rt->g->rg[c->first + j].lo]; r < n_runs && start[r] <= rt->g->rg[c->first + j].hi; r++)
                 sig[r] |= 1ull << i;
-        }
     }
     uint32_t k = 0;
     for (uint32_t r = 0; r < n_runs; r++) {
@@ -1499,8 +1512,9 @@ static void byte_classes(const runtime *rt, const dstate *d, uint8_t *eq) {
     }
 }
 
-/* The next state from d on byte b (cached): a state id, ST_DEAD or ST_OOM. ASCII bytes the state
- * treats alike share one computation. */
+/* The next state from d on byte b (cached): a state id, ST_DEAD or ST_OOM. Bytes the state treats
+ * alike share one computation (byte_classes, worked out at the state's second computed
+ * transition: many states only ever need one). */
 static inline int32_t trans(runtime *rt, int32_t d, uint8_t b) {
     int32_t *t = rt->ds[d].trans;
     if (t && t[b] != ST_UNKNOWN) return t[b];
@@ -1508,10 +1522,12 @@ static inline int32_t trans(runtime *rt, int32_t d, uint8_t b) {
         t = malloc(256 * sizeof *t + 256);
         if (!t) return ST_OOM;
         for (int i = 0; i < 256; i++) t[i] = ST_UNKNOWN;
-        byte_classes(rt, &rt->ds[d], (uint8_t *)(t + 256));
         rt->ds[d].trans = t;
+    } else if (!rt->ds[d].eq_known) {
+        byte_classes(rt, &rt->ds[d], (uint8_t *)(t + 256));
+        rt->ds[d].eq_known = 1;
     }
-    uint8_t a = ((const uint8_t *)(t + 256))[b];
+    uint8_t a = rt->ds[d].eq_known ? ((const uint8_t *)(t + 256))[b] : b;
     int32_t r = t[a] != ST_UNKNOWN ? t[a] : compute_trans(rt, d, a);
     if (r == ST_OOM) return r;
     rt->ds[d].trans[a] = rt->ds[d].trans[b] = r;      /* ds may have moved */
@@ -1750,7 +1766,7 @@ static int live_bytes(runtime *rt, int32_t u, uint64_t live[2]) {
 static int reach_index(int32_t *reach, uint32_t *n, int32_t u) {
     for (uint32_t x = 0; x < *n; x++)
         if (reach[x] == u) return (int)x;
-    if (*n == ALPHA_MAX_STATES) return -1;
+    if (*n == ALPHA_MAX_REACH) return -1;
     reach[*n] = u;
     return (int)(*n)++;
 }
@@ -1765,54 +1781,83 @@ static int ascii_bound(const runtime *rt, int32_t u) {
         if (n == N_BOTTOM || n == N_UNSURE) return 128;
         if (n == N_ACCEPT) continue;
         const gr_class *c = &rt->g->cls[rt->g->el[rt->nodes[n].pos].arg];
-        for (uint32_t j = 0; j < c->n; j++) {
-            const gr_range *r = &rt->g->rg[c->first + j];
-            for (uint32_t b = r->lo; b <= r->hi && b < 128; b++) m[b >> 6] |= 1ull << (b & 63);
-        }
+        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++)
+            ascii_range(m, rt->g->rg[c->first + j].lo, rt->g->rg[c->first + j].hi);
     }
     return bits64(m[0]) + bits64(m[1]);
+}
+
+/* The ASCII bytes on which some state of reach[0..k) that is not poor goes to state x. */
+static void ways_into(const runtime *rt, const int32_t *reach, const uint8_t *poor, uint32_t k, int32_t x, uint64_t into[2]) {
+    into[0] = into[1] = 0;
+    for (uint32_t j = 0; j < k; j++) {
+        if (poor[j]) continue;
+        const int32_t *tr = rt->ds[reach[j]].trans;
+        for (uint32_t b = 0; b < 128; b++)
+            if (tr[b] == x) into[b >> 6] |= 1ull << (b & 63);
+    }
 }
 
 /* Explores from state t: *a (ASCII bytes) and *utf8 (whole non-ASCII characters too) such that
  * every string over them of at most *height characters keeps the matcher alive with a real
  * stack. Breadth first over the states such strings reach, the alphabet narrowed to the live
- * bytes of each; states with few ways on (inside an escape) are not entered: the bytes leading to
- * them are left out. When more than ALPHA_MAX_STATES states are met, *height is the number of
- * levels explored in full (else UINT16_MAX). *a is left empty when few bytes qualify or fewer than
- * two levels could be explored. 0 or ST_OOM. */
+ * bytes of each. A state with few ways on (inside an escape, at the end of a counted string) is
+ * not entered: the bytes leading to it are left out, or, when that would leave too few, the
+ * height stops short of the level where it is first met (a string of at most maxLength
+ * characters). The search stops at a level of more than ALPHA_MAX_STATES states, past the
+ * longest token or at ALPHA_MAX_REACH states; *height is then the number of levels explored in
+ * full (else UINT16_MAX). *a is left empty when few bytes qualify or the height is below two.
+ * 0 or ST_OOM. */
 static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, uint32_t *height) {
-    int32_t reach[ALPHA_MAX_STATES];
-    int uni[ALPHA_MAX_STATES];                   /* where a non-ASCII character leads, -1 nowhere */
-    uint8_t poor[ALPHA_MAX_STATES];
-    uint32_t n = 1, k, level = 0, level_end = 1, closed = 1;
-    reach[0] = t;
+    int32_t reach[ALPHA_MAX_REACH];
+    int uni[ALPHA_MAX_REACH];                    /* where a non-ASCII character leads, -1 nowhere */
+    uint8_t poor[ALPHA_MAX_REACH], capped[ALPHA_MAX_REACH];
+    uint16_t level_of[ALPHA_MAX_REACH];
+    uint32_t n = 1, k, level = 0, level_end = 1, closed = 1, cap = UINT16_MAX;
+    uint32_t max_level = rt->ti ? rt->ti->max_depth : 64u;
+    reach[0] = t, level_of[0] = 0;
     a[0] = a[1] = 0, *utf8 = 1, *height = 0;
     if (!rt->ds[t].has_real || rt->ds[t].need != 0) return 0;
     a[0] = a[1] = ~0ull;
     for (k = 0; k < n && (a[0] | a[1]) && closed; k++) {
-        if (k == level_end) level++, level_end = n;
+        if (k == level_end) {
+            uint32_t width = n - level_end;
+            level++, level_end = n;
+            if (width > ALPHA_MAX_STATES || level > max_level || level > cap) {
+                closed = 0;
+                break;
+            }
+        }
         int32_t r = reach[k];
         uint64_t live[2];
         int nl = ascii_bound(rt, r) < ALPHA_MIN_BYTES ? 0 : live_bytes(rt, r, live);
         if (nl < 0) return ST_OOM;
-        uni[k] = -1, poor[k] = nl < ALPHA_MIN_BYTES;
+        uni[k] = -1, poor[k] = nl < ALPHA_MIN_BYTES, capped[k] = 0;
         if (poor[k]) {
             if (k == 0) a[0] = a[1] = 0;
-            for (uint32_t j = 0; j < k; j++)     /* the ways into it will be left out: stop early */
-                if (!poor[j])                    /* when too few bytes remain */
-                    for (uint32_t b = 0; b < 128; b++)
-                        if (rt->ds[reach[j]].trans[b] == r) a[b >> 6] &= ~(1ull << (b & 63));
-            if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
+            uint64_t into[2];
+            ways_into(rt, reach, poor, k, r, into);
+            if (bits64(a[0] & ~into[0]) + bits64(a[1] & ~into[1]) >= ALPHA_MIN_BYTES)
+                a[0] &= ~into[0], a[1] &= ~into[1];    /* an escape: leave its ways out */
+            else {
+                capped[k] = 1;                         /* the end of a counted string: strings reach it */
+                if (level_of[k] < cap) cap = level_of[k];  /* (alive) at their last character at best */
+                if (cap < 2) a[0] = a[1] = 0;
+            }
             continue;
         }
         a[0] &= live[0], a[1] &= live[1];
         int32_t last = ST_UNKNOWN;                  /* runs of bytes mostly go to one state */
-        for (uint32_t b = 0; b < 128 && closed; b++) {
-            int32_t v = rt->ds[r].trans[b];
-            if (!(a[b >> 6] >> (b & 63) & 1) || v == last) continue;
-            if (reach_index(reach, &n, v) < 0) closed = 0;
-            last = v;
-        }
+        for (uint32_t w = 0; w < 2 && closed; w++)
+            for (uint64_t bits = a[w]; bits && closed; bits &= bits - 1) {
+                int32_t v = rt->ds[r].trans[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+                if (v == last) continue;
+                uint32_t before = n;
+                int x = reach_index(reach, &n, v);
+                if (x < 0) closed = 0;
+                else if (n > before) level_of[x] = (uint16_t)(level + 1);
+                last = v;
+            }
         uint32_t set = rt->ds[r].set;
         for (uint32_t i = 0; i < rt->set_len[set] && *utf8; i++) {
             uint32_t m = rt->pool[rt->set_off[set] + i];
@@ -1822,31 +1867,24 @@ static int explore_alphabet(runtime *rt, int32_t t, uint64_t a[2], int *utf8, ui
             int32_t u = trans(rt, r, 0xC2);      /* its UTF-8 bytes C2 80, through the cached transitions */
             if (u >= 0) u = trans(rt, u, 0x80);
             if (u == ST_OOM) return ST_OOM;
+            uint32_t before = n;
             if (u < 0 || !rt->ds[u].has_real) *utf8 = 0;
             else if ((uni[k] = reach_index(reach, &n, u)) < 0) closed = 0;
+            else if (n > before) level_of[uni[k]] = (uint16_t)(level + 1);
         }
         if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
     }
     *height = closed ? UINT16_MAX : level;
+    if (cap < *height) *height = cap;
     if (*height < 2) a[0] = a[1] = 0;
     if (!(a[0] | a[1])) return 0;
-    int32_t poor_id[ALPHA_MAX_STATES];
-    uint32_t n_poor = 0;
-    for (uint32_t j = 0; j < k; j++)
-        if (poor[j]) poor_id[n_poor++] = reach[j];
-    for (uint32_t j = 0; j < k && n_poor; j++) {  /* leave out the ways into poor states */
-        if (poor[j]) continue;
-        int32_t last = ST_UNKNOWN;
-        int last_poor = 0;
-        for (uint32_t b = 0; b < 128; b++) {
-            int32_t v = rt->ds[reach[j]].trans[b];
-            if (v != last) {
-                last = v, last_poor = 0;
-                for (uint32_t y = 0; y < n_poor; y++) last_poor |= poor_id[y] == v;
-            }
-            if (last_poor) a[b >> 6] &= ~(1ull << (b & 63));
-        }
-        if (uni[j] >= 0 && (uint32_t)uni[j] < k && poor[uni[j]]) *utf8 = 0;
+    for (uint32_t x = 0; x < k; x++) {            /* leave out the ways into poor states */
+        if (!poor[x] || capped[x]) continue;
+        uint64_t into[2];
+        ways_into(rt, reach, poor, k, reach[x], into);
+        a[0] &= ~into[0], a[1] &= ~into[1];
+        for (uint32_t j = 0; j < k; j++)
+            if (!poor[j] && uni[j] == (int)x) *utf8 = 0;
     }
     if (bits64(a[0]) + bits64(a[1]) < ALPHA_MIN_BYTES) a[0] = a[1] = 0;
     return 0;
@@ -1946,10 +1984,8 @@ static void state_maybe(const runtime *rt, dstate *d) {
         if (n <= N_UNSURE) continue;
         uint32_t k = rt->g->el[rt->nodes[n].pos].arg;
         const gr_class *c = &rt->g->cls[k];
-        for (uint32_t j = 0; j < c->n; j++) {
-            const gr_range *r = &rt->g->rg[c->first + j];
-            for (uint32_t b = r->lo; b <= r->hi && b < 128; b++) m[b >> 6] |= 1ull << (b & 63);
-        }
+        for (uint32_t j = 0; j < c->n && rt->g->rg[c->first + j].lo < 128; j++)
+            ascii_range(m, rt->g->rg[c->first + j].lo, rt->g->rg[c->first + j].hi);
         if (class_has(rt->g, k, 0x80, MAX_CP)) m[3] |= ~0ull, m[2] |= ~0ull;   /* leads; the rest dies anyway */
     }
     if (wide) m[0] = m[1] = m[2] = m[3] = ~0ull;
@@ -2087,7 +2123,9 @@ static int recheck(runtime *rt, int32_t s, uint32_t j, uint32_t *allowed) {
 
 static int32_t popcount_words(const uint32_t *w, size_t n) {
     int32_t c = 0;
-    for (size_t i = 0; i < n; i++) c += bits64(w[i]);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) c += bits64((uint64_t)w[i] | (uint64_t)w[i + 1] << 32);
+    if (i < n) c += bits64(w[i]);
     return c;
 }
 
