@@ -6,6 +6,8 @@
 #include "base/cpu.h"
 #include "smol.h"
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t rnd(void) {
@@ -462,6 +464,73 @@ static void test_tile_q_many_rows(void) {
 
 /* The SIMD axpy kernels (attention values) give the scalar kernel's floats bit for bit: each
  * element is a * v rounded, then added, in every path. Lengths with and without tails. */
+/* `pages` readable pages followed by one that cannot be read, or NULL. */
+static uint8_t *guarded(size_t pages) {
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *m = mmap(NULL, (pages + 1) * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    if (mprotect(m + pages * pg, pg, PROT_NONE) != 0) {
+        munmap(m, (pages + 1) * pg);
+        return NULL;
+    }
+    return m;
+}
+
+/* The quantized tiles read nothing past the last weight row or activation row: both end right
+ * before a page that cannot be read (a read past them crashes the test), for decode (1
+ * activation, the prepared path of the whole 4-row groups) and small batches, with lengths
+ * whose last step is whole or 1..3 blocks. Results are checked against scalar too. */
+static void test_tile_q_reads_inside(void) {
+    enum { PAGES = 16 };
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *wm = guarded(PAGES), *xm = guarded(PAGES);
+    REQUIRE(wm && xm, "mmap / mprotect failed");
+    uint8_t *w_end = wm + PAGES * pg, *x_end = xm + PAGES * pg;
+    static float x[1024];
+    const uint32_t types[] = {SMOL_Q8_0, SMOL_Q4_0, SMOL_Q5_0, SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K};
+    const int64_t lens[] = {32, 64, 96, 128, 256, 576, 960, 1024};
+    const int shapes[][2] = {{4, 1}, {7, 1}, {8, 1}, {5, 2}, {4, 4}};
+    int checked = 0;
+    for (int k = 0; k < 6; k++) {
+        smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
+        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
+        if (!tile) continue;
+        uint32_t xt = smol_vec_dot_type(types[k]);
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            int64_t n = lens[li];
+            if (n % smol_dtype_get(types[k])->block) continue;
+            size_t wr = (size_t)smol_dtype_row_size(types[k], (uint64_t)n);
+            size_t xr = (size_t)smol_dtype_row_size(xt, (uint64_t)n);
+            for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+                int nr = shapes[si][0], nx = shapes[si][1];
+                uint8_t *w = w_end - (size_t)nr * wr, *xq = x_end - (size_t)nx * xr;
+                for (int r = 0; r < nr; r++) make_weights(types[k], w + r * wr, n, r % 2);
+                for (int b = 0; b < nx; b++) {
+                    fill_signal(x, n, b == 1);
+                    smol_quantize_row(xt, x, xq + b * xr, n);
+                }
+                float y[4 * 8];
+                tile(n, w, wr, nr, xq, xr, nx, y, 8);
+                for (int b = 0; b < nx; b++)
+                    for (int r = 0; r < nr; r++) {
+                        double abs_sum;
+                        deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
+                        float want;
+                        ref(n, &want, w + r * wr, xq + b * xr);
+                        REQUIRE(fabs((double)y[b * 8 + r] - want) <= 1e-5 * abs_sum + 1e-30,
+                                "%s n=%lld %d rows x %d at a page end: y[%d][%d]=%.9g scalar %.9g",
+                                smol_dtype_name(types[k]), (long long)n, nr, nx, b, r, y[b * 8 + r], want);
+                        checked++;
+                    }
+            }
+        }
+    }
+    munmap(wm, (PAGES + 1) * pg);
+    munmap(xm, (PAGES + 1) * pg);
+    if (smol_cpu_has_avx512()) CHECK(checked > 0, "AVX-512 CPU but no tile kernel was checked");
+    printf("# %d tile outputs next to an unreadable page compared with scalar\n", checked);
+}
+
 static void test_axpy_vs_scalar(void) {
     static float v[300], acc0[300], acc1[300];
     static uint16_t vh[300];
@@ -590,6 +659,7 @@ int main(void) {
     RUN(test_gemm4_vs_scalar);
     RUN(test_tile_q_vs_scalar);
     RUN(test_tile_q_many_rows);
+    RUN(test_tile_q_reads_inside);
     RUN(test_axpy_vs_scalar);
     RUN(test_rows_vs_scalar);
     RUN(test_k4_scale_unpack);
