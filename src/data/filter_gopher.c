@@ -134,7 +134,7 @@ static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t l
 }
 
 /* The hash of the 8-byte block v (byte k of the block is bits 8k..8k+7), from tables. */
-static uint64_t block_hash(const rep_state *s, uint64_t v) {
+static inline __attribute__((always_inline)) uint64_t block_hash(const rep_state *s, uint64_t v) {
     uint64_t h0 = s->byte_term[0][v & 0xFF] + s->byte_term[1][v >> 8 & 0xFF];
     uint64_t h1 = s->byte_term[2][v >> 16 & 0xFF] + s->byte_term[3][v >> 24 & 0xFF];
     uint64_t h2 = s->byte_term[4][v >> 32 & 0xFF] + s->byte_term[5][v >> 40 & 0xFF];

@@ -103,6 +103,7 @@ static uint64_t hash_bytes(const char *s, size_t n) {
 
 int filter_find_duplicates(smol_filter *f, const smol_spans *items, long *dup_items, long *dup_chars) {
     *dup_items = *dup_chars = 0;
+    if (items->n < 2) return 0;   /* nothing to repeat: a one-line text is not hashed */
     size_t cap = 16;
     while (cap < items->n * 2) cap *= 2;
     if (cap > f->dup_slot_cap) {
