@@ -966,7 +966,7 @@ enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
  * kept only with at least ALPHA_MIN_BYTES bytes. */
 #define ALPHA_MIN_TOKENS 1
 #define ALPHA_MAX_STATES 24
-#define ALPHA_MAX_REACH 160
+#define ALPHA_MAX_REACH 40
 #define ALPHA_MIN_BYTES 16
 #define ALPHA_MAX_STACKS 4
 
