@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # validity.sh: every JSON Schema Test Suite schema (draft 2020-12) that compiles, generated from
 # random-weight models at several seeds, must give output that `smol validate` accepts.
-#   bash bench/validity.sh MODEL [SEEDS [N_PREDICT]]     (defaults: 8 seeds, -n 32)
+#   bash bench/validity.sh [MODEL [SEEDS [N_PREDICT]]]   (defaults: tiny:SmolLM2-135M-Instruct, 8 seeds, -n 32)
 # MODEL is a random-weight model with a real vocabulary: a .gguf (e.g. `smol make-model --arch
 # smollm2-135m --tokenizer .../SmolLM2-135M-Instruct/tokenizer.json`) or a Hugging Face folder, or
 # tiny:NAME for a 2-layer, hidden-64 random Llama written here (numpy) with the vocabulary of
@@ -13,7 +13,7 @@
 # invalid output is listed. Needs `make` first; SMOL_TEST_DATA as for the tests.
 set -eu
 cd "$(dirname "$0")/.."
-MODEL=${1:?usage: bench/validity.sh MODEL.gguf [SEEDS [N_PREDICT]]}
+MODEL=${1:-tiny:SmolLM2-135M-Instruct}
 SEEDS=${2:-8}
 NPRED=${3:-32}
 export SMOL_TEST_DATA="${SMOL_TEST_DATA:-$(cd .. && pwd)/shared/data}"
