@@ -155,6 +155,7 @@ static inline uint32_t ft_mod(uint32_t x, uint32_t d, uint64_t magic) {
     return (uint32_t)(((unsigned __int128)(magic * x) * d) >> 64);
 }
 
+/* The multiplier ft_mod needs for divisor d > 0: ceil(2^64 / d) (0 for d = 1, which still works). */
 static inline uint64_t ft_mod_magic(uint32_t d) { return UINT64_MAX / d + 1; }
 
 /* The dot product of row i of mat with x. */
