@@ -1007,7 +1007,8 @@ typedef struct dstate {
     uint64_t live[2];       /* ASCII bytes after which the state is alive with a real stack */
     uint64_t maybe[4];      /* bytes that might lead somewhere (a clear bit: the byte is refused) */
     uint64_t alpha[2];      /* ASCII bytes every string of which is accepted from here (state_alphabet) */
-    int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed; NULL: none yet */
+    int32_t *trans;         /* [256] next state per byte, ST_UNKNOWN until computed, then the byte
+                               classes eq[256] (byte_classes, once eq_known); NULL: none yet */
     uint32_t *mask;         /* cached token mask, or NULL */
     int32_t n_allowed;
 } dstate;
