@@ -817,6 +817,10 @@ static void test_unevaluated_vs_validator(void) {
         "{\"prefixItems\":[{\"type\":\"integer\"}],\"oneOf\":[{\"prefixItems\":[true,{\"type\":\"string\"}]},{\"prefixItems\":[true,"
         "{\"const\":\"a\"}]}],\"unevaluatedItems\":false}",
         "{\"if\":{\"prefixItems\":[{\"const\":1}]},\"unevaluatedItems\":false}",
+        "{\"contains\":{\"type\":\"string\"},\"unevaluatedItems\":false}",
+        "{\"contains\":{\"type\":\"string\"},\"minContains\":0,\"unevaluatedItems\":{\"type\":\"integer\"}}",
+        "{\"items\":{\"type\":\"integer\"},\"contains\":{\"const\":1},\"unevaluatedItems\":false}",
+        "{\"contains\":{\"type\":\"string\"},\"maxContains\":1,\"unevaluatedItems\":{\"const\":true}}",
         "{\"enum\":[{\"a\":1},{\"a\":2},{\"b\":1},[1],[\"a\"]],\"not\":{\"properties\":{\"a\":{\"const\":1}},\"required\":[\"a\"]}}",
     };
     static const char *const pool[] = {

@@ -2356,10 +2356,27 @@ static char *gen_array(gen *g, const cJSON *s) {
         char *r = gen_unique(g, s);
         if (!r || *r) return r;  /* "": lenient mode, uniqueness dropped */
     }
-    const cJSON *contains = kw(s, "contains"), *mc = kw(s, "minContains");
+    const cJSON *contains = kw(s, "contains"), *mc = kw(s, "minContains"), *ui = kw(s, "unevaluatedItems");
+    if (contains && ui && tuple_form(s) && (kw(s, "items") || !kw(s, "prefixItems"))) {
+        /* contains evaluates the items it matches, items all past the prefix: with items nothing is
+         * left unevaluated, without items or prefix each item matches contains or unevaluatedItems */
+        cJSON *o = keep(g, cJSON_Duplicate(s, 1));
+        cJSON *u = cJSON_DetachItemFromObjectCaseSensitive(o, "unevaluatedItems");
+        if (!kw(o, "items") && !cJSON_IsTrue(u)) {
+            cJSON *it = cJSON_IsFalse(u) ? cJSON_Duplicate(contains, 1) : cJSON_CreateObject();
+            if (!cJSON_IsFalse(u)) {
+                cJSON *l = cJSON_AddArrayToObject(it, "anyOf");
+                cJSON_AddItemToArray(l, cJSON_Duplicate(contains, 1));
+                cJSON_AddItemToArray(l, cJSON_Duplicate(u, 1));
+            }
+            cJSON_AddItemToObject(o, "items", it);
+        }
+        cJSON_Delete(u);
+        return gen_array(g, o);
+    }
     if (contains) {
         const cJSON *mx = kw(s, "maxContains");
-        if (kw(s, "unevaluatedItems") && unsupported(g, "unevaluatedItems", "together with contains")) return NULL;
+        if (ui && unsupported(g, "unevaluatedItems", "together with contains after prefixItems")) return NULL;
         if (cJSON_IsNumber(mx)) {
             long k = cJSON_IsNumber(mc) ? num_to_long(ceil(mc->valuedouble)) : 1;
             return gen_contains_counted(g, s, kw(s, "items"), contains, k < 0 ? 0 : k, num_to_long(floor(mx->valuedouble)));
