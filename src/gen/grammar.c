@@ -960,11 +960,12 @@ int smol_grammar_from_choice(const char *const *choices, int n, smol_grammar **o
  * alphabet holds every non-ASCII character too. */
 enum { ALPHA_UNKNOWN = 0, ALPHA_ASCII = 1, ALPHA_UTF8 = 2 };
 
-/* A subtree of the trie with at least this many tokens is tested for being accepted whole; a
- * state's alphabet is explored over levels of at most ALPHA_MAX_STATES states, ALPHA_MAX_REACH
- * states in all (from the state, else from each of its first ALPHA_MAX_STACKS stacks alone) and
- * kept only with at least ALPHA_MIN_BYTES bytes. */
-#define ALPHA_MIN_TOKENS 1
+/* A subtree of the trie is tested for being accepted whole when its state's alphabet is known or
+ * the subtree holds at least this many tokens (below that, exploring a new state's alphabet costs
+ * more than walking the subtree); a state's alphabet is explored over levels of at most
+ * ALPHA_MAX_STATES states, ALPHA_MAX_REACH states in all (from the state, else from each of its
+ * first ALPHA_MAX_STACKS stacks alone) and kept only with at least ALPHA_MIN_BYTES bytes. */
+#define ALPHA_MIN_TOKENS 256
 #define ALPHA_MAX_STATES 24
 #define ALPHA_MAX_REACH 40
 #define ALPHA_MIN_BYTES 16
@@ -2007,7 +2008,7 @@ static int walk_trie(runtime *rt, int32_t s, uint32_t i0, uint32_t i1, uint32_t 
     walk[base] = s;
     for (uint32_t i = i0; i < i1;) {
         int32_t p = walk[depth[i] - 1], t;
-        if (rt->ds[p].need == 0 && tok_off[end[i]] - tok_off[i] >= ALPHA_MIN_TOKENS) {
+        if (rt->ds[p].need == 0 && (rt->ds[p].alpha_kind || tok_off[end[i]] - tok_off[i] >= ALPHA_MIN_TOKENS)) {
             if (!rt->ds[p].alpha_kind && state_alphabet(rt, p)) return ST_OOM;
             if (alphabet_covers(&rt->ds[p], ti, i)) {   /* every token of the subtree is allowed */
                 if (!neg) set_subtree(ti, i, allowed);
