@@ -419,6 +419,72 @@ static void test_gopher_repetition_long_word_hashes(void) {
     free(b.s);
 }
 
+/* datatrove's find_all_duplicate written plainly: characters of n-word windows whose
+ * concatenation ("".join) equals that of a window starting earlier, skipping n words after each. */
+static int ref_dup_chars(char words[][8], int nw, int n) {
+    int rep = 0, idx = 0, n_seen = 0;
+    char cur[80], seen_grams[48][80];   /* the set: n-grams of the windows the scan stopped at */
+    while (idx + n <= nw) {
+        cur[0] = 0;
+        for (int k = 0; k < n; k++) strcat(cur, words[idx + k]);
+        int seen = 0;
+        for (int j = 0; j < n_seen && !seen; j++) seen = !strcmp(seen_grams[j], cur);
+        if (seen) {
+            rep += (int)strlen(cur);
+            idx += n;
+        } else {
+            strcpy(seen_grams[n_seen++], cur);
+            idx++;
+        }
+    }
+    return rep;
+}
+
+/* Duplicated n-grams compare concatenations, so windows split at different places repeat for a
+ * larger n while no smaller one repeats: in "a bc d e f gh zzz ab c d e fg h" the two 6-word
+ * windows spell "abcdefgh" (8 / 31 > 0.14) and no 5-word windows are equal. Then random texts of
+ * 1-3 letter words over {a, b} (many such coincidences) against the plain rule above. */
+static void test_gopher_repetition_shifted_ngrams(void) {
+    const char *no_top = "top_2_gram=1,top_3_gram=1,top_4_gram=1";
+    EXPECT("gopher_repetition", no_top, "a bc d e f gh zzz ab c d e fg h", "gopher_repetition:duplicated_6_n_grams",
+           "6-word windows split differently");
+    uint64_t seed = 12345;
+    int mismatches = 0, dropped = 0, shifted = 0;   /* shifted: dropped for n >= 6 with no repeated 5-gram */
+    char words[48][8], text[48 * 4 + 1], what[256];
+    for (int trial = 0; trial < 3000 && mismatches < 3; trial++) {
+        int nw = 10 + (int)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 59);   /* 10..41 */
+        size_t tn = 0;
+        for (int i = 0; i < nw; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            int len = 1 + (int)(seed >> 63);
+            if (i) text[tn++] = ' ';
+            for (int k = 0; k < len; k++) text[tn++] = words[i][k] = (seed >> (40 + k)) & 1 ? 'b' : 'a';
+            words[i][len] = 0;
+        }
+        text[tn] = 0;
+        const char *want = NULL;
+        for (int n = 5; n <= 10 && !want; n++) {
+            static const char *const r[11] = {[5] = "gopher_repetition:duplicated_5_n_grams",
+                                              [6] = "gopher_repetition:duplicated_6_n_grams",
+                                              [7] = "gopher_repetition:duplicated_7_n_grams",
+                                              [8] = "gopher_repetition:duplicated_8_n_grams",
+                                              [9] = "gopher_repetition:duplicated_9_n_grams",
+                                              [10] = "gopher_repetition:duplicated_10_n_grams"};
+            if ((double)ref_dup_chars(words, nw, n) / (double)tn > 0.15 - 0.01 * (n - 5)) want = r[n];
+        }
+        shifted += want && strcmp(want, "gopher_repetition:duplicated_5_n_grams") && ref_dup_chars(words, nw, 5) == 0;
+        const char *why;
+        int rc = run_filter("gopher_repetition", no_top, text, &why, NULL);
+        dropped += rc == 0;
+        if ((want == NULL) != (rc == 1) || (want && (!why || strcmp(want, why)))) {
+            snprintf(what, sizeof what, "%s", text);
+            CHECK(0, "random text %d \"%s\": got %s, want %s", trial, what, rc == 1 ? "kept" : why, want ? want : "kept");
+            mismatches++;
+        }
+    }
+    CHECK(dropped > 50 && dropped < 2900 && shifted > 0, "random texts dropped %d of 3000, %d with no repeated 5-gram (want both outcomes and some of those)", dropped, shifted);
+}
+
 /* ------------------------------------------------------------------ c4_quality */
 
 static void test_c4_lines(void) {
@@ -965,6 +1031,7 @@ int main(void) {
     RUN(test_gopher_repetition_concat_ngrams);
     RUN(test_gopher_repetition_short_word_hashes);
     RUN(test_gopher_repetition_long_word_hashes);
+    RUN(test_gopher_repetition_shifted_ngrams);
     RUN(test_c4_lines);
     RUN(test_c4_document_rules);
     RUN(test_fineweb_quality);

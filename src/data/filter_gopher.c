@@ -301,16 +301,16 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         s->hs[i] = (s->hw[i] * HASH_B + ' ') * s->pw[i + 1] + s->hw[i + 1];
         s->cand[i] = (uint32_t)i;
     }
-    double prev_dup = -1;
+    /* Every duplicated n-gram pass runs even when the one before found nothing: n-grams are
+     * compared concatenated, so windows split at different places ("a bc d e f gh" and
+     * "ab c d e fg h") can repeat for n + 1 words with no repeat for n. */
     for (int g = 2; g <= 10; g++) {
         if (w->n < (size_t)g) break;
-        /* no repeated (g-1)-gram means no repeated g-gram: the remaining fractions are 0 */
-        if (prev_dup == 0 && s->dup_frac[g] >= 0) continue;
         if (g <= 4 && top_ngram_chars(s, w, g, &n_cand) / denom > s->top_frac[g]) {
             *reason = k_top_reason[g];
             return 0;
         }
-        if (g >= 5 && (prev_dup = dup_ngram_chars(s, w, g)) / denom > s->dup_frac[g]) {
+        if (g >= 5 && dup_ngram_chars(s, w, g) / denom > s->dup_frac[g]) {
             *reason = k_dup_reason[g];
             return 0;
         }
