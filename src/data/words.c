@@ -17,7 +17,7 @@ void smol_spans_free(smol_spans *l) {
 
 int smol_scan_level(void) {
 #if defined(__SSE2__)
-    return smol_cpu_has_avx2() ? SMOL_SCAN_SSE2 : SMOL_SCAN_SCALAR;
+    return smol_cpu_has_sse2() ? SMOL_SCAN_SSE2 : SMOL_SCAN_SCALAR;
 #else
     return SMOL_SCAN_SCALAR;
 #endif

@@ -29,7 +29,7 @@ void smol_spans_free(smol_spans *l);
  * smol_scan_level(). */
 enum { SMOL_SCAN_SCALAR = 0, SMOL_SCAN_SSE2 = 1 };
 
-/* The path to use: SSE2 when the build has it and the CPU table allows SIMD (smol_cpu_has_avx2(),
+/* The path to use: SSE2 when the build has it and the CPU table allows it (smol_cpu_has_sse2(),
  * so SMOL_CPU=scalar selects plain C), else SMOL_SCAN_SCALAR. */
 int smol_scan_level(void);
 
