@@ -278,19 +278,20 @@ static void print_stats(double compile_us, timings *tm) {
            compile_us, q[0], q[1], q[2], q[3], tm->n);
 }
 
-/* The grammar of one --batch case: its "schema" (an object or boolean), "grammar" or "regex". */
-static int batch_compile(const cJSON *doc, smol_grammar **g, smol_error *err) {
+/* The grammar of one --batch case: its "schema" (an object or boolean; compiled from its own
+ * text schema[0..schema_len) in the line, so nothing cJSON cannot hold, such as U+0000 in a
+ * string, is lost on the way), "grammar" or "regex". */
+static int batch_compile(const cJSON *doc, const char *schema, size_t schema_len, smol_grammar **g, smol_error *err) {
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     const cJSON *gr = cJSON_GetObjectItemCaseSensitive(doc, "grammar");
     const cJSON *re = cJSON_GetObjectItemCaseSensitive(doc, "regex");
     if (cJSON_IsString(re)) return smol_grammar_from_regex(re->valuestring, g, err);
     if (cJSON_IsString(gr)) return smol_grammar_from_gbnf(gr->valuestring, strlen(gr->valuestring), "root", g, err);
-    if (!sc) return smol_fail(err, SMOL_EFORMAT, "no \"schema\", \"grammar\" or \"regex\"");
-    char *json = cJSON_PrintUnformatted(sc), *gbnf = NULL;
-    if (!json) return smol_fail(err, SMOL_ENOMEM, "out of memory");
-    int rc = smol_schema_to_gbnf(json, strlen(json), 0, &gbnf, err);
+    if (!sc || !schema) return smol_fail(err, SMOL_EFORMAT, "no \"schema\", \"grammar\" or \"regex\"");
+    char *gbnf = NULL;
+    int rc = smol_schema_to_gbnf(schema, schema_len, 0, &gbnf, err);
     if (!rc) rc = smol_grammar_from_gbnf(gbnf, strlen(gbnf), "root", g, err);
-    free(json), free(gbnf);
+    free(gbnf);
     return rc;
 }
 
@@ -302,14 +303,14 @@ static void print_json_string(const char *s) {
 }
 
 /* One --batch case: compile (timed), walk every text, print its result line. */
-static int batch_case(const cJSON *doc, double slow_us, const smol_tokenizer *tok, const smol_token_index *ti,
-                      uint32_t *mask, smol_error *err) {
+static int batch_case(const cJSON *doc, const char *schema, size_t schema_len, double slow_us, const smol_tokenizer *tok,
+                      const smol_token_index *ti, uint32_t *mask, smol_error *err) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name"), *texts = cJSON_GetObjectItemCaseSensitive(doc, "texts");
     smol_grammar *g = NULL;
     smol_matcher *m = NULL;
     smol_error cerr = {0};
     double c0 = now_us();
-    int rc = batch_compile(doc, &g, &cerr);
+    int rc = batch_compile(doc, schema, schema_len, &g, &cerr);
     if (!rc) rc = smol_matcher_new(g, ti, &m, &cerr);
     double compile_us = now_us() - c0;
     fputs("{\"name\":", stdout);
@@ -349,9 +350,23 @@ static int run_batch(const char *path, double slow_us, const smol_tokenizer *tok
     if (rc) return rc;
     uint32_t *mask = malloc(((size_t)smol_tokenizer_n_vocab(tok) + 31) / 32 * 4);
     if (!mask) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
-    cJSON *doc = NULL;
-    while (!rc && (rc = smol_jsonl_next(r, &doc, err)) == 1) {
-        rc = batch_case(doc, slow_us, tok, ti, mask, err);
+    const char *line;
+    size_t len;
+    while (!rc && (rc = smol_lines_next(r, &line, &len, err)) == 1) {
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
+        rc = 0;
+        if (i == len) continue;
+        smol_json_field schema = {.name = "schema"};
+        smol_json_scan scan = {0};
+        cJSON *doc = NULL;
+        if (smol_json_scan_object(line, len, &schema, 1, &scan) || !(doc = cJSON_ParseWithLength(line, len))) {
+            rc = smol_fail(err, SMOL_EFORMAT, "%s:%lld: %s near byte %zu", path, (long long)smol_lines_lineno(r),
+                           scan.not_object ? "expected a JSON object" : "invalid JSON", scan.err_at + 1);
+            break;
+        }
+        const char *sch = schema.type != SMOL_JSON_NONE ? line + schema.at : NULL;
+        rc = batch_case(doc, sch, schema.end - schema.at, slow_us, tok, ti, mask, err);
         if (rc) smol_error_prefix(err, "%s:%lld", path, (long long)smol_lines_lineno(r));
         cJSON_Delete(doc);
         fflush(stdout);

@@ -13,6 +13,19 @@
 
 
 /* Validates every line of path; counts into *n_valid / *n_invalid. Returns a status. */
+/* Prints s and a newline, its control characters escaped as in JSON (\n, \t, \u001f...), so
+ * that a reason naming a key such as "foo\nbar" stays on one output line per instance. */
+static void print_one_line(const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != 0x7f) putchar(*p);
+        else if (*p == '\n') fputs("\\n", stdout);
+        else if (*p == '\r') fputs("\\r", stdout);
+        else if (*p == '\t') fputs("\\t", stdout);
+        else printf("\\u%04x", *p);
+    }
+    putchar('\n');
+}
+
 static int validate_file(const smol_jschema *s, const char *path, const char *field, int json_field,
                          long *n_valid, long *n_invalid, smol_error *err) {
     smol_lines *r;
@@ -47,7 +60,8 @@ static int validate_file(const smol_jschema *s, const char *path, const char *fi
             fputs("valid\n", stdout);
             ++*n_valid;
         } else {
-            printf("invalid: %s\n", why);
+            fputs("invalid: ", stdout);
+            print_one_line(why);
             ++*n_invalid;
         }
     }

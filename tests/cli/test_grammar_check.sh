@@ -180,14 +180,21 @@ print(json.dumps({"name": "schema", "schema": {"type": "object", "properties": {
 print(json.dumps({"name": "bad", "grammar": "root ::= \"a\" ("}))
 print(json.dumps({"name": "regex", "regex": "[a-z]+ [0-9]{2}", "texts": ["abc 12", "abc 123"]}))
 print(json.dumps({"name": "gbnf", "grammar": "root ::= (\"a\"? \"b\"?){50}", "texts": ["abba", "abc"]}))
+print("   ")
+# a schema is compiled from its own text in the line: a U+0000 that a parsed tree would cut
+# (leaving the const "hello") must reach the compiler and be refused
+print(json.dumps({"name": "nul", "schema": {"const": "hello\u0000there"}, "texts": [json.dumps("hello\u0000there")]}))
+print(json.dumps({"name": "big", "schema": {"const": 9007199254740992}, "texts": ["9007199254740992", "9007199254740992.0", "9007199254740991"]}))
 PYEOF
   "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" > "$TMP/out.jsonl" 2> "$TMP/err" || fail "exit: $(cat "$TMP/err")"
   "$PY" - "$TMP/out.jsonl" <<'PYEOF' || fail "results: $(cat "$TMP/out.jsonl")"
 import json, sys
 r = {x["name"]: x for x in map(json.loads, open(sys.argv[1]))}
-assert list(r) == ["schema", "bad", "regex", "gbnf"], list(r)
+assert list(r) == ["schema", "bad", "regex", "gbnf", "nul", "big"], list(r)
+assert not r["nul"]["ok"] and "\\u0000" in r["nul"]["error"], r["nul"]
+assert r["big"]["accept"] == [1, 1, 0], r["big"]
 assert r["schema"]["ok"] and r["schema"]["accept"] == [1, 0, 0], r["schema"]
-assert not r["bad"]["ok"] and "malformed GBNF at 1:14" in r["bad"]["error"], r["bad"]
+assert not r["bad"]["ok"] and "malformed GBNF at 1:15" in r["bad"]["error"] and "opened at 1:14" in r["bad"]["error"], r["bad"]
 assert r["regex"]["accept"] == [1, 0] and r["gbnf"]["accept"] == [1, 0]
 for x in (r["schema"], r["regex"], r["gbnf"]):
     assert x["compile_us"] > 0 and len(x["mask_us"]) >= len(x["accept"]) and min(x["mask_us"]) >= 0, x
@@ -196,6 +203,11 @@ PYEOF
   "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" --regex x 2> "$TMP/err"; rc=$?
   set -e
   [ "$rc" = 2 ] && grep -q 'batch' "$TMP/err" || fail "--batch with a constraint: exit $rc"
+  printf '{"name": "ok", "regex": "a", "texts": ["a"]}\n{"name": "cut"\n' > "$TMP/cut.jsonl"
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cut.jsonl" > /dev/null 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" = 1 ] && grep -q 'cut.jsonl:2: invalid JSON near byte' "$TMP/err" || fail "a cut line: exit $rc: $(cat "$TMP/err")"
 }
 
 run_tests
