@@ -143,7 +143,9 @@ d = json.load(sys.stdin); t = {x["name"]: x["type"] for x in d["tensors"]}
 assert d["metadata"]["general.file_type"]["value"] == 15
 # rows of 64 or 192 are not whole 256-blocks: q4_K falls back to q5_0 and q6_K to q8_0, as llama.cpp does
 assert t["output.weight"] == "q8_0" and t["token_embd.weight"] == "q5_0", t
-assert t["blk.0.attn_v.weight"] == "q8_0" and t["blk.1.ffn_down.weight"] == "q8_0", t   # use_more_bits(i, 2)
+# use_more_bits(i, 2): i < 2/8 or i >= 7*2/8 or (i - 2/8) % 3 == 2, so layer 1 only
+assert t["blk.1.attn_v.weight"] == "q8_0" and t["blk.1.ffn_down.weight"] == "q8_0", t
+assert t["blk.0.attn_v.weight"] == "q5_0" and t["blk.0.ffn_down.weight"] == "q5_0", t
 assert t["blk.0.attn_q.weight"] == "q5_0" and t["blk.0.attn_norm.weight"] == "f32", t
 '
   "$SMOL" make-model --arch tiny --type q4_0 -o "$TMP/q.gguf" 2> /dev/null
