@@ -381,23 +381,30 @@ static void test_gopher_repetition_concat_ngrams(void) {
     free(b.s);
 }
 
+/* The 5-gram `head` early in a text and `tail` (the same letters split at other places) ending
+ * it, fill four-letter words between them: one duplicated 5-gram of `letters` characters, above
+ * the 0.15 threshold for fill = last_drop and not for one word more (the top n-gram rules off). */
+static void expect_split_5gram(const char *head, const char *tail, int letters, int last_drop, const char *kind) {
+    sbuf b = {0};
+    for (int fill = last_drop; fill <= last_drop + 1; fill++) {
+        sb_reset(&b);
+        sb_add(&b, "%s", head);
+        for (int k = 0; k < fill; k++) sb_add(&b, " %s", uword(k, 4));
+        sb_add(&b, " %s", tail);
+        char what[64];
+        snprintf(what, sizeof what, "%s 5-gram %d / %zu", kind, letters, b.n);
+        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
+               fill == last_drop ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
+    }
+    free(b.s);
+}
+
 /* Words of up to 8 bytes hash from one 8-byte load when 8 bytes of text follow them, else byte by
  * byte: the 5-gram "ab cdefgh ij klm nopq" (17 letters) early in the text (one path) and
  * "abcdefg hijk lm no pq" ending it (the other for its last words) must be one duplicated
  * 5-gram: 17 / (43 + 5 fill) > 0.15 up to fill 14. */
 static void test_gopher_repetition_short_word_hashes(void) {
-    sbuf b = {0};
-    for (int fill = 14; fill <= 15; fill++) {
-        sb_reset(&b);
-        sb_add(&b, "ab cdefgh ij klm nopq");
-        for (int k = 0; k < fill; k++) sb_add(&b, " %s", uword(k, 4));
-        sb_add(&b, " abcdefg hijk lm no pq");
-        char what[64];
-        snprintf(what, sizeof what, "short-word 5-gram 17 / %zu", b.n);
-        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
-               fill == 14 ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
-    }
-    free(b.s);
+    expect_split_5gram("ab cdefgh ij klm nopq", "abcdefg hijk lm no pq", 17, 14, "short-word");
 }
 
 /* Words of 9..16 bytes hash from two 8-byte blocks: the same 59 characters as five long words at
@@ -405,18 +412,8 @@ static void test_gopher_repetition_short_word_hashes(void) {
  * long blocks, and the loop for the word in the last sixteen bytes) must be one 5-gram.
  * Duplicated characters 59 of 126 + 5 * fill: above 0.15 for fill 53, not for 54. */
 static void test_gopher_repetition_long_word_hashes(void) {
-    sbuf b = {0};
-    for (int fill = 53; fill <= 54; fill++) {
-        sb_reset(&b);
-        sb_add(&b, "abcdefghij klmnopqrstuvwx yzABCDEFGHIJKLMN OPQRSTUVW XYZ0123456");
-        for (int k = 0; k < fill; k++) sb_add(&b, " %s", uword(k, 4));
-        sb_add(&b, " abcde fghijklmnopqrstu vwxyzABCDEFGHIJ KLMNOPQRSTUVW XYZ0123456");
-        char what[64];
-        snprintf(what, sizeof what, "long-word 5-gram 59 / %zu", b.n);
-        EXPECT("gopher_repetition", "top_2_gram=1,top_3_gram=1,top_4_gram=1", b.s,
-               fill == 53 ? "gopher_repetition:duplicated_5_n_grams" : NULL, what);
-    }
-    free(b.s);
+    expect_split_5gram("abcdefghij klmnopqrstuvwx yzABCDEFGHIJKLMN OPQRSTUVW XYZ0123456",
+                       "abcde fghijklmnopqrstu vwxyzABCDEFGHIJ KLMNOPQRSTUVW XYZ0123456", 59, 53, "long-word");
 }
 
 /* datatrove's find_all_duplicate written plainly: characters of n-word windows whose
