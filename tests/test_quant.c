@@ -353,6 +353,26 @@ static void test_gemm4_vs_scalar(void) {
     printf("# %d tile outputs compared with scalar\n", checked);
 }
 
+/* Checks the nr x nx outputs of a quantized tile kernel (y[b * ys + r]) against the scalar dot of
+ * each weight row with each activation row, within 1e-5 of the sum of |products|. Returns how many
+ * were checked, or -1 after printing the first that differs (`where`: what was run). */
+static int tile_vs_scalar(uint32_t t, int64_t n, const uint8_t *w, size_t wr, const uint8_t *xq, size_t xr, int nr,
+                          int nx, const float *y, int ys, const char *where) {
+    smol_vec_dot_fn ref = smol_get_vec_dot_level(t, SMOL_SIMD_SCALAR);
+    for (int b = 0; b < nx; b++)
+        for (int r = 0; r < nr; r++) {
+            double abs_sum;
+            deq_dot(t, w + r * wr, xq + b * xr, n, &abs_sum);
+            float want;
+            ref(n, &want, w + r * wr, xq + b * xr);
+            int close = fabs((double)y[b * ys + r] - want) <= 1e-5 * abs_sum + 1e-30;
+            CHECK(close, "%s n=%lld %d rows x %d%s: y[%d][%d]=%.9g scalar %.9g (|.| sum %.4g)", smol_dtype_name(t),
+                  (long long)n, nr, nx, where, b, r, y[b * ys + r], want, abs_sum);
+            if (!close) return -1;
+        }
+    return nr * nx;
+}
+
 /* The quantized tile kernels (4 rows x 1..4 activations, and single rows) against scalar dots:
  * lengths with 1..16+ blocks (odd counts, partial 16-block groups), quantized and raw blocks,
  * narrow and wide scales. */
@@ -364,7 +384,6 @@ static void test_tile_q_vs_scalar(void) {
     int checked = 0;
     for (int k = 0; k < 6; k++) {
         smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
-        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
         if (!tile) continue;
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
             for (int rep = 0; rep < 4; rep++) {
@@ -385,22 +404,15 @@ static void test_tile_q_vs_scalar(void) {
                         for (int i = 0; i < 24; i++) y[i] = NAN;
                         tile(n, w, wr, nr, xq, xr, nx, y, 6);
                         for (int b = 0; b < 4; b++)
-                            for (int r = 0; r < 6; r++) {
-                                if (b >= nx || r >= nr) {
+                            for (int r = 0; r < 6; r++)
+                                if (b >= nx || r >= nr)
                                     REQUIRE(isnan(y[b * 6 + r]), "%s n=%lld %dx%d: wrote y[%d][%d] outside the tile",
                                             smol_dtype_name(types[k]), (long long)n, nr, nx, b, r);
-                                    continue;
-                                }
-                                double abs_sum;
-                                deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
-                                float want;
-                                ref(n, &want, w + r * wr, xq + b * xr);
-                                REQUIRE(fabs((double)y[b * 6 + r] - want) <= 1e-5 * abs_sum + 1e-30,
-                                        "%s n=%lld rep=%d tile %dx%d: y[%d][%d]=%.9g scalar %.9g (|.| sum %.4g)",
-                                        smol_dtype_name(types[k]), (long long)n, rep, nr, nx, b, r, y[b * 6 + r], want,
-                                        abs_sum);
-                                checked++;
-                            }
+                        char where[16];
+                        snprintf(where, sizeof where, " rep=%d", rep);
+                        int c = tile_vs_scalar(types[k], n, w, wr, xq, xr, nr, nx, y, 6, where);
+                        if (c < 0) return;
+                        checked += c;
                     }
             }
     }
@@ -424,7 +436,6 @@ static void test_tile_q_many_rows(void) {
     int checked = 0;
     for (int k = 0; k < 6; k++) {
         smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
-        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
         if (!tile) continue;
         uint32_t xt = smol_vec_dot_type(types[k]);
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
@@ -441,20 +452,12 @@ static void test_tile_q_many_rows(void) {
                 int nr = shapes[si][0], nx = shapes[si][1], ys = MAXR + 1;
                 for (int i = 0; i < 3 * ys; i++) y[i] = NAN;
                 tile(n, w, wr, nr, xq, xr, nx, y, ys);
-                for (int b = 0; b < nx; b++) {
+                for (int b = 0; b < nx; b++)
                     REQUIRE(isnan(y[b * ys + nr]), "%s n=%lld %dx%d: wrote past the last row",
                             smol_dtype_name(types[k]), (long long)n, nr, nx);
-                    for (int r = 0; r < nr; r++) {
-                        double abs_sum;
-                        deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
-                        float want;
-                        ref(n, &want, w + r * wr, xq + b * xr);
-                        REQUIRE(fabs((double)y[b * ys + r] - want) <= 1e-5 * abs_sum + 1e-30,
-                                "%s n=%lld %d rows x %d: y[%d][%d]=%.9g scalar %.9g (|.| sum %.4g)",
-                                smol_dtype_name(types[k]), (long long)n, nr, nx, b, r, y[b * ys + r], want, abs_sum);
-                        checked++;
-                    }
-                }
+                int c = tile_vs_scalar(types[k], n, w, wr, xq, xr, nr, nx, y, ys, "");
+                if (c < 0) return;
+                checked += c;
             }
         }
     }
@@ -493,7 +496,6 @@ static void test_tile_q_reads_inside(void) {
     int checked = 0;
     for (int k = 0; k < 6; k++) {
         smol_tile_q_fn tile = smol_get_tile_q_level(types[k], SMOL_SIMD_AVX512);
-        smol_vec_dot_fn ref = smol_get_vec_dot_level(types[k], SMOL_SIMD_SCALAR);
         if (!tile) continue;
         uint32_t xt = smol_vec_dot_type(types[k]);
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
@@ -511,20 +513,13 @@ static void test_tile_q_reads_inside(void) {
                 }
                 float y[4 * 8];
                 tile(n, w, wr, nr, xq, xr, nx, y, 8);
-                for (int b = 0; b < nx; b++)
-                    for (int r = 0; r < nr; r++) {
-                        double abs_sum;
-                        deq_dot(types[k], w + r * wr, xq + b * xr, n, &abs_sum);
-                        float want;
-                        ref(n, &want, w + r * wr, xq + b * xr);
-                        REQUIRE(fabs((double)y[b * 8 + r] - want) <= 1e-5 * abs_sum + 1e-30,
-                                "%s n=%lld %d rows x %d at a page end: y[%d][%d]=%.9g scalar %.9g",
-                                smol_dtype_name(types[k]), (long long)n, nr, nx, b, r, y[b * 8 + r], want);
-                        checked++;
-                    }
+                int c = tile_vs_scalar(types[k], n, w, wr, xq, xr, nr, nx, y, 8, " at a page end");
+                if (c < 0) goto done;
+                checked += c;
             }
         }
     }
+done:
     munmap(wm, (PAGES + 1) * pg);
     munmap(xm, (PAGES + 1) * pg);
     if (smol_cpu_has_avx512()) CHECK(checked > 0, "AVX-512 CPU but no tile kernel was checked");
