@@ -351,8 +351,7 @@ static size_t plain_run8(const unsigned char *s) {
 #endif
 }
 
-/* 1 if path (SMOL_JSON_PATH_*) means the SSE2 scans. */
-static int use_sse2(int path) {
+int smol_json_path_is_sse2(int path) {
 #if defined(__SSE2__)
     return path == SMOL_JSON_PATH_SSE2 || (path == SMOL_JSON_PATH_AUTO && smol_cpu_has_sse2());
 #else
@@ -564,7 +563,7 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
 int smol_json_scan_object_path(const char *line, size_t len, smol_json_field *fields, int n_fields, smol_json_scan *out,
                                int path) {
     const unsigned char *s = (const unsigned char *)line;
-    int sse2 = use_sse2(path);
+    int sse2 = smol_json_path_is_sse2(path);
     unsigned char stack[JSON_MAX_DEPTH];   /* '{' or '[' of each open container */
     int depth = 0, want = -1, top_type = 0;
     memset(out, 0, sizeof *out);
@@ -702,7 +701,7 @@ size_t smol_json_escape(const char *text, size_t len, char *out) {
 size_t smol_json_escape_path(const char *text, size_t len, char *out, int path) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)text;
-    int sse2 = use_sse2(path);
+    int sse2 = smol_json_path_is_sse2(path);
     size_t o = 0, i = 0;
     out[o++] = '"';
     while (i < len) {

@@ -84,6 +84,9 @@ int smol_json_scan_object(const char *line, size_t len, smol_json_field *fields,
  * taken as SCALAR on builds without SSE2. All give the same results. */
 enum { SMOL_JSON_PATH_AUTO = 0, SMOL_JSON_PATH_SCALAR = 1, SMOL_JSON_PATH_SSE2 = 2 };
 
+/* 1 if path (SMOL_JSON_PATH_*) means the SSE2 scans on this build and CPU. */
+int smol_json_path_is_sse2(int path);
+
 /* smol_json_scan_object on a chosen path (for tests comparing the paths). */
 int smol_json_scan_object_path(const char *line, size_t len, smol_json_field *fields, int n, smol_json_scan *out,
                                int path);

@@ -3,7 +3,6 @@
  * are scanned without a cJSON tree (base/jsonl.h): their bytes are kept and written back with
  * only the text value replaced; the tree is built when something asks for it. */
 #include "data/doc.h"
-#include "base/cpu.h"
 #include "base/error.h"
 #include "base/file.h"
 #include "base/jsonl.h"
@@ -54,7 +53,7 @@ size_t smol_utf8_bad_offset_path(const char *s, size_t n, int path) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
 #if defined(__SSE2__)
-    int sse2 = path == SMOL_JSON_PATH_SSE2 || (path == SMOL_JSON_PATH_AUTO && smol_cpu_has_sse2());
+    int sse2 = smol_json_path_is_sse2(path);
 #else
     (void)path;
 #endif
