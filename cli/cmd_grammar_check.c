@@ -352,17 +352,14 @@ static int run_batch(const char *path, double slow_us, const smol_tokenizer *tok
     if (!mask) rc = smol_fail(err, SMOL_ENOMEM, "out of memory");
     const char *line;
     size_t len;
-    while (!rc && (rc = smol_lines_next(r, &line, &len, err)) == 1) {
-        size_t i = 0;
-        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
-        rc = 0;
-        if (i == len) continue;
+    cJSON *doc = NULL;
+    while (!rc && (rc = smol_jsonl_next_line(r, &doc, &line, &len, err)) == 1) {
         smol_json_field schema = {.name = "schema"};
-        smol_json_scan scan = {0};
-        cJSON *doc = NULL;
-        if (smol_json_scan_object(line, len, &schema, 1, &scan) || !(doc = cJSON_ParseWithLength(line, len))) {
-            rc = smol_fail(err, SMOL_EFORMAT, "%s:%lld: %s near byte %zu", path, (long long)smol_lines_lineno(r),
-                           scan.not_object ? "expected a JSON object" : "invalid JSON", scan.err_at + 1);
+        smol_json_scan scan;
+        if (smol_json_scan_object(line, len, &schema, 1, &scan)) {   /* JSON only as cJSON reads it */
+            rc = smol_fail(err, SMOL_EFORMAT, "%s:%lld: invalid JSON near byte %zu", path, (long long)smol_lines_lineno(r),
+                           scan.err_at + 1);
+            cJSON_Delete(doc);
             break;
         }
         const char *sch = schema.type != SMOL_JSON_NONE ? line + schema.at : NULL;

@@ -271,6 +271,12 @@ uint64_t smol_lines_bytes_read(const smol_lines *r) { return r->bytes_read; }
 uint64_t smol_lines_file_size(const smol_lines *r) { return r->file_size; }
 
 int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err) {
+    const char *line;
+    size_t len;
+    return smol_jsonl_next_line(r, doc, &line, &len, err);
+}
+
+int smol_jsonl_next_line(smol_lines *r, cJSON **doc, const char **line_out, size_t *len_out, smol_error *err) {
     *doc = NULL;
     const char *line;
     size_t len;
@@ -293,6 +299,7 @@ int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err) {
             return smol_fail(err, SMOL_EFORMAT, "%s:%lld: expected a JSON object", r->path, (long long)r->lineno);
         }
         *doc = j;
+        *line_out = line, *len_out = len;
         return 1;
     }
     return rc;

@@ -45,6 +45,9 @@ void smol_lines_close(smol_lines *r);
  * naming the file and line. */
 int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err);
 
+/* smol_jsonl_next that also gives the line the object was read from (valid until the next read). */
+int smol_jsonl_next_line(smol_lines *r, cJSON **doc, const char **line, size_t *len, smol_error *err);
+
 /* ------------------------------------------------------------ JSON scanning without a tree
  * smol_json_scan_object validates one line as a JSON object in a single pass and finds the
  * values of a few top-level keys, without building a cJSON tree. It accepts what
