@@ -165,13 +165,18 @@ int32_t ft_dict_find(const ft_dict *d, const char *w, size_t n, uint32_t h) {
     }
 }
 
+/* A pruned model's row of bucket key from its bitmap (prune_bits, prune_rank), or -1 when the
+ * bucket was dropped. */
+static inline int32_t prune_bit_row(const ft_dict *d, uint32_t key) {
+    if (key >= (uint64_t)d->prune_nbits) return -1;
+    uint64_t w = d->prune_bits[key >> 6];
+    unsigned sh = key & 63;
+    if (!((w >> sh) & 1)) return -1;
+    return d->prune_rows[d->prune_rank[key >> 6] + (uint32_t)__builtin_popcountll(w & ((UINT64_C(1) << sh) - 1))];
+}
+
 static int32_t prune_lookup(const ft_dict *d, int32_t key) {
-    if (d->prune_bits) {
-        if (key >= d->prune_nbits) return -1;
-        uint64_t w = d->prune_bits[key >> 6], below = w & ((UINT64_C(2) << (key & 63)) - 1);
-        if (!((w >> (key & 63)) & 1)) return -1;
-        return d->prune_rows[d->prune_rank[key >> 6] + (uint32_t)__builtin_popcountll(below) - 1];
-    }
+    if (d->prune_bits) return key < 0 ? -1 : prune_bit_row(d, (uint32_t)key);
     for (uint32_t s = ((uint32_t)key * 2654435761u) & d->prune_mask;; s = (s + 1) & d->prune_mask) {
         if (d->prune_key[s] == key) return d->prune_val[s];
         if (d->prune_key[s] < 0) return -1;
@@ -197,19 +202,11 @@ static size_t buckets_to_rows(const ft_dict *d, int32_t *v, size_t n) {
     if (d->prune_size < 0) {
         for (size_t i = 0; i < n; i++)
             if (v[i] <= INT32_MAX - d->nwords) v[o++] = d->nwords + v[i];
-    } else if (d->prune_bits) {   /* branch-free: rank of the bucket's bit, kept if it is set */
-        const uint64_t *bits = d->prune_bits;
-        const uint32_t *rank = d->prune_rank;
-        const int32_t *rows = d->prune_rows;
+    } else if (d->prune_bits) {   /* rank of the bucket's bit, kept if it is set */
         uint32_t nw = (uint32_t)d->nwords;
         for (size_t i = 0; i < n; i++) {
-            uint32_t key = (uint32_t)v[i];
-            if (key >= (uint64_t)d->prune_nbits) continue;
-            uint64_t w = bits[key >> 6];
-            unsigned sh = key & 63;
-            if (!((w >> sh) & 1)) continue;
-            uint32_t at = rank[key >> 6] + (uint32_t)__builtin_popcountll(w & ((UINT64_C(1) << sh) - 1));
-            v[o++] = (int32_t)(nw + (uint32_t)rows[at]);
+            int32_t row = prune_bit_row(d, (uint32_t)v[i]);
+            if (row >= 0) v[o++] = (int32_t)(nw + (uint32_t)row);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
