@@ -24,6 +24,10 @@ static const char k_usage[] =
     "  --regex R               a regular expression the whole text must match (ECMA-262 subset)\n"
     "  --choice 'A|B|C'        one of the texts separated by '|'\n"
     "  --json-schema FILE      a JSON Schema (compiled to GBNF)\n"
+    "  --any-order             JSON Schema objects: members in any order (default: the schema's\n"
+    "                          order); each listed property at most once\n"
+    "  --format-annotation     JSON Schema `format` constrains nothing, as draft 2020-12 says by\n"
+    "                          default (default: formats are enforced)\n"
     "  --jsonl FILE            the instances (plain, .gz or .zst; '-' for stdin); without it the\n"
     "                          constraint is only compiled\n"
     "  --stats                 a final JSON line: {\"compile_us\":..., \"mask_us\":{\"p50\",\"p90\",\"p99\",\"max\",\"n\"}}\n"
@@ -41,11 +45,13 @@ static const char k_usage[] =
     "\n"
     "example:\n"
     "  smol grammar-check -m tokenizer.json --grammar json.gbnf --jsonl docs.jsonl --stats\n"
-    "  smol grammar-check -m tokenizer.json --batch cases.jsonl > results.jsonl\n";
+    "  smol grammar-check -m tokenizer.json --batch cases.jsonl > results.jsonl\n"
+    "  smol grammar-check -m tokenizer.json --json-schema s.json --any-order --format-annotation --jsonl t.jsonl\n";
 
 typedef struct gc_opts {
     const char *model, *grammar, *regex, *choice, *schema, *jsonl, *batch, *slow;
     int stats;
+    unsigned schema_flags;  /* SMOL_SCHEMA_* for --json-schema and --batch schemas */
 } gc_opts;
 
 /* CPU time of this thread in microseconds: the figures hold up when other work shares the cores. */
@@ -67,6 +73,10 @@ static int parse(int argc, char **argv, gc_opts *o) {
             if (bad) return 2;
         } else if (strcmp(argv[i], "--stats") == 0) {
             o->stats = 1;
+        } else if (strcmp(argv[i], "--any-order") == 0) {
+            o->schema_flags |= SMOL_SCHEMA_ANY_ORDER;
+        } else if (strcmp(argv[i], "--format-annotation") == 0) {
+            o->schema_flags |= SMOL_SCHEMA_FORMAT_ANNOTATION;
         } else {
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
         }
@@ -80,13 +90,14 @@ static int parse(int argc, char **argv, gc_opts *o) {
         return cli_usage_error(cmd, "--batch takes its constraints and texts from its file");
     if (o->batch) return 0;
     if (n != 1) return cli_usage_error(cmd, "give exactly one of --grammar, --regex, --choice, --json-schema");
+    if (o->schema_flags && !o->schema) return cli_usage_error(cmd, "--any-order and --format-annotation apply to --json-schema or --batch");
     return 0;
 }
 
 /* JSON Schema text -> GBNF text (replacing *text, which is freed). */
-static int cli_schema_to_gbnf(const char *json, size_t len, char **text, size_t *tlen, smol_error *err) {
+static int cli_schema_to_gbnf(const char *json, size_t len, unsigned flags, char **text, size_t *tlen, smol_error *err) {
     char *gbnf = NULL;
-    int rc = smol_schema_to_gbnf(json, len, 0, &gbnf, err);
+    int rc = smol_schema_to_gbnf(json, len, flags, &gbnf, err);
     if (rc) return rc;
     free(*text);
     *text = gbnf;
@@ -94,9 +105,10 @@ static int cli_schema_to_gbnf(const char *json, size_t len, char **text, size_t 
     return SMOL_OK;
 }
 
-/* Compiles the constraint the options name; returns SMOL_OK or the status with err set. */
+/* Compiles the constraint the options name (a schema with SMOL_SCHEMA_* flags); returns SMOL_OK
+ * or the status with err set. */
 static int cli_compile_constraint(const char *grammar, const char *regex, const char *choice, const char *schema,
-                           smol_grammar **out, smol_error *err) {
+                                  unsigned flags, smol_grammar **out, smol_error *err) {
     int rc;
     if (regex) return smol_grammar_from_regex(regex, out, err);
     if (choice) {
@@ -122,7 +134,7 @@ static int cli_compile_constraint(const char *grammar, const char *regex, const 
     rc = smol_read_file(path, &text, &len, err);
     if (rc) return rc;
     if (schema) {
-        rc = cli_schema_to_gbnf(text, len, &text, &len, err);
+        rc = cli_schema_to_gbnf(text, len, flags, &text, &len, err);
         if (rc) smol_error_prefix(err, "%s", path);
     }
     if (!rc) {
@@ -144,7 +156,7 @@ int cli_constraint_new(const char *grammar, const char *regex, const char *choic
                        cli_constraint **out, smol_error *err) {
     *out = calloc(1, sizeof **out);
     if (!*out) return smol_fail(err, SMOL_ENOMEM, "out of memory");
-    int rc = cli_compile_constraint(grammar, regex, choice, schema, &(*out)->g, err);
+    int rc = cli_compile_constraint(grammar, regex, choice, schema, 0, &(*out)->g, err);
     if (rc) {
         free(*out);
         *out = NULL;
@@ -281,7 +293,8 @@ static void print_stats(double compile_us, timings *tm) {
 /* The grammar of one --batch case: its "schema" (an object or boolean; compiled from its own
  * text schema[0..schema_len) in the line, so nothing cJSON cannot hold, such as U+0000 in a
  * string, is lost on the way), "grammar" or "regex". */
-static int batch_compile(const cJSON *doc, const char *schema, size_t schema_len, smol_grammar **g, smol_error *err) {
+static int batch_compile(const cJSON *doc, const char *schema, size_t schema_len, unsigned flags, smol_grammar **g,
+                         smol_error *err) {
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     const cJSON *gr = cJSON_GetObjectItemCaseSensitive(doc, "grammar");
     const cJSON *re = cJSON_GetObjectItemCaseSensitive(doc, "regex");
@@ -289,7 +302,7 @@ static int batch_compile(const cJSON *doc, const char *schema, size_t schema_len
     if (cJSON_IsString(gr)) return smol_grammar_from_gbnf(gr->valuestring, strlen(gr->valuestring), "root", g, err);
     if (!sc || !schema) return smol_fail(err, SMOL_EFORMAT, "no \"schema\", \"grammar\" or \"regex\"");
     char *gbnf = NULL;
-    int rc = smol_schema_to_gbnf(schema, schema_len, 0, &gbnf, err);
+    int rc = smol_schema_to_gbnf(schema, schema_len, flags, &gbnf, err);
     if (!rc) rc = smol_grammar_from_gbnf(gbnf, strlen(gbnf), "root", g, err);
     free(gbnf);
     return rc;
@@ -303,14 +316,14 @@ static void print_json_string(const char *s) {
 }
 
 /* One --batch case: compile (timed), walk every text, print its result line. */
-static int batch_case(const cJSON *doc, const char *schema, size_t schema_len, double slow_us, const smol_tokenizer *tok,
-                      const smol_token_index *ti, uint32_t *mask, smol_error *err) {
+static int batch_case(const cJSON *doc, const char *schema, size_t schema_len, unsigned flags, double slow_us,
+                      const smol_tokenizer *tok, const smol_token_index *ti, uint32_t *mask, smol_error *err) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name"), *texts = cJSON_GetObjectItemCaseSensitive(doc, "texts");
     smol_grammar *g = NULL;
     smol_matcher *m = NULL;
     smol_error cerr = {0};
     double c0 = now_us();
-    int rc = batch_compile(doc, schema, schema_len, &g, &cerr);
+    int rc = batch_compile(doc, schema, schema_len, flags, &g, &cerr);
     if (!rc) rc = smol_matcher_new(g, ti, &m, &cerr);
     double compile_us = now_us() - c0;
     fputs("{\"name\":", stdout);
@@ -343,8 +356,8 @@ static int batch_case(const cJSON *doc, const char *schema, size_t schema_len, d
 }
 
 /* --batch: every case of the file, one result line each. */
-static int run_batch(const char *path, double slow_us, const smol_tokenizer *tok, const smol_token_index *ti,
-                     smol_error *err) {
+static int run_batch(const char *path, unsigned flags, double slow_us, const smol_tokenizer *tok,
+                     const smol_token_index *ti, smol_error *err) {
     smol_lines *r = NULL;
     int rc = smol_lines_open(path, &r, err);
     if (rc) return rc;
@@ -363,7 +376,7 @@ static int run_batch(const char *path, double slow_us, const smol_tokenizer *tok
             break;
         }
         const char *sch = schema.type != SMOL_JSON_NONE ? line + schema.at : NULL;
-        rc = batch_case(doc, sch, schema.end - schema.at, slow_us, tok, ti, mask, err);
+        rc = batch_case(doc, sch, schema.end - schema.at, flags, slow_us, tok, ti, mask, err);
         if (rc) smol_error_prefix(err, "%s:%lld", path, (long long)smol_lines_lineno(r));
         cJSON_Delete(doc);
         fflush(stdout);
@@ -389,7 +402,7 @@ static int run(int argc, char **argv) {
     double t1 = now_us();
     fprintf(stderr, "smol grammar-check: token index of %d tokens in %.1f ms\n", smol_tokenizer_n_vocab(tok), (t1 - t0) / 1e3);
     if (o.batch) {
-        rc = run_batch(o.batch, o.slow ? strtod(o.slow, NULL) : -1, tok, ti, &err);
+        rc = run_batch(o.batch, o.schema_flags, o.slow ? strtod(o.slow, NULL) : -1, tok, ti, &err);
         smol_token_index_free(ti);
         smol_tokenizer_free(tok);
         fflush(stdout);
@@ -398,7 +411,7 @@ static int run(int argc, char **argv) {
     smol_grammar *g = NULL;
     smol_matcher *m = NULL;
     double c0 = now_us();
-    rc = cli_compile_constraint(o.grammar, o.regex, o.choice, o.schema, &g, &err);
+    rc = cli_compile_constraint(o.grammar, o.regex, o.choice, o.schema, o.schema_flags, &g, &err);
     if (rc) {
         fprintf(stderr, "smol %s: %s\n", argv[0], err.msg);
         smol_token_index_free(ti);

@@ -119,9 +119,21 @@ typedef struct suite_stats {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Runs every group of one suite file: compiled grammars are checked with the engine and
- * appended to jsonl for the Python oracle. */
-static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_stats *st, int report) {
+/* 1 if the validator, asserting formats, accepts JSON text t under schema text sj (-1: error). */
+static int valid_asserting_formats(const char *sj, const char *t) {
+    smol_jschema *v;
+    if (smol_jschema_new(sj, strlen(sj), SMOL_JSCHEMA_ASSERT_FORMAT, &v, NULL)) return -1;
+    int ok = smol_jschema_validate_text(v, t, strlen(t), NULL, 0, NULL);
+    smol_jschema_free(v);
+    return ok;
+}
+
+/* Runs every group of one suite file compiled with flags: compiled grammars are checked with the
+ * engine and appended to jsonl for the Python oracle. With SMOL_SCHEMA_ANY_ORDER |
+ * SMOL_SCHEMA_FORMAT_ANNOTATION every instance must agree with the suite; with 0 (schema order,
+ * formats enforced) format.json is judged by the validator asserting formats, and the valid
+ * instances listing properties in another order than the schema must be rejected. */
+static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_stats *st, int report, unsigned flags) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     char *text;
@@ -132,21 +144,21 @@ static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_sta
     REQUIRE(doc, "%s is not JSON", path);
     suite_stats fs = {0};
     int gi = 0;
-    /* format.json expects "format" to be an annotation (2020-12); the compiler asserts formats */
-    int annotation_only = strcmp(name, "format.json") == 0;
-    /* Known limits, listed in docs/json-schema.md: cJSON ends strings at "\u0000", and the grammar
-     * writes properties in schema order (these allOf and dependentRequired cases list them in
-     * another order) */
-    static const char *const k_skip[] = {"nul characters in strings", "allOf|allOf", "allOf with base schema|valid",
-                                         "dependencies with escaped characters|CRLF", NULL};
+    /* format.json expects "format" to be an annotation (2020-12); by default the compiler asserts formats */
+    int asserted = strcmp(name, "format.json") == 0 && !(flags & SMOL_SCHEMA_FORMAT_ANNOTATION);
+    /* cJSON ends strings at "\u0000": these schemas and instances cannot be read whole */
+    static const char *const k_skip[] = {"nul characters in strings", NULL};
+    /* valid instances listing properties in another order than the schema writes them */
+    static const char *const k_order[] = {"allOf|allOf", "allOf with base schema|valid",
+                                          "dependencies with escaped characters|CRLF", NULL};
+    int in_order = !(flags & SMOL_SCHEMA_ANY_ORDER);
     cJSON *group;
     cJSON_ArrayForEach(group, doc) {
         fs.groups++;
         buf sj = {0};  /* cJSON's printer rounds numbers to 15 digits: our own serialiser keeps them */
         dump(&sj, cJSON_GetObjectItem(group, "schema"));
         smol_error err;
-        char *g = compile(sj.p, 0, &err);
-        free(sj.p);
+        char *g = compile(sj.p, flags, &err);
         smol_grammar *gr = NULL;
         if (g && smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) != 0) {
             CHECK(0, "%s group %d: the engine rejects the compiled grammar: %s\n%s", name, gi, err.msg, g);
@@ -155,7 +167,7 @@ static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_sta
         }
         if (g) {
             fs.compiled++;
-            cJSON *line = annotation_only ? NULL : cJSON_CreateObject();
+            cJSON *line = asserted ? NULL : cJSON_CreateObject();
             if (line) {
                 cJSON_AddStringToObject(line, "file", name);
                 cJSON_AddNumberToObject(line, "group", gi);
@@ -172,16 +184,17 @@ static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_sta
                 fs.cases++;
                 fs.agree += got == want;
                 char key[600];
-                snprintf(key, sizeof key, "%s|%s", cJSON_GetObjectItem(group, "description")->valuestring,
-                         cJSON_GetObjectItem(t, "description")->valuestring);
-                int skip = 0;
-                for (int k = 0; k_skip[k]; k++)
-                    skip |= strcmp(key, k_skip[k]) == 0 || strcmp(cJSON_GetObjectItem(group, "description")->valuestring, k_skip[k]) == 0;
-                if (skip && line_skips) cJSON_AddItemToArray(line_skips, cJSON_CreateNumber(ti));
+                const char *gd = cJSON_GetObjectItem(group, "description")->valuestring;
+                snprintf(key, sizeof key, "%s|%s", gd, cJSON_GetObjectItem(t, "description")->valuestring);
+                int skip = 0, order = 0;
+                for (int k = 0; k_skip[k]; k++) skip |= strcmp(key, k_skip[k]) == 0 || strcmp(gd, k_skip[k]) == 0;
+                for (int k = 0; in_order && k_order[k]; k++) order |= strcmp(key, k_order[k]) == 0;
+                if ((skip || order) && line_skips) cJSON_AddItemToArray(line_skips, cJSON_CreateNumber(ti));
                 ti++;
-                if (!report && !annotation_only && !skip)
-                    CHECK(got == want, "%s / '%s' / '%s': %s expected %s\n%s", name,
-                          cJSON_GetObjectItem(group, "description")->valuestring,
+                if (order) want = 0;   /* the schema's order only */
+                if (asserted) want = valid_asserting_formats(sj.p, b.p);
+                if (!report && !skip)
+                    CHECK(got == want, "%s (flags %u) / '%s' / '%s': %s expected %s\n%s", name, flags, gd,
                           cJSON_GetObjectItem(t, "description")->valuestring, b.p, want ? "accept" : "reject", g);
                 free(b.p);
             }
@@ -192,6 +205,7 @@ static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_sta
                 cJSON_Delete(line);
             }
         } else if (report > 1) printf("  %s group %d: %s\n", name, gi, err.msg);
+        free(sj.p);
         smol_grammar_free(gr);
         free(g);
         gi++;
@@ -209,7 +223,9 @@ static void suite_file(const char *dir, const char *name, FILE *jsonl, suite_sta
     st->agree += fs.agree;
 }
 
-static void run_suite(int report) {
+/* The whole suite compiled with flags (0, or SMOL_SCHEMA_ANY_ORDER | SMOL_SCHEMA_FORMAT_ANNOTATION),
+ * checked by the engine and by tests/ref/gbnf_match.py. */
+static void run_suite(int report, unsigned flags) {
     const char *dir = test_data("json-schema-test-suite/draft2020-12");
     DIR *d = opendir(dir);
     REQUIRE(d, "cannot open %s", dir);
@@ -220,19 +236,20 @@ static void run_suite(int report) {
         if (strstr(e->d_name, ".json")) names[nn++] = strdup(e->d_name);
     closedir(d);
     qsort(names, (size_t)nn, sizeof *names, cmp_str);
-    const char *jpath = test_tmp("schema-suite.jsonl");
+    const char *jpath = test_tmp(flags ? "schema-suite-any-order.jsonl" : "schema-suite.jsonl");
     FILE *jsonl = fopen(jpath, "w");
     REQUIRE(jsonl, "cannot write %s", jpath);
     suite_stats st = {0};
     if (report) printf("%-32s %9s %11s\n", "file", "compiled", "engine agrees");
     for (int i = 0; i < nn; i++) {
-        suite_file(dir, names[i], jsonl, &st, report);
+        suite_file(dir, names[i], jsonl, &st, report, flags);
         free(names[i]);
     }
     fclose(jsonl);
-    printf("schemas compiled: %d/%d (%.1f%%); instances of compiled schemas: %d, engine agrees on %d\n", st.compiled,
-           st.groups, 100.0 * st.compiled / (st.groups ? st.groups : 1), st.cases, st.agree);
-    CHECK(st.compiled >= 290, "only %d of %d suite schemas compile (294 did)", st.compiled, st.groups);
+    printf("flags %u: schemas compiled: %d/%d (%.1f%%); instances of compiled schemas: %d, agreeing with the suite %d\n",
+           flags, st.compiled, st.groups, 100.0 * st.compiled / (st.groups ? st.groups : 1), st.cases, st.agree);
+    CHECK(st.compiled >= 309, "only %d of %d suite schemas compile (309 did)", st.compiled, st.groups);
+    if (flags) CHECK(st.agree == st.cases, "%d of %d instances disagree with the suite", st.cases - st.agree, st.cases);
     /* the independent oracle: Python serialises the suite's instances itself */
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/gbnf_match.py --suite %s %s", jpath, dir);
@@ -250,7 +267,11 @@ static void run_suite(int report) {
     remove(jpath);
 }
 
-static void test_suite_schemas(void) { run_suite(0); }
+static void test_suite_schemas(void) { run_suite(0, 0); }
+
+/* Objects in any order and format as an annotation: every compiled schema accepts exactly the
+ * suite's valid instances, with no exception. */
+static void test_suite_any_order(void) { run_suite(0, SMOL_SCHEMA_ANY_ORDER | SMOL_SCHEMA_FORMAT_ANNOTATION); }
 
 /* Walks text through a matcher token by token (tokens of tok, no BOS), each token checked
  * against the mask computed before it: 1 if every token is allowed and the grammar can end. */
@@ -271,15 +292,11 @@ static int tokens_accepted(const smol_grammar *gr, const smol_token_index *ti, c
     return ok;
 }
 
-/* Suite schemas of a few files through real vocabularies (SmolLM2, Llama-3): token masks at
- * every step must let exactly the valid instances through. */
-static void test_suite_with_tokenizers(void) {
+/* Suite schemas of the files named (n of them), compiled with flags, through real vocabularies
+ * (SmolLM2, Llama-3): token masks at every step must let exactly the valid instances through. */
+static void suite_with_tokenizers(const char *const *files, size_t n_files, unsigned flags) {
     static const char *const toks[] = {"tokenizers/SmolLM2-135M-Instruct/tokenizer.json",
                                        "tokenizers/llama3-8b-instruct-hf/tokenizer.json"};
-    static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
-                                        "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json",
-                                        "multipleOf.json", "patternProperties.json", "propertyNames.json",
-                                        "unevaluatedProperties.json", "unevaluatedItems.json"};
     for (int k = 0; k < 2; k++) {
         smol_tokenizer *tok;
         smol_token_index *ti;
@@ -288,7 +305,7 @@ static void test_suite_with_tokenizers(void) {
         REQUIRE(smol_token_index_new(tok, &ti, &err) == 0, "%s", err.msg);
         uint32_t *bits = calloc(((size_t)smol_token_index_n_vocab(ti) + 31) / 32, sizeof *bits);
         int n_cases = 0, agree = 0;
-        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        for (size_t f = 0; f < n_files; f++) {
             char path[600], *text;
             size_t n;
             snprintf(path, sizeof path, "json-schema-test-suite/draft2020-12/%s", files[f]);
@@ -298,7 +315,7 @@ static void test_suite_with_tokenizers(void) {
             cJSON_ArrayForEach(group, doc) {
                 buf sj = {0};
                 dump(&sj, cJSON_GetObjectItem(group, "schema"));
-                char *g = compile(sj.p, 0, &err);
+                char *g = compile(sj.p, flags, &err);
                 free(sj.p);
                 smol_grammar *gr = NULL;
                 if (!g || smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err)) {
@@ -313,7 +330,7 @@ static void test_suite_with_tokenizers(void) {
                     int got = tokens_accepted(gr, ti, tok, b.p, bits);
                     n_cases++;
                     agree += got == want;
-                    CHECK(got == want, "%s: %s / '%s': %s expected %s", toks[k], files[f],
+                    CHECK(got == want, "%s (flags %u): %s / '%s': %s expected %s", toks[k], flags, files[f],
                           cJSON_GetObjectItem(group, "description")->valuestring, b.p, want ? "accept" : "reject");
                     free(b.p);
                 }
@@ -322,12 +339,29 @@ static void test_suite_with_tokenizers(void) {
             }
             cJSON_Delete(doc);
         }
-        printf("%s: masks agree on %d/%d suite instances\n", toks[k], agree, n_cases);
+        printf("%s (flags %u): masks agree on %d/%d suite instances\n", toks[k], flags, agree, n_cases);
         CHECK(n_cases > 100, "only %d cases", n_cases);
         free(bits);
         smol_token_index_free(ti);
         smol_tokenizer_free(tok);
     }
+}
+
+static void test_suite_with_tokenizers(void) {
+    static const char *const files[] = {"properties.json", "items.json", "enum.json", "anyOf.json", "ref.json",
+                                        "minLength.json", "maximum.json", "pattern.json", "additionalProperties.json",
+                                        "multipleOf.json", "patternProperties.json", "propertyNames.json",
+                                        "unevaluatedProperties.json", "unevaluatedItems.json"};
+    suite_with_tokenizers(files, sizeof files / sizeof *files, 0);
+}
+
+/* The files whose valid instances need any order or format as an annotation, and the object
+ * keyword files, through both vocabularies with both flags. */
+static void test_suite_any_order_with_tokenizers(void) {
+    static const char *const files[] = {"allOf.json", "dependentRequired.json", "format.json", "required.json",
+                                        "properties.json", "dependentSchemas.json", "additionalProperties.json",
+                                        "unevaluatedProperties.json"};
+    suite_with_tokenizers(files, sizeof files / sizeof *files, SMOL_SCHEMA_ANY_ORDER | SMOL_SCHEMA_FORMAT_ANNOTATION);
 }
 
 /* ---------------------------------------------------------------- ranges */
@@ -884,6 +918,185 @@ static void on_warn(void *ctx, const char *msg) {
     snprintf(w->last, sizeof w->last, "%s", msg);
 }
 
+/* Objects in any order (SMOL_SCHEMA_ANY_ORDER) against the validator: for each schema, every
+ * ordered choice of up to 4 distinct members from a pool (listed, pattern and additional names;
+ * values of fitting and unfitting types) is judged by both; they must agree on every one. The
+ * schema-order grammar must accept only what the any-order one accepts, and every object with a
+ * listed property written twice is rejected. */
+static const char *const k_any_order_schemas[] = {
+    "{\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"},\"c\":{}},\"required\":[\"a\",\"b\"]}",
+    "{\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"},\"c\":{}},\"required\":[\"b\"],\"additionalProperties\":false}",
+    "{\"properties\":{\"a\":{},\"b\":{}},\"required\":[\"a\"],\"additionalProperties\":{\"type\":\"integer\"}}",
+    "{\"properties\":{\"a\":{\"type\":\"integer\"}},\"patternProperties\":{\"^x\":{\"type\":\"integer\"}},\"additionalProperties\":false,\"required\":[\"a\"]}",
+    "{\"allOf\":[{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]},{\"properties\":{\"b\":{\"type\":\"string\"}},\"required\":[\"b\"]}]}",
+    "{\"properties\":{\"a\":{},\"b\":{},\"c\":{}},\"dependentRequired\":{\"c\":[\"a\",\"b\"]},\"additionalProperties\":false}",
+    "{\"required\":[\"c\"],\"dependentRequired\":{\"c\":[\"a\"]},\"properties\":{\"a\":{},\"b\":{},\"c\":{}}}",
+    "{\"properties\":{\"a\":{},\"b\":{}},\"dependentSchemas\":{\"a\":{\"required\":[\"b\"],\"properties\":{\"b\":{\"type\":\"string\"}}}},\"additionalProperties\":false}",
+    "{\"allOf\":[{\"properties\":{\"a\":{}}}],\"properties\":{\"b\":{}},\"unevaluatedProperties\":false}",
+    "{\"properties\":{\"a\":{},\"b\":{}},\"unevaluatedProperties\":{\"type\":\"string\"},\"required\":[\"a\"]}",
+    "{\"properties\":{\"a\":{},\"b\":{}},\"propertyNames\":{\"maxLength\":1}}",
+    "{\"required\":[\"a\"],\"properties\":{\"a\":{},\"b\":{},\"c\":{}},\"additionalProperties\":false,\"minProperties\":1,\"maxProperties\":3}",
+    "{\"minProperties\":1,\"maxProperties\":2,\"additionalProperties\":{\"type\":\"string\"}}",
+    "{\"required\":[\"a\",\"zz\"],\"properties\":{\"a\":{\"type\":\"integer\"}}}",
+    "{\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{},\"c\":{},\"x1\":{},\"x2\":{},\"zz\":{}},\"additionalProperties\":false}",
+    ("{\"anyOf\":[{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"],\"additionalProperties\":false},"
+     "{\"properties\":{\"b\":{},\"c\":{}},\"required\":[\"b\",\"c\"]}]}"),
+    "{\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{}},\"patternProperties\":{\"^a|^x\":{\"type\":\"integer\"}}}",
+    "{\"allOf\":[{\"properties\":{\"a\":{},\"x1\":{}},\"additionalProperties\":false},{\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]}]}",
+    "{\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{\"type\":\"string\"}},\"required\":[\"a\"],\"not\":{\"required\":[\"c\"]}}",
+    "{\"properties\":{\"a\":{\"type\":\"integer\"}},\"if\":{\"required\":[\"b\"]},\"then\":{\"required\":[\"c\"]},\"additionalProperties\":{\"type\":\"boolean\"}}",
+};
+
+typedef struct pool_member {
+    const char *name, *value;
+} pool_member;
+
+static const pool_member k_pool[] = {{"a", "1"}, {"a", "\"s\""}, {"b", "\"s\""}, {"b", "2"}, {"c", "true"},
+                                     {"x1", "1"}, {"x2", "\"s\""}, {"zz", "null"}};
+#define POOL_N (int)(sizeof k_pool / sizeof *k_pool)
+
+/* Writes the object of pool members idx[0..k) with ", " and ": " into b (b->n reset). */
+static void pool_object(buf *b, const int *idx, int k) {
+    b->n = 0;
+    puts_(b, "{");
+    for (int i = 0; i < k; i++) {
+        if (i) puts_(b, ", ");
+        puts_(b, "\"");
+        puts_(b, k_pool[idx[i]].name);
+        puts_(b, "\": ");
+        puts_(b, k_pool[idx[i]].value);
+    }
+    puts_(b, "}");
+}
+
+typedef struct order_run {
+    const smol_grammar *any, *ordered;
+    const smol_jschema *v;
+    const char *schema;
+    int n, accepted, failed;
+} order_run;
+
+/* Every ordered choice of distinct names extending idx[0..k), judged up to 4 members. */
+static void order_walk(order_run *r, buf *b, int *idx, int k) {
+    pool_object(b, idx, k);
+    int want = smol_jschema_validate_text(r->v, b->p, b->n, NULL, 0, NULL);
+    int got = engine_accepts(r->any, b->p), in_order = engine_accepts(r->ordered, b->p);
+    r->n++;
+    r->accepted += got == 1;
+    if ((got != want || (in_order && !got)) && r->failed++ < 3)
+        CHECK(0, "%s: %s: any-order grammar %d, validator %d, schema-order grammar %d", r->schema, b->p, got, want, in_order);
+    if (k == 4) return;
+    for (int j = 0; j < POOL_N; j++) {
+        int used = 0;
+        for (int i = 0; i < k; i++) used |= strcmp(k_pool[idx[i]].name, k_pool[j].name) == 0;
+        if (used) continue;
+        idx[k] = j;
+        order_walk(r, b, idx, k + 1);
+    }
+}
+
+static void test_any_order_vs_validator(void) {
+    int total = 0, accepted = 0, dups = 0;
+    for (size_t i = 0; i < sizeof k_any_order_schemas / sizeof *k_any_order_schemas; i++) {
+        const char *sc = k_any_order_schemas[i];
+        smol_error err;
+        char *ga = compile(sc, SMOL_SCHEMA_ANY_ORDER, &err);
+        REQUIRE(ga, "%s does not compile in any order: %s", sc, err.msg);
+        char *go = compile(sc, 0, &err);
+        REQUIRE(go, "%s does not compile: %s", sc, err.msg);
+        smol_grammar *any, *ordered;
+        smol_jschema *v;
+        REQUIRE(smol_grammar_from_gbnf(ga, strlen(ga), "root", &any, &err) == 0, "%s: %s", sc, err.msg);
+        REQUIRE(smol_grammar_from_gbnf(go, strlen(go), "root", &ordered, &err) == 0, "%s: %s", sc, err.msg);
+        REQUIRE(smol_jschema_new(sc, strlen(sc), 0, &v, &err) == 0, "%s: %s", sc, err.msg);
+        order_run r = {any, ordered, v, sc, 0, 0, 0};
+        buf b = {0};
+        int idx[5];
+        order_walk(&r, &b, idx, 0);
+        /* a listed name written twice (the validator's reading of duplicates is not the oracle;
+         * in an anyOf branch that does not list "a" it is an additional name, which may repeat) */
+        static const char *const twice[] = {"{\"a\": 1, \"b\": \"s\", \"a\": 1}", "{\"a\": 1, \"a\": 1, \"b\": \"s\", \"c\": true}",
+                                            "{\"b\": \"s\", \"a\": 1, \"c\": true, \"b\": \"s\"}"};
+        for (int t = 0; t < 3 && strstr(sc, "\"a\":{") && strstr(sc, "\"b\":{") && !strstr(sc, "anyOf"); t++, dups++)
+            CHECK(engine_accepts(any, twice[t]) == 0, "%s: %s accepted", sc, twice[t]);
+        CHECK(r.accepted > 0, "%s: no object accepted", sc);
+        total += r.n;
+        accepted += r.accepted;
+        free(b.p);
+        smol_jschema_free(v);
+        smol_grammar_free(any);
+        smol_grammar_free(ordered);
+        free(ga);
+        free(go);
+    }
+    printf("any order vs the validator: %zu schemas, %d objects (%d valid), %d with a name twice\n",
+           sizeof k_any_order_schemas / sizeof *k_any_order_schemas, total, accepted, dups);
+}
+
+/* More listed properties than SMOL_SCHEMA_ANY_ORDER_MAX: an error naming the object's path, or
+ * in lenient mode a warning and the schema's order. */
+static void test_any_order_limit(void) {
+    buf b = {0};
+    puts_(&b, "{\"properties\":{\"o\":{\"type\":\"object\",\"properties\":{");
+    char tmp[64];
+    for (int i = 0; i <= SMOL_SCHEMA_ANY_ORDER_MAX; i++) {
+        snprintf(tmp, sizeof tmp, "%s\"p%d\":{\"type\":\"integer\"}", i ? "," : "", i);
+        puts_(&b, tmp);
+    }
+    puts_(&b, "}}}}");
+    smol_error err;
+    char *g = compile(b.p, SMOL_SCHEMA_ANY_ORDER, &err);
+    CHECK(!g && err.code == SMOL_EUNSUPPORTED && strstr(err.msg, "'properties' at /properties/o") &&
+              strstr(err.msg, "11 properties in any order"),
+          "strict: %s", g ? "compiled" : err.msg);
+    free(g);
+    smol_schema_options o = smol_schema_default_options();
+    warns w = {0};
+    o.flags = SMOL_SCHEMA_ANY_ORDER | SMOL_SCHEMA_LENIENT;
+    o.warn = on_warn;
+    o.warn_ctx = &w;
+    g = NULL;
+    CHECK(smol_schema_to_gbnf_ex(b.p, b.n, &o, &g, &err) == 0, "lenient: %s", err.msg);
+    CHECK(w.n == 1 && strstr(w.last, "'properties' at /properties/o"), "warning: %d %s", w.n, w.last);
+    smol_grammar *gr = NULL;
+    if (g && smol_grammar_from_gbnf(g, strlen(g), "root", &gr, &err) == 0) {
+        CHECK(engine_accepts(gr, "{\"o\": {\"p0\": 1, \"p1\": 2}}") == 1, "schema order accepted");
+        CHECK(engine_accepts(gr, "{\"o\": {\"p1\": 1, \"p0\": 2}}") == 0, "another order rejected in lenient mode");
+        smol_grammar_free(gr);
+    }
+    free(g);
+    /* at the limit it compiles */
+    b.n = 0;
+    puts_(&b, "{\"properties\":{");
+    for (int i = 0; i < SMOL_SCHEMA_ANY_ORDER_MAX; i++) {
+        snprintf(tmp, sizeof tmp, "%s\"p%d\":{}", i ? "," : "", i);
+        puts_(&b, tmp);
+    }
+    puts_(&b, "},\"required\":[\"p9\"]}");
+    expect(b.p, SMOL_SCHEMA_ANY_ORDER, (const char *const[]){"{\"p9\": 1, \"p3\": 2, \"p0\": 3}", "{\"p3\": 2, \"p0\": 3}", "{\"p9\": 1, \"p9\": 1}"},
+           (const int[]){1, 0, 0}, 3);
+    free(b.p);
+}
+
+/* SMOL_SCHEMA_FORMAT_ANNOTATION: format constrains nothing (as the validator's default);
+ * without it formats are enforced. */
+static void test_format_annotation(void) {
+    const char *s = "{\"type\":\"string\",\"format\":\"email\"}";
+    expect(s, 0, (const char *const[]){"\"a@b.c\"", "\"2962\""}, (const int[]){1, 0}, 2);
+    expect(s, SMOL_SCHEMA_FORMAT_ANNOTATION, (const char *const[]){"\"a@b.c\"", "\"2962\"", "3"}, (const int[]){1, 1, 0}, 3);
+    /* unknown formats compile; format beside pattern and lengths; a negated format is no constraint */
+    expect("{\"format\":\"idn-email\",\"maxLength\":2}", SMOL_SCHEMA_FORMAT_ANNOTATION,
+           (const char *const[]){"\"ab\"", "\"abc\"", "7"}, (const int[]){1, 0, 1}, 3);
+    expect("{\"format\":\"date\",\"pattern\":\"^x\"}", SMOL_SCHEMA_FORMAT_ANNOTATION,
+           (const char *const[]){"\"xyz\"", "\"2024-01-01\""}, (const int[]){1, 0}, 2);
+    expect("{\"type\":[\"string\",\"integer\"],\"not\":{\"format\":\"date\",\"type\":\"string\"}}", SMOL_SCHEMA_FORMAT_ANNOTATION,
+           (const char *const[]){"\"2024-01-01\"", "\"x\"", "3"}, (const int[]){0, 0, 1}, 3);
+    smol_error err;
+    char *g = compile("{\"format\":\"idn-email\"}", 0, &err);
+    CHECK(!g && strstr(err.msg, "unknown format 'idn-email'"), "enforced: %s", g ? "compiled" : err.msg);
+    free(g);
+}
+
 static void test_unsupported_and_lenient(void) {
     const char *s = "{\"type\":\"object\",\"properties\":{\"tags\":{\"type\":\"array\",\"uniqueItems\":true}}}";
     smol_error err;
@@ -963,11 +1176,14 @@ static void test_example_schema(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--report") == 0) {
-        run_suite(argc > 2 ? 2 : 1);
+        unsigned flags = argc > 2 && strcmp(argv[argc - 1], "--any-order") == 0 ? SMOL_SCHEMA_ANY_ORDER | SMOL_SCHEMA_FORMAT_ANNOTATION : 0;
+        run_suite(argc > 2 + !!flags ? 2 : 1, flags);
         return check_done();
     }
     RUN(test_suite_schemas);
+    RUN(test_suite_any_order);
     RUN(test_suite_with_tokenizers);
+    RUN(test_suite_any_order_with_tokenizers);
     RUN(test_integer_ranges);
     RUN(test_number_bounds);
     RUN(test_decimal_bounds);
@@ -983,6 +1199,9 @@ int main(int argc, char **argv) {
     RUN(test_nothing_valid);
     RUN(test_refs_and_recursion);
     RUN(test_unsupported_and_lenient);
+    RUN(test_any_order_vs_validator);
+    RUN(test_any_order_limit);
+    RUN(test_format_annotation);
     RUN(test_whitespace_options);
     RUN(test_example_schema);
     return check_done();

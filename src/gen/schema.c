@@ -648,10 +648,15 @@ static int in_set(const char *const *l, const char *k) {
 
 static const cJSON *kw(const cJSON *s, const char *k) { return cJSON_GetObjectItemCaseSensitive(s, k); }
 
+/* 1 if keyword k constrains nothing: an annotation, or `format` with SMOL_SCHEMA_FORMAT_ANNOTATION. */
+static int is_annotation(const gen *g, const char *k) {
+    return in_set(k_annotations, k) || ((g->o.flags & SMOL_SCHEMA_FORMAT_ANNOTATION) && strcmp(k, "format") == 0);
+}
+
 /* 1 if s has a keyword other than annotations and those in except. */
-static int has_constraints(const cJSON *s, const char *const *except) {
+static int has_constraints(const gen *g, const cJSON *s, const char *const *except) {
     for (const cJSON *k = s->child; k; k = k->next)
-        if (!in_set(k_annotations, k->string) && !in_set(except, k->string)) return 1;
+        if (!is_annotation(g, k->string) && !in_set(except, k->string)) return 1;
     return 0;
 }
 
@@ -949,7 +954,7 @@ static int merge_into(gen *g, cJSON *a, const cJSON *b) {
     cJSON_DeleteItemFromObjectCaseSensitive(a, K_EXCL);
     if (excl && (kw(a, "anyOf") || kw(b, "anyOf"))) cJSON_AddTrueToObject(a, K_EXCL);
     for (const cJSON *k = b->child; k; k = k->next) {
-        if (in_set(k_annotations, k->string) || strcmp(k->string, K_EXCL) == 0) continue;
+        if (is_annotation(g, k->string) || strcmp(k->string, K_EXCL) == 0) continue;
         if (!cJSON_GetObjectItemCaseSensitive(a, k->string)) {
             cJSON_AddItemToObject(a, k->string, cJSON_Duplicate(k, 1));
             continue;
@@ -1333,7 +1338,7 @@ static cJSON *neg(gen *g, const cJSON *x, int depth) {
         if (c) cJSON_AddItemToArray(alts, c);
     }
     for (const cJSON *k = x->child; k; k = k->next) {
-        if (in_set(k_annotations, k->string)) continue;
+        if (is_annotation(g, k->string)) continue;
         if (!neg_keyword(g, x, k, alts, depth)) {
             cJSON_Delete(alts);
             return NULL;
@@ -2146,7 +2151,8 @@ static char *string_except(gen *g, const char *const *strs, int n) {
 }
 
 static char *gen_string(gen *g, const cJSON *s, const excl *ex) {
-    const cJSON *mn = kw(s, "minLength"), *mx = kw(s, "maxLength"), *pat = kw(s, "pattern"), *fmt = kw(s, "format");
+    const cJSON *mn = kw(s, "minLength"), *mx = kw(s, "maxLength"), *pat = kw(s, "pattern");
+    const cJSON *fmt = g->o.flags & SMOL_SCHEMA_FORMAT_ANNOTATION ? NULL : kw(s, "format");
     int has_len = cJSON_IsNumber(mn) || cJSON_IsNumber(mx);
     if (ex && ex->n_strs) {
         if ((has_len || cJSON_IsString(pat) || cJSON_IsString(fmt)) &&
@@ -2241,7 +2247,7 @@ static const cJSON *finite_values(gen *g, const cJSON *x) {
         return out;
     }
     unsigned t = types_of(x);
-    if ((t & ~(unsigned)(T_NULL | T_BOOL)) || has_constraints(x, (const char *const[]){"type", "nullable", NULL})) return NULL;
+    if ((t & ~(unsigned)(T_NULL | T_BOOL)) || has_constraints(g, x, (const char *const[]){"type", "nullable", NULL})) return NULL;
     if (t & T_NULL) cJSON_AddItemToArray(out, cJSON_CreateNull());
     if (t & T_BOOL) cJSON_AddItemToArray(out, cJSON_CreateTrue()), cJSON_AddItemToArray(out, cJSON_CreateFalse());
     return out;
@@ -3018,13 +3024,51 @@ static const cJSON *place_neprefix(gen *g, const cJSON *s) {
     return o;
 }
 
+/* The members of an object in any order (SMOL_SCHEMA_ANY_ORDER): kv[0..n) the listed members
+ * (m[i].required marks the required ones), extra the rule of one other member (NULL: none).
+ * A_S, for the set S of listed members written so far (at least one member written): more
+ * other members, then a listed member outside S and A_{S+i}, or the end when S holds every
+ * required one. Returns the expression for the whole member list (no member written yet). */
+static char *any_order_members(gen *g, char *const *kv, const member *m, int n, const char *extra, const char *sep) {
+    unsigned full = (1u << n) - 1, req = 0;
+    for (int i = 0; i < n; i++) req |= m[i].required ? 1u << i : 0;
+    char **a = calloc((size_t)full + 1, sizeof *a), **kr = calloc((size_t)n + 1, sizeof *kr);
+    char *loop = extra ? dupf("(%s %s)* ", sep, extra) : strdup("");
+    for (int i = 0; i < n && a && kr && loop && !g->rc; i++) kr[i] = add_rule(g, strdup(kv[i]));
+    for (unsigned set = full + 1; set-- > 0 && a && kr && loop && !g->rc;) {
+        sbuf e = {0};
+        int alts = 0;
+        for (int i = 0; i < n; i++)
+            if (!(set >> i & 1)) sb_addf(&e, "%s%s %s %s", alts++ ? " | " : "", sep, kr[i], a[set | 1u << i]);
+        if ((set & req) == req) sb_addf(&e, "%s\"\"", alts++ ? " | " : "");
+        char *body = sb_take(&e);
+        a[set] = body && (alts > 1 || *loop) ? add_rule(g, dupf("%s(%s)", loop, body)) : body ? strdup(body) : NULL;
+        free(body);
+        if (!a[set]) gfail(g, SMOL_ENOMEM, "out of memory");
+    }
+    sbuf f = {0};
+    if (!g->rc && a && kr && loop) {
+        if (extra) sb_addf(&f, "%s %s", extra, a[0]);
+        for (int i = 0; i < n; i++) sb_addf(&f, "%s%s %s", f.n ? " | " : "", kr[i], a[1u << i]);
+        if (!req) sb_add(&f, " | \"\"");
+    } else if (!g->rc) gfail(g, SMOL_ENOMEM, "out of memory");
+    for (unsigned set = 0; a && set <= full; set++) free(a[set]);
+    for (int i = 0; kr && i < n; i++) free(kr[i]);
+    free(a), free(kr), free(loop);
+    if (g->rc) {
+        free(f.p);
+        return NULL;
+    }
+    return add_rule(g, sb_take(&f));
+}
+
 static char *gen_object(gen *g, const cJSON *s) {
     const cJSON *props = kw(s, "properties"), *req = kw(s, "required"), *pp = kw(s, "patternProperties");
     const cJSON *addl = kw(s, "additionalProperties"), *pn = kw(s, "propertyNames");
     if (!addl) addl = kw(s, "unevaluatedProperties");
     int addl_ok = !cJSON_IsFalse(addl);
     int n_pp = cJSON_IsObject(pp) ? cJSON_GetArraySize(pp) : 0;
-    int pn_keys = pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(pn, (const char *const[]){NULL}));
+    int pn_keys = pn && !cJSON_IsTrue(pn) && !(cJSON_IsObject(pn) && !has_constraints(g, pn, (const char *const[]){NULL}));
     const cJSON *ents = kw(s, K_ADDL);
     int by_automata = (addl_ok || n_pp) && (n_pp || pn_keys || ents);   /* extra keys need regex products */
     int n_props = cJSON_IsObject(props) ? cJSON_GetArraySize(props) : 0, n_req = cJSON_IsArray(req) ? cJSON_GetArraySize(req) : 0;
@@ -3138,9 +3182,19 @@ static char *gen_object(gen *g, const cJSON *s) {
             free(v);
             extra = add_rule(g, sb_take(&e));
         }
+        int any_order = (g->o.flags & SMOL_SCHEMA_ANY_ORDER) && !counted && (n > 1 || (n == 1 && extra));
+        if (any_order && !g->rc && n > SMOL_SCHEMA_ANY_ORDER_MAX) {
+            char why[160];
+            snprintf(why, sizeof why, "%d properties in any order (at most %d: one rule per subset)", n, SMOL_SCHEMA_ANY_ORDER_MAX);
+            any_order = 0;  /* lenient: the schema's order */
+            unsupported(g, "properties", why);
+        }
         /* F_i: members from i on, none written yet; N_i: members from i on after one was written */
         char *f_next = NULL, *n_next = NULL;
-        if (!g->rc) {
+        if (any_order && !g->rc) {
+            f_next = any_order_members(g, kv, m, n, extra, sep);
+            n_next = strdup("\"\"");
+        } else if (!g->rc) {
             if (extra && counted) {
                 n_next = strdup("\"\"");
                 if (cmax == 0) f_next = strdup("\"\"");
@@ -3154,7 +3208,7 @@ static char *gen_object(gen *g, const cJSON *s) {
                 f_next = strdup("\"\"");
             }
         }
-        for (int i = n - 1; i >= 0 && !g->rc && kv && f_next && n_next; i--) {
+        for (int i = any_order ? -1 : n - 1; i >= 0 && !g->rc && kv && f_next && n_next; i--) {
             char *ni = add_rule(g, dupf(m[i].required ? "%s %s %s" : "(%s %s)? %s", sep, kv[i], n_next));
             char *fi = m[i].required ? add_rule(g, dupf("%s %s", kv[i], n_next))
                                      : add_rule(g, dupf("%s %s | %s", kv[i], n_next, f_next));
@@ -3460,7 +3514,7 @@ static char *gen_alternatives(gen *g, const cJSON *s) {
     cJSON *sib = keep(g, cJSON_Duplicate(s, 1));
     cJSON_DeleteItemFromObjectCaseSensitive(sib, name);
     cJSON_DeleteItemFromObjectCaseSensitive(sib, K_EXCL);
-    int has_sib = has_constraints(sib, (const char *const[]){NULL});
+    int has_sib = has_constraints(g, sib, (const char *const[]){NULL});
     if (list == any && has_uneval(sib) && !cJSON_IsTrue(kw(s, K_EXCL)))   /* several branches may pass: their annotations unite */
         return any_of_subsets(g, s, sib, list);
     const cJSON *br[MAX_ALTS];
@@ -3523,7 +3577,7 @@ static char *gen_schema(gen *g, const cJSON *s) {
         return NULL;
     }
     const cJSON *ref = kw(s, "$ref");
-    if (kw(s, "allOf") || (ref && has_constraints(s, (const char *const[]){"$ref", NULL}))) {
+    if (kw(s, "allOf") || (ref && has_constraints(g, s, (const char *const[]){"$ref", NULL}))) {
         cJSON *f = flatten(g, s);
         r = f ? gen_schema(g, f) : NULL;
     } else if (cJSON_IsString(ref)) {

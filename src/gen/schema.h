@@ -9,7 +9,15 @@
 enum {
     SMOL_SCHEMA_COMPACT = 1u << 0,  /* no whitespace between JSON tokens */
     SMOL_SCHEMA_LENIENT = 1u << 1,  /* keywords that cannot be enforced are warnings, not errors */
+    SMOL_SCHEMA_ANY_ORDER = 1u << 2, /* an object's members in any order (default: the schema's order),
+                                        at most SMOL_SCHEMA_ANY_ORDER_MAX listed properties per object */
+    SMOL_SCHEMA_FORMAT_ANNOTATION = 1u << 3, /* `format` constrains nothing (draft 2020-12's default
+                                                annotation; default: formats are enforced) */
 };
+
+/* Listed properties (after merging) one object may have under SMOL_SCHEMA_ANY_ORDER: the grammar
+ * takes one rule per subset of them written so far. */
+#define SMOL_SCHEMA_ANY_ORDER_MAX 10
 
 /* Called once per ignored keyword in lenient mode: message names the keyword and schema path. */
 typedef void (*smol_schema_warn_fn)(void *ctx, const char *message);

@@ -1,5 +1,6 @@
 # test_grammar_check.sh: `smol grammar-check`: JSON texts against json.gbnf with Python's json
-# module as the oracle, regexes against re.fullmatch, choices, --stats, --slow, and error exits.
+# module as the oracle, regexes against re.fullmatch, choices, --stats, --slow, and error exits;
+# JSON Schemas against `smol validate`, in the schema's order and with --any-order --format-annotation.
 source "$(dirname "$0")/lib.sh"
 TOK="$SMOL_TEST_DATA/tokenizers/SmolLM2-135M-Instruct/tokenizer.json"
 GR="$SMOL_TEST_DATA/llama.cpp-grammars"
@@ -104,6 +105,51 @@ for l in open(sys.argv[1]): print(json.dumps({"text": l.strip()}))' "$TMP/inst.t
   "$SMOL" grammar-check -m "$TOK" --json-schema "$TMP/s.json" --jsonl "$TMP/inst.jsonl" > "$TMP/got.txt"
   "$SMOL" validate --schema "$TMP/s.json" "$TMP/inst.txt" 2> /dev/null | sed 's/^valid$/accept/; s/^invalid.*/reject/' > "$TMP/expect.txt" || true
   diff "$TMP/expect.txt" "$TMP/got.txt" || fail "grammar-check and smol validate disagree"
+}
+t_any_order_and_format_annotation() {
+  # every order of up to 4 members (listed, required, additional; an email that is no email):
+  # with --any-order --format-annotation the grammar agrees with `smol validate` (format as an
+  # annotation by default); without them only the schema's order is accepted and formats hold
+  cat > "$TMP/s.json" <<'SEOF'
+{"type": "object", "required": ["id", "mail"], "additionalProperties": {"type": "integer"},
+ "properties": {"id": {"type": "integer"}, "mail": {"type": "string", "format": "email"}, "tag": {"type": "string"}}}
+SEOF
+  "$PY" - "$TMP/inst.txt" <<'PYEOF'
+import itertools, json, sys
+pool = [("id", 1), ("id", "x"), ("mail", "a@b.org"), ("mail", "2962"), ("tag", "t"), ("n", 3), ("m", "s")]
+with open(sys.argv[1], "w") as f:
+    for k in range(5):
+        for ms in itertools.permutations(pool, k):
+            if len({m[0] for m in ms}) == k:
+                f.write(json.dumps(dict(ms)) + "\n")
+PYEOF
+  "$PY" -c 'import json,sys
+for l in open(sys.argv[1]): print(json.dumps({"text": l.strip()}))' "$TMP/inst.txt" > "$TMP/inst.jsonl"
+  "$SMOL" validate --schema "$TMP/s.json" "$TMP/inst.txt" 2> /dev/null | sed 's/^valid$/accept/; s/^invalid.*/reject/' > "$TMP/expect.txt" || true
+  "$SMOL" grammar-check -m "$TOK" --json-schema "$TMP/s.json" --any-order --format-annotation --jsonl "$TMP/inst.jsonl" > "$TMP/got.txt"
+  [ "$(wc -l < "$TMP/got.txt")" -ge 580 ] || fail "only $(wc -l < "$TMP/got.txt") instances"
+  diff "$TMP/expect.txt" "$TMP/got.txt" > "$TMP/diff" || fail "any order disagrees with smol validate: $(head -5 "$TMP/diff")"
+  "$SMOL" grammar-check -m "$TOK" --json-schema "$TMP/s.json" --jsonl "$TMP/inst.jsonl" > "$TMP/ordered.txt"
+  "$PY" - "$TMP/inst.txt" "$TMP/got.txt" "$TMP/ordered.txt" <<'PYEOF' || fail "schema order"
+import json, sys
+order = ["id", "mail", "tag"]
+for line, a, o in zip(open(sys.argv[1]), open(sys.argv[2]), open(sys.argv[3])):
+    d = json.loads(line); keys = list(d)
+    listed = [k for k in keys if k in order]
+    in_order = listed == sorted(listed, key=order.index) and keys[:len(listed)] == listed
+    want = a.strip() == "accept" and in_order and d.get("mail") != "2962"
+    assert (o.strip() == "accept") == want, (line, a, o)
+PYEOF
+  "$PY" -c 'import json,sys
+print(json.dumps({"name": "s", "schema": json.load(open(sys.argv[1])), "texts": [l.strip() for l in open(sys.argv[2])]}))' \
+    "$TMP/s.json" "$TMP/inst.txt" > "$TMP/cases.jsonl"
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" --any-order --format-annotation 2> /dev/null |
+    "$PY" -c 'import json,sys; print("\n".join("accept" if a else "reject" for a in json.load(sys.stdin)["accept"]))' > "$TMP/batch.txt"
+  diff "$TMP/expect.txt" "$TMP/batch.txt" > /dev/null || fail "--batch with the flags differs"
+  set +e
+  "$SMOL" grammar-check -m "$TOK" --regex a --any-order 2> "$TMP/err"; rc=$?
+  set -e
+  [ "$rc" = 2 ] && grep -q "any-order" "$TMP/err" || fail "--any-order with --regex: exit $rc"
 }
 # smol generate under constraints, with a random-weight model: every output must match.
 tiny_model() { [ -f "$TMP/tiny.gguf" ] || "$SMOL" make-model --arch tiny --seed 5 -o "$TMP/tiny.gguf" 2> /dev/null; }
