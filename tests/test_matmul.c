@@ -2,7 +2,8 @@
  * weights and the dequantized converted activations, for every weight type with a kernel,
  * at 1, 2 and 3 threads and batches of 1, 3, 17 and 64 rows; the packed-activation GEMM
  * (quant_gemm.h) against scalar dots on odd shapes; the float GEMM (fgemm.h) against an
- * in-order fused multiply-add chain (bit for bit) and scalar dots; plus argument errors. */
+ * in-order fused multiply-add chain (bit for bit) and scalar dots; several products in one
+ * dispatch (smol_matmul_multi) against the same products one by one; plus argument errors. */
 #include "check.h"
 #include "base/cpu.h"
 #include "model/matmul.h"
@@ -313,6 +314,85 @@ static void test_fgemm_vs_scalar(void) {
     smol_pool_free(pools[1]);
 }
 
+/* aligned-mode callback of test_matmul_multi: z = y0 * y1 on the rows just computed, and a
+ * count of how often each row was handed over. */
+typedef struct { const float *y0, *y1; float *z; int *seen; int64_t rows, B; } multi_after_ctx;
+static void multi_after(void *ctx, int64_t r0, int64_t r1) {
+    multi_after_ctx *a = ctx;
+    for (int64_t r = r0; r < r1; r++) {
+        a->seen[r]++;
+        for (int64_t b = 0; b < a->B; b++) a->z[b * a->rows + r] = a->y0[b * a->rows + r] * a->y1[b * a->rows + r];
+    }
+}
+
+/* smol_matmul_multi (several products in one dispatch) against the same products run one by one
+ * with smol_matmul: bit-identical outputs for mixed types and dot types, rows not a multiple of 4
+ * and an empty part, batches of 1, 3 and 17 (17 takes the GEMM paths), 1 to 3 threads; in
+ * aligned mode the callback sees every row once, after both products are done. */
+static void test_matmul_multi(void) {
+    enum { K = 512, BM = 17, RMAX = 64 };
+    static const struct { int n; uint32_t t[4]; int64_t rows[4]; int aligned; } sets[] = {
+        {3, {SMOL_Q5_0, SMOL_Q5_0, SMOL_Q8_0}, {58, 19, 19}, 0},          /* q, k, v of a q4_k_m layer */
+        {4, {SMOL_Q4_K, SMOL_Q6_K, SMOL_F16, SMOL_Q8_0}, {37, 40, 13, 0}, 0}, /* q8_K, f16 and q8_0 inputs */
+        {2, {SMOL_F32, SMOL_Q4_0}, {9, 64}, 0},
+        {2, {SMOL_Q5_0, SMOL_Q5_0}, {41, 41}, 1},                        /* gate and up */
+        {2, {SMOL_Q4_K, SMOL_Q8_0}, {64, 64}, 1},
+    };
+    static float wf[RMAX * K], x[BM * K], want[4][BM * RMAX], got[4][BM * RMAX], z[BM * RMAX];
+    static uint8_t w[4][RMAX * K * 4];
+    static int seen[RMAX];
+    for (int i = 0; i < BM * K; i++) x[i] = frand() + frand();
+    int compared = 0;
+    for (size_t si = 0; si < sizeof sets / sizeof sets[0]; si++) {
+        smol_matmul_part parts[4];
+        for (int p = 0; p < sets[si].n; p++) {
+            uint32_t t = sets[si].t[p];
+            size_t row = (size_t)smol_dtype_row_size(t, K);
+            for (int i = 0; i < RMAX * K; i++) wf[i] = frand() * (1 + (i / 32) % 5);
+            for (int r = 0; r < sets[si].rows[p]; r++) smol_quantize_row(t, wf + r * K, w[p] + r * row, K);
+            parts[p] = (smol_matmul_part){w[p], t, sets[si].rows[p], got[p]};
+        }
+        size_t need = smol_matmul_multi_scratch_size(parts, sets[si].n, K, BM);
+        void *scratch = aligned_alloc(64, (need + 63) / 64 * 64 + 64);
+        REQUIRE(scratch, "alloc");
+        for (int threads = 1; threads <= 3; threads++) {
+            smol_pool *pool = smol_pool_new(threads);
+            REQUIRE(pool, "pool of %d", threads);
+            for (int64_t B = 1; B <= BM; B += B == 1 ? 2 : 14) {
+                for (int p = 0; p < sets[si].n; p++) {
+                    REQUIRE(smol_matmul(pool, w[p], parts[p].type, parts[p].n_rows, K, x, B, want[p], scratch) == SMOL_OK, "rc");
+                    memset(got[p], 0xff, sizeof got[p]);
+                }
+                multi_after_ctx a = {got[0], got[1], z, seen, parts[0].n_rows, B};
+                memset(seen, 0, sizeof seen);
+                int rc = smol_matmul_multi(pool, parts, sets[si].n, K, x, B, sets[si].aligned ? multi_after : NULL, &a, scratch);
+                REQUIRE(rc == SMOL_OK, "set %zu: rc=%d", si, rc);
+                for (int p = 0; p < sets[si].n; p++)
+                    for (int64_t i = 0; i < B * parts[p].n_rows; i++, compared++)
+                        if (memcmp(&got[p][i], &want[p][i], sizeof(float))) {
+                            CHECK(0, "set %zu part %d (%s) threads=%d B=%lld: y[%lld][%lld]=%.9g, alone %.9g", si, p,
+                                  smol_dtype_name(parts[p].type), threads, (long long)B, (long long)(i / parts[p].n_rows),
+                                  (long long)(i % parts[p].n_rows), got[p][i], want[p][i]);
+                            smol_pool_free(pool);
+                            free(scratch);
+                            return;
+                        }
+                for (int64_t r = 0; sets[si].aligned && r < parts[0].n_rows; r++) {
+                    REQUIRE(seen[r] == 1, "set %zu threads=%d B=%lld: row %lld handed to the callback %d times", si,
+                            threads, (long long)B, (long long)r, seen[r]);
+                    for (int64_t b = 0; b < B; b++)
+                        REQUIRE(z[b * parts[0].n_rows + r] == want[0][b * parts[0].n_rows + r] * want[1][b * parts[0].n_rows + r],
+                                "set %zu threads=%d B=%lld: callback saw row %lld before it was done", si, threads,
+                                (long long)B, (long long)r);
+                }
+            }
+            smol_pool_free(pool);
+        }
+        free(scratch);
+    }
+    printf("# %d fused outputs equal to the separate products\n", compared);
+}
+
 static void test_matmul_errors(void) {
     float x[64] = {0}, y[4];
     uint8_t w[512] = {0}, scratch[512];
@@ -323,6 +403,16 @@ static void test_matmul_errors(void) {
     CHECK(smol_matmul(NULL, w, SMOL_Q8_0, 0, 32, x, 1, y, scratch) == SMOL_OK, "empty");
     CHECK(smol_matmul_scratch_size(SMOL_F16, 64, 4) == 0, "f16 uses x as is");
     CHECK(smol_matmul_scratch_size(SMOL_Q4_K, 512, 3) == 3 * 2 * 292, "q8_K rows");
+    smol_matmul_part parts[5] = {{w, SMOL_Q8_0, 1, y}, {w, SMOL_Q8_0, 2, y}, {w, SMOL_Q8_0, 1, y}, {w, SMOL_Q8_0, 1, y},
+                                 {w, SMOL_Q8_0, 1, y}};
+    CHECK(smol_matmul_multi(NULL, parts, 0, 32, x, 1, NULL, NULL, scratch) == SMOL_EINVAL, "no parts");
+    CHECK(smol_matmul_multi(NULL, parts, 5, 32, x, 1, NULL, NULL, scratch) == SMOL_EINVAL, "too many parts");
+    CHECK(smol_matmul_multi(NULL, parts, 2, 32, x, 1, multi_after, NULL, scratch) == SMOL_EINVAL, "aligned, unequal rows");
+    CHECK(smol_matmul_multi(NULL, parts, 2, 33, x, 1, NULL, NULL, scratch) == SMOL_EINVAL, "n not a multiple of 32");
+    parts[1].type = SMOL_IQ2_XXS;
+    CHECK(smol_matmul_multi(NULL, parts, 2, 256, x, 1, NULL, NULL, scratch) == SMOL_EUNSUPPORTED, "no kernel");
+    parts[1] = (smol_matmul_part){w, SMOL_Q4_K, 1, y};
+    CHECK(smol_matmul_multi_scratch_size(parts, 2, 256, 1) == 320 + 320, "q8_0 (272) and q8_K (292) rows, each 64-aligned");
 }
 
 int main(void) {
@@ -331,6 +421,7 @@ int main(void) {
     RUN(test_matmul_row_chunks);
     RUN(test_gemm_vs_scalar);
     RUN(test_fgemm_vs_scalar);
+    RUN(test_matmul_multi);
     RUN(test_matmul_errors);
     return check_done();
 }

@@ -46,6 +46,12 @@ void smol_swiglu(float *out, const float *gate, const float *up, int n) {
 
 /* ---------------------------------------------------------------- matrix products */
 
+/* out[i][r] += bias[r] for n rows of `rows` outputs. */
+static void add_bias(float *out, const float *bias, int64_t rows, int n) {
+    for (int i = 0; i < n; i++)
+        for (int64_t r = 0; r < rows; r++) out[(size_t)i * rows + r] += bias[r];
+}
+
 /* out[i][r] = W[r] . x[i] for n rows of x (out rows are w->rows long); bias (if not NULL) added.
  * A kernel failure (not expected: the loader checks types and shapes) is kept in *rc. */
 static void matmul_rc(int *rc, smol_pool *pool, void *scratch, const smol_weight *w, const float *x, int n, float *out,
@@ -54,9 +60,25 @@ static void matmul_rc(int *rc, smol_pool *pool, void *scratch, const smol_weight
     int small = (double)w->rows * (double)w->cols * n < SMALL_WORK;
     int r = smol_matmul(small ? NULL : pool, w->data, w->type, w->rows, w->cols, x, n, out, scratch);
     if (r && !*rc) *rc = r;
-    if (bias)
-        for (int i = 0; i < n; i++)
-            for (int64_t r = 0; r < w->rows; r++) out[(size_t)i * w->rows + r] += bias[r];
+    if (bias) add_bias(out, bias, w->rows, n);
+}
+
+/* Products of n_parts weights with the same n rows of x in one dispatch (matmul.h), outputs
+ * and biases (NULL or one per part, each possibly NULL) as matmul_rc's; with after, aligned
+ * mode. Small jobs run on the caller's thread. */
+static void matmul_multi_rc(int *rc, smol_pool *pool, void *scratch, const smol_weight *const *w, float *const *out,
+                            const float *const *bias, int n_parts, const float *x, int n, smol_matmul_rows_fn after,
+                            void *after_ctx) {
+    smol_matmul_part parts[SMOL_MATMUL_MAX_PARTS];
+    double work = 0;
+    for (int p = 0; p < n_parts; p++) {
+        parts[p] = (smol_matmul_part){w[p]->data, w[p]->type, w[p]->rows, out[p]};
+        work += (double)w[p]->rows * (double)w[p]->cols * n;
+    }
+    int r = smol_matmul_multi(work < SMALL_WORK ? NULL : pool, parts, n_parts, w[0]->cols, x, n, after, after_ctx, scratch);
+    if (r && !*rc) *rc = r;
+    for (int p = 0; p < n_parts && bias; p++)
+        if (bias[p]) add_bias(out[p], bias[p], w[p]->rows, n);
 }
 
 /* ---------------------------------------------------------------- context */
@@ -91,9 +113,10 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     const smol_layer *L = &c->m->layers[il];
     int n = b->n, nq = h->n_head * h->head_dim, nkv = h->n_head_kv * h->head_dim;
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->attn_norm, h->n_embd, h->norm_eps);
-    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wq, c->xn, n, c->q, L->bq);
-    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wk, c->xn, n, c->k, L->bk);
-    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wv, c->xn, n, c->v, L->bv);
+    const smol_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+    float *const out[3] = {c->q, c->k, c->v};
+    const float *const bias[3] = {L->bq, L->bk, L->bv};
+    matmul_multi_rc(&c->mm_rc, c->pool, c->mm_scratch, w, out, bias, 3, c->xn, n, NULL, NULL);
     for (int i = 0; i < n; i++) {
         smol_rope(c->q + (size_t)i * nq, h->n_head, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
         smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
@@ -105,14 +128,32 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
 
-/* The FFN block of layer il: x += W_down . (silu(W_gate xn) * W_up xn). */
+/* SwiGLU of rows [r0, r1) of the gate and up outputs, for every row of the batch. */
+typedef struct {
+    float *gate;
+    const float *up;
+    int64_t n_ff;
+    int n;
+} swiglu_rows;
+
+static void swiglu_after(void *ctx, int64_t r0, int64_t r1) {
+    const swiglu_rows *s = ctx;
+    for (int i = 0; i < s->n; i++) {
+        size_t at = (size_t)i * s->n_ff + r0;
+        smol_swiglu(s->gate + at, s->gate + at, s->up + at, (int)(r1 - r0));
+    }
+}
+
+/* The FFN block of layer il: x += W_down . (silu(W_gate xn) * W_up xn). Gate and up run in one
+ * dispatch, each thread applying SwiGLU to the rows it computed. */
 static void ffn_block(smol_ctx *c, int n, int il) {
     const smol_model_info *h = &c->m->info;
     const smol_layer *L = &c->m->layers[il];
     for (int i = 0; i < n; i++) smol_rmsnorm(c->xn + (size_t)i * h->n_embd, c->x + (size_t)i * h->n_embd, L->ffn_norm, h->n_embd, h->norm_eps);
-    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_gate, c->xn, n, c->gate, NULL);
-    matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_up, c->xn, n, c->up, NULL);
-    smol_swiglu(c->gate, c->gate, c->up, n * h->n_ff);
+    const smol_weight *w[2] = {&L->w_gate, &L->w_up};
+    float *const out[2] = {c->gate, c->up};
+    swiglu_rows s = {c->gate, c->up, h->n_ff, n};
+    matmul_multi_rc(&c->mm_rc, c->pool, c->mm_scratch, w, out, NULL, 2, c->xn, n, swiglu_after, &s);
     matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->w_down, c->gate, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
@@ -172,6 +213,13 @@ static size_t scratch_size(const smol_model *m, int B) {
             size_t s = smol_matmul_scratch_size(all[i]->type, all[i]->cols, B);
             if (s > need) need = s;
         }
+        smol_matmul_part qkv[3], ffn[2];  /* the fused products convert x once per dot type */
+        for (int i = 0; i < 3; i++) qkv[i] = (smol_matmul_part){NULL, all[i]->type, all[i]->rows, NULL};
+        for (int i = 0; i < 2; i++) ffn[i] = (smol_matmul_part){NULL, all[4 + i]->type, all[4 + i]->rows, NULL};
+        size_t s = smol_matmul_multi_scratch_size(qkv, 3, l->wq.cols, B);
+        if (s > need) need = s;
+        s = smol_matmul_multi_scratch_size(ffn, 2, l->w_gate.cols, B);
+        if (s > need) need = s;
     }
     return (need + 63) / 64 * 64 + 64;
 }
