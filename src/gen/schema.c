@@ -3026,35 +3026,44 @@ static const cJSON *place_neprefix(gen *g, const cJSON *s) {
 
 /* The members of an object in any order (SMOL_SCHEMA_ANY_ORDER): kv[0..n) the listed members
  * (m[i].required marks the required ones), extra the rule of one other member (NULL: none).
- * A_S, for the set S of listed members written so far (at least one member written): more
- * other members, then a listed member outside S and A_{S+i}, or the end when S holds every
- * required one. Returns the expression for the whole member list (no member written yet). */
+ * Rule A_S, for the set S of listed members written so far (at least one member written): a
+ * listed member i outside S then A_{S+i}, another member then A_S, or the end when S holds
+ * every required one. Flat alternatives of short rule names (no groups: the engine makes a rule
+ * of each; the grammar text is short, its parsing cost grows faster than the text). Returns the
+ * rule for the whole member list (no member written yet). */
 static char *any_order_members(gen *g, char *const *kv, const member *m, int n, const char *extra, const char *sep) {
     unsigned full = (1u << n) - 1, req = 0;
     for (int i = 0; i < n; i++) req |= m[i].required ? 1u << i : 0;
     char **a = calloc((size_t)full + 1, sizeof *a), **kr = calloc((size_t)n + 1, sizeof *kr);
-    char *loop = extra ? dupf("(%s %s)* ", sep, extra) : strdup("");
-    for (int i = 0; i < n && a && kr && loop && !g->rc; i++) kr[i] = add_rule(g, strdup(kv[i]));
-    for (unsigned set = full + 1; set-- > 0 && a && kr && loop && !g->rc;) {
+    char **ck = calloc((size_t)n + 1, sizeof *ck), *ce = extra ? add_rule(g, dupf("%s %s", sep, extra)) : NULL;
+    if (!a || !kr || !ck || (extra && !ce)) gfail(g, SMOL_ENOMEM, "out of memory");
+    for (int i = 0; i < n && !g->rc; i++) {   /* kr: member i; ck: a comma and member i */
+        kr[i] = add_rule(g, strdup(kv[i]));
+        ck[i] = kr[i] ? add_rule(g, dupf("%s %s", sep, kr[i])) : NULL;
+        if (!ck[i]) gfail(g, SMOL_ENOMEM, "out of memory");
+    }
+    int first = g->n_rules + 1;   /* A_S is rule r{first + full - S}: written from the full set down */
+    for (unsigned set = full + 1; set-- > 0 && !g->rc;) {
         sbuf e = {0};
-        int alts = 0;
+        char self[32];
+        snprintf(self, sizeof self, "r%u", (unsigned)first + full - set);
         for (int i = 0; i < n; i++)
-            if (!(set >> i & 1)) sb_addf(&e, "%s%s %s %s", alts++ ? " | " : "", sep, kr[i], a[set | 1u << i]);
-        if ((set & req) == req) sb_addf(&e, "%s\"\"", alts++ ? " | " : "");
+            if (!(set >> i & 1)) sb_addf(&e, "%s%s r%u", e.n ? " | " : "", ck[i], (unsigned)first + full - (set | 1u << i));
+        if (ce) sb_addf(&e, "%s%s %s", e.n ? " | " : "", ce, self);
+        if ((set & req) == req) sb_addf(&e, "%s\"\"", e.n ? " | " : "");
         char *body = sb_take(&e);
-        a[set] = body && (alts > 1 || *loop) ? add_rule(g, dupf("%s(%s)", loop, body)) : body ? strdup(body) : NULL;
-        free(body);
-        if (!a[set]) gfail(g, SMOL_ENOMEM, "out of memory");
+        a[set] = add_rule(g, body);
+        if (!a[set] || strcmp(a[set], self) != 0) gfail(g, SMOL_ENOMEM, "out of memory");
     }
     sbuf f = {0};
-    if (!g->rc && a && kr && loop) {
+    if (!g->rc) {
         if (extra) sb_addf(&f, "%s %s", extra, a[0]);
         for (int i = 0; i < n; i++) sb_addf(&f, "%s%s %s", f.n ? " | " : "", kr[i], a[1u << i]);
         if (!req) sb_add(&f, " | \"\"");
-    } else if (!g->rc) gfail(g, SMOL_ENOMEM, "out of memory");
+    }
     for (unsigned set = 0; a && set <= full; set++) free(a[set]);
-    for (int i = 0; kr && i < n; i++) free(kr[i]);
-    free(a), free(kr), free(loop);
+    for (int i = 0; kr && ck && i < n; i++) free(kr[i]), free(ck[i]);
+    free(a), free(kr), free(ck), free(ce);
     if (g->rc) {
         free(f.p);
         return NULL;
