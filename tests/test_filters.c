@@ -482,6 +482,74 @@ static void test_gopher_repetition_shifted_ngrams(void) {
     CHECK(dropped > 50 && dropped < 2900 && shifted > 0, "random texts dropped %d of 3000, %d with no repeated 5-gram (want both outcomes and some of those)", dropped, shifted);
 }
 
+/* Start words whose 5-word window has 8 bytes or more and whose first 8 bytes (words concatenated)
+ * no other start word shares are stepped over by the duplicated n-gram passes; windows shorter
+ * than 8 bytes are always looked at: "a b c d efg" early and "abc d e f g" ending the text spell
+ * the same 7 letters but their first 8 bytes differ ('z' of the next word, the text's end), and
+ * "ab cd ef g h" / "a bcd e fg h" share exactly 8. Then random texts over {a, b, c} (words of 1-6
+ * letters, half of them with a stretch copied from earlier and split at other places) against the
+ * plain rule. */
+static void test_gopher_repetition_head_suspects(void) {
+    expect_split_5gram("a b c d efg", "abc d e f g", 7, 4, "7-byte");
+    expect_split_5gram("ab cd ef g h", "a bcd e fg h", 8, 5, "8-byte");
+    const char *no_top = "top_2_gram=1,top_3_gram=1,top_4_gram=1";
+    uint64_t seed = 777;
+#define NEXT_RAND() (seed = seed * 6364136223846793005ull + 1442695040888963407ull, (unsigned)(seed >> 33))
+    int mismatches = 0, dropped = 0, kept = 0;
+    char words[48][8], letters[200], cut[201], text[48 * 7 + 1];
+    for (int trial = 0; trial < 2000 && mismatches < 3; trial++) {
+        /* letters with word boundaries (cut[k]: a word starts at letter k, words of 1-6 letters) */
+        int nl = 50 + (int)(NEXT_RAND() % 60), last = 0;
+        for (int k = 0; k < nl; k++) {
+            letters[k] = (char)('a' + NEXT_RAND() % 3);
+            cut[k] = k == 0 || k - last == 6 || NEXT_RAND() % 3 == 0;
+            if (cut[k]) last = k;
+        }
+        if (NEXT_RAND() % 2) {   /* a stretch of whole words again, a fifth of its inner boundaries moved */
+            int from = (int)(NEXT_RAND() % (unsigned)(nl / 2)), to = from + 12 + (int)(NEXT_RAND() % 30);
+            while (!cut[from]) from--;
+            while (to < nl && !cut[to]) to++;
+            for (int k = from; k < to && nl < 200; k++, nl++) {
+                letters[nl] = letters[k];
+                cut[nl] = k == from || (NEXT_RAND() % 5 ? cut[k] : !cut[k]);
+            }
+        }
+        cut[nl] = 1;
+        int nw = 0;
+        size_t tn = 0;
+        for (int k = 0; k < nl && nw < 48;) {
+            int len = 1;
+            while (!cut[k + len] && len < 7) len++;
+            if (nw) text[tn++] = ' ';
+            memcpy(words[nw], letters + k, (size_t)len);
+            memcpy(text + tn, letters + k, (size_t)len);
+            words[nw++][len] = 0;
+            tn += (size_t)len;
+            k += len;
+        }
+        text[tn] = 0;
+        const char *want = NULL;
+        static const char *const r[11] = {[5] = "gopher_repetition:duplicated_5_n_grams",
+                                          [6] = "gopher_repetition:duplicated_6_n_grams",
+                                          [7] = "gopher_repetition:duplicated_7_n_grams",
+                                          [8] = "gopher_repetition:duplicated_8_n_grams",
+                                          [9] = "gopher_repetition:duplicated_9_n_grams",
+                                          [10] = "gopher_repetition:duplicated_10_n_grams"};
+        for (int n = 5; n <= 10 && !want; n++)
+            if ((double)ref_dup_chars(words, nw, n) / (double)tn > 0.15 - 0.01 * (n - 5)) want = r[n];
+        const char *why;
+        int rc = run_filter("gopher_repetition", no_top, text, &why, NULL);
+        dropped += rc == 0;
+        kept += rc == 1;
+        if ((want == NULL) != (rc == 1) || (want && (!why || strcmp(want, why)))) {
+            CHECK(0, "random text %d \"%s\": got %s, want %s", trial, text, rc == 1 ? "kept" : why, want ? want : "kept");
+            mismatches++;
+        }
+    }
+#undef NEXT_RAND
+    CHECK(dropped > 100 && kept > 100, "random texts: %d dropped, %d kept (want both outcomes)", dropped, kept);
+}
+
 /* ------------------------------------------------------------------ c4_quality */
 
 static void test_c4_lines(void) {
@@ -1029,6 +1097,7 @@ int main(void) {
     RUN(test_gopher_repetition_short_word_hashes);
     RUN(test_gopher_repetition_long_word_hashes);
     RUN(test_gopher_repetition_shifted_ngrams);
+    RUN(test_gopher_repetition_head_suspects);
     RUN(test_c4_lines);
     RUN(test_c4_document_rules);
     RUN(test_fineweb_quality);

@@ -8,11 +8,12 @@
 
 /* ------------------------------------------------------------------ repetition */
 
-/* One n-gram table slot: in use for the current pass when stamp is the pass's stamp. */
+/* One n-gram table slot: in use for the current pass when stamp is the pass's stamp; val is the
+ * n-gram's count (top passes) or the start word of the first window with that key. */
 typedef struct ngram_slot {
     uint64_t key;
     uint32_t stamp;
-    uint32_t count;
+    uint32_t val;
 } ngram_slot;
 
 typedef struct rep_state {
@@ -23,6 +24,10 @@ typedef struct rep_state {
     uint64_t *hs;              /* per start word: hash of the current n-gram joined by ' ' */
     uint64_t *pre, *bpow, *rel; /* per word boundary i: hash of words [0, i) concatenated, B^(their
                                  * bytes), pre[i] * B^-(their bytes); any run of words hashes from them */
+    uint32_t *off;             /* per word boundary i: bytes of words [0, i) */
+    uint64_t *head;            /* per start word: the first 8 bytes of the words from it concatenated */
+    uint32_t *suspects;        /* start words that may begin a duplicated n-gram (dup_suspects) */
+    unsigned char *mark;       /* per start word: 1 when it is a suspect */
     uint32_t *cand, *cslot;    /* start words whose n-gram may repeat (top passes), their slots */
     uint32_t *first;           /* per slot: the first start word of its n-gram (top passes) */
     size_t cap_words;
@@ -87,18 +92,21 @@ static int rep_option(smol_filter *f, const char *key, const char *v, smol_error
 static int rep_grow(rep_state *s, size_t words) {
     if (words + 1 > s->cap_words) {   /* pre and bpow have words + 1 entries */
         size_t cap = words + 1024;
-        uint64_t **arrs[6] = {&s->hw, &s->pw, &s->hs, &s->pre, &s->bpow, &s->rel};
-        for (int k = 0; k < 6; k++) {
+        uint64_t **arrs[7] = {&s->hw, &s->pw, &s->hs, &s->pre, &s->bpow, &s->rel, &s->head};
+        for (int k = 0; k < 7; k++) {
             uint64_t *a = realloc(*arrs[k], cap * sizeof *a);
             if (!a) return -1;
             *arrs[k] = a;
         }
-        uint32_t **idx[2] = {&s->cand, &s->cslot};
-        for (int k = 0; k < 2; k++) {
+        uint32_t **idx[4] = {&s->cand, &s->cslot, &s->off, &s->suspects};
+        for (int k = 0; k < 4; k++) {
             uint32_t *a = realloc(*idx[k], cap * sizeof *a);
             if (!a) return -1;
             *idx[k] = a;
         }
+        unsigned char *m = realloc(s->mark, cap);
+        if (!m) return -1;
+        s->mark = m;
         s->cap_words = cap;
     }
     size_t need = 64;   /* at least 4 slots per word: probes mostly end at the first slot */
@@ -194,10 +202,10 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
         if (!found) {
             t->key = key;
             t->stamp = s->stamp;
-            t->count = 0;
+            t->val = 0;
             s->first[k] = i;
         }
-        uint32_t c = ++t->count;
+        uint32_t c = ++t->val;
         s->cslot[j] = (uint32_t)k;
         if (c > best_c || (c == best_c && c > 1 && s->first[k] < best_first)) {
             best_c = c;
@@ -206,31 +214,106 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
     }
     size_t kept = 0;
     for (size_t j = 0; j < nc; j++)
-        if (s->tab[s->cslot[j]].count > 1 && s->cand[j] + (size_t)n < w->n) s->cand[kept++] = s->cand[j];
+        if (s->tab[s->cslot[j]].val > 1 && s->cand[j] + (size_t)n < w->n) s->cand[kept++] = s->cand[j];
     *n_cand = kept;
     size_t chars = (size_t)n - 1;
     for (int k = 0; k < n; k++) chars += w->v[best_first + k].chars;
     return (double)chars * best_c;
 }
 
+/* 1 if words [i, i+n) and [j, j+n) spell the same bytes when concatenated. */
+static int windows_equal(const rep_state *s, const smol_spans *w, size_t i, size_t j, size_t n) {
+    if (s->off[i + n] - s->off[i] != s->off[j + n] - s->off[j]) return 0;
+    size_t a = i, b = j;
+    uint32_t pa = 0, pb = 0;   /* bytes of words a and b already compared */
+    while (a < i + n && b < j + n) {
+        uint32_t la = w->v[a].len - pa, lb = w->v[b].len - pb, m = la < lb ? la : lb;
+        if (memcmp(w->v[a].s + pa, w->v[b].s + pb, m)) return 0;
+        pa += m;
+        pb += m;
+        if (pa == w->v[a].len) a++, pa = 0;
+        if (pb == w->v[b].len) b++, pb = 0;
+    }
+    return 1;
+}
+
+/* Fills s->head: for each start word, the first eight bytes of the words from it concatenated (a
+ * little-endian number, zeros past the text's last word). Eight bytes are readable from a token
+ * that starts eight or more before the text's end, or outside the text (text_hi - at wraps). */
+static void word_heads(rep_state *s, const smol_spans *w, uintptr_t text_hi) {
+    uint64_t next = 0;
+    for (size_t i = w->n; i-- > 0;) {
+        uint32_t len = w->v[i].len;
+        const unsigned char *c = (const unsigned char *)w->v[i].s;
+        uint64_t v = 0;
+        if (text_hi - (uintptr_t)c >= 8) memcpy(&v, c, 8);
+        else
+            for (uint32_t k = 0; k < len && k < 8; k++) v |= (uint64_t)c[k] << (8 * k);
+        if (len < 8) v = (v & ~(~0ull << (8 * len))) | next << (8 * len);
+        s->head[i] = next = v;
+    }
+}
+
+/* The start words that may begin a duplicated n-gram for some n in 5..10, in order, into
+ * s->suspects; returns how many. Two windows that spell the same bytes are at least as long as
+ * the 5-word windows at both starts. If they have 8 bytes or more, the two starts share their
+ * first 8 bytes (s->head); if fewer, so has the 5-word window at each start. So a start word
+ * whose 5-word window has 8 bytes or more and whose head no other start word shares begins no
+ * repeat and matches no later window: the greedy scan only steps over it. */
+static size_t dup_suspects(rep_state *s, const smol_spans *w) {
+    size_t starts = w->n >= 5 ? w->n - 4 : 0, mask = s->tsize - 1, n_sus = 0;
+    uint32_t end = s->off[w->n];
+    table_clear(s);
+    for (size_t i = 0; i < starts; i++) {
+        s->mark[i] = s->off[i + 5] - s->off[i] < 8;
+        if (end - s->off[i] < 8) continue;   /* no head: the 5-word window is short */
+        int found;
+        size_t k = table_slot(s, s->head[i], mask, &found);
+        if (found) {
+            s->mark[i] = 1;
+            s->mark[s->tab[k].val] = 1;
+        } else {
+            s->tab[k].key = s->head[i];
+            s->tab[k].stamp = s->stamp;
+            s->tab[k].val = (uint32_t)i;
+        }
+    }
+    for (size_t i = 0; i < starts; i++)
+        if (s->mark[i]) s->suspects[n_sus++] = (uint32_t)i;
+    return n_sus;
+}
+
 /* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
  * skipping n words past each repeat. A polynomial hash composes over concatenation,
- * H(a b) = H(a) B^len(b) + H(b), so words [i, i+n) hash to pre[i+n] - rel[i] bpow[i+n]. */
-static double dup_ngram_chars(rep_state *s, const smol_spans *w, int n) {
+ * H(a b) = H(a) B^len(b) + H(b), so words [i, i+n) hash to pre[i+n] - rel[i] bpow[i+n]; the hash
+ * picks the slot, and windows with the same hash are compared byte for byte.
+ * Stops once the characters over denom exceed frac (they only grow). */
+static double dup_ngram_chars(rep_state *s, const smol_spans *w, size_t n, size_t n_sus, double denom, double frac) {
     size_t mask = s->tsize - 1;
     table_clear(s);
     double rep = 0;
-    size_t i = 0;
-    while (i + (size_t)n <= w->n) {
-        int found;
-        uint64_t key = s->pre[i + (size_t)n] - s->rel[i] * s->bpow[i + (size_t)n];
-        size_t k = table_slot(s, key, mask, &found);
+    size_t i = 0, next = 0;
+    for (;;) {
+        while (next < n_sus && s->suspects[next] < i) next++;   /* other start words are new windows */
+        if (next == n_sus) break;
+        i = s->suspects[next];
+        if (i + n > w->n) break;
+        uint64_t key = s->pre[i + n] - s->rel[i] * s->bpow[i + n];
+        size_t k = home_slot(s, key);
+        int found = 0;
+        for (; s->tab[k].stamp == s->stamp; k = (k + 1) & mask)
+            if (s->tab[k].key == key && windows_equal(s, w, i, s->tab[k].val, n)) {
+                found = 1;
+                break;
+            }
         if (found) {
-            for (int j = 0; j < n; j++) rep += w->v[i + j].chars;
-            i += (size_t)n;
+            for (size_t j = 0; j < n; j++) rep += w->v[i + j].chars;
+            i += n;
+            if (rep / denom > frac) break;
         } else {
             s->tab[k].key = key;
             s->tab[k].stamp = s->stamp;
+            s->tab[k].val = (uint32_t)i;
             i++;
         }
     }
@@ -268,6 +351,7 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n)) goto oom;
     uint64_t pre = 0, bpow = 1, ibpow = 1;
+    s->off[0] = 0;
     /* sixteen bytes are readable from a token that starts sixteen or more before the text's end,
      * or outside the text (the splitter's `` and '', padded; text_hi - at wraps above 16) */
     uintptr_t text_hi = (uintptr_t)t + n;
@@ -284,6 +368,7 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
             for (uint32_t k = 0; k < len; k++) p *= HASH_B;
             for (uint32_t k = 0; k < len; k++) ip *= s->ipow[1];
         }
+        s->off[i + 1] = s->off[i] + len;
         s->hw[i] = h;
         s->pw[i] = p;
         s->pre[i] = pre;
@@ -303,14 +388,20 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     }
     /* Every duplicated n-gram pass runs even when the one before found nothing: n-grams are
      * compared concatenated, so windows split at different places ("a bc d e f gh" and
-     * "ab c d e fg h") can repeat for n + 1 words with no repeat for n. */
+     * "ab c d e fg h") can repeat for n + 1 words with no repeat for n. They look only at the
+     * start words that may begin a repeat (dup_suspects). */
+    size_t n_sus = 0;
     for (int g = 2; g <= 10; g++) {
         if (w->n < (size_t)g) break;
+        if (g == 5) {
+            word_heads(s, w, text_hi);
+            n_sus = dup_suspects(s, w);
+        }
         if (g <= 4 && top_ngram_chars(s, w, g, &n_cand) / denom > s->top_frac[g]) {
             *reason = k_top_reason[g];
             return 0;
         }
-        if (g >= 5 && dup_ngram_chars(s, w, g) / denom > s->dup_frac[g]) {
+        if (g >= 5 && dup_ngram_chars(s, w, (size_t)g, n_sus, denom, s->dup_frac[g]) / denom > s->dup_frac[g]) {
             *reason = k_dup_reason[g];
             return 0;
         }
@@ -334,6 +425,10 @@ static void rep_free(smol_filter *f) {
     free(s->cslot);
     free(s->first);
     free(s->tab);
+    free(s->off);
+    free(s->head);
+    free(s->suspects);
+    free(s->mark);
     free(s);
 }
 
