@@ -12,13 +12,21 @@
 # compile time. Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
 #   bash bench/bench_masks.sh [RUNS] [TOKENIZER]      (defaults 1 run, Llama-3)
 # RESULTS=FILE keeps the raw per-schema lines of the last run; SLOW=US writes every mask slower
-# than US microseconds, with the text before it, to SLOW_LOG (default slow.log).
+# than US microseconds, with the text before it, to SLOW_LOG (default slow.log). MODE=any-order
+# compiles the schemas with --any-order --format-annotation (objects' members in any order,
+# `format` an annotation: the suite's own reading) instead of the default (schema order, formats
+# enforced).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 SMOL=${SMOL:-build/smol}
 DATA=${SMOL_TEST_DATA:-$(cd .. && pwd)/shared/data}
 RUNS=${1:-1}
 TOK=${2:-$DATA/tokenizers/llama3-8b-instruct-hf/tokenizer.json}
+case "${MODE:-default}" in
+  default) FLAGS=() ;;
+  any-order) FLAGS=(--any-order --format-annotation) ;;
+  *) echo "bench_masks.sh: MODE is default or any-order, not '$MODE'" >&2; exit 2 ;;
+esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -40,11 +48,11 @@ with open(out, "w") as f:
 PYEOF
 
 for r in $(seq "$RUNS"); do
-  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" ${SLOW:+--slow "$SLOW"} > "$TMP/results.jsonl" 2> "$TMP/err" ||
+  "$SMOL" grammar-check -m "$TOK" --batch "$TMP/cases.jsonl" ${FLAGS[@]+"${FLAGS[@]}"} ${SLOW:+--slow "$SLOW"} > "$TMP/results.jsonl" 2> "$TMP/err" ||
     { cat "$TMP/err" >&2; exit 1; }
   [ -n "${SLOW:-}" ] && grep '^slow mask' "$TMP/err" > "${SLOW_LOG:-slow.log}"
   [ -n "${RESULTS:-}" ] && cp "$TMP/results.jsonl" "$RESULTS"
-  echo "run $r ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)):"
+  echo "run $r, mode ${MODE:-default}, $(basename "$(dirname "$TOK")") ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)):"
   /usr/bin/python3 - "$TMP/results.jsonl" <<'PYEOF'
 import json, sys
 def q(v, p):
