@@ -25,11 +25,20 @@ void smol_rmsnorm(float *out, const float *x, const float *w, int n, float eps) 
     for (int i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
 }
 
-void smol_rope(float *x, int n_head, int head_dim, int pos, const float *inv_freq, int neox) {
-    int half = head_dim / 2;
-    for (int i = 0; i < half; i++) {
+/* cs[2 (i - i0)], cs[2 (i - i0) + 1] = cos, sin of the angle of RoPE pair i at pos, i0 <= i < i1. */
+static void rope_table(float *cs, int i0, int i1, int pos, const float *inv_freq) {
+    for (int i = i0; i < i1; i++) {
         float theta = (float)pos * inv_freq[i];
-        float c = (float)cos(theta), s = (float)sin(theta);
+        cs[2 * (i - i0)] = (float)cos(theta);
+        cs[2 * (i - i0) + 1] = (float)sin(theta);
+    }
+}
+
+/* Rotates pairs i0 <= i < i1 of every head of x by the angles of rope_table's cs. */
+static void rope_apply(float *x, int n_head, int head_dim, int i0, int i1, const float *cs, int neox) {
+    int half = head_dim / 2;
+    for (int i = i0; i < i1; i++) {
+        float c = cs[2 * (i - i0)], s = cs[2 * (i - i0) + 1];
         for (int h = 0; h < n_head; h++) {
             float *p = x + (size_t)h * head_dim;
             int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
@@ -37,6 +46,15 @@ void smol_rope(float *x, int n_head, int head_dim, int pos, const float *inv_fre
             p[a] = x0 * c - x1 * s;
             p[b] = x0 * s + x1 * c;
         }
+    }
+}
+
+void smol_rope(float *x, int n_head, int head_dim, int pos, const float *inv_freq, int neox) {
+    float cs[64];  /* 32 pairs at a time */
+    for (int i0 = 0; i0 < head_dim / 2; i0 += 32) {
+        int i1 = i0 + 32 < head_dim / 2 ? i0 + 32 : head_dim / 2;
+        rope_table(cs, i0, i1, pos, inv_freq);
+        rope_apply(x, n_head, head_dim, i0, i1, cs, neox);
     }
 }
 
@@ -92,6 +110,7 @@ struct smol_ctx {
     int *has_logits;               /* [n_seq] */
     int max_rows;                  /* rows per forward */
     float *x, *xn, *q, *k, *v, *att, *gate, *up;   /* [max_rows][...] */
+    float *rope_cs;                /* [max_rows][head_dim]: each row's RoPE cos, sin (rope_table) */
     float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
     smol_attn_work *attn;          /* attention scratch (attention.h) */
     int32_t *hist;                 /* [n_seq][n_ctx]: the tokens each sequence holds */
@@ -118,8 +137,9 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
     const float *const bias[3] = {L->bq, L->bk, L->bv};
     matmul_multi_rc(&c->mm_rc, c->pool, c->mm_scratch, w, out, bias, 3, c->xn, n, NULL, NULL);
     for (int i = 0; i < n; i++) {
-        smol_rope(c->q + (size_t)i * nq, h->n_head, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
-        smol_rope(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, b->pos[i], c->m->rope_inv_freq, h->rope_neox);
+        const float *cs = c->rope_cs + (size_t)i * h->head_dim;
+        rope_apply(c->q + (size_t)i * nq, h->n_head, h->head_dim, 0, h->head_dim / 2, cs, h->rope_neox);
+        rope_apply(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, 0, h->head_dim / 2, cs, h->rope_neox);
         smol_kvcache_store(&c->kv[b->seq[i]], il, b->pos[i], c->k + (size_t)i * nkv, c->v + (size_t)i * nkv);
     }
     smol_attn_batch ab = {n, c->kv, b->seq, b->pos, il, h->n_head, c->q};
@@ -168,8 +188,11 @@ static void output_block(smol_ctx *c, const fwd_batch *b) {
             idx[k++] = i;
         }
         if (k == LOGIT_ROWS || (i == b->n && k)) {
-            matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &c->m->output, c->xn, k, c->logit_tmp, NULL);
-            for (int r = 0; r < k; r++)
+            int direct = 1;  /* the rows' destinations follow each other: no copy through logit_tmp */
+            for (int r = 1; r < k; r++) direct &= b->logits_out[idx[r]] == b->logits_out[idx[0]] + (size_t)r * h->n_vocab;
+            float *out = direct ? b->logits_out[idx[0]] : c->logit_tmp;
+            matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &c->m->output, c->xn, k, out, NULL);
+            for (int r = 0; r < k && !direct; r++)
                 memcpy(b->logits_out[idx[r]], c->logit_tmp + (size_t)r * h->n_vocab, (size_t)h->n_vocab * sizeof(float));
             k = 0;
         }
@@ -186,6 +209,8 @@ static int forward(smol_ctx *c, const fwd_batch *b, smol_error *err) {
             return smol_fail(err, SMOL_EUNSUPPORTED, "token embeddings of type %s cannot be read",
                              smol_dtype_name(c->m->tok_embd.type));
     }
+    for (int i = 0; i < b->n; i++)  /* the angles of a row's position, for every layer */
+        rope_table(c->rope_cs + (size_t)i * h->head_dim, 0, h->head_dim / 2, b->pos[i], c->m->rope_inv_freq);
     c->mm_rc = SMOL_OK;
     for (int il = 0; il < h->n_layer; il++) {
         attention_block(c, b, il);
@@ -235,13 +260,14 @@ static int ctx_alloc(smol_ctx *c, smol_error *err) {
     c->v = malloc(R * nkv * sizeof(float));
     c->gate = malloc(R * h->n_ff * sizeof(float));
     c->up = malloc(R * h->n_ff * sizeof(float));
+    c->rope_cs = malloc(R * h->head_dim * sizeof(float));
     c->logit_tmp = malloc((size_t)LOGIT_ROWS * h->n_vocab * sizeof(float));
     c->logits = calloc((size_t)c->p.n_seq * h->n_vocab, sizeof(float));
     c->has_logits = calloc((size_t)c->p.n_seq, sizeof(int));
     c->kv = calloc((size_t)c->p.n_seq, sizeof *c->kv);
     c->hist = malloc((size_t)c->p.n_seq * c->p.n_ctx * sizeof *c->hist);
     c->mm_scratch = aligned_alloc(64, scratch_size(c->m, R > LOGIT_ROWS ? R : LOGIT_ROWS));
-    if (!c->mm_scratch || !c->hist || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->logit_tmp ||
+    if (!c->mm_scratch || !c->hist || !c->x || !c->xn || !c->q || !c->att || !c->k || !c->v || !c->gate || !c->up || !c->rope_cs || !c->logit_tmp ||
         !c->logits || !c->has_logits || !c->kv)
         return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
     for (int s = 0; s < c->p.n_seq; s++) {
@@ -284,7 +310,7 @@ void smol_ctx_free(smol_ctx *c) {
     if (c->kv)
         for (int s = 0; s < c->p.n_seq; s++) smol_kvcache_free(&c->kv[s]);
     free(c->kv);
-    free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up);
+    free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up), free(c->rope_cs);
     smol_attn_work_free(c->attn);
     free(c->logit_tmp), free(c->logits), free(c->has_logits), free(c->mm_scratch), free(c->hist);
     smol_pool_free(c->pool);
