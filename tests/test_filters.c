@@ -285,27 +285,29 @@ static void test_gopher_repetition_dup_fractions(void) {
 }
 
 /* A text with one n-word phrase (words of `big` letters at the ends, 1 letter inside) repeated
- * `times` among distinct 5-letter filler words; pad fillers at the end. */
+ * `times` among distinct filler words (5 letters, or `big` letters when big > 16: those share
+ * their first 16 bytes); pad fillers at the end. */
 static size_t topgram_doc(sbuf *b, int n, int big, int times, int pad) {
     sb_reset(b);
-    int u = 0;
+    int u = 0, fill = big > 16 ? big : 5;
     for (int t = 0; t < times; t++) {
         for (int k = 0; k < n; k++) {
             int len = (k == 0 || k == n - 1) ? big : 1;
             if (len == 1) sb_add(b, "%s%c", b->n ? " " : "", 'a' + k);
             else sb_add(b, "%s%s", b->n ? " " : "", uword(9000 + k, len));
         }
-        for (int f = 0; f < 3; f++) sb_add(b, " %s", uword(u++, 5));
+        for (int f = 0; f < 3; f++) sb_add(b, " %s", uword(u++, fill));
     }
-    for (int p = 0; p < pad; p++) sb_add(b, " %s", uword(u++, 5));
+    for (int p = 0; p < pad; p++) sb_add(b, " %s", uword(u++, fill));
     return b->n;
 }
 
 static void test_gopher_repetition_top_ngrams(void) {
     sbuf b = {0};
     const double thr[] = {0, 0, 0.20, 0.18, 0.16};
-    for (int n = 2; n <= 4; n++) {
-        int big = 12, times = 3;
+    static const int bigs[] = {6, 12, 20};   /* word hashes of one block, two blocks, the loop */
+    for (int v = 0; v < 9; v++) {
+        int n = 2 + v % 3, big = bigs[v / 3], times = 3;
         size_t gram = (size_t)(2 * big + (n - 2) + (n - 1));   /* chars of the phrase */
         /* fewest pad words that bring gram*times/len to the threshold or under */
         int pad = 0;
@@ -313,10 +315,10 @@ static void test_gopher_repetition_top_ngrams(void) {
         char what[96], reason[64];
         snprintf(reason, sizeof reason, "gopher_repetition:top_%d_gram", n);
         topgram_doc(&b, n, big, times, pad);
-        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu", n, gram, times, b.n);
+        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu (%d-letter words)", n, gram, times, b.n, big);
         EXPECT("gopher_repetition", NULL, b.s, NULL, what);
         topgram_doc(&b, n, big, times, pad - 1);
-        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu", n, gram, times, b.n);
+        snprintf(what, sizeof what, "top %d-gram %zu*%d / %zu (%d-letter words)", n, gram, times, b.n, big);
         EXPECT("gopher_repetition", NULL, b.s, reason, what);
     }
     free(b.s);
@@ -359,7 +361,8 @@ static void test_gopher_repetition_dup_ngrams(void) {
 
 /* 5-grams are compared joined without spaces (datatrove's "".join): 350 letters split into words
  * of 70/70/70/70/70 and later 69/71/70/70/70 are one duplicated 5-gram of 350 characters (words
- * longer than 64 bytes take the hash's long-word path); the top n-gram rules are turned off. */
+ * longer than 16 bytes are copied into the concatenation by their length and hashed by a loop);
+ * the top n-gram rules are turned off. */
 static void test_gopher_repetition_concat_ngrams(void) {
     char letters[351];
     for (int i = 0; i < 350; i++) letters[i] = (char)('a' + (i * 7 + i / 26) % 26);
@@ -399,17 +402,17 @@ static void expect_split_5gram(const char *head, const char *tail, int letters, 
     free(b.s);
 }
 
-/* Words of up to 8 bytes hash from one 8-byte load when 8 bytes of text follow them, else byte by
- * byte: the 5-gram "ab cdefgh ij klm nopq" (17 letters) early in the text (one path) and
- * "abcdefg hijk lm no pq" ending it (the other for its last words) must be one duplicated
- * 5-gram: 17 / (43 + 5 fill) > 0.15 up to fill 14. */
+/* Words are copied into the concatenation sixteen bytes at a time when sixteen bytes of text
+ * follow them, else by their length: the 5-gram "ab cdefgh ij klm nopq" (17 letters) early in the
+ * text (one path) and "abcdefg hijk lm no pq" ending it (the other for its last words) must be
+ * one duplicated 5-gram: 17 / (43 + 5 fill) > 0.15 up to fill 14. */
 static void test_gopher_repetition_short_word_hashes(void) {
     expect_split_5gram("ab cdefgh ij klm nopq", "abcdefg hijk lm no pq", 17, 14, "short-word");
 }
 
-/* Words of 9..16 bytes hash from two 8-byte blocks: the same 59 characters as five long words at
- * the start (block path) and split differently at the end (5, 16, 15, 13, 10 bytes: short block,
- * long blocks, and the loop for the word in the last sixteen bytes) must be one 5-gram.
+/* Words of 9..16 bytes: the same 59 characters as five long words at the start (sixteen-byte
+ * copies) and split differently at the end (5, 16, 15, 13, 10 bytes, the last ones within the
+ * text's last sixteen bytes, copied by their length) must be one 5-gram.
  * Duplicated characters 59 of 126 + 5 * fill: above 0.15 for fill 53, not for 54. */
 static void test_gopher_repetition_long_word_hashes(void) {
     expect_split_5gram("abcdefghij klmnopqrstuvwx yzABCDEFGHIJKLMN OPQRSTUVW XYZ0123456",

@@ -20,12 +20,11 @@ typedef struct rep_state {
     double dup_line_frac, dup_para_frac, dup_line_char_frac, dup_para_char_frac;
     double top_frac[5];        /* [2..4]: top n-gram character fractions */
     double dup_frac[11];       /* [5..10]: duplicated n-gram character fractions */
-    uint64_t *hw, *pw;         /* per word: polynomial hash of its bytes, B^len */
-    uint64_t *hs;              /* per start word: hash of the current n-gram joined by ' ' */
-    uint64_t *pre, *bpow, *rel; /* per word boundary i: hash of words [0, i) concatenated, B^(their
-                                 * bytes), pre[i] * B^-(their bytes); any run of words hashes from them */
-    uint32_t *off;             /* per word boundary i: bytes of words [0, i) */
-    uint64_t *head;            /* per start word: the first 8 bytes of the words from it concatenated */
+    char *cat;                 /* the words concatenated (datatrove's "".join), zeros after them */
+    size_t cat_cap;
+    uint32_t *off;             /* per word boundary i: bytes of words [0, i), where word i is in cat */
+    uint64_t *hw;              /* per word: hash of its bytes */
+    uint64_t *hs;              /* per start word: hash of the current n-gram's words (top passes) */
     uint32_t *suspects;        /* start words that may begin a duplicated n-gram (dup_suspects) */
     unsigned char *mark;       /* per start word: 1 when it is a suspect */
     uint32_t *cand, *cslot;    /* start words whose n-gram may repeat (top passes), their slots */
@@ -36,11 +35,11 @@ typedef struct rep_state {
     size_t tcap;
     size_t tsize;              /* slots in use for this document (a power of two <= tcap) */
     int tshift;                /* 64 - log2(tsize) */
-    uint64_t pow[65], ipow[65]; /* B^0 .. B^64 and their inverses */
-    uint64_t byte_term[8][256]; /* [k][c]: c * B^(7-k), byte k's term in the hash of an 8-byte block */
 } rep_state;
 
-#define HASH_B 0x9E3779B97F4A7C15ull   /* odd, so every power is too */
+#define MIX_A 0x9E3779B97F4A7C15ull   /* odd multipliers of the hashes */
+#define MIX_B 0xBF58476D1CE4E5B9ull
+#define CAT_PAD 32                    /* bytes past the words in cat: 16-byte copies and reads stay inside */
 
 static const char *const k_top_reason[5] = {NULL, NULL, "gopher_repetition:top_2_gram", "gopher_repetition:top_3_gram",
                                             "gopher_repetition:top_4_gram"};
@@ -62,15 +61,6 @@ static int rep_init(smol_filter *f, smol_error *err) {
     s->top_frac[3] = 0.18;
     s->top_frac[4] = 0.16;
     for (int n = 5; n <= 10; n++) s->dup_frac[n] = 0.15 - 0.01 * (n - 5);
-    uint64_t inv = HASH_B;   /* Newton's iteration for B^-1 mod 2^64: 3, 6, 12, ... correct bits */
-    for (int k = 0; k < 5; k++) inv *= 2 - HASH_B * inv;
-    s->pow[0] = s->ipow[0] = 1;
-    for (int i = 1; i <= 64; i++) {
-        s->pow[i] = s->pow[i - 1] * HASH_B;
-        s->ipow[i] = s->ipow[i - 1] * inv;
-    }
-    for (int k = 0; k < 8; k++)
-        for (int c = 0; c < 256; c++) s->byte_term[k][c] = (uint64_t)c * s->pow[7 - k];
     return SMOL_OK;
 }
 
@@ -89,11 +79,23 @@ static int rep_option(smol_filter *f, const char *key, const char *v, smol_error
     return filter_unknown_option(f, key, err);
 }
 
-static int rep_grow(rep_state *s, size_t words) {
-    if (words + 1 > s->cap_words) {   /* pre and bpow have words + 1 entries */
+/* Makes room for cat_bytes + CAT_PAD bytes in s->cat. -1 on no memory. */
+static int cat_reserve(rep_state *s, size_t cat_bytes) {
+    if (cat_bytes + CAT_PAD <= s->cat_cap) return 0;
+    size_t cap = (cat_bytes + CAT_PAD) * 2;
+    char *c = realloc(s->cat, cap);
+    if (!c) return -1;
+    s->cat = c;
+    s->cat_cap = cap;
+    return 0;
+}
+
+/* Sizes the per-word arrays and the n-gram table for a text of `words` words and `bytes` bytes. */
+static int rep_grow(rep_state *s, size_t words, size_t bytes) {
+    if (words + 1 > s->cap_words) {   /* off has words + 1 entries */
         size_t cap = words + 1024;
-        uint64_t **arrs[7] = {&s->hw, &s->pw, &s->hs, &s->pre, &s->bpow, &s->rel, &s->head};
-        for (int k = 0; k < 7; k++) {
+        uint64_t **arrs[2] = {&s->hw, &s->hs};
+        for (int k = 0; k < 2; k++) {
             uint64_t *a = realloc(*arrs[k], cap * sizeof *a);
             if (!a) return -1;
             *arrs[k] = a;
@@ -109,6 +111,8 @@ static int rep_grow(rep_state *s, size_t words) {
         s->mark = m;
         s->cap_words = cap;
     }
+    /* the words are pieces of the text but for `` and '' (two bytes for one '"') */
+    if (cat_reserve(s, 2 * bytes)) return -1;
     size_t need = 64;   /* at least 4 slots per word: probes mostly end at the first slot */
     s->tshift = 58;
     while (need < words * 4) {
@@ -131,40 +135,44 @@ static int rep_grow(rep_state *s, size_t words) {
     return 0;
 }
 
-/* Polynomial hash of bytes c[0..len) (h = h*B + byte), four bytes a step. */
-static uint64_t word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
-    uint64_t h = 0;
-    uint32_t k = 0;
-    const uint64_t b2 = s->pow[2], b3 = s->pow[3], b4 = s->pow[4];
-    for (; k + 4 <= len; k += 4) h = h * b4 + (c[k] * b3 + c[k + 1] * b2 + c[k + 2] * HASH_B + c[k + 3]);
-    for (; k < len; k++) h = h * HASH_B + c[k];
-    return h;
-}
-
-/* The hash of the 8-byte block v (byte k of the block is bits 8k..8k+7), from tables. */
-static inline __attribute__((always_inline)) uint64_t block_hash(const rep_state *s, uint64_t v) {
-    uint64_t h0 = s->byte_term[0][v & 0xFF] + s->byte_term[1][v >> 8 & 0xFF];
-    uint64_t h1 = s->byte_term[2][v >> 16 & 0xFF] + s->byte_term[3][v >> 24 & 0xFF];
-    uint64_t h2 = s->byte_term[4][v >> 32 & 0xFF] + s->byte_term[5][v >> 40 & 0xFF];
-    uint64_t h3 = s->byte_term[6][v >> 48 & 0xFF] + s->byte_term[7][v >> 56];
-    return h0 + h1 + h2 + h3;
-}
-
-/* word_hash of a word of 1..16 bytes whose sixteen bytes from c are readable, without a loop on
- * its length: the blocks with the bytes past len zeroed hash to H * B^(8-len) (up to 8 bytes) or
- * H * B^(16-len) (two blocks, H(a b) = H(a) B^8 + H(b)), and B is odd, so H is that times
- * B^-(8-len) or B^-(16-len). */
-static uint64_t short_word_hash(const rep_state *s, const unsigned char *c, uint32_t len) {
+/* The bytes p[0..len) with the rest of an 8-byte block zeroed (len <= 8; eight bytes readable). */
+static inline uint64_t load_block(const char *p, size_t len) {
     uint64_t v;
-    memcpy(&v, c, 8);
-    if (len <= 8) return block_hash(s, v & ~0ull >> (64 - 8 * len)) * s->ipow[8 - len];   /* little-endian: low bytes first */
-    uint64_t v2;
-    memcpy(&v2, c + 8, 8);
-    return (block_hash(s, v) * s->pow[8] + block_hash(s, v2 & ~0ull >> (64 - 8 * (len - 8)))) * s->ipow[16 - len];
+    memcpy(&v, p, 8);
+    return len >= 8 ? v : v & ((1ull << (8 * len)) - 1);   /* little-endian: low bytes first */
+}
+
+/* One step of the byte hashes. */
+static inline uint64_t mix_step(uint64_t h, uint64_t v) {
+    h = (h ^ v) * MIX_B;
+    return h ^ h >> 29;
+}
+
+/* A hash of p[0..len), eight bytes a step; eight bytes past p + len must be readable. */
+static uint64_t bytes_hash(const char *p, size_t len) {
+    uint64_t h = len * MIX_A;
+    size_t k = 0;
+    for (; k + 8 <= len; k += 8) h = mix_step(h, load_block(p + k, 8));
+    return k < len ? mix_step(h, load_block(p + k, len - k)) : h;
+}
+
+/* A key of the bytes p[0..len) from their length and first and last eight bytes (all of them up
+ * to 16 bytes): equal bytes give equal keys, and windows with equal keys are compared in full. */
+static inline uint64_t window_key(const char *p, uint32_t len) {
+    uint64_t last = 0;
+    if (len >= 8) memcpy(&last, p + len - 8, 8);
+    return (load_block(p, len < 8 ? len : 8) * MIX_A ^ last) * MIX_B + len;
+}
+
+/* bytes_hash of a word of up to 16 bytes without a loop on its length (sixteen bytes readable). */
+static inline uint64_t word_hash(const char *p, size_t len) {
+    if (len > 16) return bytes_hash(p, len);
+    uint64_t h = mix_step(len * MIX_A, load_block(p, len < 8 ? len : 8));
+    return len > 8 ? mix_step(h, load_block(p + 8, len - 8)) : h;
 }
 
 /* The table slot where hash h starts probing: the top bits of h times an odd constant. */
-static size_t home_slot(const rep_state *s, uint64_t h) { return (size_t)((h * 0xBF58476D1CE4E5B9ull) >> s->tshift); }
+static size_t home_slot(const rep_state *s, uint64_t h) { return (size_t)((h * MIX_B) >> s->tshift); }
 
 /* Empties the table for a new pass (by moving to a new stamp). */
 static void table_clear(rep_state *s) {
@@ -183,18 +191,38 @@ static size_t table_slot(const rep_state *s, uint64_t key, size_t mask, int *fou
     return k;
 }
 
+/* Concatenates the words into s->cat (off[i]: where word i starts) and hashes each one into s->hw.
+ * Sixteen bytes are readable from a token that starts sixteen or more before the text's end, or
+ * outside the text (the splitter's `` and '', padded; text_hi - at wraps above 16). -1 on no memory. */
+static int cat_words(rep_state *s, const smol_spans *w, uintptr_t text_hi) {
+    size_t o = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        uint32_t len = w->v[i].len;
+        if (cat_reserve(s, o + len)) return -1;
+        s->off[i] = (uint32_t)o;
+        if (len <= 16 && text_hi - (uintptr_t)w->v[i].s >= 16) memcpy(s->cat + o, w->v[i].s, 16);
+        else memcpy(s->cat + o, w->v[i].s, len);
+        o += len;
+    }
+    s->off[w->n] = (uint32_t)o;
+    memset(s->cat + o, 0, 16);
+    for (size_t i = 0; i < w->n; i++) s->hw[i] = word_hash(s->cat + s->off[i], w->v[i].len);
+    return 0;
+}
+
 /* Characters of the most frequent space-joined n-gram (the first seen among ties) times its
  * count. Only the start words in s->cand (those whose (n-1)-gram repeats; every start word for
  * n = 2) are looked at: an n-gram seen once elsewhere has count 1 and the first n-gram wins
- * then. Leaves in s->cand the start words whose n-gram repeats and that have room for n+1. */
+ * then. Leaves in s->cand the start words whose n-gram repeats and that have room for n+1.
+ * Words hold no space, so n-grams joined by spaces are equal when their words are: the key
+ * hashes the word hashes. */
 static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *n_cand) {
     size_t mask = s->tsize - 1, nc = *n_cand;
     table_clear(s);
     uint32_t best_c = 1, best_first = 0;
     for (size_t j = 0; j < nc; j++) {
         uint32_t i = s->cand[j];
-        size_t at = i + (size_t)n - 1;
-        if (n > 2) s->hs[i] = (s->hs[i] * HASH_B + ' ') * s->pw[at] + s->hw[at];
+        if (n > 2) s->hs[i] = s->hs[i] * MIX_A + s->hw[i + (size_t)n - 1];
         int found;
         uint64_t key = s->hs[i];
         size_t k = table_slot(s, key, mask, &found);
@@ -221,59 +249,27 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
     return (double)chars * best_c;
 }
 
-/* 1 if words [i, i+n) and [j, j+n) spell the same bytes when concatenated. */
-static int windows_equal(const rep_state *s, const smol_spans *w, size_t i, size_t j, size_t n) {
-    if (s->off[i + n] - s->off[i] != s->off[j + n] - s->off[j]) return 0;
-    size_t a = i, b = j;
-    uint32_t pa = 0, pb = 0;   /* bytes of words a and b already compared */
-    while (a < i + n && b < j + n) {
-        uint32_t la = w->v[a].len - pa, lb = w->v[b].len - pb, m = la < lb ? la : lb;
-        if (memcmp(w->v[a].s + pa, w->v[b].s + pb, m)) return 0;
-        pa += m;
-        pb += m;
-        if (pa == w->v[a].len) a++, pa = 0;
-        if (pb == w->v[b].len) b++, pb = 0;
-    }
-    return 1;
-}
-
-/* Fills s->head: for each start word, the first eight bytes of the words from it concatenated (a
- * little-endian number, zeros past the text's last word). Eight bytes are readable from a token
- * that starts eight or more before the text's end, or outside the text (text_hi - at wraps). */
-static void word_heads(rep_state *s, const smol_spans *w, uintptr_t text_hi) {
-    uint64_t next = 0;
-    for (size_t i = w->n; i-- > 0;) {
-        uint32_t len = w->v[i].len;
-        const unsigned char *c = (const unsigned char *)w->v[i].s;
-        uint64_t v = 0;
-        if (text_hi - (uintptr_t)c >= 8) memcpy(&v, c, 8);
-        else
-            for (uint32_t k = 0; k < len && k < 8; k++) v |= (uint64_t)c[k] << (8 * k);
-        if (len < 8) v = (v & ~(~0ull << (8 * len))) | next << (8 * len);
-        s->head[i] = next = v;
-    }
-}
-
 /* The start words that may begin a duplicated n-gram for some n in 5..10, in order, into
  * s->suspects; returns how many. Two windows that spell the same bytes are at least as long as
  * the 5-word windows at both starts. If they have 8 bytes or more, the two starts share their
- * first 8 bytes (s->head); if fewer, so has the 5-word window at each start. So a start word
- * whose 5-word window has 8 bytes or more and whose head no other start word shares begins no
- * repeat and matches no later window: the greedy scan only steps over it. */
+ * first 8 bytes in s->cat; if fewer, so has the 5-word window at each start. So a start word
+ * whose 5-word window has 8 bytes or more and whose first 8 bytes no other start word shares
+ * begins no repeat and matches no later window: the greedy scan only steps over it. */
 static size_t dup_suspects(rep_state *s, const smol_spans *w) {
     size_t starts = w->n >= 5 ? w->n - 4 : 0, mask = s->tsize - 1, n_sus = 0;
     uint32_t end = s->off[w->n];
     table_clear(s);
     for (size_t i = 0; i < starts; i++) {
         s->mark[i] = s->off[i + 5] - s->off[i] < 8;
-        if (end - s->off[i] < 8) continue;   /* no head: the 5-word window is short */
+        if (end - s->off[i] < 8) continue;   /* no 8 bytes: the 5-word window is short */
         int found;
-        size_t k = table_slot(s, s->head[i], mask, &found);
+        uint64_t head = load_block(s->cat + s->off[i], 8);
+        size_t k = table_slot(s, head, mask, &found);
         if (found) {
             s->mark[i] = 1;
             s->mark[s->tab[k].val] = 1;
         } else {
-            s->tab[k].key = s->head[i];
+            s->tab[k].key = head;
             s->tab[k].stamp = s->stamp;
             s->tab[k].val = (uint32_t)i;
         }
@@ -284,10 +280,9 @@ static size_t dup_suspects(rep_state *s, const smol_spans *w) {
 }
 
 /* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
- * skipping n words past each repeat. A polynomial hash composes over concatenation,
- * H(a b) = H(a) B^len(b) + H(b), so words [i, i+n) hash to pre[i+n] - rel[i] bpow[i+n]; the hash
- * picks the slot, and windows with the same hash are compared byte for byte.
- * Stops once the characters over denom exceed frac (they only grow). */
+ * skipping n words past each repeat. Words [i, i+n) are bytes off[i]..off[i+n] of s->cat; their
+ * key picks the slot, and windows with the same key are compared byte for byte. Stops once the
+ * characters over denom exceed frac (they only grow). */
 static double dup_ngram_chars(rep_state *s, const smol_spans *w, size_t n, size_t n_sus, double denom, double frac) {
     size_t mask = s->tsize - 1;
     table_clear(s);
@@ -298,14 +293,18 @@ static double dup_ngram_chars(rep_state *s, const smol_spans *w, size_t n, size_
         if (next == n_sus) break;
         i = s->suspects[next];
         if (i + n > w->n) break;
-        uint64_t key = s->pre[i + n] - s->rel[i] * s->bpow[i + n];
+        const char *at = s->cat + s->off[i];
+        uint32_t len = s->off[i + n] - s->off[i];
+        uint64_t key = window_key(at, len);
         size_t k = home_slot(s, key);
         int found = 0;
-        for (; s->tab[k].stamp == s->stamp; k = (k + 1) & mask)
-            if (s->tab[k].key == key && windows_equal(s, w, i, s->tab[k].val, n)) {
+        for (; s->tab[k].stamp == s->stamp; k = (k + 1) & mask) {
+            uint32_t j = s->tab[k].val;
+            if (s->tab[k].key == key && s->off[j + n] - s->off[j] == len && !memcmp(s->cat + s->off[j], at, len)) {
                 found = 1;
                 break;
             }
+        }
         if (found) {
             for (size_t j = 0; j < n; j++) rep += w->v[i + j].chars;
             i += n;
@@ -349,41 +348,11 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
         return 0;
     }
     const smol_spans *w = smol_doc_words(doc);
-    if (!w || rep_grow(s, w->n)) goto oom;
-    uint64_t pre = 0, bpow = 1, ibpow = 1;
-    s->off[0] = 0;
-    /* sixteen bytes are readable from a token that starts sixteen or more before the text's end,
-     * or outside the text (the splitter's `` and '', padded; text_hi - at wraps above 16) */
-    uintptr_t text_hi = (uintptr_t)t + n;
-    for (size_t i = 0; i < w->n; i++) {
-        uint32_t len = w->v[i].len;
-        uintptr_t at = (uintptr_t)w->v[i].s;
-        const unsigned char *c = (const unsigned char *)w->v[i].s;
-        uint64_t h = len - 1 < 16 && text_hi - at >= 16 ? short_word_hash(s, c, len) : word_hash(s, c, len);
-        uint64_t p = 1, ip = 1;
-        if (len <= 64) {
-            p = s->pow[len];
-            ip = s->ipow[len];
-        } else {
-            for (uint32_t k = 0; k < len; k++) p *= HASH_B;
-            for (uint32_t k = 0; k < len; k++) ip *= s->ipow[1];
-        }
-        s->off[i + 1] = s->off[i] + len;
-        s->hw[i] = h;
-        s->pw[i] = p;
-        s->pre[i] = pre;
-        s->bpow[i] = bpow;
-        s->rel[i] = pre * ibpow;
-        pre = pre * p + h;
-        bpow *= p;
-        ibpow *= ip;
-    }
-    s->pre[w->n] = pre;
-    s->bpow[w->n] = bpow;
+    if (!w || rep_grow(s, w->n, n) || cat_words(s, w, (uintptr_t)t + n)) goto oom;
     /* space-joined bigram hashes for the first top pass; every start word is a candidate */
     size_t n_cand = w->n >= 2 ? w->n - 1 : 0;
     for (size_t i = 0; i < n_cand; i++) {
-        s->hs[i] = (s->hw[i] * HASH_B + ' ') * s->pw[i + 1] + s->hw[i + 1];
+        s->hs[i] = s->hw[i] * MIX_A + s->hw[i + 1];
         s->cand[i] = (uint32_t)i;
     }
     /* Every duplicated n-gram pass runs even when the one before found nothing: n-grams are
@@ -393,10 +362,7 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     size_t n_sus = 0;
     for (int g = 2; g <= 10; g++) {
         if (w->n < (size_t)g) break;
-        if (g == 5) {
-            word_heads(s, w, text_hi);
-            n_sus = dup_suspects(s, w);
-        }
+        if (g == 5) n_sus = dup_suspects(s, w);
         if (g <= 4 && top_ngram_chars(s, w, g, &n_cand) / denom > s->top_frac[g]) {
             *reason = k_top_reason[g];
             return 0;
@@ -415,20 +381,16 @@ oom:
 static void rep_free(smol_filter *f) {
     rep_state *s = f->state;
     if (!s) return;
+    free(s->cat);
+    free(s->off);
     free(s->hw);
-    free(s->pw);
     free(s->hs);
-    free(s->pre);
-    free(s->bpow);
-    free(s->rel);
+    free(s->suspects);
+    free(s->mark);
     free(s->cand);
     free(s->cslot);
     free(s->first);
     free(s->tab);
-    free(s->off);
-    free(s->head);
-    free(s->suspects);
-    free(s->mark);
     free(s);
 }
 
