@@ -26,7 +26,9 @@ typedef struct rep_state {
     uint64_t *hw;              /* per word: hash of its bytes */
     uint64_t *hs;              /* per start word: hash of the current n-gram's words (top passes) */
     uint32_t *suspects;        /* start words that may begin a duplicated n-gram (dup_suspects) */
-    unsigned char *mark;       /* per start word: 1 when it is a suspect */
+    uint64_t *once, *twice;    /* bitmaps of keys' bits seen once / more than once (mark_repeats) */
+    uint32_t *bit;             /* per start word: its key's bit */
+    size_t bits_cap;           /* 64-bit words of each bitmap */
     uint32_t *cand, *cslot;    /* start words whose n-gram may repeat (top passes), their slots */
     uint32_t *first;           /* per slot: the first start word of its n-gram (top passes) */
     size_t cap_words;
@@ -100,16 +102,22 @@ static int rep_grow(rep_state *s, size_t words, size_t bytes) {
             if (!a) return -1;
             *arrs[k] = a;
         }
-        uint32_t **idx[4] = {&s->cand, &s->cslot, &s->off, &s->suspects};
-        for (int k = 0; k < 4; k++) {
+        uint32_t **idx[5] = {&s->cand, &s->cslot, &s->off, &s->suspects, &s->bit};
+        for (int k = 0; k < 5; k++) {
             uint32_t *a = realloc(*idx[k], cap * sizeof *a);
             if (!a) return -1;
             *idx[k] = a;
         }
-        unsigned char *m = realloc(s->mark, cap);
-        if (!m) return -1;
-        s->mark = m;
         s->cap_words = cap;
+    }
+    size_t bit_words = (words * 32 + 63) / 64 * 2;   /* room for 32 bits a word, a power of two */
+    if (bit_words > s->bits_cap) {
+        free(s->once);
+        free(s->twice);
+        s->once = malloc(bit_words * sizeof *s->once);
+        s->twice = malloc(bit_words * sizeof *s->twice);
+        s->bits_cap = s->once && s->twice ? bit_words : 0;
+        if (!s->bits_cap) return -1;
     }
     /* the words are pieces of the text but for `` and '' (two bytes for one '"') */
     if (cat_reserve(s, 2 * bytes)) return -1;
@@ -211,9 +219,9 @@ static int cat_words(rep_state *s, const smol_spans *w, uintptr_t text_hi) {
 }
 
 /* Characters of the most frequent space-joined n-gram (the first seen among ties) times its
- * count. Only the start words in s->cand (those whose (n-1)-gram repeats; every start word for
- * n = 2) are looked at: an n-gram seen once elsewhere has count 1 and the first n-gram wins
- * then. Leaves in s->cand the start words whose n-gram repeats and that have room for n+1.
+ * count. Only the start words in s->cand (those whose (n-1)-gram repeats; for n = 2 those whose
+ * bigram may repeat) are looked at: an n-gram seen once elsewhere has count 1 and the first
+ * n-gram wins then. Leaves in s->cand the start words whose n-gram repeats and that have room for n+1.
  * Words hold no space, so n-grams joined by spaces are equal when their words are: the key
  * hashes the word hashes. */
 static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *n_cand) {
@@ -249,34 +257,52 @@ static double top_ngram_chars(rep_state *s, const smol_spans *w, int n, size_t *
     return (double)chars * best_c;
 }
 
+/* Writes into out the indexes i < count, in order, whose keys (key(s, i)) may occur at another
+ * index too, and those for which extra(s, i) is 1; returns how many. Every index sets its key's
+ * bit in a bitmap of at least 32 bits an index (zeroed here); the indexes whose bit was set more
+ * than once are written: all those of a repeated key and a few others. */
+static inline __attribute__((always_inline)) size_t
+mark_repeats(rep_state *s, size_t count, uint64_t (*key)(const rep_state *, size_t),
+             int (*extra)(const rep_state *, size_t), uint32_t *out) {
+    int shift = 64 - 6;
+    size_t words = 1;
+    while (words * 64 < count * 32) {
+        words *= 2;
+        shift--;
+    }
+    memset(s->once, 0, words * sizeof *s->once);
+    memset(s->twice, 0, words * sizeof *s->twice);
+    for (size_t i = 0; i < count; i++) {
+        uint32_t b = s->bit[i] = (uint32_t)((key(s, i) * MIX_B) >> shift);
+        uint64_t m = 1ull << (b & 63);
+        s->twice[b >> 6] |= s->once[b >> 6] & m;
+        s->once[b >> 6] |= m;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        out[n] = (uint32_t)i;
+        n += (size_t)((s->twice[s->bit[i] >> 6] >> (s->bit[i] & 63) & 1) | (uint64_t)extra(s, i));
+    }
+    return n;
+}
+
+/* mark_repeats keys and extras of the first top pass (space-joined bigrams, s->hs) and of the
+ * duplicated n-gram passes (the first 8 bytes of the words from a start word concatenated; 5-word
+ * windows shorter than 8 bytes). */
+static inline uint64_t bigram_key(const rep_state *s, size_t i) { return s->hs[i]; }
+static inline int no_extra(const rep_state *s, size_t i) { (void)s, (void)i; return 0; }
+static inline uint64_t head_key(const rep_state *s, size_t i) { return load_block(s->cat + s->off[i], 8); }
+static inline int short_window(const rep_state *s, size_t i) { return s->off[i + 5] - s->off[i] < 8; }
+
 /* The start words that may begin a duplicated n-gram for some n in 5..10, in order, into
  * s->suspects; returns how many. Two windows that spell the same bytes are at least as long as
  * the 5-word windows at both starts. If they have 8 bytes or more, the two starts share their
  * first 8 bytes in s->cat; if fewer, so has the 5-word window at each start. So a start word
  * whose 5-word window has 8 bytes or more and whose first 8 bytes no other start word shares
- * begins no repeat and matches no later window: the greedy scan only steps over it. */
+ * begins no repeat and matches no later window: the greedy scan only steps over it. (s->cat has
+ * zeros after the words, so the last start words have 8 bytes to read.) */
 static size_t dup_suspects(rep_state *s, const smol_spans *w) {
-    size_t starts = w->n >= 5 ? w->n - 4 : 0, mask = s->tsize - 1, n_sus = 0;
-    uint32_t end = s->off[w->n];
-    table_clear(s);
-    for (size_t i = 0; i < starts; i++) {
-        s->mark[i] = s->off[i + 5] - s->off[i] < 8;
-        if (end - s->off[i] < 8) continue;   /* no 8 bytes: the 5-word window is short */
-        int found;
-        uint64_t head = load_block(s->cat + s->off[i], 8);
-        size_t k = table_slot(s, head, mask, &found);
-        if (found) {
-            s->mark[i] = 1;
-            s->mark[s->tab[k].val] = 1;
-        } else {
-            s->tab[k].key = head;
-            s->tab[k].stamp = s->stamp;
-            s->tab[k].val = (uint32_t)i;
-        }
-    }
-    for (size_t i = 0; i < starts; i++)
-        if (s->mark[i]) s->suspects[n_sus++] = (uint32_t)i;
-    return n_sus;
+    return mark_repeats(s, w->n >= 5 ? w->n - 4 : 0, head_key, short_window, s->suspects);
 }
 
 /* datatrove's find_all_duplicate: characters of n-grams (words concatenated) seen before,
@@ -349,12 +375,11 @@ static int rep_apply(smol_filter *f, smol_doc *doc, const char **reason) {
     }
     const smol_spans *w = smol_doc_words(doc);
     if (!w || rep_grow(s, w->n, n) || cat_words(s, w, (uintptr_t)t + n)) goto oom;
-    /* space-joined bigram hashes for the first top pass; every start word is a candidate */
+    /* space-joined bigram hashes for the first top pass; the candidates are the start words whose
+     * bigram may repeat (one seen once has count 1) */
     size_t n_cand = w->n >= 2 ? w->n - 1 : 0;
-    for (size_t i = 0; i < n_cand; i++) {
-        s->hs[i] = s->hw[i] * MIX_A + s->hw[i + 1];
-        s->cand[i] = (uint32_t)i;
-    }
+    for (size_t i = 0; i < n_cand; i++) s->hs[i] = s->hw[i] * MIX_A + s->hw[i + 1];
+    n_cand = mark_repeats(s, n_cand, bigram_key, no_extra, s->cand);
     /* Every duplicated n-gram pass runs even when the one before found nothing: n-grams are
      * compared concatenated, so windows split at different places ("a bc d e f gh" and
      * "ab c d e fg h") can repeat for n + 1 words with no repeat for n. They look only at the
@@ -386,7 +411,9 @@ static void rep_free(smol_filter *f) {
     free(s->hw);
     free(s->hs);
     free(s->suspects);
-    free(s->mark);
+    free(s->once);
+    free(s->twice);
+    free(s->bit);
     free(s->cand);
     free(s->cslot);
     free(s->first);
