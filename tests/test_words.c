@@ -219,10 +219,67 @@ static void test_word_stats(void) {
     smol_spans_free(&w);
 }
 
+/* Stop words (looked up by one compare in a slot picked from the word's first bytes and length)
+ * against the oracle on both paths: every lowercase word of 2 and 3 letters, the 4-letter words
+ * over "aehitvw" (all of "that", "have", "with" and their one-letter changes), each stop word
+ * capitalized, with a letter or a NUL byte more, and cut short. */
+static void test_stop_words(void) {
+    static const char *const stops[] = {"to", "of", "be", "the", "and", "that", "have", "with"};
+    char words[32768][8];
+    size_t nw = 0;
+    for (int a = 0; a < 26; a++)
+        for (int b = 0; b < 26; b++) {
+            snprintf(words[nw++], 8, "%c%c", 'a' + a, 'a' + b);
+            for (int c = 0; c < 26; c++) snprintf(words[nw++], 8, "%c%c%c", 'a' + a, 'a' + b, 'a' + c);
+        }
+    static const char four[] = "aehitvw";
+    for (int k = 0; k < 7 * 7 * 7 * 7; k++)
+        snprintf(words[nw++], 8, "%c%c%c%c", four[k % 7], four[k / 7 % 7], four[k / 49 % 7], four[k / 343]);
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++) {
+        snprintf(words[nw], 8, "%s", stops[k]);
+        words[nw++][0] -= 32;
+        snprintf(words[nw++], 8, "%ss", stops[k]);
+        snprintf(words[nw++], 8, "%.*s", (int)strlen(stops[k]) - 1, stops[k]);
+    }
+    size_t lens[32768 + 8];
+    for (size_t k = 0; k < nw; k++) lens[k] = strlen(words[k]);
+    for (size_t k = 0; k < sizeof stops / sizeof stops[0]; k++) {   /* "the\0": four bytes, one of them NUL */
+        memcpy(words[nw], stops[k], strlen(stops[k]) + 1);
+        lens[nw++] = strlen(stops[k]) + 1;
+    }
+    char *text = calloc(nw * 8 + 16, 1);
+    smol_spans w = {0};
+    w.v = calloc(nw, sizeof *w.v);
+    REQUIRE(text && w.v, "out of memory");
+    for (size_t k = 0; k < nw; k++) {
+        memcpy(text + 8 * k, words[k], lens[k]);
+        w.v[w.n++] = (smol_span){text + 8 * k, (uint32_t)lens[k], (uint32_t)lens[k]};
+    }
+    int bad = 0;
+    for (size_t k = 0; k < nw && bad < 3; k++)
+        for (int level = SMOL_SCAN_SCALAR; level <= SMOL_SCAN_SSE2; level++) {
+            smol_spans one = {w.v + k, 1, 1};
+            smol_word_stats want, got;
+            word_stats_oracle(&one, &want);
+            smol_word_stats_at(&one, text, nw * 8 + 16, level, &got);
+            if (got.stops != want.stops) {
+                bad++;
+                CHECK(0, "word \"%.*s\" (%zu bytes, path %d): stop %ld, want %ld", (int)lens[k], words[k], lens[k], level,
+                      got.stops, want.stops);
+            }
+        }
+    smol_word_stats all;
+    smol_word_stats_at(&w, text, nw * 8 + 16, SMOL_SCAN_SSE2, &all);
+    CHECK(all.stops == 8, "%ld stop words among the %zu words, want 8", all.stops, nw);
+    free(w.v);
+    free(text);
+}
+
 int main(void) {
     RUN(test_scan_level_follows_smol_cpu);
     RUN(test_paths_agree);
     RUN(test_plain_runs_every_offset);
     RUN(test_word_stats);
+    RUN(test_stop_words);
     return check_done();
 }

@@ -858,21 +858,22 @@ static int word_has(const smol_span *w, int (*pred)(uint32_t), int want) {
 }
 
 /* 1 if the word whose first four bytes (zero past its end) are v, little-endian, and whose length
- * is len is one of the stop words: "to" "of" "be" / "the" "and" / "that" "have" "with". */
+ * is len is one of the stop words: "to" "of" "be" / "the" "and" / "that" "have" "with". The
+ * bytes and the length make a key; the top three bits of key * STOP_MUL are different for the
+ * eight stop words, so one compare with the stop word in that slot decides, without a branch (a
+ * switch on the length mispredicts on most words). */
+#define STOP_MUL 0x14b9adb50c6dea3dull
+#define STOP_KEY(a, b, c, d, len) \
+    ((uint64_t)(a) | (uint64_t)(b) << 8 | (uint64_t)(c) << 16 | (uint64_t)(d) << 24 | (uint64_t)(len) << 32)
+static const uint64_t k_stop_slots[8] = {
+    STOP_KEY('o', 'f', 0, 0, 2),     STOP_KEY('w', 'i', 't', 'h', 4), STOP_KEY('b', 'e', 0, 0, 2),
+    STOP_KEY('h', 'a', 'v', 'e', 4), STOP_KEY('t', 'h', 'e', 0, 3),   STOP_KEY('a', 'n', 'd', 0, 3),
+    STOP_KEY('t', 'h', 'a', 't', 4), STOP_KEY('t', 'o', 0, 0, 2)};
 static int is_stop_word(uint32_t v, uint32_t len) {
-#define W2(a, b) ((uint32_t)(a) | (uint32_t)(b) << 8)
-#define W3(a, b, c) (W2(a, b) | (uint32_t)(c) << 16)
-#define W4(a, b, c, d) (W3(a, b, c) | (uint32_t)(d) << 24)
-    switch (len) {
-    case 2: return v == W2('t', 'o') || v == W2('o', 'f') || v == W2('b', 'e');
-    case 3: return v == W3('t', 'h', 'e') || v == W3('a', 'n', 'd');
-    case 4: return v == W4('t', 'h', 'a', 't') || v == W4('h', 'a', 'v', 'e') || v == W4('w', 'i', 't', 'h');
-    default: return 0;
-    }
-#undef W2
-#undef W3
-#undef W4
+    uint64_t k = (uint64_t)v | (uint64_t)len << 32;
+    return k == k_stop_slots[(k * STOP_MUL) >> 61];
 }
+#undef STOP_KEY
 
 /* Word classes of one word: bit 0 it has a letter, bit 1 a character outside PUNCTUATION; bits 2..
  * its first min(len, 4) bytes, little-endian (built from bytes: a narrow copy into a wider
