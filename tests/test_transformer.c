@@ -678,6 +678,67 @@ static void test_multi_sequence_decode(void) {
     smol_model_free(m);
 }
 
+/* Greedy decoding of model m from a prompt of n_prompt (1..5) tokens at 1 thread and at each
+ * of threads[]: the logits of the prompt and the steps after it must be the same bits (each weight row goes through the same kernel
+ * whatever the split; a decode row's attention split by KV head does the whole-batch call's
+ * arithmetic for each head). label names the case in a failure. */
+static void check_threads_bit_identical(const char *label, const smol_model *m, uint32_t kv_type, int n_prompt,
+                                        int steps, const int *threads, int n_threads) {
+    int V = smol_model_get_info(m)->n_vocab;
+    float *want = malloc((size_t)steps * V * sizeof(float));
+    REQUIRE(want, "alloc");
+    for (int ti = -1; ti < n_threads; ti++) {
+        int T = ti < 0 ? 1 : threads[ti];
+        smol_ctx *c = new_ctx(m, kv_type, 1, steps + 8, T);
+        smol_error err = {0};
+        int32_t prompt[5] = {1, 403, 407, 385, 260}, t;
+        int ok = c && smol_eval(c, 0, prompt, n_prompt, NULL, &err) == SMOL_OK;
+        for (int s = 0; ok && s < steps; s++) {
+            const float *lg = smol_get_logits(c, 0);
+            float *w = want + (size_t)s * V;
+            if (ti < 0) memcpy(w, lg, (size_t)V * sizeof(float));
+            else
+                for (int i = 0; i < V; i++)
+                    if (memcmp(&lg[i], &w[i], sizeof(float))) {
+                        CHECK(0, "%s: %d threads, step %d: logit[%d] = %.9g, 1 thread %.9g", label, T, s, i, lg[i], w[i]);
+                        ok = 0;
+                        break;
+                    }
+            t = (int32_t)argmax(w, V);
+            ok = ok && (s == steps - 1 || smol_eval(c, 0, &t, 1, NULL, &err) == SMOL_OK);
+        }
+        CHECK(ok || err.msg[0] == 0, "%s: %d threads: %s", label, T, err.msg);
+        smol_ctx_free(c);
+        if (!ok) break;
+    }
+    free(want);
+}
+
+/* stories260K (8 heads over 4 KV heads): f16 and f32 caches, 40 steps, 2 and 3 threads; a
+ * SmolLM2-135M-shaped q8_0 model from `smol make-model` (kept in $TMPDIR between runs; its q/k/v
+ * and gate/up products run as pool jobs), a 1-token prompt and one step at 2 threads (kept
+ * short for the sanitizer build, where the kernels run unoptimised). */
+static void test_thread_counts_bit_identical(void) {
+    const int threads[2] = {2, 3};
+    smol_model *m = load(test_data(STORIES), SMOL_WEIGHTS_AS_STORED);
+    REQUIRE(m, "load");
+    check_threads_bit_identical("stories260K f16 KV", m, SMOL_F16, 5, 40, threads, 2);
+    check_threads_bit_identical("stories260K f32 KV", m, SMOL_F32, 5, 40, threads, 2);
+    smol_model_free(m);
+    const char *tmp = getenv("TMPDIR"), *smol = getenv("SMOL");
+    char path[4096], cmd[8192];
+    snprintf(path, sizeof path, "%s/smol-test-cache-smollm2-135m-q8_0-seed42.gguf", tmp && *tmp ? tmp : "/tmp");
+    if (access(path, R_OK) != 0) {
+        snprintf(cmd, sizeof cmd, "'%s' make-model --arch smollm2-135m --type q8_0 --seed 42 -o '%s' 2>/dev/null",
+                 smol && *smol ? smol : "build/smol", path);
+        REQUIRE(system(cmd) == 0, "could not make the model: %s", cmd);
+    }
+    m = load(path, SMOL_WEIGHTS_AS_STORED);
+    REQUIRE(m, "load");
+    check_threads_bit_identical("smollm2-135m shape q8_0", m, SMOL_F16, 1, 2, threads, 1);
+    smol_model_free(m);
+}
+
 /* The cache's branch-free half -> float equals dtype.h's reference for all 65536 halves. */
 static void test_kv_half_conversion(void) {
     for (uint32_t h = 0; h < 65536; h++) {
@@ -703,6 +764,7 @@ int main(void) {
     RUN(test_multi_sequence_decode);
     RUN(test_numpy_tiny_make_model);
     RUN(test_numpy_smollm2_135m_shape);
+    RUN(test_thread_counts_bit_identical);
     RUN(test_gguf_qwen2_from_hf);
     RUN(test_gguf_llama32_from_hf);
     return check_done();
