@@ -627,6 +627,17 @@ static void test_c4_document_rules(void) {
     /* a curly bracket on a removed line does not drop the page */
     EXPECT("c4_quality", NULL, "function() { x }\nOne is here. Two is here. Three is here. Four is here. Five is here.",
            NULL, "bracket on a line without punctuation");
+    /* sentences are counted only up to min_num_sentences; the lines after are still checked */
+    EXPECT("c4_quality", NULL, "One is here. Two is here. Three is here.\nFour is here.\nFive is here.", NULL,
+           "3 + 1 + 1 sentences");
+    EXPECT("c4_quality", NULL, "One is here. Two is here. Three is here.\nFour is here.\nfive", "c4_quality:too_few_sentences",
+           "3 + 1 sentences and a removed line");
+    EXPECT("c4_quality", NULL, "One. Two. Three. Four. Five. Six is here.\nSeven is here. And { here.",
+           "c4_quality:curly_bracket", "a bracket after the fifth sentence");
+    EXPECT("c4_quality", "min_num_sentences=7", "One. Two. Three. Four. Five. Six is here.\nSeven is here.", NULL,
+           "min_num_sentences=7 over 2 lines");
+    EXPECT("c4_quality", "min_num_sentences=8", "One. Two. Three. Four. Five. Six is here.\nSeven is here.",
+           "c4_quality:too_few_sentences", "min_num_sentences=8 over 2 lines");
 }
 
 /* ------------------------------------------------------------------ fineweb_quality */

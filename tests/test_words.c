@@ -103,6 +103,13 @@ static void test_paths_agree(void) {
         size_t fa = smol_word_count_floor_at(text, n, SMOL_SCAN_SCALAR), fb = smol_word_count_floor_at(text, n, SMOL_SCAN_SSE2);
         unsigned pa = smol_ascii_phrases_at(text, n, phrases, 5, SMOL_SCAN_SCALAR),
                  pb = smol_ascii_phrases_at(text, n, phrases, 5, SMOL_SCAN_SSE2);
+        int upto_bad = -1;   /* the first `most` for which the capped count is not min(sentences, most) */
+        for (int most = 0; most <= sa + 1 && upto_bad < 0; most++)
+            if (smol_count_sentences_upto_at(text, n, most, SMOL_SCAN_SCALAR) != (sa < most ? sa : most) ||
+                smol_count_sentences_upto_at(text, n, most, SMOL_SCAN_SSE2) != (sa < most ? sa : most))
+                upto_bad = most;
+        CHECK(upto_bad < 0, "text %d (%zu bytes): sentences up to %d differ from min(%d, %d)", iter, n, upto_bad, sa, upto_bad);
+        bad += upto_bad >= 0;
         if (ca != cb || sa != sb || ea != eb || ea != ew || fa != fb || fa > wa.n || pa != pb) {
             bad++;
             CHECK(0,

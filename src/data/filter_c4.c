@@ -2,6 +2,7 @@
  * applies them: lines are removed, the page dropped for "lorem ipsum", '{' or too few sentences. */
 #include "data/filters_internal.h"
 #include "base/error.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,7 +207,11 @@ static int c4_apply(smol_filter *f, smol_doc *doc, const char **reason) {
             return 0;
         }
         if (rc == 0) continue;
-        sentences += smol_count_sentences(kept, kept_len);
+        /* only whether the document reaches min_num_sentences matters: count up to there */
+        if (sentences < s->min_num_sentences) {
+            long need = s->min_num_sentences - sentences;
+            sentences += smol_count_sentences_upto(kept, kept_len, need > INT_MAX ? INT_MAX : (int)need);
+        }
         if (o) s->out[o++] = '\n';
         memcpy(s->out + o, kept, kept_len);
         o += kept_len;

@@ -3,6 +3,7 @@
 #include "data/words.h"
 #include "data/doc.h"
 #include "base/cpu.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -782,7 +783,16 @@ int smol_count_sentences(const char *text, size_t len) {
 }
 
 int smol_count_sentences_at(const char *text, size_t len, int level) {
+    return smol_count_sentences_upto_at(text, len, INT_MAX, level);
+}
+
+int smol_count_sentences_upto(const char *text, size_t len, int most) {
+    return smol_count_sentences_upto_at(text, len, most, smol_scan_level());
+}
+
+int smol_count_sentences_upto_at(const char *text, size_t len, int most, int level) {
     int count = 0;
+    if (most <= 0) return 0;
     (void)level;
     size_t last_break = 0;   /* text after the last sentence end */
     const uint64_t ones = 0x0101010101010101ull;
@@ -827,7 +837,7 @@ int smol_count_sentences_at(const char *text, size_t len, int level) {
         else if (mark_end - i >= 3) brk = j >= len || !starts_lower(text + j, chunk_bound(text, len, j) - j);   /* an ellipsis */
         else brk = period_ends_sentence(text + start, mark_end - 1 - start, text, len, j);
         if (brk) {
-            count++;
+            if (++count == most) return most;
             last_break = e;
         }
         i = e > i ? e - 1 : i;

@@ -107,4 +107,9 @@ const smol_spans *smol_doc_words(struct smol_doc *doc);
 int smol_count_sentences(const char *text, size_t len);
 int smol_count_sentences_at(const char *text, size_t len, int level);
 
+/* min(smol_count_sentences(text, len), most): the scan stops at the most-th sentence end (0 when
+ * most <= 0). */
+int smol_count_sentences_upto(const char *text, size_t len, int most);
+int smol_count_sentences_upto_at(const char *text, size_t len, int most, int level);
+
 #endif
