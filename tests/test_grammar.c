@@ -177,6 +177,43 @@ static void test_malformed(void) {
     }
 }
 
+/* Many rules, each referenced before its definition (defined in a scrambled order): every name
+ * must find its own rule (rule i reads letter i % 26, so a mix-up changes the accepted text), and
+ * an undefined rule's message names the line and column of its first use. */
+static void test_many_rules(void) {
+    enum { N = 3000 };
+    size_t cap = (size_t)N * 48 + 64, len = 0;
+    char *text = malloc(cap), *want = malloc(N + 2);
+    REQUIRE(text && want, "out of memory");
+    len += (size_t)snprintf(text + len, cap - len, "root ::= r0\n");
+    for (int k = 0; k < N; k++) {
+        int i = (int)((long)k * 7919 % N);            /* 7919 is prime, so every i once */
+        if (i + 1 < N) len += (size_t)snprintf(text + len, cap - len, "r%d ::= \"%c\" r%d | \".\"\n", i, 'a' + i % 26, i + 1);
+        else len += (size_t)snprintf(text + len, cap - len, "r%d ::= \".\"\n", i);
+    }
+    smol_error err = {0};
+    smol_grammar *g = NULL;
+    REQUIRE(smol_grammar_from_gbnf(text, len, "root", &g, &err) == 0, "%s", err.msg);
+    for (int k = 0; k < N; k += 997) {               /* k letters, then the end */
+        for (int i = 0; i < k; i++) want[i] = (char)('a' + i % 26);
+        want[k] = '.', want[k + 1] = 0;
+        CHECK(matches(g, want) == 1, "%d letters then '.' rejected", k);
+        if (k > 1) {
+            want[k - 1] = want[k - 1] == 'a' ? 'b' : 'a';
+            CHECK(matches(g, want) != 1, "%d letters with the last one wrong accepted", k);
+        }
+    }
+    smol_grammar_free(g);
+    g = NULL;
+    len += (size_t)snprintf(text + len, cap - len, "tail ::= \"t\"\nlast ::= tail   missing-rule\n");
+    CHECK(smol_grammar_from_gbnf(text, len, "root", &g, &err) == SMOL_EFORMAT, "undefined rule compiled");
+    char msg[128];
+    snprintf(msg, sizeof msg, "undefined rule 'missing-rule' (used at %d:17)", N + 3);
+    CHECK(strstr(err.msg, msg) != NULL, "message '%s' lacks '%s'", err.msg, msg);
+    smol_grammar_free(g);
+    free(text), free(want);
+}
+
 static void test_choice(void) {
     const char *choices[] = {"yes", "no", "maybe so", "\xc3\xa9t\xc3\xa9"};
     smol_grammar *g = NULL;
@@ -868,6 +905,7 @@ int main(void) {
     RUN(test_match_features);
     RUN(test_match_examples);
     RUN(test_malformed);
+    RUN(test_many_rules);
     RUN(test_choice);
     RUN(test_forced);
     RUN(test_masks_smollm);

@@ -1046,8 +1046,8 @@ static void test_any_order_limit(void) {
     puts_(&b, "}}}}");
     smol_error err;
     char *g = compile(b.p, SMOL_SCHEMA_ANY_ORDER, &err);
-    CHECK(!g && err.code == SMOL_EUNSUPPORTED && strstr(err.msg, "'properties' at /properties/o") &&
-              strstr(err.msg, "11 properties in any order"),
+    snprintf(tmp, sizeof tmp, "%d properties in any order", SMOL_SCHEMA_ANY_ORDER_MAX + 1);
+    CHECK(!g && err.code == SMOL_EUNSUPPORTED && strstr(err.msg, "'properties' at /properties/o") && strstr(err.msg, tmp),
           "strict: %s", g ? "compiled" : err.msg);
     free(g);
     smol_schema_options o = smol_schema_default_options();

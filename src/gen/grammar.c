@@ -39,7 +39,7 @@ typedef struct gr_rule {
     uint32_t *alts;          /* start of each alternative in el[] */
     uint32_t n_alts, cap_alts;
     int defined;
-    uint32_t use_line, use_col;   /* first reference, for "undefined rule" messages */
+    size_t use_off;          /* byte offset + 1 of the first reference (0: none), for "undefined rule" */
 } gr_rule;
 
 struct smol_grammar {
@@ -116,6 +116,8 @@ typedef struct parser {
     int depth;
     repeat *reps;
     uint32_t n_reps, cap_reps;
+    uint32_t *names;        /* [cap_names] open-addressing index of rule names: rule + 1, 0 empty */
+    uint32_t cap_names;     /* a power of two, at least twice the number of rules; 0: none yet */
 } parser;
 
 static void pos_of(const parser *ps, const char *at, uint32_t *line, uint32_t *col) {
@@ -193,19 +195,47 @@ static void skip_space(parser *ps, int newline_ok) {
     }
 }
 
+static uint32_t name_hash(const char *name, size_t n) {
+    uint32_t h = 2166136261u;                       /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h;
+}
+
+/* Rebuilds the name index with room for at least 2 * need rules. 0 or -1 (out of memory). */
+static int names_fit(parser *ps, uint32_t need) {
+    if (ps->cap_names >= 2 * need && ps->cap_names) return 0;
+    uint32_t cap = ps->cap_names ? ps->cap_names : 64;
+    while (cap < 2 * need) cap *= 2;
+    uint32_t *t = calloc(cap, sizeof *t);
+    if (!t) return -1;
+    for (uint32_t r = 0; r < ps->g->n_rules; r++) {
+        const char *nm = ps->g->rules[r].name;
+        uint32_t i = name_hash(nm, strlen(nm)) & (cap - 1);
+        while (t[i]) i = (i + 1) & (cap - 1);
+        t[i] = r + 1;
+    }
+    free(ps->names);
+    ps->names = t, ps->cap_names = cap;
+    return 0;
+}
+
 /* Finds or adds the rule called name[0..n). Returns its index or -1 (error set). */
 static int32_t rule_get(parser *ps, const char *name, size_t n) {
     smol_grammar *g = ps->g;
-    for (uint32_t i = 0; i < g->n_rules; i++)
-        if (strlen(g->rules[i].name) == n && memcmp(g->rules[i].name, name, n) == 0) return (int32_t)i;
-    if (g->n_rules >= (1u << 29) || grow((void **)&g->rules, &g->cap_rules, g->n_rules + 1, sizeof *g->rules))
-        return oom(ps), -1;
+    if (g->n_rules >= (1u << 29) || names_fit(ps, g->n_rules + 1)) return oom(ps), -1;
+    uint32_t i = name_hash(name, n) & (ps->cap_names - 1);
+    for (; ps->names[i]; i = (i + 1) & (ps->cap_names - 1)) {
+        const char *nm = g->rules[ps->names[i] - 1].name;
+        if (strlen(nm) == n && memcmp(nm, name, n) == 0) return (int32_t)(ps->names[i] - 1);
+    }
+    if (grow((void **)&g->rules, &g->cap_rules, g->n_rules + 1, sizeof *g->rules)) return oom(ps), -1;
     gr_rule *r = &g->rules[g->n_rules];
     memset(r, 0, sizeof *r);
     r->name = malloc(n + 1);
     if (!r->name) return oom(ps), -1;
     memcpy(r->name, name, n);
     r->name[n] = 0;
+    ps->names[i] = g->n_rules + 1;
     return (int32_t)g->n_rules++;
 }
 
@@ -492,7 +522,7 @@ static int parse_item(parser *ps, uint32_t rule, seq *q, int nested) {
         int32_t r = rule_get(ps, s, (size_t)(ps->p - s));
         if (r >= 0) {
             gr_rule *ru = &ps->g->rules[r];
-            if (!ru->use_line) pos_of(ps, s, &ru->use_line, &ru->use_col);
+            if (!ru->use_off) ru->use_off = (size_t)(s - ps->s) + 1;
             seq_push(ps, &atom, EL_REF, (uint32_t)r);
         }
     } else {
@@ -678,11 +708,20 @@ static int check_left_recursion(const smol_grammar *g, const uint8_t *nullable, 
     return rc;
 }
 
-static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
+/* The first rule referenced but never defined, as an error naming where it is used. */
+static int check_defined(const parser *ps) {
+    const smol_grammar *g = ps->g;
     for (uint32_t r = 0; r < g->n_rules; r++)
-        if (!g->rules[r].defined)
-            return smol_fail(err, SMOL_EFORMAT, "GBNF: undefined rule '%s' (used at %u:%u)", g->rules[r].name,
-                             g->rules[r].use_line, g->rules[r].use_col);
+        if (!g->rules[r].defined) {
+            uint32_t line = 0, col = 0;
+            if (g->rules[r].use_off) pos_of(ps, ps->s + g->rules[r].use_off - 1, &line, &col);
+            return smol_fail(ps->err, SMOL_EFORMAT, "GBNF: undefined rule '%s' (used at %u:%u)", g->rules[r].name, line, col);
+        }
+    return SMOL_OK;
+}
+
+/* Every rule is defined (check_defined); finds the root and checks the rules can end. */
+static int check_grammar(smol_grammar *g, const char *root, smol_error *err) {
     int found = 0;
     for (uint32_t r = 0; r < g->n_rules; r++)
         if (strcmp(g->rules[r].name, root) == 0) g->root = r, found = 1;
@@ -889,8 +928,10 @@ int smol_grammar_from_gbnf(const char *text, size_t len, const char *root, smol_
     if (!ps.rc && ps.n_reps) expand_repeats(&ps);
     for (uint32_t i = 0; i < ps.n_reps; i++) free(ps.reps[i].atom.el);
     free(ps.reps);
+    free(ps.names);
     int rc = ps.rc;
     if (!rc && g->n_rules == 0) rc = smol_fail(err, SMOL_EFORMAT, "GBNF: no rules");
+    if (!rc) rc = check_defined(&ps);
     if (!rc) rc = check_grammar(g, root ? root : "root", err);
     if (rc) {
         smol_grammar_free(g);
@@ -936,6 +977,7 @@ int smol_grammar_from_choice(const char *const *choices, int n, smol_grammar **o
         if (!ps.rc) rule_add_alt(&ps, (uint32_t)r, &q);
     }
     free(q.el);
+    free(ps.names);
     int rc = ps.rc;
     if (!rc) {
         g->rules[0].defined = 1;

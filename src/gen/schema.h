@@ -17,7 +17,7 @@ enum {
 
 /* Listed properties (after merging) one object may have under SMOL_SCHEMA_ANY_ORDER: the grammar
  * takes one rule per subset of them written so far. */
-#define SMOL_SCHEMA_ANY_ORDER_MAX 10
+#define SMOL_SCHEMA_ANY_ORDER_MAX 12
 
 /* Called once per ignored keyword in lenient mode: message names the keyword and schema path. */
 typedef void (*smol_schema_warn_fn)(void *ctx, const char *message);
