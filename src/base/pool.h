@@ -1,7 +1,9 @@
 /* pool.h: a fixed set of worker threads that run the parts of one job at a time.
  * smol_pool_run(p, n, fn, ctx) calls fn(ctx, i, thread) for every i in [0, n), spread over the
- * threads (the caller is thread 0), and returns when all are done. Workers spin briefly
- * between jobs, so back-to-back small jobs (one matrix-vector product each) start fast. */
+ * threads (the caller is thread 0), and returns when all are done. Each thread starts on a
+ * contiguous range of the tasks and then takes what the others have not started. Workers spin
+ * for a while between jobs, so back-to-back small jobs (one matrix-vector product each) start
+ * fast. */
 #ifndef SMOL_BASE_POOL_H
 #define SMOL_BASE_POOL_H
 

@@ -3,7 +3,8 @@
  * in tiles so each weight row is read from memory once and reused from cache for the tile.
  * Float weights with 4 or more activation rows use the 4x4 register-tile kernels; quantized
  * weights with 16 or more use the packed-activation GEMM of quant_gemm.h where the CPU has it,
- * float weights with 16 or more the panel GEMM of fgemm.h (AVX-512). */
+ * float weights with 16 or more the panel GEMM of fgemm.h (AVX-512). Several products with the
+ * same activations (smol_matmul_multi) share one conversion per dot type and one dispatch. */
 #include "model/matmul.h"
 #include "model/dtype.h"
 #include "model/quant.h"

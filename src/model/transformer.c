@@ -1,8 +1,9 @@
 /* transformer.c: the Llama-family forward pass (RMSNorm, RoPE, GQA attention over per-sequence
  * KV caches, SwiGLU FFN) and the inference context of include/smol.h. One forward call runs a
  * batch of rows (token, sequence, position): a prompt chunk of one sequence, or one token of
- * each of several sequences. Matrix products run over the thread pool, split by weight rows;
- * attention (attention.h) by KV head and block of rows. */
+ * each of several sequences. Matrix products run over the thread pool, split by weight rows
+ * (q, k, v as one job, gate and up as another); attention (attention.h) by KV head and block
+ * of rows, a single decode row's small steps by KV head here. */
 #include "model/transformer.h"
 #include "base/error.h"
 #include "base/pool.h"
