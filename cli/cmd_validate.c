@@ -38,7 +38,7 @@ static int validate_file(const smol_jschema *s, const char *path, const char *fi
         int ok;
         if (!field) ok = smol_jschema_validate_text(s, line, len, why, sizeof why, err);
         else {
-            cJSON *doc = cJSON_ParseWithLength(line, len);
+            cJSON *doc = smol_json_parse_text(line, len, NULL);
             const cJSON *x = doc ? cli_json_path(doc, field) : NULL;
             if (!doc) {
                 ok = 0;

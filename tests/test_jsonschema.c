@@ -185,15 +185,27 @@ static void test_failure_messages(void) {
     CHECK(strstr(why, "maxLength 3") && strstr(why, "schema /properties/tags/items"), "reason and schema path: %s", why);
     CHECK(valid("{\"required\":[\"a\"]}", "{}", 0, why, sizeof why) == 0 && strstr(why, "'a'"), "required: %s", why);
     CHECK(valid("{}", "{bad json", 0, why, sizeof why) == 0 && strstr(why, "not valid JSON"), "bad json: %s", why);
+    CHECK(valid("{}", "{} x", 0, why, sizeof why) == 0 && strstr(why, "not valid JSON (near byte 3)"), "text after the value: %s", why);
+    CHECK(valid("{}", "[1] \r\n\t", 0, why, sizeof why) == 1, "whitespace after the value");
     smol_jschema *sc;
     smol_error err;
     CHECK(smol_jschema_new("{\"pattern\":\"(\"}", 15, 0, &sc, &err) == SMOL_EFORMAT && strstr(err.msg, "/pattern") &&
               strstr(err.msg, "regex"), "bad regex: %s", err.msg);
     CHECK(smol_jschema_new("{\"a\":", 5, 0, &sc, &err) == SMOL_EFORMAT, "bad schema JSON");
+    CHECK(smol_jschema_new("{} {}", 5, 0, &sc, &err) == SMOL_EFORMAT && strstr(err.msg, "near byte 3"), "text after the schema: %s", err.msg);
+    const char *dup = "{\"properties\":{\"a/b\":{\"items\":[{\"type\":\"string\",\"minimum\":1,\"type\":\"integer\"}]}}}";
+    CHECK(smol_jschema_new(dup, strlen(dup), 0, &sc, &err) == SMOL_EFORMAT && strstr(err.msg, "'type' twice") &&
+              strstr(err.msg, "at /properties/a~1b/items/0"), "duplicate key: %s", err.msg);
+    const char *dup_root = "{\"type\":\"string\",\"type\":\"integer\"}";
+    CHECK(smol_jschema_new(dup_root, strlen(dup_root), 0, &sc, &err) == SMOL_EFORMAT && strstr(err.msg, "'type' twice in the object at /"),
+          "duplicate key at the root: %s", err.msg);
+    const char *same_key_apart = "{\"properties\":{\"type\":{\"type\":\"string\"}},\"type\":\"object\"}";
+    CHECK(smol_jschema_new(same_key_apart, strlen(same_key_apart), 0, &sc, &err) == 0, "one key in two objects: %s", err.msg);
+    smol_jschema_free(sc);
     CHECK(smol_jschema_new("{\"$ref\":\"#\"}", 12, 0, &sc, &err) == 0, "self ref compiles");
     CHECK(smol_jschema_validate_text(sc, "1", 1, why, sizeof why, &err) == SMOL_ERANGE, "endless $ref is an error");
     smol_jschema_free(sc);
-    CHECK(smol_jschema_new("{\"$ref\":\"http://x.test/s.json\"}", 32, 0, &sc, &err) == 0, "remote ref compiles");
+    CHECK(smol_jschema_new("{\"$ref\":\"http://x.test/s.json\"}", 31, 0, &sc, &err) == 0, "remote ref compiles");
     CHECK(smol_jschema_validate_text(sc, "1", 1, why, sizeof why, &err) == SMOL_EUNSUPPORTED &&
               strstr(err.msg, "http://x.test/s.json"), "remote ref unsupported: %s", err.msg);
     smol_jschema_free(sc);

@@ -350,10 +350,53 @@ void smol_jschema_free(smol_jschema *s) {
     free(s);
 }
 
+static void path_push(char *buf, size_t *len, size_t cap, const char *seg);
+
+/* The first key written twice in one object of x, depth first: 1 with path[0..cap) the object's
+ * JSON pointer and *key the name; 0 when every object's keys are distinct. n: path's length. */
+static int duplicate_key(const cJSON *x, char *path, size_t cap, size_t n, const char **key) {
+    if (!cJSON_IsObject(x) && !cJSON_IsArray(x)) return 0;
+    int i = 0;
+    for (const cJSON *c = x->child; c; c = c->next, i++) {
+        if (cJSON_IsObject(x))
+            for (const cJSON *d = x->child; d != c; d = d->next)
+                if (strcmp(d->string, c->string) == 0) {
+                    path[n < cap ? n : cap - 1] = 0;
+                    *key = c->string;
+                    return 1;
+                }
+        size_t m = n;
+        if (cJSON_IsObject(x)) path_push(path, &m, cap, c->string);
+        else {
+            char idx[16];
+            snprintf(idx, sizeof idx, "%d", i);
+            path_push(path, &m, cap, idx);
+        }
+        if (duplicate_key(c, path, cap, m, key)) return 1;
+        path[n < cap ? n : cap - 1] = 0;
+    }
+    return 0;
+}
+
+cJSON *smol_json_parse_text(const char *json, size_t len, size_t *bad) {
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    size_t off = end ? (size_t)(end - json) : 0;
+    while (doc && off < len && (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r')) off++;
+    if (doc && off < len) cJSON_Delete(doc), doc = NULL;
+    if (!doc && bad) *bad = off;
+    return doc;
+}
+
 int smol_jschema_from_cjson(const cJSON *schema, unsigned flags, smol_jschema **out, smol_error *err) {
     *out = NULL;
     if (!schema || !(cJSON_IsObject(schema) || cJSON_IsBool(schema)))
         return smol_fail(err, SMOL_EFORMAT, "a schema must be a JSON object or a boolean");
+    char where[512];
+    const char *dup = NULL;
+    if (duplicate_key(schema, where, sizeof where, 0, &dup))
+        return smol_fail(err, SMOL_EFORMAT, "the schema has the key '%.100s' twice in the object at %s", dup,
+                         where[0] ? where : "/");
     smol_jschema *s = calloc(1, sizeof *s);
     if (!s) return smol_fail(err, SMOL_ENOMEM, "out of memory preparing a schema");
     s->flags = flags;
@@ -372,12 +415,9 @@ int smol_jschema_from_cjson(const cJSON *schema, unsigned flags, smol_jschema **
 
 int smol_jschema_new(const char *json, size_t len, unsigned flags, smol_jschema **out, smol_error *err) {
     *out = NULL;
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    if (!doc) {
-        size_t off = end ? (size_t)(end - json) : 0;
-        return smol_fail(err, SMOL_EFORMAT, "schema is not valid JSON (near byte %zu)", off);
-    }
+    size_t off = 0;
+    cJSON *doc = smol_json_parse_text(json, len, &off);
+    if (!doc) return smol_fail(err, SMOL_EFORMAT, "schema is not valid JSON (near byte %zu)", off);
     int rc = smol_jschema_from_cjson(doc, flags, out, err);
     cJSON_Delete(doc);
     return rc;
@@ -1511,10 +1551,10 @@ int smol_jschema_validate_doc(const smol_jschema *s, const cJSON *doc, const cha
 
 int smol_jschema_validate_text(const smol_jschema *s, const char *json, size_t len, char *why, size_t why_size,
                                smol_error *err) {
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    size_t off = 0;
+    cJSON *doc = smol_json_parse_text(json, len, &off);
     if (!doc) {
-        if (why_size) snprintf(why, why_size, "/: not valid JSON (near byte %zu)", end ? (size_t)(end - json) : (size_t)0);
+        if (why_size) snprintf(why, why_size, "/: not valid JSON (near byte %zu)", off);
         return 0;
     }
     int rc = smol_jschema_validate_doc(s, doc, json, len, doc, why, why_size, err);

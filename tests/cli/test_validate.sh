@@ -9,7 +9,7 @@ t_valid_and_invalid_lines() {
   cat > "$TMP/s.json" <<'J'
 {"type":"object","properties":{"title":{"type":"string","minLength":3},"estimate":{"type":"integer","minimum":1}},"required":["title"],"additionalProperties":false}
 J
-  printf '%s\n' '{"title":"Fix build","estimate":2}' '{"title":"ab"}' '{"estimate":3}' '{"title":"Okay","x":1}' 'not json' > "$TMP/in.jsonl"
+  printf '%s\n' '{"title":"Fix build","estimate":2}' '{"title":"ab"}' '{"estimate":3}' '{"title":"Okay","x":1}' 'not json' '{"title":"Okay"} {"x":1}' > "$TMP/in.jsonl"
   rc=0; "$SMOL" validate --schema "$TMP/s.json" "$TMP/in.jsonl" > "$TMP/out.txt" 2> "$TMP/err.txt" || rc=$?
   [ "$rc" -eq 1 ] || fail "exit $rc, expected 1"
   cat > "$TMP/want.txt" <<'J'
@@ -20,7 +20,8 @@ invalid: /: additional property 'x' is not allowed (schema /)
 J
   head -4 "$TMP/out.txt" | diff "$TMP/want.txt" - || fail "verdicts differ"
   sed -n 5p "$TMP/out.txt" | grep -q '^invalid: /: not valid JSON' || fail "bad JSON line: $(sed -n 5p "$TMP/out.txt")"
-  grep -q '1 valid, 4 invalid' "$TMP/err.txt" || fail "summary: $(cat "$TMP/err.txt")"
+  sed -n 6p "$TMP/out.txt" | grep -q '^invalid: /: not valid JSON (near byte 17)' || fail "text after the value: $(sed -n 6p "$TMP/out.txt")"
+  grep -q '1 valid, 5 invalid' "$TMP/err.txt" || fail "summary: $(cat "$TMP/err.txt")"
 }
 
 t_all_valid_exits_zero_and_reads_stdin() {
@@ -47,6 +48,9 @@ t_usage_and_runtime_errors() {
   echo '{"$ref":"https://example.com/other.json"}' > "$TMP/remote.json"
   rc=0; echo '1' | "$SMOL" validate --schema "$TMP/remote.json" 2> "$TMP/e" || rc=$?
   [ "$rc" -eq 1 ] && grep -q "cannot resolve \$ref 'https://example.com/other.json'" "$TMP/e" || fail "remote: $(cat "$TMP/e")"
+  echo '{"properties":{"a":{"type":"string"},"a":{"type":"integer"}}}' > "$TMP/dup.json"
+  rc=0; echo '{}' | "$SMOL" validate --schema "$TMP/dup.json" 2> "$TMP/e" || rc=$?
+  [ "$rc" -eq 1 ] && grep -q "dup.json: the schema has the key 'a' twice in the object at /properties" "$TMP/e" || fail "duplicate key: $(cat "$TMP/e")"
   "$SMOL" validate --help | grep -q '^example:' || fail "usage has an example"
 }
 
