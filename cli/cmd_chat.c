@@ -119,7 +119,11 @@ static int run(int argc, char **argv) {
     rc = smol_model_load(o.model, NULL, &m, &err);
     if (!rc) rc = smol_tokenizer_load(o.tokenizer ? o.tokenizer : o.model, &tok, &err);
     if (!rc) rc = pick_template(&o, &tmpl, &err);
-    if (rc == SMOL_EINVAL && !err.msg[0]) return 2;
+    if (rc == SMOL_EINVAL && !err.msg[0]) {   /* a bad --template: a usage error, already printed */
+        smol_tokenizer_free(tok);
+        smol_model_free(m);
+        return 2;
+    }
     if (!rc) rc = smol_ctx_new(m, &cp, &c, &err);
     size_t cap = 64, n = 0;
     smol_chat_message *msgs = rc ? NULL : malloc(cap * sizeof *msgs);
