@@ -128,7 +128,7 @@ static int do_doc(batch *b, int i, int thread, out_buf *ob) {
     size_t sp = 0;
     while (sp < len && (line[sp] == ' ' || line[sp] == '\t' || line[sp] == '\r')) sp++;
     if (sp == len) return 0;
-    cJSON *doc = cJSON_ParseWithLength(line, len);
+    cJSON *doc = smol_json_parse_text(line, len, NULL);
     if (!doc || !cJSON_IsObject(doc)) {
         snprintf(ob->err, sizeof ob->err, "%s", doc ? "expected a JSON object" : "invalid JSON");
         cJSON_Delete(doc);

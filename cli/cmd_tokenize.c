@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "base/error.h"
 #include "base/file.h"
+#include "base/jsonl.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +95,7 @@ static int run_jsonl(const tok_opts *o, const smol_tokenizer *t, size_t *total, 
         *nl = 0;
         if (nl > p && nl[-1] == '\r') nl[-1] = 0;
         if (*p) {
-            cJSON *doc = cJSON_Parse(p);
+            cJSON *doc = smol_json_parse_text(p, strlen(p), NULL);
             const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, o->field);
             if (!doc) rc = smol_fail(err, SMOL_EFORMAT, "%s:%zu: not a JSON object", o->jsonl, line + 1);
             else if (!cJSON_IsString(f)) rc = smol_fail(err, SMOL_EFORMAT, "%s:%zu: no string field '%s'", o->jsonl, line + 1, o->field);

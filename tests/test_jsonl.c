@@ -192,7 +192,31 @@ static void test_jsonl_documents(void) {
     CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "d.jsonl:6: expected a JSON object"), "rc %d %s", rc, err.msg);
     CHECK(smol_jsonl_next(r, &doc, &err) == 0 && doc == NULL, "end");
     smol_lines_close(r);
+    /* text after the object is an error, not ignored; whitespace after it is fine */
+    text = "{\"id\": 1} \t\r\n{\"id\": 2} {\"id\": 3}\n";
+    write_bytes(p, text, strlen(text));
+    REQUIRE(smol_lines_open(p, &r, &err) == 0, "%s", err.msg);
+    REQUIRE(smol_jsonl_next(r, &doc, &err) == 1, "trailing whitespace: %s", err.msg);
+    cJSON_Delete(doc);
+    rc = smol_jsonl_next(r, &doc, &err);
+    CHECK(rc == SMOL_EFORMAT && strstr(err.msg, "d.jsonl:2: invalid JSON near byte 11"), "text after the object: rc %d %s", rc, err.msg);
+    smol_lines_close(r);
     unlink(p);
+}
+
+/* smol_json_parse_text: one value, then only whitespace; the offset of the first error. */
+static void test_parse_text(void) {
+    static const struct { const char *text; int ok; size_t bad; } cases[] = {
+        {"{\"a\": [1, 2]}", 1, 0}, {"  7 \n", 1, 0}, {"\"x\"\r\n\t ", 1, 0},
+        {"{} x", 0, 3}, {"[1] [2]", 0, 4}, {"1 2", 0, 2}, {"{\"a\": tru}", 0, 6}, {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t bad = 99;
+        cJSON *d = smol_json_parse_text(cases[i].text, strlen(cases[i].text), &bad);
+        CHECK((d != NULL) == cases[i].ok, "case %zu '%s': parsed %d", i, cases[i].text, d != NULL);
+        if (!cases[i].ok) CHECK(bad == cases[i].bad, "case %zu '%s': error at %zu, expected %zu", i, cases[i].text, bad, cases[i].bad);
+        cJSON_Delete(d);
+    }
 }
 
 /* Inputs found by fuzzing (tests/fuzz/fuzz_jsonl.c): a last line without '\n' was returned
@@ -269,6 +293,7 @@ int main(void) {
     RUN(test_long_lines);
     RUN(test_truncated_and_corrupt);
     RUN(test_jsonl_documents);
+    RUN(test_parse_text);
     RUN(test_fuzz_regressions);
     return check_done();
 }

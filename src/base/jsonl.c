@@ -270,6 +270,16 @@ const char *smol_lines_path(const smol_lines *r) { return r->path; }
 uint64_t smol_lines_bytes_read(const smol_lines *r) { return r->bytes_read; }
 uint64_t smol_lines_file_size(const smol_lines *r) { return r->file_size; }
 
+cJSON *smol_json_parse_text(const char *json, size_t len, size_t *bad) {
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    size_t off = end ? (size_t)(end - json) : 0;
+    while (doc && off < len && (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r')) off++;
+    if (doc && off < len) cJSON_Delete(doc), doc = NULL;
+    if (!doc && bad) *bad = off;
+    return doc;
+}
+
 int smol_jsonl_next(smol_lines *r, cJSON **doc, smol_error *err) {
     const char *line;
     size_t len;
@@ -285,17 +295,13 @@ int smol_jsonl_next_line(smol_lines *r, cJSON **doc, const char **line_out, size
         size_t i = 0;
         while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) i++;
         if (i == len) continue;
-        const char *end = NULL;
-        cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+        size_t at = 0;
+        cJSON *j = smol_json_parse_text(line, len, &at);
         if (!j || !cJSON_IsObject(j)) {
-            size_t at = j ? 0 : (end && end >= line ? (size_t)(end - line) : 0);
             cJSON_Delete(j);
-            if (!j) {
-                const char *ep = cJSON_GetErrorPtr();
-                if (ep && ep >= line && ep <= line + len) at = (size_t)(ep - line);
+            if (!j)
                 return smol_fail(err, SMOL_EFORMAT, "%s:%lld: invalid JSON near byte %zu", r->path,
                                  (long long)r->lineno, at + 1);
-            }
             return smol_fail(err, SMOL_EFORMAT, "%s:%lld: expected a JSON object", r->path, (long long)r->lineno);
         }
         *doc = j;

@@ -40,6 +40,11 @@ uint64_t smol_lines_file_size(const smol_lines *r);
 /* Closes r; NULL is a no-op. */
 void smol_lines_close(smol_lines *r);
 
+/* Parses JSON text json[0..len): one value and nothing after it but whitespace (cJSON alone stops
+ * after the value). NULL when the text is not that, with *bad (if not NULL) the byte offset of the
+ * first error: inside the value, or the first byte after it. Free with cJSON_Delete. */
+cJSON *smol_json_parse_text(const char *json, size_t len, size_t *bad);
+
 /* Reads the next non-blank line as a JSON object into *doc (free with cJSON_Delete): returns 1,
  * 0 at the end, or a negative status; a line that is not a JSON object gives SMOL_EFORMAT
  * naming the file and line. */

@@ -4,6 +4,7 @@
  * (for unevaluated*) only when a caller asks for them. */
 #include "gen/jsonschema.h"
 #include "base/error.h"
+#include "base/jsonl.h"
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <arpa/inet.h>
@@ -376,16 +377,6 @@ static int duplicate_key(const cJSON *x, char *path, size_t cap, size_t n, const
         path[n < cap ? n : cap - 1] = 0;
     }
     return 0;
-}
-
-cJSON *smol_json_parse_text(const char *json, size_t len, size_t *bad) {
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    size_t off = end ? (size_t)(end - json) : 0;
-    while (doc && off < len && (json[off] == ' ' || json[off] == '\t' || json[off] == '\n' || json[off] == '\r')) off++;
-    if (doc && off < len) cJSON_Delete(doc), doc = NULL;
-    if (!doc && bad) *bad = off;
-    return doc;
 }
 
 int smol_jschema_from_cjson(const cJSON *schema, unsigned flags, smol_jschema **out, smol_error *err) {

@@ -49,11 +49,6 @@ const cJSON *smol_jschema_resolve(const smol_jschema *s, const char *ref);
 /* 1 if s (a NUL-terminated string) is a valid `format` value (names above); unknown formats pass. */
 int smol_jschema_check_format(const char *format, const char *s);
 
-/* Parses JSON text json[0..len): one value and nothing after it but whitespace (cJSON alone stops
- * after the value). NULL when the text is not that, with *bad (if not NULL) the byte offset of the
- * first error: inside the value, or the first byte after it. Free with cJSON_Delete. */
-cJSON *smol_json_parse_text(const char *json, size_t len, size_t *bad);
-
 /* 1 if the two JSON values are equal in JSON Schema's sense (numbers by value, objects unordered);
  * NULL equals only NULL. */
 int smol_json_equal(const cJSON *a, const cJSON *b);
