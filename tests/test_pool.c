@@ -54,38 +54,42 @@ static void test_pool_jobs_of_every_size(void) {
     }
 }
 
-/* 64 tasks of 20 us on 2 threads: the first task worker 1 runs stalls for 200 ms, so the caller,
- * after its own 32, must take the rest of worker 1's range; worker 1 runs only that one task
- * (without taking over the other range it would run all 32 of its own). */
-typedef struct { atomic_int by_thread[2]; atomic_int stalled; atomic_int hits[64]; } stall_ctx;
+/* 64 tasks of 20 us on 2 threads. The caller's first task waits (up to 5 s) until worker 1 has
+ * claimed a task, so the test does not depend on when the worker is scheduled; worker 1's first
+ * task stalls for 500 ms, so the caller, after its own 32, must take the rest of worker 1's
+ * range: worker 1 runs only that one task (without taking over the other range it would run all
+ * 32 of its own). */
+typedef struct { atomic_int by_thread[2]; atomic_int stalled; atomic_int hits[64]; atomic_int waited_out; } stall_ctx;
 static void stall_task(void *ctx, int task, int thread) {
     stall_ctx *c = ctx;
     atomic_fetch_add(&c->hits[task], 1);
     atomic_fetch_add(&c->by_thread[thread], 1);
     if (thread == 1 && !atomic_exchange(&c->stalled, 1)) {
-        struct timespec d = {0, 200 * 1000 * 1000};
+        struct timespec d = {0, 500 * 1000 * 1000};
         nanosleep(&d, NULL);
         return;
     }
-    for (double t0 = now_s(); now_s() - t0 < 20e-6;) {}  /* 20 us of work, so worker 1 joins */
+    if (thread == 0 && task == 0) {
+        double t0 = now_s();
+        while (!atomic_load(&c->stalled))
+            if (now_s() - t0 > 5) {
+                atomic_store(&c->waited_out, 1);
+                break;
+            }
+    }
+    for (double t0 = now_s(); now_s() - t0 < 20e-6;) {}  /* 20 us of work */
 }
 
 static void test_pool_takes_over_a_stalled_range(void) {
     smol_pool *p = smol_pool_new(2);
     REQUIRE(p, "pool of 2");
-    int tries = 0, ok = 0;
-    for (; tries < 5 && !ok; tries++) {  /* worker 1 may not start before the caller is done */
-        static stall_ctx c;
-        memset(&c, 0, sizeof c);
-        smol_pool_run(p, 64, stall_task, &c);
-        for (int i = 0; i < 64; i++) REQUIRE(atomic_load(&c.hits[i]) == 1, "task %d ran %d times", i, atomic_load(&c.hits[i]));
-        int w = atomic_load(&c.by_thread[1]);
-        if (w == 0) continue;  /* the caller ran everything: no stall to observe, try again */
-        REQUIRE(w == 1, "worker 1 stalled on its first task yet ran %d of 64 (the caller ran %d)", w,
-                atomic_load(&c.by_thread[0]));
-        ok = 1;
-    }
-    CHECK(ok, "worker 1 joined none of %d jobs", tries);
+    static stall_ctx c;
+    memset(&c, 0, sizeof c);
+    smol_pool_run(p, 64, stall_task, &c);
+    for (int i = 0; i < 64; i++) CHECK(atomic_load(&c.hits[i]) == 1, "task %d ran %d times", i, atomic_load(&c.hits[i]));
+    CHECK(!atomic_load(&c.waited_out), "worker 1 claimed no task within 5 s");
+    CHECK(atomic_load(&c.by_thread[1]) == 1, "worker 1 stalled on its first task yet ran %d of 64 (the caller ran %d)",
+          atomic_load(&c.by_thread[1]), atomic_load(&c.by_thread[0]));
     smol_pool_free(p);
 }
 
