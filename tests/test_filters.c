@@ -440,6 +440,21 @@ static int ref_dup_chars(char words[][8], int nw, int n) {
     return rep;
 }
 
+/* The plain rule's verdict on words[0..nw) (the text, words joined by spaces, is text_len bytes):
+ * the exclusion reason of the first n = 5..10 whose duplicated characters are above its threshold
+ * (0.15 down to 0.10), or NULL when every pass keeps the text. */
+static const char *ref_dup_reason(char words[][8], int nw, size_t text_len) {
+    static const char *const reason[11] = {[5] = "gopher_repetition:duplicated_5_n_grams",
+                                           [6] = "gopher_repetition:duplicated_6_n_grams",
+                                           [7] = "gopher_repetition:duplicated_7_n_grams",
+                                           [8] = "gopher_repetition:duplicated_8_n_grams",
+                                           [9] = "gopher_repetition:duplicated_9_n_grams",
+                                           [10] = "gopher_repetition:duplicated_10_n_grams"};
+    for (int n = 5; n <= 10; n++)
+        if ((double)ref_dup_chars(words, nw, n) / (double)text_len > 0.15 - 0.01 * (n - 5)) return reason[n];
+    return NULL;
+}
+
 /* Duplicated n-grams compare concatenations, so windows split at different places repeat for a
  * larger n while no smaller one repeats: in "a bc d e f gh zzz ab c d e fg h" the two 6-word
  * windows spell "abcdefgh" (8 / 31 > 0.14) and no 5-word windows are equal. Then random texts of
@@ -462,16 +477,7 @@ static void test_gopher_repetition_shifted_ngrams(void) {
             words[i][len] = 0;
         }
         text[tn] = 0;
-        const char *want = NULL;
-        for (int n = 5; n <= 10 && !want; n++) {
-            static const char *const r[11] = {[5] = "gopher_repetition:duplicated_5_n_grams",
-                                              [6] = "gopher_repetition:duplicated_6_n_grams",
-                                              [7] = "gopher_repetition:duplicated_7_n_grams",
-                                              [8] = "gopher_repetition:duplicated_8_n_grams",
-                                              [9] = "gopher_repetition:duplicated_9_n_grams",
-                                              [10] = "gopher_repetition:duplicated_10_n_grams"};
-            if ((double)ref_dup_chars(words, nw, n) / (double)tn > 0.15 - 0.01 * (n - 5)) want = r[n];
-        }
+        const char *want = ref_dup_reason(words, nw, tn);
         shifted += want && strcmp(want, "gopher_repetition:duplicated_5_n_grams") && ref_dup_chars(words, nw, 5) == 0;
         const char *why;
         int rc = run_filter("gopher_repetition", no_top, text, &why, NULL);
@@ -531,15 +537,7 @@ static void test_gopher_repetition_head_suspects(void) {
             k += len;
         }
         text[tn] = 0;
-        const char *want = NULL;
-        static const char *const r[11] = {[5] = "gopher_repetition:duplicated_5_n_grams",
-                                          [6] = "gopher_repetition:duplicated_6_n_grams",
-                                          [7] = "gopher_repetition:duplicated_7_n_grams",
-                                          [8] = "gopher_repetition:duplicated_8_n_grams",
-                                          [9] = "gopher_repetition:duplicated_9_n_grams",
-                                          [10] = "gopher_repetition:duplicated_10_n_grams"};
-        for (int n = 5; n <= 10 && !want; n++)
-            if ((double)ref_dup_chars(words, nw, n) / (double)tn > 0.15 - 0.01 * (n - 5)) want = r[n];
+        const char *want = ref_dup_reason(words, nw, tn);
         const char *why;
         int rc = run_filter("gopher_repetition", no_top, text, &why, NULL);
         dropped += rc == 0;
