@@ -315,17 +315,22 @@ static void check_against_numpy(const char *label, const char *model, const int3
     smol_model_free(m);
 }
 
-/* A SmolLM2-135M-shaped random f32 model from `smol make-model`, kept in $TMPDIR between runs
- * (writing 540 MB takes a while). */
-static void test_numpy_smollm2_135m_shape(void) {
+/* The path of a SmolLM2-135M-shaped random model of type (make-model's --type, seed 42) kept in
+ * $TMPDIR between runs, written by `smol make-model` when missing (writing it takes a while).
+ * 0, or -1 with the failed command in cmd. */
+static int cached_smollm2_135m(const char *type, char *path, size_t path_cap, char *cmd, size_t cmd_cap) {
     const char *tmp = getenv("TMPDIR"), *smol = getenv("SMOL");
+    snprintf(path, path_cap, "%s/smol-test-cache-smollm2-135m-%s-seed42.gguf", tmp && *tmp ? tmp : "/tmp", type);
+    if (access(path, R_OK) == 0) return 0;
+    snprintf(cmd, cmd_cap, "'%s' make-model --arch smollm2-135m --type %s --seed 42 -o '%s' 2>/dev/null",
+             smol && *smol ? smol : "build/smol", type, path);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A SmolLM2-135M-shaped random f32 model from `smol make-model` (540 MB). */
+static void test_numpy_smollm2_135m_shape(void) {
     char path[4096], cmd[8192];
-    snprintf(path, sizeof path, "%s/smol-test-cache-smollm2-135m-f32-seed42.gguf", tmp && *tmp ? tmp : "/tmp");
-    if (access(path, R_OK) != 0) {
-        snprintf(cmd, sizeof cmd, "'%s' make-model --arch smollm2-135m --type f32 --seed 42 -o '%s' 2>/dev/null",
-                 smol && *smol ? smol : "build/smol", path);
-        REQUIRE(system(cmd) == 0, "could not make the model: %s", cmd);
-    }
+    REQUIRE(cached_smollm2_135m("f32", path, sizeof path, cmd, sizeof cmd) == 0, "could not make the model: %s", cmd);
     const int32_t ids[4] = {1, 200, 3000, 49000};
     check_against_numpy("smollm2-135m shape (make-model)", path, ids, 4, 1e-4);
 }
@@ -725,14 +730,8 @@ static void test_thread_counts_bit_identical(void) {
     check_threads_bit_identical("stories260K f16 KV", m, SMOL_F16, 5, 40, threads, 2);
     check_threads_bit_identical("stories260K f32 KV", m, SMOL_F32, 5, 40, threads, 2);
     smol_model_free(m);
-    const char *tmp = getenv("TMPDIR"), *smol = getenv("SMOL");
     char path[4096], cmd[8192];
-    snprintf(path, sizeof path, "%s/smol-test-cache-smollm2-135m-q8_0-seed42.gguf", tmp && *tmp ? tmp : "/tmp");
-    if (access(path, R_OK) != 0) {
-        snprintf(cmd, sizeof cmd, "'%s' make-model --arch smollm2-135m --type q8_0 --seed 42 -o '%s' 2>/dev/null",
-                 smol && *smol ? smol : "build/smol", path);
-        REQUIRE(system(cmd) == 0, "could not make the model: %s", cmd);
-    }
+    REQUIRE(cached_smollm2_135m("q8_0", path, sizeof path, cmd, sizeof cmd) == 0, "could not make the model: %s", cmd);
     m = load(path, SMOL_WEIGHTS_AS_STORED);
     REQUIRE(m, "load");
     check_threads_bit_identical("smollm2-135m shape q8_0", m, SMOL_F16, 1, 2, threads, 1);
