@@ -465,8 +465,6 @@ static void test_tile_q_many_rows(void) {
     printf("# %d outputs of many-row tiles compared with scalar\n", checked);
 }
 
-/* The SIMD axpy kernels (attention values) give the scalar kernel's floats bit for bit: each
- * element is a * v rounded, then added, in every path. Lengths with and without tails. */
 /* `pages` readable pages followed by one that cannot be read, or NULL. */
 static uint8_t *guarded(size_t pages) {
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -526,6 +524,8 @@ done:
     printf("# %d tile outputs next to an unreadable page compared with scalar\n", checked);
 }
 
+/* The SIMD axpy kernels (attention values) give the scalar kernel's floats bit for bit: each
+ * element is a * v rounded, then added, in every path. Lengths with and without tails. */
 static void test_axpy_vs_scalar(void) {
     static float v[300], acc0[300], acc1[300];
     static uint16_t vh[300];
