@@ -12,7 +12,7 @@
 
 #define TILE SMOL_KV_TILE
 #define Q_VECS 48            /* query vectors (rows x heads of a group) per task, at most */
-#define SMALL_WORK 262144.0  /* multiply-adds below which a batch runs on the calling thread */
+#define SMALL_WORK 262144.0  /* multiply-adds below which keys are not split across threads */
 #define MIN_SPLIT_TILES 4    /* key tiles per part, at least, when keys are split */
 #define SPLIT_SLOTS 8        /* partial-result slots per thread */
 
@@ -353,10 +353,12 @@ void smol_attention(smol_attn_work *w, smol_pool *pool, const smol_attn_batch *b
     double work = 0;
     for (int i = 0; i < b->n; i++) work += (double)(b->pos[i] + 1) * w->n_head * w->head_dim * 2;
     int n_threads = pool ? smol_pool_size(pool) : 1;
-    if (work < SMALL_WORK || n_threads > w->n_threads) pool = NULL, n_threads = 1;
-    int n = plan(w, b, n_threads);
+    if (n_threads > w->n_threads) pool = NULL, n_threads = 1;
+    /* a small batch (a decode step at a short position) is one task per block and KV head, its
+     * keys not split; those tasks still go over the pool (each on the thread that takes it) */
+    int n = plan(w, b, work < SMALL_WORK ? 1 : n_threads);
     attn_job j = {w, b, out};
-    smol_pool_run(pool, n, attn_pool_task, &j);
+    smol_pool_run(n > 1 ? pool : NULL, n, attn_pool_task, &j);
     for (int t0 = 0, t1; t0 < n; t0 = t1) {
         for (t1 = t0 + 1; t1 < n && w->tasks[t1].row0 == w->tasks[t0].row0 && w->tasks[t1].kvh == w->tasks[t0].kvh;) t1++;
         if (w->tasks[t0].slot >= 0) merge_parts(w, t0, t1, out);

@@ -64,7 +64,8 @@ void smol_attn_work_free(smol_attn_work *w);
 int smol_attn_work_set_level(smol_attn_work *w, int level);
 
 /* out [n][n_head][head_dim] = softmax(q . K / sqrt(head_dim)) V for every row and head of b
- * (causal). pool may be NULL; small batches run on the calling thread. The batch must fit the
+ * (causal). pool may be NULL; a small batch is split by block of rows and KV head only (no key
+ * ranges), a larger one by key ranges too when threads would idle. The batch must fit the
  * shapes w was made for (n <= max_rows). */
 void smol_attention(smol_attn_work *w, smol_pool *pool, const smol_attn_batch *b, float *out);
 

@@ -3,7 +3,7 @@
  * batch of rows (token, sequence, position): a prompt chunk of one sequence, or one token of
  * each of several sequences. Matrix products run over the thread pool, split by weight rows
  * (q, k, v as one job, gate and up as another); attention (attention.h) by KV head and block
- * of rows, a single decode row's small steps by KV head here. */
+ * of rows. */
 #include "model/transformer.h"
 #include "base/error.h"
 #include "base/pool.h"
@@ -114,7 +114,6 @@ struct smol_ctx {
     float *rope_cs;                /* [max_rows][head_dim]: each row's RoPE cos, sin (rope_table) */
     float *logit_tmp;              /* [LOGIT_ROWS][n_vocab] */
     smol_attn_work *attn;          /* attention scratch (attention.h) */
-    smol_attn_work **attn_head;    /* [pool size]: scratch for one KV head's group on one thread */
     int32_t *hist;                 /* [n_seq][n_ctx]: the tokens each sequence holds */
     void *mm_scratch;              /* activations converted for the matrix kernels */
     int mm_rc;                     /* the first matrix-kernel failure of a forward pass */
@@ -127,38 +126,6 @@ typedef struct fwd_batch {
     const int *seq, *pos;
     float *const *logits_out;      /* [n]: where row i's logits go, or NULL for none */
 } fwd_batch;
-
-/* One decode row's attention split by KV head over the pool, for steps too small for
- * smol_attention's own split (it runs those on the calling thread): task h runs KV head h's
- * query group through smol_attention on a one-layer, one-head view of the cache (the same
- * layout per kvcache.h), which does the arithmetic of the whole-batch call for that head. */
-typedef struct {
-    smol_attn_work **work;         /* [thread] */
-    const smol_kvcache *kv;
-    int layer, pos, group, head_dim;
-    const float *q;
-    float *out;
-} head_attn_job;
-
-static void head_attn_task(void *ctx, int h, int thread) {
-    const head_attn_job *j = ctx;
-    smol_kvcache view = *j->kv;
-    view.n_layer = 1, view.n_head_kv = 1;
-    view.k = (uint8_t *)smol_kvcache_k_tile(j->kv, j->layer, h, 0);
-    view.v = (uint8_t *)smol_kvcache_v_rows(j->kv, j->layer, h, 0);
-    int seq = 0;
-    size_t at = (size_t)h * j->group * j->head_dim;
-    smol_attn_batch ab = {1, &view, &seq, &j->pos, 0, j->group, j->q + at};
-    smol_attention(j->work[thread], NULL, &ab, j->out + at);
-}
-
-/* 1 if one row's attention at pos is left to the calling thread by smol_attention (the work
- * line of attention.c) while the pool could split it by KV head. */
-static int split_by_head(const smol_ctx *c, int n, int pos) {
-    const smol_model_info *h = &c->m->info;
-    double work = (double)(pos + 1) * h->n_head * h->head_dim * 2;
-    return n == 1 && c->attn_head && h->n_head_kv > 1 && work < SMALL_WORK;
-}
 
 /* The attention block of layer il: x += Wo . attention(rope(Wq xn), rope(Wk xn), Wv xn). */
 static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
@@ -176,14 +143,8 @@ static void attention_block(smol_ctx *c, const fwd_batch *b, int il) {
         rope_apply(c->k + (size_t)i * nkv, h->n_head_kv, h->head_dim, 0, h->head_dim / 2, cs, h->rope_neox);
         smol_kvcache_store(&c->kv[b->seq[i]], il, b->pos[i], c->k + (size_t)i * nkv, c->v + (size_t)i * nkv);
     }
-    if (split_by_head(c, n, b->pos[0])) {
-        head_attn_job j = {c->attn_head, &c->kv[b->seq[0]], il, b->pos[0], h->n_head / h->n_head_kv, h->head_dim, c->q,
-                           c->att};
-        smol_pool_run(c->pool, h->n_head_kv, head_attn_task, &j);
-    } else {
-        smol_attn_batch ab = {n, c->kv, b->seq, b->pos, il, h->n_head, c->q};
-        smol_attention(c->attn, c->pool, &ab, c->att);
-    }
+    smol_attn_batch ab = {n, c->kv, b->seq, b->pos, il, h->n_head, c->q};
+    smol_attention(c->attn, c->pool, &ab, c->att);
     matmul_rc(&c->mm_rc, c->pool, c->mm_scratch, &L->wo, c->att, n, c->xn, NULL);
     for (size_t i = 0; i < (size_t)n * h->n_embd; i++) c->x[i] += c->xn[i];
 }
@@ -314,14 +275,7 @@ static int ctx_alloc(smol_ctx *c, smol_error *err) {
         int rc = smol_kvcache_init(&c->kv[s], c->p.kv_type, h->n_layer, h->n_head_kv, h->head_dim, c->p.n_ctx, err);
         if (rc) return rc;
     }
-    int T = smol_pool_size(c->pool);
-    int rc = smol_attn_work_new(T, c->max_rows, h->n_head, h->n_head_kv, h->head_dim, &c->attn, err);
-    if (rc || T == 1 || h->n_head_kv == 1) return rc;
-    if (!(c->attn_head = calloc((size_t)T, sizeof *c->attn_head)))
-        return smol_fail(err, SMOL_ENOMEM, "out of memory for the inference context");
-    for (int t = 0; t < T && !rc; t++)
-        rc = smol_attn_work_new(1, 1, h->n_head / h->n_head_kv, 1, h->head_dim, &c->attn_head[t], err);
-    return rc;
+    return smol_attn_work_new(smol_pool_size(c->pool), c->max_rows, h->n_head, h->n_head_kv, h->head_dim, &c->attn, err);
 }
 
 int smol_ctx_new(const smol_model *m, const smol_ctx_params *params, smol_ctx **out, smol_error *err) {
@@ -359,8 +313,6 @@ void smol_ctx_free(smol_ctx *c) {
     free(c->kv);
     free(c->x), free(c->xn), free(c->q), free(c->k), free(c->v), free(c->att), free(c->gate), free(c->up), free(c->rope_cs);
     smol_attn_work_free(c->attn);
-    for (int t = 0; c->attn_head && t < smol_pool_size(c->pool); t++) smol_attn_work_free(c->attn_head[t]);
-    free(c->attn_head);
     free(c->logit_tmp), free(c->logits), free(c->has_logits), free(c->mm_scratch), free(c->hist);
     smol_pool_free(c->pool);
     free(c);
